@@ -1,0 +1,31 @@
+# 物业管理后台 — the two commands a newcomer needs: `make run` and `make test`.
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+export FLASK_APP := wsgi
+
+.PHONY: setup db run test clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[test]"
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+setup: $(STAMP)
+
+## create/migrate the database, sync the role matrix, load the demo data once
+db: setup
+	$(BIN)/flask db upgrade
+	$(BIN)/flask sync-roles
+	$(BIN)/flask demo
+
+## serve on http://127.0.0.1:$${PORT:-5000} (SQLite under instance/)
+run: db
+	$(BIN)/flask serve
+
+## the whole test suite
+test: setup
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) instance

@@ -1,0 +1,50 @@
+"""Application factory of 物业管理后台."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from app.config import INSTANCE, ROOT
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    from flask_appbuilder import AppBuilder
+    from flask_wtf import CSRFProtect
+
+    import models  # noqa: F401  (registers every declared entity)
+    from app import cli, database, request_args
+    from app.extensions import db, migrate
+    from app.security import AppSecurityManager
+    from views import api_zh, registry
+    from views.errors import register_error_pages
+    from views.home import HomeView
+
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE),
+        template_folder=str(ROOT / "app" / "templates"),
+        static_folder=str(ROOT / "app" / "static"),
+    )
+    app.config.from_object("app.config.Config")
+    app.config.update(overrides or {})
+    INSTANCE.mkdir(parents=True, exist_ok=True)
+
+    with app.app_context():
+        db.init_app(app)
+        database.configure(db)
+        migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+        CSRFProtect(app)
+        appbuilder = AppBuilder(
+            security_manager_class=AppSecurityManager,
+            indexview=HomeView,
+            base_template="layout.html",
+        )
+        appbuilder.init_app(app, db.session)
+        api_zh.install()
+        registry.register(appbuilder)
+        register_error_pages(app)
+        request_args.install(app)
+        cli.register(app)
+    return app

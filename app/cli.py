@@ -1,0 +1,40 @@
+"""Command-line tasks: `flask sync-roles`, `flask demo`, `flask serve`."""
+
+from __future__ import annotations
+
+import os
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("sync-roles")
+    @with_appcontext
+    def sync_roles() -> None:
+        """Create permissions and make every role match the declared matrix (idempotent)."""
+        from app import roles
+
+        counts = roles.sync(current_app.appbuilder)
+        for role, n in counts.items():
+            click.echo(f"{role}: {n} 项权限")
+
+    @app.cli.command("demo")
+    @click.option("--units", default=1200, show_default=True, help="大小区的房屋套数（规模参数）")
+    @click.option("--estates", default=3, show_default=True, help="小区数量（至少 3）")
+    @click.option("--seed", default=2026, show_default=True)
+    @with_appcontext
+    def demo(units: int, estates: int, seed: int) -> None:
+        """Load the demo data set once (a second run changes nothing)."""
+        from app import demo as demo_data
+
+        created = demo_data.load(units=units, estates=estates, seed=seed)
+        click.echo("演示数据已存在，未做改动" if not created else f"已生成演示数据：{created}")
+
+    @app.cli.command("serve")
+    @click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"))
+    @click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int)
+    def serve(host: str, port: int) -> None:
+        """Development server (production: gunicorn, see README)."""
+        current_app.run(host=host, port=port, debug=False, use_reloader=False)

@@ -1,0 +1,143 @@
+"""The declarative schema.
+
+Every entity is a typed SQLAlchemy model. What the UI needs to know about a column
+(Chinese label, help text, value check, choices) sits in the column's ``info`` via
+:func:`zh`; what it needs to know about the entity (menu, list/search columns,
+ordering, cross-field rules) sits in an inner ``Admin`` class, in the spirit of
+Django's ``ModelAdmin``. ``views.registry`` turns both into Flask-AppBuilder views,
+REST APIs, menus, exports and imports, so a new entity costs a model and its
+declaration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, ClassVar
+
+from flask_appbuilder import Model
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, Numeric
+from sqlalchemy.orm import Mapped, mapped_column
+
+#: 建筑面积/套内面积 in ㎡ and money in 元: exact decimals, never floats.
+Area = Numeric(12, 2, asdecimal=True)
+Money = Numeric(14, 2, asdecimal=True)
+
+#: A value check: returns a Chinese error message, or None when the value is fine.
+Check = Callable[[Any], "str | None"]
+
+
+class Choices:
+    """A closed list of ASCII codes with Chinese labels (stored: code; shown: label)."""
+
+    def __init__(self, *pairs: tuple[str, str]):
+        self.pairs = tuple(pairs)
+        self.labels = dict(pairs)
+        self.codes = tuple(code for code, _ in pairs)
+
+    def label(self, code: str | None) -> str:
+        return self.labels.get(code, code or "")
+
+    def code_for(self, text: str) -> str | None:
+        """Accepts either a code or its label (imports are typed by people)."""
+        if text in self.labels:
+            return text
+        return next((c for c, label in self.pairs if label == text), None)
+
+    def constraint(self, column: str, name: str) -> CheckConstraint:
+        codes = ", ".join(f"'{c}'" for c in self.codes)
+        return CheckConstraint(f"{column} IN ({codes})", name=name)
+
+
+def zh(
+    label: str,
+    description: str = "",
+    *,
+    check: Check | None = None,
+    choices: Choices | None = None,
+    masked: str | None = None,
+) -> dict[str, Any]:
+    """Column ``info``: the Chinese label and the rules that belong to one value."""
+    info: dict[str, Any] = {"label": label}
+    if description:
+        info["description"] = description
+    if check is not None:
+        info["check"] = check
+    if choices is not None:
+        info["choices"] = choices
+    if masked is not None:
+        info["masked"] = masked  # "id_card" | "mobile": personal data (see issue 3)
+    return info
+
+
+class Menu:
+    """Menu categories in display order: (label, icon)."""
+
+    REGION = ("行政区划", "fa-map")
+    MASTER = ("基础资料", "fa-building")
+    PEOPLE = ("人员与组织", "fa-users")
+    PARKING = ("车辆与停车", "fa-car")
+    FACILITY = ("设施设备", "fa-cogs")
+
+    ORDER = (REGION, MASTER, PEOPLE, PARKING, FACILITY)
+
+
+class Admin:
+    """Defaults for an entity's admin declaration; models subclass it as ``Admin``."""
+
+    label: ClassVar[str] = ""
+    menu: ClassVar[tuple[str, str]] = Menu.MASTER
+    icon: ClassVar[str] = "fa-table"
+    list_columns: ClassVar[Sequence[str]] = ()
+    search_columns: ClassVar[Sequence[str]] = ()
+    #: form columns; empty = every column of the model that has a label
+    form_columns: ClassVar[Sequence[str]] = ()
+    show_columns: ClassVar[Sequence[str]] = ()
+    order_by: ClassVar[tuple[str, str]] = ("id", "desc")
+    #: a big table: related selects search it server-side, page by page
+    large: ClassVar[bool] = False
+    #: columns the server-side select searches (``LIKE %q%``)
+    lookup_columns: ClassVar[Sequence[str]] = ("name",)
+    #: relations that ``__str__`` reads, eager-loaded wherever the row is displayed
+    str_loads: ClassVar[Sequence[str]] = ()
+    #: (start, end) pairs where end must not precede start
+    date_order: ClassVar[Sequence[tuple[str, str]]] = ()
+    #: further cross-field rules: callables (values) -> [(field, message)]
+    rules: ClassVar[Sequence[Callable[[dict[str, Any]], Iterable[tuple[str, str]]]]] = ()
+    #: offered in the Excel import (master data that arrives in bulk)
+    importable: ClassVar[bool] = False
+
+
+class Entity(Model):
+    """Abstract base: an integer primary key and a declaration."""
+
+    __abstract__ = True
+    Admin: ClassVar[type[Admin]]
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, info=zh("ID"))
+
+
+def positive(value: Any) -> str | None:
+    """Areas, prices and counts must be greater than zero."""
+    if value is not None and value <= 0:
+        return "必须大于 0"
+    return None
+
+
+def fk(target: str, *, nullable: bool = False, ondelete: str = "RESTRICT", **info: Any):
+    """A foreign key column; RESTRICT so a referenced row cannot vanish under its children."""
+    return mapped_column(
+        ForeignKey(target, ondelete=ondelete), nullable=nullable, index=True, **info
+    )
+
+
+def declared_entities() -> list[type[Entity]]:
+    """Every concrete model with an admin declaration, in menu order then label."""
+    seen: list[type[Entity]] = []
+    stack = list(Entity.__subclasses__())
+    while stack:
+        cls = stack.pop(0)
+        stack.extend(cls.__subclasses__())
+        if not cls.__dict__.get("__abstract__") and "Admin" in cls.__dict__:
+            seen.append(cls)
+    order = {menu: i for i, menu in enumerate(Menu.ORDER)}
+    return sorted(seen, key=lambda m: order.get(m.Admin.menu, 99))

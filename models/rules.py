@@ -1,0 +1,108 @@
+"""The value rules of an entity, collected from its declaration.
+
+One list of rules serves every write path: the HTML forms, the REST API and the
+Excel import all ask :func:`violations` and show the same Chinese messages on the
+same fields. The database constraints (CHECK, UNIQUE, FOREIGN KEY) stay as the
+last line of defence; ``views.errors`` translates what still reaches them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from sqlalchemy import UniqueConstraint, inspect, select
+from sqlalchemy.orm import Session
+
+from models.base import Entity
+
+
+def column_info(model: type[Entity], name: str) -> dict[str, Any]:
+    """The ``info`` of a column or relationship attribute (empty for neither)."""
+    attr = inspect(model).attrs.get(name)
+    if attr is None:
+        return {}
+    if hasattr(attr, "columns"):
+        return attr.columns[0].info
+    return attr.info
+
+
+def label(model: type[Entity], name: str) -> str:
+    return column_info(model, name).get("label", name)
+
+
+def _relationship_for(model: type[Entity], fk_column: str) -> str | None:
+    """The many-to-one relationship that a foreign-key column backs."""
+    for rel in inspect(model).relationships:
+        if rel.direction.name == "MANYTOONE" and any(c.key == fk_column for c in rel.local_columns):
+            return rel.key
+    return None
+
+
+def _value(model: type[Entity], values: Mapping[str, Any], column: str) -> Any:
+    """A column's value, also when the caller only has the related object."""
+    if column in values:
+        return values[column]
+    rel = _relationship_for(model, column)
+    if rel and values.get(rel) is not None:
+        return inspect(values[rel]).identity[0] if inspect(values[rel]).identity else None
+    return None
+
+
+def unique_sets(model: type[Entity]) -> Iterator[tuple[tuple[str, ...], str]]:
+    """(columns, message) for every uniqueness the table declares."""
+    table = model.__table__
+    for constraint in table.constraints:
+        if isinstance(constraint, UniqueConstraint):
+            cols = tuple(c.key for c in constraint.columns)
+            yield cols, constraint.info.get("message") or f"{label(model, cols[-1])}已存在"
+    for column in table.columns:
+        if column.unique:
+            yield (column.key,), f"{label(model, column.key)}已存在"
+
+
+def _field_for(model: type[Entity], column: str) -> str:
+    """The form field that shows a column: its relationship for a foreign key."""
+    return _relationship_for(model, column) or column
+
+
+def violations(
+    model: type[Entity],
+    values: Mapping[str, Any],
+    session: Session | None = None,
+    pk: Any = None,
+) -> list[tuple[str, str]]:
+    """Every (field, Chinese message) the given values break. Empty means valid.
+
+    ``values`` maps attribute names (columns or relationships) to Python values;
+    ``pk`` is the row being edited, so that it does not collide with itself.
+    """
+    found: list[tuple[str, str]] = []
+    for name, value in values.items():
+        check = column_info(model, name).get("check")
+        if check and value not in (None, ""):
+            if message := check(value):
+                found.append((name, message))
+    for start, end in model.Admin.date_order:
+        if values.get(start) and values.get(end) and values[end] < values[start]:
+            found.append((end, f"{label(model, end)}不能早于{label(model, start)}"))
+    for rule in model.Admin.rules:
+        found.extend(rule(dict(values)))
+    if session is not None:
+        found.extend(_duplicates(model, values, session, pk))
+    return found
+
+
+def _duplicates(
+    model: type[Entity], values: Mapping[str, Any], session: Session, pk: Any
+) -> Iterator[tuple[str, str]]:
+    for columns, message in unique_sets(model):
+        key = {c: _value(model, values, c) for c in columns}
+        if any(v in (None, "") for v in key.values()):
+            continue
+        query = select(model.id).where(*(getattr(model, c) == v for c, v in key.items()))
+        if pk is not None:
+            query = query.where(model.id != pk)
+        with session.no_autoflush:
+            if session.execute(query.limit(1)).first():
+                yield _field_for(model, columns[-1]), message

@@ -1,0 +1,143 @@
+"""Base classes of the generated views: one behaviour per concern, shared by all entities."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from flask import abort, current_app, jsonify, request
+from flask_appbuilder import ModelRestApi, ModelView, expose, has_access
+from flask_appbuilder.fields import QuerySelectField
+from flask_appbuilder.security.decorators import permission_name
+from flask_appbuilder.urltools import get_filter_args, get_order_args
+from sqlalchemy import or_
+
+from models.base import Entity
+from models.rules import violations
+from views.api_zh import RESPONSES
+from views.errors import Refused
+
+
+class RulesForm:
+    """Mixed into generated forms: the entity's rules put their messages on the fields."""
+
+    _model: ClassVar[type[Entity]]
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)  # type: ignore[misc]
+        values = {name: field.data for name, field in self._fields.items()}  # type: ignore[attr-defined]
+        session = current_app.appbuilder.session
+        for name, message in violations(self._model, values, session, getattr(self, "_id", None)):
+            field = self._fields.get(name)  # type: ignore[attr-defined]
+            if field is not None and message not in field.errors:
+                field.errors = [*field.errors, message]
+                valid = False
+            elif field is None:
+                raise Refused(message)
+        return valid
+
+
+class EntityModelView(ModelView):
+    """The HTML views of a declared entity (list, show, add, edit, delete, export, lookup)."""
+
+    model: ClassVar[type[Entity]]
+    list_template = "entity/list.html"
+    show_template = "appbuilder/general/model/show_cascade.html"
+    edit_template = "appbuilder/general/model/edit_cascade.html"
+
+    def _init_forms(self) -> None:
+        super()._init_forms()
+        for attr in ("add_form", "edit_form"):
+            form = getattr(self, attr)
+            for unbound in vars(form).values():
+                # FAB leaves the blank choice unlabelled and WTForms then shows "__None"
+                if getattr(unbound, "field_class", None) is QuerySelectField:
+                    unbound.kwargs["blank_text"] = "（未选择）"
+            setattr(self, attr, type(form.__name__, (RulesForm, form), {"_model": self.model}))
+
+    # -- querying what the user currently sees ---------------------------------
+    def current_query(self):
+        """The list as currently filtered and ordered, unpaged (exports use it)."""
+        get_filter_args(self._filters)
+        filters = self._filters.get_joined_filters(self._base_filters)
+        order_column, direction = get_order_args().get(self.__class__.__name__, self.base_order or ("", ""))
+        if order_column and order_column not in self.order_columns:
+            order_column, direction = self.base_order or ("", "")
+        query = self.datamodel.session.query(self.model)
+        return self.datamodel.apply_all(query, filters, order_column, direction)
+
+    @expose("/export/")
+    @has_access
+    @permission_name("export")
+    def export(self):
+        from views.excel import stream_export
+
+        return stream_export(self)
+
+    @expose("/import/", methods=["GET", "POST"])
+    @has_access
+    @permission_name("import")
+    def import_excel(self):
+        """Dry run, then all-or-nothing import from the downloadable template."""
+        from views.excel import import_page
+
+        if not self.model.Admin.importable:
+            abort(404)
+        return import_page(self)
+
+    @expose("/import/template.xlsx")
+    @has_access
+    @permission_name("import")
+    def import_template(self):
+        from views.excel import template_download
+
+        if not self.model.Admin.importable:
+            abort(404)
+        return template_download(self)
+
+    @expose("/lookup/")
+    @has_access
+    @permission_name("list")
+    def lookup(self):
+        """Server-side search for Select2: one page of ``{id, text}`` matches."""
+        text = request.args.get("q", "").strip()[:50]
+        page = request.args.get("page", "1")
+        page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+        size = 20
+        query = self.datamodel.session.query(self.model)
+        if text:
+            columns = [getattr(self.model, c) for c in self.model.Admin.lookup_columns]
+            query = query.filter(or_(*(c.contains(text, autoescape=True) for c in columns)))
+        query = self.datamodel.apply_all(query, self._base_filters, self.model.Admin.lookup_columns[0], "asc")
+        rows = query.offset((page - 1) * size).limit(size + 1).all()
+        results = [{"id": row.id, "text": str(row)} for row in rows[:size]]
+        return jsonify(results=results, pagination={"more": len(rows) > size})
+
+
+class EntityApi(ModelRestApi):
+    """The REST API of a declared entity; writes pass the same rules as the forms."""
+
+    model: ClassVar[type[Entity]]
+    allow_browser_login = True
+
+    def _check(self, item: Any, pk: Any = None) -> None:
+        values = {name: getattr(item, name) for name in self.add_columns}
+        found = violations(self.model, values, self.datamodel.session, pk)
+        if found:
+            fields: dict[str, list[str]] = {}
+            for name, message in found:
+                fields.setdefault(name, []).append(message)
+            self.datamodel.session.rollback()
+            raise Refused("；".join(f"{self.label_columns.get(n, n)}：{'，'.join(m)}" for n, m in fields.items()), fields)
+
+    def response(self, code: int, **kwargs: Any):
+        message = kwargs.get("message")
+        if isinstance(message, str):
+            kwargs["message"] = RESPONSES.get(message, message)
+        return super().response(code, **kwargs)
+
+    def pre_add(self, item: Any) -> None:
+        self._check(item)
+
+    def pre_update(self, item: Any) -> None:
+        self._check(item, item.id)
+

@@ -1,0 +1,76 @@
+"""Errors in Chinese: refused writes, database constraint violations, error pages."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Flask, current_app, render_template, request
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import BadRequest, HTTPException
+
+from models.rules import label, unique_sets
+
+
+class Refused(BadRequest):
+    """A write the rules refuse; FAB's REST layer turns it into a 400 with this text."""
+
+    def __init__(self, message: str, fields: dict[str, list[str]] | None = None):
+        super().__init__(description=message)
+        self.fields = fields or {}
+
+    def __str__(self) -> str:  # FAB flashes / returns str(e): keep it the bare message
+        return self.description or ""
+
+
+def integrity_message(error: IntegrityError, model: Any) -> str:
+    """What a database constraint refused, said in terms of the form's fields."""
+    text = str(error.orig)
+    constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
+    table = model.__table__
+    if "UNIQUE" in text.upper() or "duplicate key" in text:
+        columns = set(re.findall(rf"{table.name}\.(\w+)", text))
+        for cols, message in unique_sets(model):
+            named = constraint and any(
+                getattr(c, "name", None) == constraint and {x.key for x in c.columns} == set(cols)
+                for c in table.constraints
+            )
+            if named or set(cols) == columns or (constraint and constraint.endswith("_key") and cols[0] in constraint):
+                return message
+        return "与已有记录重复，请检查后再保存"
+    if "NOT NULL" in text.upper() or "null value" in text:
+        match = re.search(rf"{table.name}\.(\w+)", text) or re.search(r'column "(\w+)"', text)
+        return f"{label(model, match.group(1))}不能为空" if match else "必填项不能为空"
+    if "FOREIGN KEY" in text.upper() or "foreign key" in text:
+        if request and request.method in ("POST", "DELETE") and "delete" in request.path:
+            return "该记录仍被其他数据引用，不能删除"
+        return "该记录仍被其他数据引用，或关联的记录不存在"
+    if "CHECK" in text.upper() or "check constraint" in text:
+        return "填写的数值不符合规则（如面积、数量须大于 0，结束日期不能早于开始日期）"
+    return "数据库拒绝了本次保存，请检查填写的内容"
+
+
+_PAGES = {
+    400: ("请求有误", "提交的内容无法处理，请返回检查后重试。"),
+    403: ("没有权限", "您没有访问此页面的权限。如需开通，请联系系统管理员。"),
+    404: ("页面不存在", "您要找的页面或记录不存在，或不在您的管理范围内。"),
+    405: ("不支持的操作", "该页面不支持此操作方式。"),
+    429: ("操作过于频繁", "请求次数过多，请稍后再试。"),
+    500: ("系统错误", "服务器处理请求时出错，已记录。请稍后重试或联系系统管理员。"),
+}
+
+
+def register_error_pages(app: Flask) -> None:
+    def render(error: Exception):
+        code = error.code if isinstance(error, HTTPException) else 500
+        title, text = _PAGES.get(code or 500, _PAGES[500])
+        if request.path.startswith("/api/"):
+            return {"message": text}, code
+        page = render_template(
+            "error.html", code=code, title=title, text=text,
+            appbuilder=current_app.appbuilder, base_template=current_app.appbuilder.base_template,
+        )
+        return page, code
+
+    for code in _PAGES:
+        app.register_error_handler(code, render)

@@ -1,0 +1,117 @@
+"""Form fields the generated views need beyond what FAB's converter produces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import url_for
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
+from markupsafe import Markup, escape
+from wtforms import DateTimeLocalField, DecimalField, Field, SelectField
+from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
+
+from models.base import Choices
+
+
+class ChoiceField(SelectField):
+    """A closed list stored as ASCII codes and shown with Chinese labels."""
+
+    def __init__(self, label: str, choices: Choices, required: bool, **kwargs: Any):
+        options = [] if required else [("", "（未填写）")]
+        super().__init__(
+            label,
+            choices=options + list(choices.pairs),
+            validators=[InputRequired(message="请选择")] if required else [Optional()],
+            widget=Select2Widget(),
+            **kwargs,
+        )
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        super().process_formdata(valuelist)
+        if self.data == "":
+            self.data = None
+
+    def pre_validate(self, form: Any) -> None:
+        if self.data is None:
+            return
+        if self.data not in {code for code, _ in self.choices if code}:
+            raise ValidationError("不是有效的选项")
+
+
+def decimal_field(label: str, places: int, required: bool, description: str = "") -> DecimalField:
+    """Keeps the column's scale: FAB's default DecimalField(places=2) would round it."""
+    return DecimalField(
+        label,
+        places=places,
+        description=description,
+        validators=[InputRequired(message="请填写数字")] if required else [Optional()],
+        widget=BS3TextFieldWidget(),
+    )
+
+
+class DateTimeInput:
+    """A native ``datetime-local`` input: FAB's picker can only pick a date."""
+
+    def __call__(self, field: Field, **kwargs: Any) -> Markup:
+        value = field.data.strftime("%Y-%m-%dT%H:%M") if field.data else ""
+        return Markup(
+            f'<input type="datetime-local" class="form-control" id="{field.id}" '
+            f'name="{field.name}" value="{value}">'
+        )
+
+
+def datetime_field(label: str, required: bool, description: str = "") -> DateTimeLocalField:
+    return DateTimeLocalField(
+        label,
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"],
+        description=description,
+        validators=[DataRequired(message="请填写日期时间")] if required else [Optional()],
+        widget=DateTimeInput(),
+    )
+
+
+class AjaxSelectInput:
+    """A Select2 box that asks the server for one page of matches at a time."""
+
+    def __call__(self, field: "AjaxRelationField", **kwargs: Any) -> Markup:
+        option = ""
+        if field.data is not None:
+            option = f'<option value="{field.related_pk(field.data)}" selected>{escape(field.data)}</option>'
+        url = url_for(f"{field.lookup_view}.lookup")
+        return Markup(
+            f'<select class="form-control ajax-select" id="{field.id}" name="{field.name}" '
+            f'data-url="{url}" data-allow-clear="{str(not field.required).lower()}">'
+            f"{option}</select>"
+        )
+
+
+class AjaxRelationField(Field):
+    """A many-to-one relation to a big table (房屋, 业主...): never renders the whole table.
+
+    ``interface`` is the related view's data interface, so the object a submitted id
+    resolves to is fetched through the same data layer as that view's own pages.
+    """
+
+    widget = AjaxSelectInput()
+
+    def __init__(self, label: str, interface: Any, lookup_view: str, required: bool, **kwargs: Any):
+        validators = [DataRequired(message="请选择")] if required else [Optional()]
+        super().__init__(label, validators=validators, **kwargs)
+        self.interface = interface
+        self.lookup_view = lookup_view
+        self.required = required
+        self._bad_id = False
+
+    def related_pk(self, obj: Any) -> Any:
+        return self.interface.get_pk_value(obj)
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        raw = valuelist[0] if valuelist else ""
+        self.data = None
+        if raw:
+            self.data = self.interface.get(raw) if raw.isdigit() else None
+            self._bad_id = self.data is None
+
+    def pre_validate(self, form: Any) -> None:
+        if self._bad_id:
+            raise ValidationError("所选记录不存在")

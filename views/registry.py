@@ -1,0 +1,231 @@
+"""Generates the views, APIs and menus of every declared entity.
+
+The models are the schema and the declaration (see ``models.base``); this module
+turns each one into a ``ModelView`` (Chinese titles, labels, formatters, fields
+with the right widgets, eager loading) and a ``ModelRestApi``, and files it under
+its menu category. An entity with real extra behaviour can subclass the
+generated view in its own module; plain master data never needs to.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from flask_appbuilder import AppBuilder
+from sqlalchemy import Boolean, DateTime, Numeric, inspect
+from wtforms import BooleanField
+
+from models.base import Entity, declared_entities
+from models.rules import column_info
+from views.base import EntityApi, EntityModelView
+from views.fields import AjaxRelationField, ChoiceField, datetime_field, decimal_field
+from views.interface import AppInterface
+
+
+def display(value: Any) -> str:
+    """How a value reads on a page and in an export: no 'None', 'True' or '1.5E+2'."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+class EntitySpec:
+    """Everything the generated views derive from one model's declaration."""
+
+    def __init__(self, model: type[Entity]):
+        self.model = model
+        self.admin = model.Admin
+        mapper = inspect(model)
+        self.relations = {r.key: r for r in mapper.relationships}
+        self.columns = {c.key: c.columns[0] for c in mapper.column_attrs}
+        fks = {c.key for r in self.relations.values() for c in r.local_columns}
+        # Attributes a person edits: labelled columns that are not raw foreign keys,
+        # and the many-to-one relations standing for those keys.
+        self.editable = [
+            name for name, col in self.columns.items()
+            if name != "id" and name not in fks and "label" in col.info
+        ] + [name for name, rel in self.relations.items() if rel.direction.name == "MANYTOONE"]
+
+    @property
+    def name(self) -> str:
+        return self.model.__name__
+
+    def labels(self) -> dict[str, str]:
+        names = [*self.columns, *self.relations]
+        return {name: column_info(self.model, name).get("label", name) for name in names}
+
+    def descriptions(self) -> dict[str, str]:
+        """Only non-empty help texts: FAB's REST layer translates "" into the PO header."""
+        names = [*self.columns, *self.relations]
+        found = {n: column_info(self.model, n).get("description", "") for n in names}
+        return {n: text for n, text in found.items() if text}
+
+    def form_columns(self) -> list[str]:
+        if self.admin.form_columns:
+            return list(self.admin.form_columns)
+        # relations first (where does it belong), then the model's own columns in order
+        rels = [n for n in self.editable if n in self.relations]
+        return rels + [n for n in self.editable if n not in self.relations]
+
+    def show_columns(self) -> list[str]:
+        return list(self.admin.show_columns) or ["id", *self.form_columns()]
+
+    def list_columns(self) -> list[str]:
+        return list(self.admin.list_columns) or self.form_columns()[:6]
+
+    def choices(self) -> dict[str, Any]:
+        return {n: c.info["choices"] for n, c in self.columns.items() if "choices" in c.info}
+
+    def eager_paths(self) -> tuple[str, ...]:
+        """Relations a list page displays, with what their ``__str__`` reads."""
+        paths: list[str] = list(self.admin.str_loads)
+        for name in self.list_columns():
+            rel = self.relations.get(name)
+            if rel is not None:
+                paths.append(name)
+                paths += [f"{name}.{p}" for p in rel.mapper.class_.Admin.str_loads]
+        return tuple(dict.fromkeys(paths))
+
+    def formatters(self) -> dict[str, Any]:
+        formatters: dict[str, Any] = {name: display for name in [*self.columns, *self.relations]}
+        for name, choices in self.choices().items():
+            formatters[name] = choices.label
+        return formatters
+
+    def form_fields(self, views: dict[type[Entity], type[EntityModelView]]) -> dict[str, Any]:
+        """Fields FAB's converter gets wrong: choices, scaled decimals, datetimes, big relations."""
+        fields: dict[str, Any] = {}
+        labels, descriptions = self.labels(), self.descriptions()
+        for name in self.form_columns():
+            text, help_text = labels[name], descriptions.get(name, "")
+            if name in self.relations:
+                rel = self.relations[name]
+                target = rel.mapper.class_
+                if target.Admin.large:
+                    required = not all(c.nullable for c in rel.local_columns)
+                    fields[name] = AjaxRelationField(
+                        text, AppInterface(target), views[target].__name__, required,
+                        description=help_text,
+                    )
+                continue
+            col = self.columns[name]
+            required = not col.nullable
+            default = col.default.arg if col.default is not None and not callable(col.default.arg) else None
+            if "choices" in col.info:
+                fields[name] = ChoiceField(
+                    text, col.info["choices"], required, description=help_text, default=default
+                )
+            elif isinstance(col.type, Numeric):
+                fields[name] = decimal_field(text, col.type.scale or 0, required, help_text)
+            elif isinstance(col.type, DateTime):
+                fields[name] = datetime_field(text, required, help_text)
+            elif isinstance(col.type, Boolean):
+                # unticked means "no", never "missing" (FAB would make it required)
+                fields[name] = BooleanField(text, description=help_text, default=bool(default))
+        return fields
+
+    def search_columns(self) -> list[str]:
+        return [
+            c for c in self.admin.search_columns
+            if c not in self.relations or not self.relations[c].mapper.class_.Admin.large
+        ]
+
+    def build_view(self, views: dict[type[Entity], type[EntityModelView]]) -> type[EntityModelView]:
+        label = self.admin.label
+        fields = self.form_fields(views)
+        attrs = dict(
+            model=self.model,
+            datamodel=AppInterface(self.model, eager=self.eager_paths()),
+            route_base=f"/{self.model.__tablename__}",
+            list_title=f"{label}列表",
+            show_title=f"{label}详情",
+            add_title=f"新增{label}",
+            edit_title=f"编辑{label}",
+            label_columns=self.labels(),
+            description_columns=self.descriptions(),
+            list_columns=self.list_columns(),
+            show_columns=self.show_columns(),
+            add_columns=self.form_columns(),
+            edit_columns=self.form_columns(),
+            search_columns=self.search_columns(),
+            order_columns=[c for c in self.list_columns() if c in self.columns],
+            base_order=self.admin.order_by,
+            formatters_columns=self.formatters(),
+            add_form_extra_fields=fields,
+            edit_form_extra_fields=fields,
+            extra_args={"importable": self.admin.importable, "view_name": f"{self.name}View"},
+            # FAB's file download route serves nothing here; import only where declared
+            exclude_route_methods={"download"}
+            | (set() if self.admin.importable else {"import_excel", "import_template"}),
+        )
+        return type(f"{self.name}View", (EntityModelView,), attrs)
+
+    def build_api(self) -> type[EntityApi]:
+        def rest(name: str) -> str:
+            return f"{name}.id" if name in self.relations else name
+
+        label = self.admin.label
+        return type(
+            f"{self.name}Api",
+            (EntityApi,),
+            dict(
+                model=self.model,
+                # REST selects its list columns with contains_eager itself (no N+1)
+                datamodel=AppInterface(self.model),
+                resource_name=self.model.__tablename__,
+                list_title=f"{label}列表",
+                show_title=f"{label}详情",
+                add_title=f"新增{label}",
+                edit_title=f"编辑{label}",
+                label_columns=self.labels(),
+                description_columns=self.descriptions(),
+                list_columns=["id", *map(rest, self.list_columns())],
+                show_columns=["id", *map(rest, self.form_columns())],
+                add_columns=self.form_columns(),
+                edit_columns=self.form_columns(),
+                order_columns=[c for c in self.list_columns() if c in self.columns],
+                search_columns=self.search_columns(),
+                base_order=self.admin.order_by,
+                page_size=25,
+                max_page_size=100,
+            ),
+        )
+
+
+#: generated view classes by model (built once; FAB instantiates them per app)
+VIEWS: dict[type[Entity], type[EntityModelView]] = {}
+APIS: dict[type[Entity], type[EntityApi]] = {}
+
+
+def build_all() -> None:
+    if VIEWS:
+        return
+    specs = [EntitySpec(m) for m in declared_entities()]
+    # Names first: a form's big-relation field points at its target's lookup route.
+    for spec in specs:
+        VIEWS[spec.model] = type(f"{spec.name}View", (EntityModelView,), {})
+    for spec in specs:
+        VIEWS[spec.model] = spec.build_view(VIEWS)
+        APIS[spec.model] = spec.build_api()
+
+
+def register(appbuilder: AppBuilder) -> None:
+    build_all()
+    for model, view in VIEWS.items():
+        admin = model.Admin
+        category, category_icon = admin.menu
+        appbuilder.add_view(
+            view, admin.label, icon=admin.icon, label=admin.label,
+            category=category, category_icon=category_icon, category_label=category,
+        )
+        appbuilder.add_api(APIS[model])

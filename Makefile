@@ -21,7 +21,7 @@ db: setup
 
 ## serve on http://127.0.0.1:$${PORT:-5000} (SQLite under instance/)
 run: db
-	$(BIN)/flask serve
+	$(BIN)/flask run --host $${HOST:-127.0.0.1} --port $${PORT:-5000}
 
 ## the whole test suite
 test: setup

@@ -1,8 +1,6 @@
-"""Command-line tasks: `flask sync-roles`, `flask demo`, `flask serve`."""
+"""Command-line tasks: `flask sync-roles` and `flask demo`."""
 
 from __future__ import annotations
-
-import os
 
 import click
 from flask import Flask, current_app
@@ -23,18 +21,12 @@ def register(app: Flask) -> None:
     @app.cli.command("demo")
     @click.option("--units", default=1200, show_default=True, help="大小区的房屋套数（规模参数）")
     @click.option("--estates", default=3, show_default=True, help="小区数量（至少 3）")
+    @click.option("--total-units", type=int, default=None, help="全部小区的房屋总套数（可选）")
     @click.option("--seed", default=2026, show_default=True)
     @with_appcontext
-    def demo(units: int, estates: int, seed: int) -> None:
+    def demo(units: int, estates: int, total_units: int | None, seed: int) -> None:
         """Load the demo data set once (a second run changes nothing)."""
         from app import demo as demo_data
 
-        created = demo_data.load(units=units, estates=estates, seed=seed)
+        created = demo_data.load(units=units, estates=estates, seed=seed, total_units=total_units)
         click.echo("演示数据已存在，未做改动" if not created else f"已生成演示数据：{created}")
-
-    @app.cli.command("serve")
-    @click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"))
-    @click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int)
-    def serve(host: str, port: int) -> None:
-        """Development server (production: gunicorn, see README)."""
-        current_app.run(host=host, port=port, debug=False, use_reloader=False)

@@ -142,6 +142,7 @@ ROTA_WEIGHTS = (5, 4, 1)
 STAFF_RANGE = (15, 30)
 UNITS_PER_EXTRA_EMPLOYEE = 80
 LEFT_SHARE = 0.05
+LONGEST_TENURE_DAYS = 3000  # staff turn over: nobody has been on site for more than ~8 years
 
 # --- parking ----------------------------------------------------------------
 
@@ -371,11 +372,14 @@ class Site:
 # --- entry point ------------------------------------------------------------
 
 
-def load(units: int = 1200, estates: int = 3, seed: int = 2026) -> dict[str, int] | None:
+def load(
+    units: int = 1200, estates: int = 3, seed: int = 2026, total_units: int | None = None
+) -> dict[str, int] | None:
     """Create the demo data set in one transaction; None (and no change) if it exists.
 
-    ``units`` sizes the large estate (the others get a tenth each, at least 40);
-    returns the number of rows created per entity (Chinese labels).
+    ``units`` sizes the large estate; the others get a tenth of it each (at least 40),
+    or, with ``total_units``, share what remains of that total (a city-scale benchmark:
+    100 estates, 100,000 units). Returns the rows created per entity (Chinese labels).
     """
     if estates < MIN_ESTATES:
         raise ValueError(f"演示数据至少需要 {MIN_ESTATES} 个小区")
@@ -390,6 +394,8 @@ def load(units: int = 1200, estates: int = 3, seed: int = 2026) -> dict[str, int
     communities = _region(writer)
     companies = _companies(rng, writer)
     small_units = max(40, units // 10)
+    if total_units is not None:
+        small_units = max(40, (total_units - units) // (estates - 1))
     for index, name in enumerate(_estate_names(rng, estates)):
         _estate(
             rng, writer, index, name,
@@ -842,7 +848,7 @@ def _staff(rng: random.Random, writer: Writer, site: Site) -> None:
     rows = []
     for (position, department, certificate), person in zip(posts, staff):
         hired_on = _between(rng, site.delivered_on, REFERENCE_DATE - timedelta(days=30))
-        hired_on = max(hired_on, REFERENCE_DATE - timedelta(days=3000))
+        hired_on = max(hired_on, REFERENCE_DATE - timedelta(days=LONGEST_TENURE_DAYS))
         left_on = _between(rng, hired_on, REFERENCE_DATE) if rng.random() < LEFT_SHARE else None
         rows.append({
             "estate_id": site.id, "department_id": department_id[department], "name": person.name,

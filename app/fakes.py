@@ -7,6 +7,7 @@ same demo database, and every value passes the matching check in
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import date, timedelta
 from typing import Optional
@@ -24,7 +25,8 @@ SURNAMES = tuple(
     "任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 )
 # Zipf-like weights: rank 1 is about 25x as common as the last, close to census shape.
-_SURNAME_WEIGHTS = tuple(1 / (rank + 4) for rank in range(len(SURNAMES)))
+# precomputed cumulative weights: choices() would otherwise re-add them on every call
+_SURNAME_CUM_WEIGHTS = tuple(itertools.accumulate(1 / (rank + 4) for rank in range(len(SURNAMES))))
 COMPOUND_SURNAMES = ("欧阳", "司马", "上官", "诸葛", "东方")
 _COMPOUND_SURNAME_RATE = 0.01
 
@@ -60,7 +62,7 @@ def person_name(rng: random.Random, male: Optional[bool] = None) -> str:
     if rng.random() < _COMPOUND_SURNAME_RATE:
         surname = rng.choice(COMPOUND_SURNAMES)
     else:
-        surname = rng.choices(SURNAMES, weights=_SURNAME_WEIGHTS)[0]
+        surname = rng.choices(SURNAMES, cum_weights=_SURNAME_CUM_WEIGHTS)[0]
     if male is None:
         male = rng.random() < 0.5
     chars = MALE_GIVEN_CHARS if male else FEMALE_GIVEN_CHARS

@@ -370,7 +370,7 @@ def test_buildings_import_by_estate_name_with_choice_labels_and_yes_no(app, admi
     ]
     response = upload(admin_client, "building", xlsx(headers, rows), dry_run=True)
     errors = error_table(response)
-    assert [(row, column) for row, column, _ in errors] == [(4, "有电梯"), (4, "小区名称")]
+    assert [(row, column) for row, column, _ in errors] == [(4, "小区名称"), (4, "有电梯")]
 
     before = count(app, Building)
     response = upload(admin_client, "building", xlsx(headers, rows[:2]), dry_run=False)

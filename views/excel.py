@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import Response, flash, redirect, request, send_file, url_for
+from flask import Response, current_app, flash, redirect, request, send_file, url_for
 from markupsafe import Markup
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
@@ -309,6 +309,11 @@ class ImportSheet:
         identity = inspect(related).identity
         return identity[0] if identity else id(related)
 
+    def position(self, header: str) -> int:
+        """Where a column (or a relation's "a+b" columns) stands in the sheet."""
+        first = header.split("+")[0]
+        return self.headers.index(first) if first in self.headers else len(self.headers)
+
     def header_for(self, name: str) -> str:
         """The sheet column that shows a model attribute (what an error points at)."""
         return self._by_name.get(name) or label(self.model, name)
@@ -479,7 +484,10 @@ def _decimal(field: Field, raw: Any) -> Decimal:
     places = max(0, -value.normalize().as_tuple().exponent)
     if places > field.scale:
         raise Bad(f"最多 {field.scale} 位小数" if field.scale else "应为整数")
-    value = value.quantize(Decimal(1).scaleb(-field.scale))
+    try:
+        value = value.quantize(Decimal(1).scaleb(-field.scale))
+    except InvalidOperation:
+        raise Bad("数值过大") from None
     if field.precision and len(value.as_tuple().digits) > field.precision:
         raise Bad("数值过大")
     return value
@@ -645,8 +653,8 @@ def check_rows(sheet: ImportSheet, rows: list[tuple[int, dict[str, Any]]], sessi
             first = seen.setdefault((columns, *key), number)
             if first != number:
                 row_errors.append((sheet.header_for(columns[-1]), f"{message}（与第 {first} 行重复）"))
-        # one message per cell: a rule and a conversion may say the same thing
-        for column, reason in dict.fromkeys(row_errors):
+        # in the sheet's column order, one message per cell and reason
+        for column, reason in sorted(dict.fromkeys(row_errors), key=lambda e: sheet.position(e[0])):
             errors.append((number, column, reason))
         if not errors:
             kept.append(values)
@@ -707,6 +715,7 @@ def import_page(view: Any) -> Any:
         if isinstance(error, IntegrityError):
             reason = integrity_message(error, model)
         else:
+            current_app.logger.exception("import of %s failed", model.__name__)
             reason = "保存时出错，请稍后重试或联系系统管理员"
         return view.render_template(
             "entity/import.html", message=f"导入失败，未写入任何数据：{reason}", **page

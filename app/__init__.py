@@ -14,7 +14,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from flask_wtf import CSRFProtect
 
     import models  # noqa: F401  (registers every declared entity)
-    from app import cli, database, request_args
+    from app import cli, database, request_args, scoping
     from app.extensions import db, migrate
     from app.security import AppSecurityManager
     from views import api_zh, registry
@@ -34,6 +34,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         db.init_app(app)
         database.configure(db)
+        scoping.install()
         migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
         CSRFProtect(app)
         appbuilder = AppBuilder(

@@ -27,6 +27,7 @@ from werkzeug.security import generate_password_hash
 
 from app import fakes, roles
 from app.extensions import db
+from models.access import UserScope
 from models.base import Entity
 from models.company import Department, Employee, PropertyCompany, ServiceContract
 from models.estate import Building, Estate, Unit
@@ -233,6 +234,9 @@ DEMO_USERS = (
     ("committee_a", "委员", "赵", roles.COMMITTEE),
     ("official_jd", "监督员", "刘", roles.OFFICIAL),
 )
+#: what each demo account is responsible for (SPEC section 1); the admin sees everything
+DEMO_SCOPES = {"manager_a": "large_estate", "staff_a": "large_estate",
+               "committee_a": "large_estate", "official_jd": "street"}
 USERS_KEY = "演示账号"
 
 
@@ -392,17 +396,20 @@ def load(
     writer = Writer(session)
     users = _demo_users()
     communities = _region(writer)
+    street_id = communities[0]["street_id"]
     companies = _companies(rng, writer)
     small_units = max(40, units // 10)
     if total_units is not None:
         small_units = max(40, (total_units - units) // (estates - 1))
+    estate_ids = []
     for index, name in enumerate(_estate_names(rng, estates)):
-        _estate(
+        estate_ids.append(_estate(
             rng, writer, index, name,
             community=communities[index % len(communities)],
             company_id=companies[index % len(companies)],
             target_units=units if index == 0 else small_units,
-        )
+        ))
+    _grant_scopes(writer, large_estate_id=estate_ids[0], street_id=street_id)
     writer.advance_sequences()
     session.commit()
     return {**writer.counts, USERS_KEY: users}
@@ -431,6 +438,16 @@ def _demo_users() -> int:
             raise RuntimeError(f"无法创建演示账号 {username}")
         created += 1
     return created
+
+
+def _grant_scopes(writer: Writer, *, large_estate_id: int, street_id: int) -> None:
+    sm = current_app.appbuilder.sm
+    target = {"large_estate": {"estate_id": large_estate_id}, "street": {"street_id": street_id}}
+    writer.insert(UserScope, [
+        {"user_id": sm.find_user(username=username).id, "estate_id": None, "community_id": None,
+         "street_id": None, **target[level]}
+        for username, level in DEMO_SCOPES.items()
+    ])
 
 
 def _region(writer: Writer) -> list[Row]:
@@ -471,7 +488,7 @@ def _estate_names(rng: random.Random, count: int) -> list[str]:
 def _estate(
     rng: random.Random, writer: Writer, index: int, name: str, *,
     community: Row, company_id: int, target_units: int,
-) -> None:
+) -> int:
     large = index == 0
     delivered_on = _days_before(rng, REFERENCE_DATE, *ESTATE_AGE_DAYS[large])
     plans = _plan_buildings(rng, target_units, LARGE_HIGH_RISE_SHARE if large else SMALL_HIGH_RISE_SHARE)
@@ -500,6 +517,7 @@ def _estate(
     _parking(rng, writer, site)
     _staff(rng, writer, site)
     _facilities(rng, writer, site)
+    return site.id
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,14 @@
 """The role matrix (SPEC section 2), declared once and synced into FAB's tables.
 
-``flask sync-roles`` makes each role's grants exactly what is declared here: it is
-idempotent, and it fails loudly on a view or permission name that does not exist,
-so a renamed view cannot silently drop a grant.
+``MATRIX`` says, per role, what it may do with each menu of entities (or with one
+entity, overriding its menu). ``flask sync-roles`` makes each role's grants exactly
+that: it is idempotent, and it fails loudly on an entity, view or permission name
+that does not exist, so a renamed view cannot silently drop a grant.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from flask_appbuilder import AppBuilder
 
@@ -19,72 +20,86 @@ STAFF = "物业员工"
 COMMITTEE = "业委会委员"
 OFFICIAL = "街道监督员"
 
-READ = ("list", "show")
-WRITE = ("list", "show", "add", "edit", "delete", "export")
-API_READ = ("get", "info")
-API_WRITE = ("get", "info", "post", "put", "delete")
+#: what a level allows; an entity only gets the actions it declares
+READ = frozenset({"list", "show", "export"})
+MANAGE = READ | {"add", "edit", "delete", "import"}
+MANAGE_NO_DELETE = MANAGE - {"delete"}
 
-#: entities 物业员工 may maintain but not delete (SPEC: no delete of estates/buildings)
-STAFF_NO_DELETE = {"Estate", "Building"}
+_MASTER_DATA = (Menu.MASTER, Menu.PEOPLE, Menu.PARKING, Menu.FACILITY)
 
+MATRIX: dict[str, dict[tuple[str, str] | str, frozenset[str]]] = {
+    MANAGER: {Menu.REGION: READ, **{menu: MANAGE for menu in _MASTER_DATA}},
+    STAFF: {
+        Menu.REGION: READ,
+        **{menu: MANAGE for menu in _MASTER_DATA},
+        "Estate": MANAGE_NO_DELETE,
+        "Building": MANAGE_NO_DELETE,
+    },
+    COMMITTEE: {Menu.REGION: READ, **{menu: READ for menu in _MASTER_DATA}},
+    OFFICIAL: {Menu.REGION: READ, **{menu: READ for menu in _MASTER_DATA}},
+}
 
-def _grants(model: type[Entity], role: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(view actions, API actions) a role has on one master-data entity."""
-    name = model.__name__
-    if role == MANAGER:
-        extra = ("import",) if model.Admin.importable else ()
-        return WRITE + extra, API_WRITE
-    if role == STAFF:
-        actions = tuple(a for a in WRITE if not (a == "delete" and name in STAFF_NO_DELETE))
-        extra = ("import",) if model.Admin.importable else ()
-        return actions + extra, API_WRITE if name not in STAFF_NO_DELETE else API_WRITE[:-1]
-    if role in (COMMITTEE, OFFICIAL):
-        return READ + ("export",), API_READ
-    return (), ()
+#: every signed-in user may read and change their own account
+OWN_ACCOUNT = {
+    ("can_userinfo", "UserDBModelView"),
+    ("resetmypassword", "UserDBModelView"),
+    ("can_this_form_get", "ResetMyPasswordView"),
+    ("can_this_form_post", "ResetMyPasswordView"),
+}
 
-
-#: roles whose grants the matrix computes; the admin role gets every permission
-ROLES = (MANAGER, STAFF, COMMITTEE, OFFICIAL)
-
-#: region master data is kept by the admin; the others read it
-REGION_EDITORS: tuple[str, ...] = ()
-
-
-def matrix() -> dict[str, set[tuple[str, str]]]:
-    """role -> {(permission, view_menu)} for every declared entity and its menu."""
-    grants: dict[str, set[tuple[str, str]]] = {role: set() for role in ROLES}
-    for model in declared_entities():
-        view, api = f"{model.__name__}View", f"{model.__name__}Api"
-        for role in ROLES:
-            actions, api_actions = _grants(model, role)
-            if model.Admin.menu == Menu.REGION and role not in REGION_EDITORS:
-                actions = tuple(a for a in actions if a in READ + ("export",))
-                api_actions = API_READ if api_actions else ()
-            if not actions:
-                continue
-            grants[role] |= {(f"can_{a}", view) for a in actions}
-            grants[role] |= {(f"can_{a}", api) for a in api_actions}
-            grants[role] |= {("menu_access", model.Admin.label), ("menu_access", model.Admin.menu[0])}
-    for role in ROLES:  # every signed-in user may see and change their own account
-        grants[role] |= {("can_userinfo", "UserDBModelView"), ("resetmypassword", "UserDBModelView"),
-                         ("can_this_form_get", "ResetMyPasswordView"),
-                         ("can_this_form_post", "ResetMyPasswordView")}
-    return grants
+_API = {"list": ("get", "info"), "show": ("get", "info"), "add": ("post",), "edit": ("put",), "delete": ("delete",)}
 
 
 class UnknownPermission(LookupError):
     pass
 
 
-def sync(appbuilder: AppBuilder, grants: dict[str, set[tuple[str, str]]] | None = None) -> dict[str, int]:
+def available_actions(model: type[Entity]) -> frozenset[str]:
+    extra = {"import"} if model.Admin.importable else set()
+    return READ | model.Admin.actions | extra
+
+
+def actions_of(role: str, model: type[Entity]) -> frozenset[str]:
+    """The actions a role has on an entity's views, per the matrix."""
+    grants = MATRIX.get(role, {})
+    level = grants.get(model.__name__, grants.get(model.Admin.menu, frozenset()))
+    return level & available_actions(model)
+
+
+def permissions_of(role: str, model: type[Entity]) -> set[tuple[str, str]]:
+    """(permission, view menu) pairs: the HTML view, its REST API and its menu entries."""
+    actions = actions_of(role, model)
+    if not actions:
+        return set()
+    view, api = f"{model.__name__}View", f"{model.__name__}Api"
+    pairs = {(f"can_{a}", view) for a in actions if a != "list"} | {("can_list", view)}
+    pairs |= {(f"can_{rest}", api) for a in actions for rest in _API.get(a, ())}
+    pairs |= {("menu_access", model.Admin.label), ("menu_access", model.Admin.menu[0])}
+    return pairs
+
+
+def matrix() -> dict[str, set[tuple[str, str]]]:
+    """role -> {(permission, view_menu)} for every declared entity, checked for typos."""
+    known = {m.__name__ for m in declared_entities()}
+    for role, grants in MATRIX.items():
+        unknown = [k for k in grants if isinstance(k, str) and k not in known]
+        if unknown:
+            raise UnknownPermission(f"unknown entity in the role matrix of {role}: {unknown}")
+    return {
+        role: set(OWN_ACCOUNT).union(*(permissions_of(role, m) for m in declared_entities()))
+        for role in MATRIX
+    }
+
+
+def sync(appbuilder: AppBuilder) -> dict[str, int]:
     """Create every view's permissions, then make each role's grants match the matrix."""
     sm = appbuilder.sm
     admin = sm.find_role(ADMIN) or sm.add_role(ADMIN)
     appbuilder.add_permissions(update_perms=True)
-    all_pvs = sm.session.query(sm.permissionview_model).all()
-    admin.permissions = all_pvs
-    counts = {ADMIN: len(all_pvs)}
-    for role_name, wanted in (grants or matrix()).items():
+    everything = sm.session.query(sm.permissionview_model).all()
+    admin.permissions = everything
+    counts = {ADMIN: len(everything)}
+    for role_name, wanted in matrix().items():
         role = sm.find_role(role_name) or sm.add_role(role_name)
         role.permissions = list(_resolve(sm, wanted))
         counts[role_name] = len(role.permissions)
@@ -92,13 +107,11 @@ def sync(appbuilder: AppBuilder, grants: dict[str, set[tuple[str, str]]] | None 
     return counts
 
 
-def _resolve(sm, wanted: Iterable[tuple[str, str]]):
-    missing = []
+def _resolve(sm, wanted: Iterable[tuple[str, str]]) -> Iterator:
+    found, missing = [], []
     for permission, view_menu in sorted(wanted):
         pv = sm.find_permission_view_menu(permission, view_menu)
-        if pv is None:
-            missing.append(f"{permission} on {view_menu}")
-        else:
-            yield pv
+        (found if pv is not None else missing).append(pv or f"{permission} on {view_menu}")
     if missing:
         raise UnknownPermission("unknown permission/view in the role matrix: " + ", ".join(missing))
+    return iter(found)

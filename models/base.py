@@ -77,8 +77,9 @@ class Menu:
     PEOPLE = ("人员与组织", "fa-users")
     PARKING = ("车辆与停车", "fa-car")
     FACILITY = ("设施设备", "fa-cogs")
+    SYSTEM = ("系统管理", "fa-sliders")
 
-    ORDER = (REGION, MASTER, PEOPLE, PARKING, FACILITY)
+    ORDER = (REGION, MASTER, PEOPLE, PARKING, FACILITY, SYSTEM)
 
 
 class Admin:
@@ -105,6 +106,11 @@ class Admin:
     rules: ClassVar[Sequence[Callable[[dict[str, Any]], Iterable[tuple[str, str]]]]] = ()
     #: offered in the Excel import (master data that arrives in bulk)
     importable: ClassVar[bool] = False
+    #: which actions exist at all: an append-only log offers no edit or delete
+    actions: ClassVar[frozenset[str]] = frozenset({"add", "edit", "delete"})
+    #: the path from a row to the id of the estate it belongs to ("estate_id",
+    #: "unit.estate_id", "estates.id"); None = not estate data (visible to all staff)
+    scope_path: ClassVar[str | None] = "estate_id"
 
 
 class Entity(Model):
@@ -128,6 +134,11 @@ def fk(target: str, *, nullable: bool = False, ondelete: str = "RESTRICT", **inf
     return mapped_column(
         ForeignKey(target, ondelete=ondelete), nullable=nullable, index=True, **info
     )
+
+
+def admin_of(model: type) -> type[Admin]:
+    """A model's declaration; FAB's own models (users, roles) get the defaults."""
+    return getattr(model, "Admin", Admin)
 
 
 def declared_entities() -> list[type[Entity]]:

@@ -33,7 +33,7 @@ class Estate(Entity):
     __tablename__ = "estate"
 
     community_id: Mapped[int] = fk("community.id")
-    community: Mapped[Community] = relationship(info=zh("所属社区"))
+    community: Mapped[Community] = relationship(back_populates="estates", info=zh("所属社区"))
     name: Mapped[str] = mapped_column(String(80), unique=True, info=zh("小区名称"))
     code: Mapped[str] = mapped_column(String(20), unique=True, info=zh("小区编码"))
     address: Mapped[str] = mapped_column(String(200), info=zh("地址"))
@@ -48,7 +48,7 @@ class Estate(Entity):
     )
     delivered_on: Mapped[dt.date | None] = mapped_column(Date, info=zh("交付日期"))
     company_id: Mapped[int | None] = fk("property_company.id", nullable=True)
-    company: Mapped[PropertyCompany | None] = relationship(info=zh("物业服务企业"))
+    company: Mapped[PropertyCompany | None] = relationship(back_populates="estates", info=zh("物业服务企业"))
     committee_founded_on: Mapped[dt.date | None] = mapped_column(
         Date, info=zh("业委会成立日期")
     )
@@ -64,6 +64,7 @@ class Estate(Entity):
         return self.name
 
     class Admin(Admin):
+        scope_path = "id"
         label = "小区"
         icon = "fa-home"
         list_columns = ("name", "code", "community", "company", "total_floor_area", "delivered_on")

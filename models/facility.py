@@ -96,6 +96,7 @@ class FacilityEvent(Entity):
         return f"{EVENT_TYPES.label(self.event_type)} {self.occurred_on}"
 
     class Admin(Admin):
+        scope_path = "facility.estate_id"
         label = "设备档案"
         menu = Menu.FACILITY
         icon = "fa-history"
@@ -126,6 +127,7 @@ class MaintenancePlan(Entity):
         return self.content
 
     class Admin(Admin):
+        scope_path = "facility.estate_id"
         label = "保养计划"
         menu = Menu.FACILITY
         icon = "fa-calendar-check-o"

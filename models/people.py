@@ -113,6 +113,7 @@ class UnitOwnership(Entity):
         return f"{self.owner} · {self.unit}"
 
     class Admin(Admin):
+        scope_path = "unit.estate_id"
         label = "产权登记"
         menu = Menu.PEOPLE
         icon = "fa-link"
@@ -158,6 +159,7 @@ class Resident(Entity):
         return self.name
 
     class Admin(Admin):
+        scope_path = "unit.estate_id"
         label = "住户/租户"
         menu = Menu.PEOPLE
         icon = "fa-user-o"

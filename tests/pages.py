@@ -71,9 +71,9 @@ def entity_pages(first_id_of) -> list[str]:
     """Every generated page of every entity: list, search, add, show and edit of a row."""
     urls = []
     for model in declared_entities():
-        base = VIEWS[model].route_base
-        urls += [f"{base}/list/", f"{base}/add"]
+        base, actions = VIEWS[model].route_base, model.Admin.actions
+        urls += [f"{base}/list/"] + ([f"{base}/add"] if "add" in actions else [])
         pk = first_id_of(model)
         if pk is not None:
-            urls += [f"{base}/show/{pk}", f"{base}/edit/{pk}"]
+            urls += [f"{base}/show/{pk}"] + ([f"{base}/edit/{pk}"] if "edit" in actions else [])
     return urls

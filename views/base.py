@@ -15,6 +15,7 @@ from models.base import Entity
 from models.rules import violations
 from views.api_zh import RESPONSES
 from views.errors import Refused
+from views.masking import mask_record
 
 
 class RulesForm:
@@ -41,7 +42,7 @@ class EntityModelView(ModelView):
 
     model: ClassVar[type[Entity]]
     list_template = "entity/list.html"
-    show_template = "appbuilder/general/model/show_cascade.html"
+    show_template = "entity/show.html"
     edit_template = "appbuilder/general/model/edit_cascade.html"
 
     def _init_forms(self) -> None:
@@ -94,6 +95,15 @@ class EntityModelView(ModelView):
             abort(404)
         return template_download(self)
 
+    @expose("/history/<int:pk>")
+    @has_access
+    @permission_name("show")
+    def history(self, pk: int):
+        """变更历史: the audit trail of one record the user may see."""
+        from views.history import history_page
+
+        return history_page(self, pk)
+
     @expose("/lookup/")
     @has_access
     @permission_name("list")
@@ -117,7 +127,15 @@ class EntityApi(ModelRestApi):
     """The REST API of a declared entity; writes pass the same rules as the forms."""
 
     model: ClassVar[type[Entity]]
+    masked_columns: ClassVar[tuple[str, ...]] = ()
     allow_browser_login = True
+
+    def pre_get(self, data: dict[str, Any]) -> None:
+        mask_record(data.get("result", {}), self.masked_columns, f"{self.model.__name__}View")
+
+    def pre_get_list(self, data: dict[str, Any]) -> None:
+        for record in data.get("result", []):
+            mask_record(record, self.masked_columns, f"{self.model.__name__}View")
 
     def _check(self, item: Any, pk: Any = None) -> None:
         values = {name: getattr(item, name) for name in self.add_columns}

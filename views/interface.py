@@ -38,6 +38,13 @@ class AppInterface(SQLAInterface):
             options.append(loader)
         return options
 
+    def query_count(self, query: Query, *args: Any, **kwargs: Any) -> int:
+        # Query.count() runs the list query as a subquery, which the session-level
+        # scoping listener does not reach: the subquery carries the scope itself.
+        from app.scoping import scope_options
+
+        return super().query_count(query.options(*scope_options()), *args, **kwargs)
+
     def apply_all(self, query: Query, *args: Any, **kwargs: Any) -> Query:
         return super().apply_all(query, *args, **kwargs).options(*self.eager_options())
 
@@ -55,8 +62,8 @@ class AppInterface(SQLAInterface):
         try:
             action()
         except Exception as error:
+            self.session.rollback()  # a refused write leaves nothing half-done behind
             cause = error if isinstance(error, IntegrityError) else error.__cause__
             if isinstance(cause, IntegrityError):
-                self.session.rollback()
                 raise Refused(integrity_message(cause, self.obj)) from error
             raise

@@ -17,11 +17,12 @@ from flask_appbuilder import AppBuilder
 from sqlalchemy import Boolean, DateTime, Numeric, inspect
 from wtforms import BooleanField
 
-from models.base import Entity, declared_entities
+from models.base import Entity, admin_of, declared_entities
 from models.rules import column_info
 from views.base import EntityApi, EntityModelView
 from views.fields import AjaxRelationField, ChoiceField, datetime_field, decimal_field
 from views.interface import AppInterface
+from views.masking import masked_formatter
 
 
 def display(value: Any) -> str:
@@ -93,13 +94,19 @@ class EntitySpec:
             rel = self.relations.get(name)
             if rel is not None:
                 paths.append(name)
-                paths += [f"{name}.{p}" for p in rel.mapper.class_.Admin.str_loads]
+                paths += [f"{name}.{p}" for p in admin_of(rel.mapper.class_).str_loads]
         return tuple(dict.fromkeys(paths))
+
+    def masked(self) -> dict[str, str]:
+        """Personal-data columns and their kind ("id_card", "mobile")."""
+        return {n: c.info["masked"] for n, c in self.columns.items() if "masked" in c.info}
 
     def formatters(self) -> dict[str, Any]:
         formatters: dict[str, Any] = {name: display for name in [*self.columns, *self.relations]}
         for name, choices in self.choices().items():
             formatters[name] = choices.label
+        for name in self.masked():
+            formatters[name] = masked_formatter(f"{self.name}View", display)
         return formatters
 
     def form_fields(self, views: dict[type[Entity], type[EntityModelView]]) -> dict[str, Any]:
@@ -111,7 +118,7 @@ class EntitySpec:
             if name in self.relations:
                 rel = self.relations[name]
                 target = rel.mapper.class_
-                if target.Admin.large:
+                if admin_of(target).large:
                     required = not all(c.nullable for c in rel.local_columns)
                     fields[name] = AjaxRelationField(
                         text, AppInterface(target), views[target].__name__, required,
@@ -137,7 +144,7 @@ class EntitySpec:
     def search_columns(self) -> list[str]:
         return [
             c for c in self.admin.search_columns
-            if c not in self.relations or not self.relations[c].mapper.class_.Admin.large
+            if c not in self.relations or not admin_of(self.relations[c].mapper.class_).large
         ]
 
     def build_view(self, views: dict[type[Entity], type[EntityModelView]]) -> type[EntityModelView]:
@@ -165,7 +172,8 @@ class EntitySpec:
             edit_form_extra_fields=fields,
             extra_args={"importable": self.admin.importable, "view_name": f"{self.name}View"},
             # FAB's file download route serves nothing here; import only where declared
-            exclude_route_methods={"download"}
+            exclude_route_methods={"download", "action", "action_post"}
+            | {a for a in ("add", "edit", "delete") if a not in self.admin.actions}
             | (set() if self.admin.importable else {"import_excel", "import_template"}),
         )
         return type(f"{self.name}View", (EntityModelView,), attrs)
@@ -180,6 +188,7 @@ class EntitySpec:
             (EntityApi,),
             dict(
                 model=self.model,
+                masked_columns=tuple(self.masked()),
                 # REST selects its list columns with contains_eager itself (no N+1)
                 datamodel=AppInterface(self.model),
                 resource_name=self.model.__tablename__,
@@ -198,6 +207,10 @@ class EntitySpec:
                 base_order=self.admin.order_by,
                 page_size=25,
                 max_page_size=100,
+                exclude_route_methods={
+                    rest for rest, action in (("post", "add"), ("put", "edit"), ("delete", "delete"))
+                    if action not in self.admin.actions
+                },
             ),
         )
 

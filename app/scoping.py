@@ -1,0 +1,165 @@
+"""Estate scoping in the data layer: the most important security property.
+
+Every ORM statement run while a signed-in user is served gets, for every estate-owned
+entity it touches, the criterion "belongs to one of the user's estates"
+(``with_loader_criteria``). That covers every route FAB or we expose (lists and their
+counts, show/edit/delete by id, REST, related select boxes, lookups, exports, imports,
+relationship loads) without any view knowing about it: an out-of-scope row simply
+does not exist. Writes are checked once more before the flush, so a foreign key cannot
+point at (or move a row to) another estate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask import g, has_request_context
+from flask_login import current_user
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.sql.elements import ColumnElement
+
+from models.access import estate_ids_of
+from models.base import Entity, admin_of, declared_entities
+from views.errors import Refused
+
+#: execution option for the few internal queries that must see every estate
+ALL_ESTATES = "all_estates"
+
+ADMIN_ROLE = "系统管理员"
+
+
+class OutOfScope(Refused):
+    """A write that would touch another estate's data (400, never 403: reveals nothing)."""
+
+
+def scoped_models() -> list[type[Entity]]:
+    return [m for m in declared_entities() if m.Admin.scope_path]
+
+
+def clause(model: type, path: str, estate_ids: Iterable[int]) -> ColumnElement[bool]:
+    """SQL for "the row at the end of ``path`` belongs to one of these estates"."""
+    name, _, rest = path.partition(".")
+    attr = getattr(model, name)
+    if not rest:
+        return attr.in_(list(estate_ids))
+    rel = inspect(model).relationships[name]
+    inner = clause(rel.mapper.class_, rest, estate_ids)
+    return attr.any(inner) if rel.uselist else attr.has(inner)
+
+
+def current_estate_ids() -> frozenset[int] | None:
+    """The estates the current user may see; None means every estate.
+
+    Computed once per request. Outside a request (CLI, migrations) nothing is
+    scoped; an anonymous request sees no estate data at all.
+    """
+    if not has_request_context():
+        return None
+    if "estate_scope" in g:
+        return g.estate_scope
+    user = current_user
+    if user is None or not user.is_authenticated:
+        scope: frozenset[int] | None = frozenset()
+    elif any(role.name == ADMIN_ROLE for role in user.roles):
+        scope = None
+    else:
+        from app.extensions import db
+
+        scope = frozenset(estate_ids_of(db.session, user.id))
+    g.estate_scope = scope
+    return scope
+
+
+def _limit_to_scope(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.execution_options.get(ALL_ESTATES) or not has_request_context():
+        return
+    if not any(admin_of(m.class_).scope_path for m in state.all_mappers if hasattr(m.class_, "Admin")):
+        return
+    state.statement = state.statement.options(*scope_options())
+
+
+def scope_options() -> list[Any]:
+    """Loader criteria restricting every estate-owned entity to the user's estates.
+
+    The session listener adds them to each statement it runs; a statement that is
+    only used as a subquery (``Query.count()`` wraps one) must carry them itself.
+    """
+    estate_ids = current_estate_ids()
+    if estate_ids is None:
+        return []
+    return [
+        with_loader_criteria(model, clause(model, model.Admin.scope_path, estate_ids), include_aliases=True)
+        for model in scoped_models()
+    ]
+
+
+def estates_of(session: Session, obj: Any) -> set[int | None]:
+    """The estate ids a (possibly new) row belongs to, following its scope path."""
+    path = admin_of(type(obj)).scope_path
+    objects: list[Any] = [obj]
+    parts = path.split(".")
+    for name in parts[:-1]:
+        nxt: list[Any] = []
+        for item in objects:
+            value = getattr(item, name)
+            if value is None:
+                value = _load_by_foreign_key(session, item, name)
+            if isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
+                nxt.extend(value)
+            elif value is not None:
+                nxt.append(value)
+        objects = nxt
+    return {getattr(item, parts[-1]) for item in objects}
+
+
+def _load_by_foreign_key(session: Session, item: Any, relation: str) -> Any:
+    """A many-to-one given only by its id: fetched through the scoped session (or None)."""
+    rel = inspect(type(item)).relationships[relation]
+    if rel.uselist:
+        return None
+    key = getattr(item, next(iter(rel.local_columns)).key)
+    if key is None:
+        return None
+    with session.no_autoflush:
+        return session.execute(
+            select(rel.mapper.class_).where(rel.mapper.primary_key[0] == key)
+        ).scalar_one_or_none() or _Missing()
+
+
+class _Missing:
+    """Stands for a referenced row the user cannot see: it belongs to no visible estate."""
+
+    def __getattr__(self, name: str) -> None:
+        return None
+
+
+def _check_writes(session: Session, _flush_context: Any, _instances: Any) -> None:
+    if not has_request_context():
+        return
+    estate_ids = current_estate_ids()
+    if estate_ids is None:
+        return
+    for obj in [*session.new, *session.dirty]:
+        path = obj.Admin.scope_path if isinstance(obj, Entity) else None
+        # rows reached through a collection (a company serving several estates) have
+        # no single estate to check; they are read-scoped only
+        if not path or _is_collection(obj, path):
+            continue
+        if not estates_of(session, obj) <= estate_ids:
+            raise OutOfScope("所选的小区或关联记录不在您的管理范围内")
+
+
+def _is_collection(obj: Any, path: str) -> bool:
+    rel = inspect(type(obj)).relationships.get(path.split(".")[0])
+    return rel is not None and rel.uselist
+
+
+def install() -> None:
+    """Listen on every session (idempotent: tests build several apps)."""
+    for name, listener in (("do_orm_execute", _limit_to_scope), ("before_flush", _check_writes)):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)

@@ -1,0 +1,75 @@
+"""Who may see which estates (SPEC section 1): the scope of every signed-in user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import CheckConstraint, ForeignKey, UniqueConstraint, or_, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from models.base import Admin, Entity, Menu, fk, zh
+from models.estate import Estate
+from models.region import Community, Street
+
+
+class UserScope(Entity):
+    """One grant: a user's access to an estate, to every estate of a 社区, or of a 街道."""
+
+    __tablename__ = "user_scope"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("ab_user.id", ondelete="CASCADE"), index=True)
+    user: Mapped[User] = relationship(info=zh("用户"))
+    estate_id: Mapped[int | None] = fk("estate.id", nullable=True, ondelete="CASCADE")
+    estate: Mapped[Estate | None] = relationship(info=zh("小区", "物业人员、业委会委员：所服务/所在的小区"))
+    community_id: Mapped[int | None] = fk("community.id", nullable=True, ondelete="CASCADE")
+    community: Mapped[Community | None] = relationship(info=zh("社区", "社区监督员：本社区全部小区"))
+    street_id: Mapped[int | None] = fk("street.id", nullable=True, ondelete="CASCADE")
+    street: Mapped[Street | None] = relationship(info=zh("街道", "街道监督员：本街道全部小区"))
+
+    __table_args__ = (
+        CheckConstraint(
+            "(CASE WHEN estate_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN community_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN street_id IS NULL THEN 0 ELSE 1 END) = 1",
+            name="ck_user_scope_one_level",
+        ),
+        UniqueConstraint(
+            "user_id", "estate_id", "community_id", "street_id", name="uq_user_scope",
+            info={"message": "该用户已有此管辖范围"},
+        ),
+    )
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.estate or self.community or self.street}"
+
+    class Admin(Admin):
+        label = "用户管辖范围"
+        menu = Menu.SYSTEM
+        icon = "fa-crosshairs"
+        list_columns = ("user", "estate", "community", "street")
+        search_columns = ("user", "estate", "community", "street")
+        form_columns = ("user", "estate", "community", "street")
+        scope_path = None
+        rules = (
+            lambda v: [("estate", "小区、社区、街道三者必须且只能选择一项")]
+            if sum(v.get(k) is not None for k in ("estate", "community", "street")) != 1
+            else [],
+        )
+
+
+def estate_ids_of(session: Session, user_id: Any) -> set[int]:
+    """Every estate a user's grants reach (one query, not subject to scoping itself)."""
+    grants = select(UserScope.estate_id, UserScope.community_id, UserScope.street_id).where(
+        UserScope.user_id == user_id
+    )
+    rows = session.execute(grants, execution_options={"all_estates": True}).all()
+    estates = {r.estate_id for r in rows if r.estate_id}
+    communities = {r.community_id for r in rows if r.community_id}
+    streets = {r.street_id for r in rows if r.street_id}
+    if communities or streets:
+        query = select(Estate.id).join(Community).where(
+            or_(Estate.community_id.in_(communities), Community.street_id.in_(streets))
+        )
+        estates |= set(session.execute(query, execution_options={"all_estates": True}).scalars())
+    return estates

@@ -14,12 +14,15 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from flask_wtf import CSRFProtect
 
     import models  # noqa: F401  (registers every declared entity)
-    from app import cli, database, request_args, scoping
+    from app import audit, cli, database, hardening, request_args, scoping
     from app.extensions import db, migrate
     from app.security import AppSecurityManager
+    from models import workflow
     from views import api_zh, registry
     from views.errors import register_error_pages
+    from views.history import local_time
     from views.home import HomeView
+    from views.public import public
 
     app = Flask(
         __name__,
@@ -34,9 +37,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         db.init_app(app)
         database.configure(db)
+        audit.install(db)
         scoping.install()
+        workflow.install()
+        if audit.record_transition not in workflow.TRANSITION_LISTENERS:
+            workflow.TRANSITION_LISTENERS.append(audit.record_transition)
         migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
         CSRFProtect(app)
+        hardening.configure(app)
         appbuilder = AppBuilder(
             security_manager_class=AppSecurityManager,
             indexview=HomeView,
@@ -46,6 +54,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         api_zh.install()
         registry.register(appbuilder)
         register_error_pages(app)
+        app.register_blueprint(public)
+        app.add_template_filter(local_time, "local_time")
         request_args.install(app)
+        hardening.install(app)
         cli.register(app)
     return app

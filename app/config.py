@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
+
+from app.security import password_complexity
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = Path(os.environ.get("INSTANCE_PATH", ROOT / "instance"))
@@ -22,6 +25,14 @@ def _secret_key() -> str:
         INSTANCE.mkdir(parents=True, exist_ok=True)
         path.write_text(secrets.token_hex(32))
     return path.read_text().strip()
+
+
+def _flag(name: str, default: bool | None = False) -> bool | None:
+    """An on/off environment variable (1/true/yes/on), or ``default`` when unset."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
 
 
 class Config:
@@ -52,4 +63,29 @@ class Config:
     MAX_PAGE_SIZE = 100
 
     DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", DEMO_PASSWORD_DEFAULT)
+
+    # --- Security (app/hardening.py; README 安全) ---
     WTF_CSRF_ENABLED = True
+    #: a CSRF token lives as long as the session (Flask-WTF's 1 h default fails forms left open)
+    WTF_CSRF_TIME_LIMIT = None
+
+    #: login attempts: failed attempts per client address, form and REST login together
+    AUTH_RATE_LIMITED = True
+    AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per minute")
+    #: None = on, except in apps created with TESTING (tests that check it pass True)
+    RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", None)
+    #: per process; with several workers use Redis, e.g. redis://localhost:6379/0
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+
+    FAB_PASSWORD_COMPLEXITY_ENABLED = True
+    FAB_PASSWORD_COMPLEXITY_VALIDATOR = password_complexity
+
+    #: behind nginx/a load balancer: trust one hop of X-Forwarded-For / -Proto
+    TRUST_PROXY = _flag("TRUST_PROXY")
+    #: always mark the session cookie Secure (it is anyway on HTTPS requests)
+    SESSION_COOKIE_SECURE = bool(_flag("SESSION_COOKIE_SECURE"))
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_LIFETIME_HOURS = int(os.environ.get("SESSION_LIFETIME_HOURS", "8"))
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=SESSION_LIFETIME_HOURS)

@@ -25,7 +25,8 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from app import fakes, roles
+from app import audit, fakes, roles
+from app.demo_fees import load_fees
 from app.extensions import db
 from models.access import UserScope
 from models.base import Entity
@@ -411,8 +412,11 @@ def load(
         ))
     _grant_scopes(writer, large_estate_id=estate_ids[0], street_id=street_id)
     writer.advance_sequences()
+    # Core inserts pass no ORM event: one audit record per table
+    audit.record_all(session, [(m, writer.counts[m.Admin.label]) for m in writer._next_id], "演示数据 {count} 条")
+    fees = load_fees(session, rng, estate_ids, manager="manager_a", committee="committee_a")
     session.commit()
-    return {**writer.counts, USERS_KEY: users}
+    return {**writer.counts, **fees, USERS_KEY: users}
 
 
 def _demo_users() -> int:

@@ -27,16 +27,30 @@ MANAGE_NO_DELETE = MANAGE - {"delete"}
 
 _MASTER_DATA = (Menu.MASTER, Menu.PEOPLE, Menu.PARKING, Menu.FACILITY)
 
+#: fee standards (SPEC 5): 物业经理 drafts, submits and publishes; 业委会 approves or returns
+_FEES_MANAGER = {
+    Menu.FEES: READ,
+    "FeeStandard": MANAGE | {"submit", "publish"},
+    "FeeStandardLine": MANAGE,
+    "Bill": READ | {"generate", "pay"},
+}
+
 MATRIX: dict[str, dict[tuple[str, str] | str, frozenset[str]]] = {
-    MANAGER: {Menu.REGION: READ, **{menu: MANAGE for menu in _MASTER_DATA}},
+    MANAGER: {Menu.REGION: READ, **{menu: MANAGE for menu in _MASTER_DATA}, **_FEES_MANAGER},
     STAFF: {
         Menu.REGION: READ,
         **{menu: MANAGE for menu in _MASTER_DATA},
         "Estate": MANAGE_NO_DELETE,
         "Building": MANAGE_NO_DELETE,
+        Menu.FEES: READ,
+        "Bill": READ | {"pay"},
     },
-    COMMITTEE: {Menu.REGION: READ, **{menu: READ for menu in _MASTER_DATA}},
-    OFFICIAL: {Menu.REGION: READ, **{menu: READ for menu in _MASTER_DATA}},
+    # the audit log reads through the estate scope: 业委会 their estate, officials their 街道
+    COMMITTEE: {
+        Menu.REGION: READ, **{menu: READ for menu in _MASTER_DATA}, "AuditLog": READ,
+        Menu.FEES: READ, "FeeStandard": READ | {"approve", "return"},
+    },
+    OFFICIAL: {Menu.REGION: READ, **{menu: READ for menu in _MASTER_DATA}, "AuditLog": READ, Menu.FEES: READ},
 }
 
 #: every signed-in user may read and change their own account
@@ -54,9 +68,14 @@ class UnknownPermission(LookupError):
     pass
 
 
+def transitions_of(model: type[Entity]) -> frozenset[str]:
+    flow = model.Admin.workflow
+    return frozenset(t.name for t in flow.transitions) if flow is not None else frozenset()
+
+
 def available_actions(model: type[Entity]) -> frozenset[str]:
     extra = {"import"} if model.Admin.importable else set()
-    return READ | model.Admin.actions | extra
+    return READ | model.Admin.actions | model.Admin.extra_actions | extra | transitions_of(model)
 
 
 def actions_of(role: str, model: type[Entity]) -> frozenset[str]:

@@ -21,11 +21,9 @@ from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql.elements import ColumnElement
 
 from models.access import estate_ids_of
-from models.base import Entity, admin_of, declared_entities
-from views.errors import Refused
+from models.base import ALL_ESTATES, Entity, admin_of, declared_entities
+from models.errors import Refused
 
-#: execution option for the few internal queries that must see every estate
-ALL_ESTATES = "all_estates"
 
 ADMIN_ROLE = "系统管理员"
 
@@ -59,11 +57,15 @@ def current_estate_ids() -> frozenset[int] | None:
         return None
     if "estate_scope" in g:
         return g.estate_scope
-    user = current_user
+    # A JWT-authenticated API call sets g.user (FAB's load_user_jwt); a browser session
+    # is Flask-Login's current_user.
+    user = getattr(g, "user", None)
     if user is None or not user.is_authenticated:
-        scope: frozenset[int] | None = frozenset()
-    elif any(role.name == ADMIN_ROLE for role in user.roles):
-        scope = None
+        user = current_user
+    if user is None or not user.is_authenticated:
+        return frozenset()  # not cached: authentication may still happen in this request
+    if any(role.name == ADMIN_ROLE for role in user.roles):
+        scope: frozenset[int] | None = None
     else:
         from app.extensions import db
 

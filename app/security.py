@@ -1,13 +1,44 @@
-"""Security manager: FAB's, plus the rule that demo passwords stay on this machine."""
+"""Security manager: FAB's, plus the rule that demo passwords stay on this machine,
+account lockout after repeated wrong passwords, and the password policy."""
 
 from __future__ import annotations
 
 import ipaddress
+import logging
+import re
 from typing import Any
 
-from flask import current_app, request
+from flask import abort, current_app, flash, g, redirect, request
+from flask_appbuilder import expose
+from flask_appbuilder.actions import action
+from flask_appbuilder.exceptions import PasswordComplexityValidationError
+from flask_appbuilder.security.api import SecurityApi as FabSecurityApi
+from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.security.sqla.manager import SecurityManager
+from flask_appbuilder.security.views import AuthDBView as FabAuthDBView
 from flask_appbuilder.security.views import UserDBModelView
+from sqlalchemy.exc import NoResultFound
+from werkzeug.security import check_password_hash
+
+log = logging.getLogger(__name__)
+
+PASSWORD_RULE = "密码至少 8 位，且须同时包含大写字母、小写字母、数字和符号"
+ACCOUNT_LOCKED = "账号已因多次密码错误被锁定，请联系系统管理员解锁"
+INVALID_LOGIN = "用户名或密码错误，请重试。"  # = translations/zh for FAB's form message
+DEFAULT_LOCKOUT_THRESHOLD = 5
+
+
+def password_complexity(password: str) -> None:
+    """FAB_PASSWORD_COMPLEXITY_VALIDATOR: used by the add-user and both reset-password forms."""
+    password = password or ""
+    if (
+        len(password) < 8
+        or not re.search(r"[A-Z]", password)
+        or not re.search(r"[a-z]", password)
+        or not re.search(r"[0-9]", password)
+        or not any(not c.isalnum() and not c.isspace() for c in password)
+    ):
+        raise PasswordComplexityValidationError(PASSWORD_RULE)
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -35,17 +66,97 @@ def _yes_no(value: object) -> str:
     return "是" if value else "否"
 
 
+class AuthDBView(FabAuthDBView):
+    """FAB's login form; says so when the account is locked. (Same class name as FAB's:
+    the endpoints stay ``AuthDBView.login``/``.logout``.)"""
+
+    @property
+    def invalid_login_message(self) -> str:  # FAB flashes this after a refused login
+        return ACCOUNT_LOCKED if g.get("account_locked") else FabAuthDBView.invalid_login_message
+
+
+class SecurityApi(FabSecurityApi):
+    """FAB's REST login (/api/v1/security/login), answering refusals in Chinese."""
+
+    def response_401(self, **kwargs: Any):
+        return self.response(401, message=ACCOUNT_LOCKED if g.get("account_locked") else INVALID_LOGIN)
+
+
 class UserView(UserDBModelView):
     class_permission_name = "UserDBModelView"  # keep FAB's permission names
     formatters_columns = {"active": _yes_no}
 
+    @action(
+        "unlock", "解锁账号",
+        "确定解锁所选账号吗？解锁后这些账号可以重新用密码登录，连续输错次数清零。",
+        "fa-unlock", multiple=True, single=True,
+    )
+    def unlock(self, items: Any):
+        users = [u for u in (items if isinstance(items, list) else [items]) if u is not None]
+        for user in users:
+            user.fail_login_count = 0
+        self.datamodel.session.commit()
+        names = "、".join(u.username for u in users)
+        log.info("accounts unlocked by %s: %s", g.user.username, names)
+        flash(f"已解锁 {len(users)} 个账号：{names}" if users else "没有选择账号", "success" if users else "warning")
+        self.update_redirect()
+        return redirect(self.get_redirect())
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk: Any):
+        """FAB's user page, with the 解锁账号 button next to 重置密码."""
+        item = self.datamodel.get(pk, self._base_filters)
+        if not item:
+            abort(404)
+        actions = {name: self.actions[name] for name in ("resetpasswords", "unlock") if name in self.actions}
+        widgets = self._get_show_widget(pk, item, actions=actions)
+        self.update_redirect()
+        return self.render_template(
+            self.show_template, pk=pk, title=self.show_title, widgets=widgets,
+            appbuilder=self.appbuilder, related_views=self._related_views,
+        )
+
 
 class AppSecurityManager(SecurityManager):
     userdbmodelview = UserView
+    authdbview = AuthDBView
+    security_api = SecurityApi
+
+    @property
+    def is_auth_limited(self) -> bool:
+        # FAB's own limit counts every POST to /login/ (successes too) and never the
+        # REST login; app.hardening.limit_login_attempts limits failed attempts on both.
+        return False
+
+    def lockout_threshold(self) -> int:
+        from models.settings import Settings
+
+        try:
+            return Settings.current(self.session).lockout_threshold
+        except NoResultFound:
+            return DEFAULT_LOCKOUT_THRESHOLD
+
+    def is_locked(self, user: Any) -> bool:
+        return (user.fail_login_count or 0) >= self.lockout_threshold()
 
     def auth_user_db(self, username: str, password: str) -> Any:
-        user = super().auth_user_db(username, password)
-        # The demo password is public (README): it opens nothing on a reachable server.
-        if user is not None and password == current_app.config["DEMO_PASSWORD"] and not served_on_loopback():
+        g.login_failed, g.account_locked = True, False
+        known = self.find_user(username=username) if username else None
+        if known is None and username:
+            known = self.find_user(email=username)
+        if known is not None and known.is_active and self.is_locked(known):
+            # Refused whatever the password; the hash check keeps the timing of a real attempt.
+            check_password_hash(current_app.config["AUTH_DB_FAKE_PASSWORD_HASH_CHECK"], "password")
+            log.warning("login refused: account %s is locked", known.username)
+            g.account_locked = True
             return None
+        user = super().auth_user_db(username, password)  # counts the failure / resets on success
+        if user is None:
+            g.account_locked = known is not None and known.is_active and self.is_locked(known)
+            return None
+        # The demo password is public (README): it opens nothing on a reachable server.
+        if password == current_app.config["DEMO_PASSWORD"] and not served_on_loopback():
+            return None
+        g.login_failed = False
         return user

@@ -54,6 +54,15 @@ def get_metadata():
     return Model.metadata
 
 
+def render_item(type_, obj, autogen_context):
+    """Migrations spell our exact-decimal columns as the NUMERIC they are in the database."""
+    from sqlalchemy import TypeDecorator
+
+    if type_ == "type" and isinstance(obj, TypeDecorator):
+        return f"sa.{obj.impl!r}"
+    return False
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -94,6 +103,7 @@ def run_migrations_online():
                 logger.info('No changes in schema detected.')
 
     conf_args = current_app.extensions['migrate'].configure_args
+    conf_args.setdefault("render_item", render_item)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

@@ -8,7 +8,7 @@ from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import CheckConstraint, ForeignKey, UniqueConstraint, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from models.base import Admin, Entity, Menu, fk, zh
+from models.base import ALL_ESTATES, Admin, Entity, Menu, fk, zh
 from models.estate import Estate
 from models.region import Community, Street
 
@@ -63,7 +63,7 @@ def estate_ids_of(session: Session, user_id: Any) -> set[int]:
     grants = select(UserScope.estate_id, UserScope.community_id, UserScope.street_id).where(
         UserScope.user_id == user_id
     )
-    rows = session.execute(grants, execution_options={"all_estates": True}).all()
+    rows = session.execute(grants, execution_options={ALL_ESTATES: True}).all()
     estates = {r.estate_id for r in rows if r.estate_id}
     communities = {r.community_id for r in rows if r.community_id}
     streets = {r.street_id for r in rows if r.street_id}
@@ -71,5 +71,5 @@ def estate_ids_of(session: Session, user_id: Any) -> set[int]:
         query = select(Estate.id).join(Community).where(
             or_(Estate.community_id.in_(communities), Community.street_id.in_(streets))
         )
-        estates |= set(session.execute(query, execution_options={"all_estates": True}).scalars())
+        estates |= set(session.execute(query, execution_options={ALL_ESTATES: True}).scalars())
     return estates

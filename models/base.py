@@ -12,15 +12,56 @@ declaration.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar
 
 from flask_appbuilder import Model
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, Numeric
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, Numeric, String, TypeDecorator
 from sqlalchemy.orm import Mapped, mapped_column
 
+#: execution option of the few queries that must read across estates (see app.scoping)
+ALL_ESTATES = "all_estates"
+
+class ExactDecimal(TypeDecorator):
+    """NUMERIC(p, s) that stays exact on every database.
+
+    PostgreSQL's NUMERIC is exact. SQLite has no decimal type and would keep the
+    value as a binary float, so there it is stored as an integer count of 10^-s
+    (cents, hundredths of a ㎡): sums, comparisons and CHECKs stay exact. Only
+    scale-free CHECKs (> 0, a <= b, a = b - c) are declared on such columns.
+    """
+
+    impl = Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int, scale: int):
+        super().__init__(precision, scale, asdecimal=True)
+        self.quantum = Decimal(1).scaleb(-scale)
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return None
+        value = Decimal(str(value)) if not isinstance(value, Decimal) else value
+        value = value.quantize(self.quantum, rounding=ROUND_HALF_UP)  # as NUMERIC(p, s) rounds
+        if dialect.name == "sqlite":
+            return int(value.scaleb(-self.quantum.as_tuple().exponent))
+        return value
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return (Decimal(value).scaleb(self.quantum.as_tuple().exponent)).quantize(self.quantum)
+        return value
+
+
+def is_decimal(column_type: Any) -> bool:
+    return isinstance(column_type, (Numeric, ExactDecimal))
+
+
 #: 建筑面积/套内面积 in ㎡ and money in 元: exact decimals, never floats.
-Area = Numeric(12, 2, asdecimal=True)
-Money = Numeric(14, 2, asdecimal=True)
+Area = ExactDecimal(12, 2)
+Money = ExactDecimal(14, 2)
 
 #: A value check: returns a Chinese error message, or None when the value is fine.
 Check = Callable[[Any], "str | None"]
@@ -77,9 +118,10 @@ class Menu:
     PEOPLE = ("人员与组织", "fa-users")
     PARKING = ("车辆与停车", "fa-car")
     FACILITY = ("设施设备", "fa-cogs")
+    FEES = ("收费管理", "fa-jpy")
     SYSTEM = ("系统管理", "fa-sliders")
 
-    ORDER = (REGION, MASTER, PEOPLE, PARKING, FACILITY, SYSTEM)
+    ORDER = (REGION, MASTER, PEOPLE, PARKING, FACILITY, FEES, SYSTEM)
 
 
 class Admin:
@@ -96,8 +138,8 @@ class Admin:
     order_by: ClassVar[tuple[str, str]] = ("id", "desc")
     #: a big table: related selects search it server-side, page by page
     large: ClassVar[bool] = False
-    #: columns the server-side select searches (``LIKE %q%``)
-    lookup_columns: ClassVar[Sequence[str]] = ("name",)
+    #: columns the server-side select searches; empty = the entity's first text column
+    lookup_columns: ClassVar[Sequence[str]] = ()
     #: relations that ``__str__`` reads, eager-loaded wherever the row is displayed
     str_loads: ClassVar[Sequence[str]] = ()
     #: (start, end) pairs where end must not precede start
@@ -111,6 +153,14 @@ class Admin:
     #: the path from a row to the id of the estate it belongs to ("estate_id",
     #: "unit.estate_id", "estates.id"); None = not estate data (visible to all staff)
     scope_path: ClassVar[str | None] = "estate_id"
+    #: further permissions of the entity's own views (e.g. a bill's "generate", "pay")
+    extra_actions: ClassVar[frozenset[str]] = frozenset()
+    #: a models.workflow.Workflow: its transitions become buttons and permissions
+    workflow: ClassVar[Any] = None
+    #: a line belongs to a document that freezes it (e.g. "standard")
+    frozen_by: ClassVar[str | None] = None
+    #: one-to-many collections listed on the record's page (its lines)
+    details: ClassVar[Sequence[str]] = ()
 
 
 class Entity(Model):
@@ -139,6 +189,16 @@ def fk(target: str, *, nullable: bool = False, ondelete: str = "RESTRICT", **inf
 def admin_of(model: type) -> type[Admin]:
     """A model's declaration; FAB's own models (users, roles) get the defaults."""
     return getattr(model, "Admin", Admin)
+
+
+def lookup_columns_of(model: type) -> tuple[str, ...]:
+    """What a person types to find a row: declared, else the first labelled text column."""
+    declared = tuple(admin_of(model).lookup_columns)
+    if declared:
+        return declared
+    texts = [c.key for c in model.__table__.columns
+             if isinstance(c.type, String) and "label" in c.info and not c.foreign_keys]
+    return (texts[0],) if texts else ("id",)
 
 
 def declared_entities() -> list[type[Entity]]:

@@ -6,10 +6,10 @@ import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, CheckConstraint, Date, Integer, Numeric, String, UniqueConstraint, event
+from sqlalchemy import Boolean, CheckConstraint, Date, Integer, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Admin, Area, Choices, Entity, Menu, fk, positive, zh
+from models.base import Admin, Area, Choices, Entity, ExactDecimal, Menu, fk, positive, zh
 from models.region import Community
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class Estate(Entity):
         Area, info=zh("总建筑面积(㎡)", check=positive)
     )
     green_ratio: Mapped[Decimal | None] = mapped_column(
-        Numeric(5, 2), info=zh("绿化率(%)", "0 到 100 之间")
+        ExactDecimal(5, 2), info=zh("绿化率(%)", "0 到 100 之间")
     )
     delivered_on: Mapped[dt.date | None] = mapped_column(Date, info=zh("交付日期"))
     company_id: Mapped[int | None] = fk("property_company.id", nullable=True)
@@ -57,7 +57,7 @@ class Estate(Entity):
     __table_args__ = (
         CheckConstraint("land_area > 0", name="ck_estate_land_area"),
         CheckConstraint("total_floor_area > 0", name="ck_estate_floor_area"),
-        CheckConstraint("green_ratio >= 0 AND green_ratio <= 100", name="ck_estate_green_ratio"),
+        CheckConstraint("green_ratio >= 0", name="ck_estate_green_ratio"),
     )
 
     def __str__(self) -> str:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, Date, Numeric, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, Date, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Admin, Choices, Entity, Menu, fk, positive, zh
+from models.base import Admin, Choices, Entity, ExactDecimal, Menu, fk, positive, zh
 from models.estate import Estate, Unit
 from models.validators import check_id_card, check_mobile, check_uscc
 
@@ -96,7 +96,7 @@ class UnitOwnership(Entity):
     owner_id: Mapped[int] = fk("owner.id", ondelete="CASCADE")
     owner: Mapped[Owner] = relationship(back_populates="ownerships", info=zh("业主"))
     share: Mapped[Decimal] = mapped_column(
-        Numeric(5, 2), default=Decimal("100.00"),
+        ExactDecimal(5, 2), default=Decimal("100.00"),
         info=zh("产权份额(%)", "按份共有时各业主份额之和为 100", check=positive),
     )
     acquired_on: Mapped[dt.date | None] = mapped_column(Date, info=zh("取得日期"))
@@ -106,7 +106,7 @@ class UnitOwnership(Entity):
             "unit_id", "owner_id", name="uq_ownership",
             info={"message": "该业主已登记为此房屋的产权人"},
         ),
-        CheckConstraint("share > 0 AND share <= 100", name="ck_ownership_share"),
+        CheckConstraint("share > 0", name="ck_ownership_share"),
     )
 
     def __str__(self) -> str:

@@ -7,7 +7,7 @@ needs a ``server_default``.
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Integer, select
+from sqlalchemy import CheckConstraint, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Admin, Entity, Menu, positive, zh
@@ -19,6 +19,10 @@ class Settings(Entity):
     lockout_threshold: Mapped[int] = mapped_column(
         Integer, server_default="5",
         info=zh("登录失败锁定次数", "连续输错密码达到此次数后锁定账号，由管理员解锁", check=positive),
+    )
+
+    complaint_hotline: Mapped[str] = mapped_column(
+        String(20), server_default="12315", info=zh("价格举报电话", "收费公示上的投诉举报电话")
     )
 
     __table_args__ = (
@@ -37,6 +41,6 @@ class Settings(Entity):
         label = "系统设置"
         menu = Menu.SYSTEM
         icon = "fa-sliders"
-        list_columns = ("lockout_threshold",)
+        list_columns = ("lockout_threshold", "complaint_hotline")
         actions = frozenset({"edit"})
         scope_path = None

@@ -64,6 +64,10 @@ def data_words(session) -> set[str]:
             if isinstance(column.type, String):
                 for (value,) in session.execute(select(column).distinct()):
                     words |= set(_WORD.findall(value or ""))
+    from flask_appbuilder.security.sqla.models import User
+
+    for (username,) in session.execute(select(User.username)):  # account names shown in timelines
+        words |= set(_WORD.findall(username))
     return words
 
 

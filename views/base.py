@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from flask import abort, current_app, jsonify, request
+from flask import abort, current_app, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import ModelRestApi, ModelView, expose, has_access
 from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.urltools import get_filter_args, get_order_args
-from sqlalchemy import or_
+from sqlalchemy import String, false, or_
 
-from models.base import Entity
+from models.base import Entity, lookup_columns_of
 from models.rules import violations
 from views.api_zh import RESPONSES
 from views.errors import Refused
@@ -44,6 +44,12 @@ class EntityModelView(ModelView):
     list_template = "entity/list.html"
     show_template = "entity/show.html"
     edit_template = "appbuilder/general/model/edit_cascade.html"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        flow = self.model.Admin.workflow
+        if flow is not None:  # each transition is its own permission: can_submit, can_approve ...
+            self.base_permissions += [f"can_{t.name}" for t in flow.transitions]
 
     def _init_forms(self) -> None:
         super()._init_forms()
@@ -95,6 +101,58 @@ class EntityModelView(ModelView):
             abort(404)
         return template_download(self)
 
+    # -- workflow ---------------------------------------------------------------------
+    def may_fire(self, name: str) -> bool:
+        return self.appbuilder.sm.has_access(f"can_{name}", self.class_permission_name)
+
+    @expose("/transition/<name>/<int:pk>", methods=["POST"])
+    @has_access
+    @permission_name("show")
+    def transition(self, name: str, pk: int):
+        """One button per transition; the workflow decides, the view only adapts."""
+        from models.workflow import TransitionRefused
+
+        flow = self.model.Admin.workflow
+        if flow is None or name not in {t.name for t in flow.transitions}:
+            abort(404)
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            abort(404)
+        if not self.may_fire(name):
+            abort(403)
+        session = self.datamodel.session
+        try:
+            flow.fire(session, item, name, g.user, request.form.get("comment", ""))
+            session.commit()
+        except TransitionRefused as refused:
+            session.rollback()
+            flash(str(refused), "danger")
+        else:
+            flash(f"已{flow.transition(name).label}", "success")
+        return redirect(url_for(f"{self.endpoint}.show", pk=pk))
+
+    def render_template(self, template: str, **kwargs: Any):
+        if template == self.show_template and self.model.Admin.workflow is not None and "pk" in kwargs:
+            kwargs["workflow"] = self._workflow_panel(kwargs["pk"])
+        return super().render_template(template, **kwargs)
+
+    def _workflow_panel(self, pk: Any) -> dict[str, Any] | None:
+        from models.workflow import timeline
+
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            return None
+        flow = self.model.Admin.workflow
+        return {
+            "state": flow.states.label(getattr(item, flow.field)),
+            "phase": item.phase(self.datamodel.session) if hasattr(item, "phase") else None,
+            "buttons": [t for t in flow.available(item) if self.may_fire(t.name)],
+            "events": timeline(self.datamodel.session, item),
+            "labels": flow.states,
+            "transition_labels": {t.name: t.label for t in flow.transitions},
+            "notes": item.workflow_notes(self.datamodel.session) if hasattr(item, "workflow_notes") else [],
+        }
+
     @expose("/history/<int:pk>")
     @has_access
     @permission_name("show")
@@ -113,11 +171,14 @@ class EntityModelView(ModelView):
         page = request.args.get("page", "1")
         page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
         size = 20
+        names = lookup_columns_of(self.model)
         query = self.datamodel.session.query(self.model)
         if text:
-            columns = [getattr(self.model, c) for c in self.model.Admin.lookup_columns]
-            query = query.filter(or_(*(c.contains(text, autoescape=True) for c in columns)))
-        query = self.datamodel.apply_all(query, self._base_filters, self.model.Admin.lookup_columns[0], "asc")
+            columns = [getattr(self.model, c) for c in names]
+            matches = [c.contains(text, autoescape=True) for c in columns if isinstance(c.type, String)]
+            matches += [c == int(text) for c in columns if not isinstance(c.type, String) and text.isdigit()]
+            query = query.filter(or_(*matches)) if matches else query.filter(false())
+        query = self.datamodel.apply_all(query, self._base_filters, names[0], "asc")
         rows = query.offset((page - 1) * size).limit(size + 1).all()
         results = [{"id": row.id, "text": str(row)} for row in rows[:size]]
         return jsonify(results=results, pagination={"more": len(rows) > size})

@@ -7,20 +7,10 @@ from typing import Any
 
 from flask import Flask, current_app, render_template, request
 from sqlalchemy.exc import IntegrityError
-from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.exceptions import HTTPException
 
+from models.errors import Refused  # noqa: F401  (re-exported for the views)
 from models.rules import label, unique_sets
-
-
-class Refused(BadRequest):
-    """A write the rules refuse; FAB's REST layer turns it into a 400 with this text."""
-
-    def __init__(self, message: str, fields: dict[str, list[str]] | None = None):
-        super().__init__(description=message)
-        self.fields = fields or {}
-
-    def __str__(self) -> str:  # FAB flashes / returns str(e): keep it the bare message
-        return self.description or ""
 
 
 def integrity_message(error: IntegrityError, model: Any) -> str:

@@ -39,7 +39,7 @@ from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String, inspec
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from models.base import Choices, Entity
+from models.base import Choices, Entity, is_decimal, lookup_columns_of
 from models.company import PropertyCompany
 from models.estate import Building, Estate
 from models.region import Community
@@ -121,7 +121,7 @@ class _ExportColumn:
         attr = mapper.attrs.get(name)
         column = attr.columns[0] if attr is not None and hasattr(attr, "columns") else None
         self.choices: Choices | None = column.info.get("choices") if column is not None else None
-        self.scale = column.type.scale if column is not None and isinstance(column.type, Numeric) else None
+        self.scale = column.type.scale if column is not None and is_decimal(column.type) else None
         self.width = _export_width(self.header, column, name in mapper.relationships, self.choices)
 
     def value(self, row: Any) -> Any:
@@ -174,7 +174,7 @@ def _export_width(header: str, column: Any, is_relation: bool, choices: Choices 
         guess = 17
     elif isinstance(column.type, Date):
         guess = 12
-    elif isinstance(column.type, Numeric):
+    elif is_decimal(column.type):
         guess = 14
     elif isinstance(column.type, Boolean):
         guess = 6
@@ -281,7 +281,7 @@ class ImportSheet:
     def _relation(self, name: str, rel: Any, taken: set[str]) -> Relation:
         target = rel.mapper.class_
         parts = NATURAL_KEYS.get(target) or tuple(
-            (label(target, c), c) for c in target.Admin.lookup_columns[:1]
+            (label(target, c), c) for c in lookup_columns_of(target)[:1]
         )
         rel_label = rel.info.get("label", name)
         # two relations to the same model, or a key named like a column: say which one
@@ -353,7 +353,7 @@ def _kind(column: Any) -> str:
         return "datetime"
     if isinstance(kind, Date):
         return "date"
-    if isinstance(kind, Numeric):
+    if is_decimal(kind):
         return "decimal"
     if isinstance(kind, Integer):
         return "int"

@@ -14,10 +14,10 @@ from decimal import Decimal
 from typing import Any
 
 from flask_appbuilder import AppBuilder
-from sqlalchemy import Boolean, DateTime, Numeric, inspect
+from sqlalchemy import Boolean, DateTime, inspect
 from wtforms import BooleanField
 
-from models.base import Entity, admin_of, declared_entities
+from models.base import Entity, admin_of, declared_entities, is_decimal
 from models.rules import column_info
 from views.base import EntityApi, EntityModelView
 from views.fields import AjaxRelationField, ChoiceField, datetime_field, decimal_field
@@ -132,7 +132,7 @@ class EntitySpec:
                 fields[name] = ChoiceField(
                     text, col.info["choices"], required, description=help_text, default=default
                 )
-            elif isinstance(col.type, Numeric):
+            elif is_decimal(col.type):
                 fields[name] = decimal_field(text, col.type.scale or 0, required, help_text)
             elif isinstance(col.type, DateTime):
                 fields[name] = datetime_field(text, required, help_text)
@@ -170,13 +170,23 @@ class EntitySpec:
             formatters_columns=self.formatters(),
             add_form_extra_fields=fields,
             edit_form_extra_fields=fields,
-            extra_args={"importable": self.admin.importable, "view_name": f"{self.name}View"},
+            extra_args={
+                "importable": self.admin.importable,
+                "view_name": f"{self.name}View",
+                "list_buttons": getattr(EXTENSIONS.get(self.model), "list_buttons", ()),
+                "show_buttons": getattr(EXTENSIONS.get(self.model), "show_buttons", ()),
+            },
             # FAB's file download route serves nothing here; import only where declared
             exclude_route_methods={"download", "action", "action_post"}
             | {a for a in ("add", "edit", "delete") if a not in self.admin.actions}
             | (set() if self.admin.importable else {"import_excel", "import_template"}),
         )
-        return type(f"{self.name}View", (EntityModelView,), attrs)
+        bases = (EXTENSIONS[self.model], EntityModelView) if self.model in EXTENSIONS else (EntityModelView,)
+        return type(f"{self.name}View", bases, attrs)
+
+    def related_views(self, views: dict[type[Entity], type[EntityModelView]]) -> list[type[EntityModelView]]:
+        """The lines of a document, listed on its page (FAB related views)."""
+        return [views[self.relations[name].mapper.class_] for name in self.admin.details]
 
     def build_api(self) -> type[EntityApi]:
         def rest(name: str) -> str:
@@ -218,11 +228,25 @@ class EntitySpec:
 #: generated view classes by model (built once; FAB instantiates them per app)
 VIEWS: dict[type[Entity], type[EntityModelView]] = {}
 APIS: dict[type[Entity], type[EntityApi]] = {}
+#: mixins adding real extra behaviour (own endpoints) to one entity's generated view
+EXTENSIONS: dict[type[Entity], type] = {}
+
+
+def extends(model: type[Entity]):
+    """Class decorator: ``@extends(Bill) class BillActions: ...`` mixes into BillView."""
+
+    def register_mixin(mixin: type) -> type:
+        EXTENSIONS[model] = mixin
+        return mixin
+
+    return register_mixin
 
 
 def build_all() -> None:
     if VIEWS:
         return
+    import views.fee_standards  # noqa: F401  (these modules register extensions)
+    import views.fees  # noqa: F401
     specs = [EntitySpec(m) for m in declared_entities()]
     # Names first: a form's big-relation field points at its target's lookup route.
     for spec in specs:
@@ -230,6 +254,8 @@ def build_all() -> None:
     for spec in specs:
         VIEWS[spec.model] = spec.build_view(VIEWS)
         APIS[spec.model] = spec.build_api()
+    for spec in specs:  # details point at the final view classes
+        VIEWS[spec.model].related_views = spec.related_views(VIEWS)
 
 
 def register(appbuilder: AppBuilder) -> None:

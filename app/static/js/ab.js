@@ -99,8 +99,17 @@ $(function () {
     });
 });
 
-// If positive confirmation on model follow link
+// A link opening the dialog with data-href: 确定 POSTs to that URL with the CSRF token
+// (confirm.html's form). GET never changes data; dialogs opened by AdminActions
+// (ab_actions.js) bind 确定 themselves.
 $('#modal-confirm').on('show.bs.modal', function (e) {
-    $(this).find('#modal-confirm-ok').attr('href', $(e.relatedTarget).data('href'));
+    var href = $(e.relatedTarget).data('href');
+    if (!href) {
+        return;
+    }
+    $('#modal-confirm-ok').off('click.adminActions').on('click.adminActions', function (ev) {
+        ev.preventDefault();
+        $('#modal-confirm-form').attr('action', href).trigger('submit');
+    });
 });
 

@@ -2,25 +2,54 @@
 // Copyright (c) 2014, Serge S. Koval and contributors. See AUTHORS
 // for more details.
 //
+// Changes from FAB's copy: Chinese texts; the confirmation dialog's 确定 answers only
+// the AdminActions instance that opened it (FAB's list template makes one instance per
+// click of a delete button, and every instance used to submit its own, possibly stale,
+// URL); a confirmed delete POSTs the dialog's own form with the CSRF token
+// (app/templates/appbuilder/general/confirm.html), so it works on every list page.
 
 //------------------------------------------------------
 // AdminActions holds methods to handle UI for actions
 //------------------------------------------------------
 var AdminActions = function() {
 
-    var chkAllFlag = true;
-    var multiple = false;
-    var single = false;
-    var single_delete = false;
+    var mode = '';  // 'multiple' | 'single' | 'delete'
     var action_name = '';
     var action_url = '';
-    var action_confirmation = '';
     var row_checked_class = 'success';
 
+    // Show the dialog; its 确定 runs this instance's pending action, and nothing else.
+    function confirm_then_submit(text, as_html) {
+        var modal = $('#modal-confirm');
+        var body = $('.modal-text', modal);
+        if (as_html) {
+            body.html(text);
+        }
+        else {
+            body.text(text);
+        }
+        $('#modal-confirm-ok').off('click.adminActions').on('click.adminActions', function(e) {
+            e.preventDefault();
+            submit_pending();
+        });
+        modal.modal('show');
+    }
+
+    function submit_pending() {
+        if (mode === 'multiple') {
+            form_submit();
+        }
+        else if (mode === 'single') {
+            single_form_submit();
+        }
+        else if (mode === 'delete') {
+            delete_form_submit();
+        }
+    }
+
     this.execute_multiple = function(name, confirmation) {
-        multiple = true;
+        mode = 'multiple';
         action_name = name;
-        action_confirmation = confirmation;
         var selected = $('input.action_check:checked').length;
 
         if (selected == 0) {
@@ -29,40 +58,48 @@ var AdminActions = function() {
         }
 
         if (!!confirmation) {
-            $('#modal-confirm').modal('show');
+            confirm_then_submit(confirmation, true);
         }
         else {
             form_submit();
         }
+        return false;
     };
 
     function single_form_submit() {
-        form = $('#action_form');
+        var form = $('#action_form');
         $(form).attr('action', action_url);
         form.trigger("submit");
         return false;
     }
 
     this.execute_single = function(url, confirmation) {
-        single = true;
+        mode = 'single';
         action_url = url;
-        action_confirmation = confirmation;
 
         if (!!confirmation) {
-            $('#modal-confirm').modal('show');
+            confirm_then_submit(confirmation, true);
         }
         else {
             single_form_submit();
         }
+        return false;
     };
 
     this.execute_single_delete = function(url, confirmation) {
-        single_delete = true;
+        mode = 'delete';
         action_url = url;
-        action_confirmation = confirmation;
-        $("#modal-confirm .modal-body").text(confirmation);
-        $('#modal-confirm').modal('show');
+        confirm_then_submit(confirmation, false);
+        return false;
     };
+
+    // POST (never GET) with the CSRF token of confirm.html's form
+    function delete_form_submit() {
+        var form = $('#modal-confirm-form');
+        form.attr('action', action_url);
+        form.trigger('submit');
+        return false;
+    }
 
     function form_submit() {
         // Update hidden form and submit it
@@ -82,54 +119,16 @@ var AdminActions = function() {
     // Event for checkbox with class "action_check_all"
     // will check all checkboxes with class "action_check
     //----------------------------------------------------
-    $('.action_check_all').on('click', function() {
-        $('.action_check').prop('checked', chkAllFlag).trigger("change");
-        chkAllFlag = !chkAllFlag;
+    $('.action_check_all').off('click.adminActions').on('click.adminActions', function() {
+        $('.action_check').prop('checked', this.checked).trigger("change");
     });
 
     //----------------------------------------------------
     // Event for checkbox with class "action_check"
     // will add class 'active' to row
     //----------------------------------------------------
-    $('.action_check').on('change', function() {
-        var thisClosest = $(this).closest('tr'),
-        checked = this.checked;
-        $(this).closest('tr').add(thisClosest )[checked ? 'addClass' : 'removeClass'](row_checked_class);
-    });
-
-    //------------------------------------------
-    // Event for modal OK button click (confirm.html)
-    // will submit form or redirect
-    //------------------------------------------
-    $('#modal-confirm-ok').on('click', function(e) {
-        if (multiple) {
-            form_submit();
-        }
-        if (single) {
-            single_form_submit();
-        }
-        // POST for delete endpoint necessary to send CSRF token from list view
-        if (single_delete) {
-            var form = undefined;
-            if ( $('#action_form').length ) {
-                form = $('#action_form');
-            }
-            else {
-                form = $('#delete_form');
-            }            $(form).attr('action', action_url);
-            form.trigger('submit');
-            return false;
-        }
-    });
-
-    //------------------------------------------
-    // Event for modal show (confirm.html)
-    // will replace modal inside text (div class modal-text) with confirmation text
-    //------------------------------------------
-    $('#modal-confirm').on('show.bs.modal', function(e) {
-        if (multiple || single) {
-            $('.modal-text').html(action_confirmation);
-        }
+    $('.action_check').off('change.adminActions').on('change.adminActions', function() {
+        $(this).closest('tr')[this.checked ? 'addClass' : 'removeClass'](row_checked_class);
     });
 
 };

@@ -1,0 +1,265 @@
+"""Web hardening FAB leaves to the application, one small function per concern.
+
+``configure(app)`` runs before AppBuilder is initialised (it decides settings FAB's
+extensions read at init); ``install(app)`` runs after every view is registered.
+README section 安全 lists the rules; tests/test_hardening.py attacks each one.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import prison
+from flask import Flask, abort, current_app, g, has_request_context, render_template, request, session
+from flask.sessions import SecureCookieSessionInterface
+from flask_login import current_user, user_logged_in
+from flask_wtf.csrf import CSRFError
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+#: view endpoints that change data; FAB also routes GET to them
+MUTATING_ENDPOINTS = frozenset({"delete", "action"})
+
+#: both ways to log in share one limit (form and REST)
+LOGIN_ENDPOINTS = frozenset({"AuthDBView.login", "SecurityApi.login"})
+
+CSRF_TITLE = "页面已过期"
+CSRF_TEXT = "页面已过期或缺少安全校验信息，本次提交未被处理。请刷新页面后重新操作。"
+
+CSP = "; ".join((
+    "default-src 'self'",
+    "script-src 'self' 'nonce-{nonce}'",
+    # FAB's templates carry style="" attributes, and jQuery/Select2/ECharts write inline styles
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "frame-ancestors 'none'",
+    "form-action 'self'",
+    "base-uri 'self'",
+))
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def configure(app: Flask) -> None:
+    """Settings that must be decided before ``AppBuilder.init_app`` reads them."""
+    # Flask-Limiter (created by FAB's security manager) reads this once, at init.
+    # Unset means on; an app created for tests (TESTING) logs in hundreds of times from
+    # 127.0.0.1, so there it is off unless the test asks for it.
+    if app.config.get("RATELIMIT_ENABLED") is None:
+        app.config["RATELIMIT_ENABLED"] = not app.testing
+
+
+def install(app: Flask) -> None:
+    user_known_before_checks(app)
+    trust_proxy(app)
+    secure_session_cookie(app)
+    permanent_session_at_login(app)
+    csrf_error_page(app)
+    csrf_for_cookie_authenticated_api(app)
+    refuse_get_mutations(app)
+    limit_login_attempts(app)
+    clamp_rest_paging(app)
+    security_headers(app)
+
+
+def user_known_before_checks(app: Flask) -> None:
+    """FAB sets ``g.user`` in a before_request hook that runs after CSRFProtect's; a page
+    refused before it (CSRF 400, 405, 429) could not render the menu. Set it first."""
+
+    def set_g_user() -> None:
+        g.user = current_user
+
+    app.before_request_funcs.setdefault(None, []).insert(0, set_g_user)
+
+
+# --- proxies and cookies -------------------------------------------------------------
+
+def trust_proxy(app: Flask) -> None:
+    """Behind one reverse proxy (TRUST_PROXY=1): client address and scheme from X-Forwarded-*.
+
+    Off by default: otherwise anyone could claim another address (rate limits, logs) or
+    HTTPS by sending the headers themselves.
+    """
+    if app.config.get("TRUST_PROXY"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, marked Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
+
+
+def secure_session_cookie(app: Flask) -> None:
+    """HttpOnly and SameSite=Lax come from the config; Secure follows the request."""
+    app.session_interface = SessionInterface()
+
+
+def permanent_session_at_login(app: Flask) -> None:
+    """A login lasts PERMANENT_SESSION_LIFETIME (SESSION_LIFETIME_HOURS) since the last request."""
+
+    def make_permanent(sender: Flask, **_: Any) -> None:
+        session.permanent = True
+
+    user_logged_in.connect(make_permanent, sender=app, weak=False)
+
+
+# --- CSRF and safe methods ----------------------------------------------------------
+
+def _error_page(code: int, title: str, text: str):
+    if request.path.startswith("/api/"):
+        return {"message": text}, code
+    page = render_template(
+        "error.html", code=code, title=title, text=text,
+        appbuilder=current_app.appbuilder, base_template=current_app.appbuilder.base_template,
+    )
+    return page, code
+
+
+def csrf_error_page(app: Flask) -> None:
+    """A refused CSRF check is a 400 (CSRFError is a BadRequest), with its own explanation."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_refused(error: CSRFError):
+        return _error_page(400, CSRF_TITLE, CSRF_TEXT)
+
+
+def _jwt_user_id() -> str | None:
+    """The user id of a valid ``Authorization: Bearer`` JWT on this request, if any."""
+    from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
+
+    if not request.headers.get("Authorization", "").startswith("Bearer "):
+        return None
+    try:
+        verify_jwt_in_request(optional=True)
+    except Exception:  # expired, forged, wrong type: not authenticated by a token
+        return None
+    identity = get_jwt_identity()
+    return None if identity is None else str(identity)
+
+
+def csrf_for_cookie_authenticated_api(app: Flask) -> None:
+    """FAB exempts its REST blueprints from CSRFProtect (they expect JWTs), but our APIs
+    also accept the browser session (allow_browser_login). A state-changing call
+    authenticated by the session cookie must carry the token (X-CSRFToken header);
+    a call carrying the same user's valid bearer JWT is exempt. A browser cannot add an
+    Authorization header to a cross-site request, so that exemption is safe.
+    """
+    csrf = app.extensions["csrf"]
+
+    @app.before_request
+    def protect_cookie_authenticated_api() -> None:
+        if request.method in SAFE_METHODS or not request.path.startswith("/api/"):
+            return
+        if request.blueprint == "SecurityApi":
+            return  # login (by password) and refresh (by refresh token): no cookie involved
+        if not current_app.config.get("WTF_CSRF_ENABLED", True):
+            return
+        if not current_user.is_authenticated:
+            return  # no session: FAB's own JWT check decides (login, token clients)
+        if _jwt_user_id() == str(current_user.id):
+            return
+        csrf.protect()
+
+
+def refuse_get_mutations(app: Flask) -> None:
+    """FAB routes GET to /<view>/delete/<pk> and /<view>/action/<name>/<pk>; GET never
+    changes data here (405). The UI deletes with a POST form carrying the CSRF token."""
+
+    @app.before_request
+    def refuse_get_on_mutating_endpoints() -> None:
+        endpoint = request.endpoint or ""
+        if request.method in ("GET", "HEAD") and endpoint.rpartition(".")[2] in MUTATING_ENDPOINTS:
+            g.allow_methods = "POST"
+            abort(405)
+
+    @app.after_request
+    def tell_allowed_method(response):
+        if response.status_code == 405 and g.get("allow_methods"):
+            response.headers["Allow"] = g.allow_methods  # the Chinese error page dropped it
+        return response
+
+
+# --- login rate limit ---------------------------------------------------------------
+
+def _login_failed(response: Any) -> bool:
+    return bool(g.get("login_failed"))
+
+
+def limit_login_attempts(app: Flask) -> None:
+    """AUTH_RATE_LIMIT failed attempts per client address on both logins (form and REST);
+    one more answers 429 even with the right password.
+
+    Only failures are counted (the security manager marks them), so colleagues logging in
+    from one office address do not lock each other out. Replaces FAB's own limit, which
+    counts successes too and leaves /api/v1/security/login unlimited.
+    """
+    if not app.config.get("AUTH_RATE_LIMITED"):
+        return
+    limiter = app.appbuilder.sm.limiter
+    shared = limiter.shared_limit(
+        lambda: current_app.config["AUTH_RATE_LIMIT"],
+        scope="login",
+        methods=["POST"],
+        deduct_when=_login_failed,
+        exempt_when=lambda: request.endpoint not in LOGIN_ENDPOINTS,
+    )
+    for name in sorted({endpoint.partition(".")[0] for endpoint in LOGIN_ENDPOINTS}):
+        if name in app.blueprints:
+            shared(app.blueprints[name])
+
+
+# --- REST paging --------------------------------------------------------------------
+
+MAX_PAGE_INDEX = 100_000
+
+
+def clamp_rest_paging(app: Flask) -> None:
+    """FAB caps the REST ``page_size`` at FAB_API_MAX_PAGE_SIZE but passes a negative or
+    huge ``page`` in the rison ``q`` on to SQL (PostgreSQL: OFFSET must not be negative)."""
+
+    @app.before_request
+    def clamp_rest_page_index() -> None:
+        if request.method != "GET" or not request.path.startswith("/api/") or "q" not in request.args:
+            return
+        try:
+            q = prison.loads(request.args["q"])
+        except Exception:
+            return  # FAB answers 400
+        page = q.get("page") if isinstance(q, dict) else None
+        if not isinstance(page, int) or 0 <= page <= MAX_PAGE_INDEX:
+            return
+        q["page"] = min(max(page, 0), MAX_PAGE_INDEX)
+        args = [(k, v) for k, v in request.args.items(multi=True) if k != "q"]
+        request.args = ImmutableMultiDict([*args, ("q", prison.dumps(q))])
+
+
+# --- response headers ---------------------------------------------------------------
+
+def csp_nonce() -> str:
+    """This request's script nonce; FAB's templates read it as ``csp_nonce()`` (baselib.get_nonce)."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(18)
+    return g.csp_nonce
+
+
+def security_headers(app: Flask) -> None:
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
+
+    @app.after_request
+    def add_security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP.format(nonce=csp_nonce()))
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response

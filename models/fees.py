@@ -1,0 +1,475 @@
+"""Fees (收费管理): items, versioned fee standards and their publication, bills, payments.
+
+A 收费标准 carries every field 《物业服务收费明码标价规定》第6条 requires. It is drafted by
+the 物业经理, approved or returned by the 业委会 and then published (公示); from then on
+it is frozen, and whether it is 公示中, 已生效 or 已废止 follows from the dates alone.
+A standard that replaces one in force must be published at least one calendar month
+before its 生效日期 (明码标价规定: publish a month ahead).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import CheckConstraint, Date, DateTime, Index, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from models.base import ALL_ESTATES, Admin, Choices, Entity, ExactDecimal, Menu, Money, fk, positive, zh
+from models.errors import Refused
+from models.estate import Estate, Unit
+from models.parking import ParkingSpace
+from models.workflow import Transition, Workflow
+
+CENT = Decimal("0.01")
+#: unit prices keep four decimals (元/㎡·月 such as 2.8500); bills are rounded to the cent
+Price = ExactDecimal(12, 4)
+
+BILLING_BASES = Choices(
+    ("per_area", "按建筑面积（元/㎡·月）"),
+    ("per_unit", "按户（元/户·月）"),
+    ("per_space", "按车位（元/个·月）"),
+    ("per_time", "按次（元/次）"),
+)
+PRICE_FORMS = Choices(("guided", "政府指导价"), ("market", "市场调节价"))
+BILLING_MODES = Choices(("lump_sum", "包干制"), ("commission", "酬金制"))
+PAYMENT_METHODS = Choices(
+    ("cash", "现金"), ("wechat", "微信支付"), ("alipay", "支付宝"), ("bank", "银行转账"), ("pos", "银行卡刷卡"),
+)
+
+STANDARD_STATES = Choices(
+    ("draft", "草稿"), ("submitted", "待审核"), ("returned", "已退回"),
+    ("approved", "已批准"), ("published", "已公示"),
+)
+#: what a published standard is at a given day (follows from the dates)
+NOTICE, IN_FORCE, ABOLISHED = "公示中", "已生效", "已废止"
+
+
+class FeeItem(Entity):
+    """收费项目: the catalogue (物业服务费, 停车服务费, 装修垃圾清运费 ...)."""
+
+    __tablename__ = "fee_item"
+
+    name: Mapped[str] = mapped_column(String(50), unique=True, info=zh("收费项目"))
+    code: Mapped[str] = mapped_column(String(20), unique=True, info=zh("项目编码"))
+    billing_basis: Mapped[str] = mapped_column(
+        String(20), default="per_area", info=zh("计费方式", choices=BILLING_BASES)
+    )
+    description: Mapped[str | None] = mapped_column(String(200), info=zh("说明"))
+
+    __table_args__ = (BILLING_BASES.constraint("billing_basis", "ck_fee_item_basis"),)
+
+    def __str__(self) -> str:
+        return self.name
+
+    class Admin(Admin):
+        label = "收费项目"
+        menu = Menu.FEES
+        icon = "fa-tags"
+        list_columns = ("name", "code", "billing_basis", "description")
+        search_columns = ("name", "code", "billing_basis")
+        order_by = ("code", "asc")
+        scope_path = None
+
+
+# -- the publication workflow ----------------------------------------------------------
+
+def in_force(session: Session, estate_id: int, day: dt.date, *, public: bool = False) -> "FeeStandard | None":
+    """The one standard of an estate in force on ``day``: the latest published by date.
+
+    ``public``: read for the anonymous notice pages (published data only, any estate).
+    """
+    query = (
+        select(FeeStandard)
+        .where(FeeStandard.estate_id == estate_id, FeeStandard.state == "published",
+               FeeStandard.effective_from <= day)
+        .order_by(FeeStandard.effective_from.desc(), FeeStandard.version.desc())
+        .limit(1)
+    )
+    return session.execute(query, execution_options={ALL_ESTATES: public}).scalar_one_or_none()
+
+
+def earliest_effective_date(session: Session, standard: "FeeStandard", publish_on: dt.date) -> dt.date:
+    """明码标价: a standard replacing one in force takes effect a calendar month after 公示."""
+    if in_force(session, standard.estate_id, publish_on) is None:
+        return publish_on
+    return publish_on + relativedelta(months=1)
+
+
+def _check_publishable(standard: "FeeStandard", session: Session) -> str | None:
+    today = dt.date.today()
+    if not standard.lines:
+        return "收费标准没有任何收费项目，不能公示"
+    earliest = earliest_effective_date(session, standard, today)
+    if standard.effective_from < earliest:
+        return (f"该标准将替换现行收费标准，须至少提前一个月公示：今天公示，生效日期不得早于 "
+                f"{earliest:%Y年%m月%d日}（当前为 {standard.effective_from:%Y年%m月%d日}）")
+    clash = session.execute(
+        select(FeeStandard.id).where(
+            FeeStandard.estate_id == standard.estate_id, FeeStandard.state == "published",
+            FeeStandard.effective_from == standard.effective_from, FeeStandard.id != standard.id,
+        )
+    ).first()
+    if clash:
+        return "该小区已有同一生效日期的已公示收费标准"
+    return None
+
+
+def _stamp_publication(standard: "FeeStandard", _session: Session) -> None:
+    standard.published_on = dt.date.today()
+
+
+FEE_STANDARD_FLOW = Workflow(
+    states=STANDARD_STATES,
+    transitions=(
+        Transition("submit", "提交审核", ("draft", "returned"), "submitted"),
+        Transition("approve", "审核通过", ("submitted",), "approved", style="success"),
+        Transition("return", "退回修改", ("submitted",), "returned", comment_required=True, style="warning"),
+        Transition("publish", "公示", ("approved",), "published",
+                   guard=_check_publishable, effect=_stamp_publication, style="danger"),
+    ),
+    frozen=frozenset({"submitted", "approved", "published"}),
+)
+
+
+def _next_version(context) -> int:
+    """Versions count up per estate; assigned on insert, never typed in."""
+    estate_id = context.get_current_parameters()["estate_id"]
+    table = FeeStandard.__table__
+    query = select(func.coalesce(func.max(table.c.version), 0) + 1).where(table.c.estate_id == estate_id)
+    return context.connection.execute(query).scalar_one()
+
+
+class FeeStandard(Entity):
+    """收费标准: one versioned document per estate, one line per fee item."""
+
+    __tablename__ = "fee_standard"
+
+    estate_id: Mapped[int] = fk("estate.id")
+    estate: Mapped[Estate] = relationship(info=zh("小区"))
+    version: Mapped[int] = mapped_column(Integer, default=lambda ctx: _next_version(ctx), info=zh("版本号", "同一小区内递增"))
+    title: Mapped[str] = mapped_column(String(100), info=zh("标准名称", "如 2027 年度物业收费标准"))
+    company_name: Mapped[str] = mapped_column(String(100), info=zh("物业服务企业名称"))
+    charge_target: Mapped[str] = mapped_column(
+        String(200), default="本物业管理区域全体业主及物业使用人", info=zh("收费对象")
+    )
+    service_content: Mapped[str] = mapped_column(Text, info=zh("服务内容"))
+    service_standard: Mapped[str] = mapped_column(String(200), info=zh("服务标准", "如 住宅物业服务二级标准"))
+    billing_mode: Mapped[str] = mapped_column(
+        String(20), default="lump_sum", info=zh("计费模式", choices=BILLING_MODES)
+    )
+    basis: Mapped[str] = mapped_column(String(300), info=zh("收费依据", "如 业主大会决议、物业服务合同"))
+    effective_from: Mapped[dt.date] = mapped_column(
+        Date, info=zh("生效日期（计费起始时间）", "替换现行标准时须至少提前一个月公示")
+    )
+    state: Mapped[str] = mapped_column(String(20), default="draft", info=zh("状态", choices=STANDARD_STATES))
+    published_on: Mapped[dt.date | None] = mapped_column(Date, info=zh("公示日期"))
+    lines: Mapped[list[FeeStandardLine]] = relationship(
+        back_populates="standard", cascade="all, delete-orphan", order_by="FeeStandardLine.id",
+        info=zh("收费明细"),
+    )
+
+    __table_args__ = (
+        UniqueConstraint("estate_id", "version", name="uq_fee_standard_version",
+                         info={"message": "该小区已有此版本号的收费标准"}),
+        STANDARD_STATES.constraint("state", "ck_fee_standard_state"),
+        BILLING_MODES.constraint("billing_mode", "ck_fee_standard_billing_mode"),
+    )
+
+    def __str__(self) -> str:
+        return f"{self.title}（第 {self.version} 版）"
+
+    def previous(self, session: Session) -> "FeeStandard | None":
+        """The estate's version before this one (for the side-by-side price history)."""
+        query = (select(FeeStandard).where(FeeStandard.estate_id == self.estate_id,
+                                           FeeStandard.version < self.version)
+                 .order_by(FeeStandard.version.desc()).limit(1))
+        return session.execute(query).scalar_one_or_none()
+
+    def workflow_notes(self, session: Session) -> list[str]:
+        """What the person about to publish needs to know (shown beside the buttons)."""
+        if self.state in ("published",):
+            return []
+        earliest = earliest_effective_date(session, self, dt.date.today())
+        if earliest == dt.date.today():
+            return ["本小区尚无生效的收费标准：公示后即可按生效日期执行。"]
+        return [f"本标准将替换现行收费标准，须至少提前一个月公示：若今天公示，生效日期最早为 {earliest:%Y年%m月%d日}。"]
+
+    def phase(self, session: Session, day: dt.date | None = None) -> str:
+        """公示中 / 已生效 / 已废止 for a published standard; the stored state otherwise."""
+        if self.state != "published":
+            return STANDARD_STATES.label(self.state)
+        day = day or dt.date.today()
+        if self.effective_from > day:
+            return NOTICE
+        current = in_force(session, self.estate_id, day)
+        return IN_FORCE if current is not None and current.id == self.id else ABOLISHED
+
+    class Admin(Admin):
+        label = "收费标准"
+        menu = Menu.FEES
+        icon = "fa-file-text"
+        list_columns = ("estate", "version", "title", "effective_from", "state", "published_on")
+        search_columns = ("estate", "title", "state", "effective_from")
+        form_columns = (
+            "estate", "title", "company_name", "charge_target", "service_content",
+            "service_standard", "billing_mode", "basis", "effective_from",
+        )
+        show_columns = (
+            "estate", "version", "title", "company_name", "charge_target", "service_content",
+            "service_standard", "billing_mode", "basis", "effective_from", "state", "published_on",
+        )
+        order_by = ("effective_from", "desc")
+        workflow = FEE_STANDARD_FLOW
+        details = ("lines",)
+
+
+def _guided_price_in_band(values: dict) -> list[tuple[str, str]]:
+    if values.get("price_form") != "guided":
+        return []
+    base, rate, price = values.get("base_price"), values.get("float_percent"), values.get("unit_price")
+    if base is None or rate is None:
+        return [("base_price", "政府指导价须填写基准价和浮动幅度")]
+    if not 0 <= rate <= 100:
+        return [("float_percent", "浮动幅度须在 0 到 100 之间")]
+    if price is None:
+        return []
+    low = (base * (100 - rate) / 100).quantize(Decimal("0.0001"))
+    high = (base * (100 + rate) / 100).quantize(Decimal("0.0001"))
+    if not low <= price <= high:
+        return [("unit_price", f"实际收费标准须在基准价上下浮动幅度之内（{low:f} ～ {high:f} 元）")]
+    return []
+
+
+class FeeStandardLine(Entity):
+    """收费明细: one fee item of a standard with its price (and guidance band)."""
+
+    __tablename__ = "fee_standard_line"
+
+    standard_id: Mapped[int] = fk("fee_standard.id", ondelete="CASCADE")
+    standard: Mapped[FeeStandard] = relationship(back_populates="lines", info=zh("收费标准"))
+    item_id: Mapped[int] = fk("fee_item.id")
+    item: Mapped[FeeItem] = relationship(info=zh("收费项目"))
+    billing_basis: Mapped[str] = mapped_column(String(20), info=zh("计费方式", choices=BILLING_BASES))
+    unit_price: Mapped[Decimal] = mapped_column(Price, info=zh("收费标准（元）", "实际执行单价", check=positive))
+    price_form: Mapped[str] = mapped_column(
+        String(20), default="market", info=zh("价格管理形式", choices=PRICE_FORMS)
+    )
+    base_price: Mapped[Decimal | None] = mapped_column(Price, info=zh("基准价（元）", "政府指导价项目必填", check=positive))
+    float_percent: Mapped[Decimal | None] = mapped_column(
+        ExactDecimal(5, 2), info=zh("浮动幅度（%）", "政府指导价项目必填，如 10 表示上下浮动 10%")
+    )
+    note: Mapped[str | None] = mapped_column(String(200), info=zh("备注"))
+
+    __table_args__ = (
+        UniqueConstraint("standard_id", "item_id", name="uq_fee_line_item",
+                         info={"message": "同一收费标准中每个收费项目只能出现一次"}),
+        CheckConstraint("unit_price > 0", name="ck_fee_line_price"),
+        CheckConstraint("float_percent >= 0", name="ck_fee_line_float"),
+        BILLING_BASES.constraint("billing_basis", "ck_fee_line_basis"),
+        PRICE_FORMS.constraint("price_form", "ck_fee_line_price_form"),
+    )
+
+    def __str__(self) -> str:
+        return f"{self.item} {self.unit_price:f}"
+
+    class Admin(Admin):
+        label = "收费明细"
+        menu = Menu.FEES
+        icon = "fa-list"
+        list_columns = ("standard", "item", "billing_basis", "unit_price", "price_form", "base_price", "float_percent")
+        search_columns = ("item", "price_form")
+        form_columns = ("standard", "item", "billing_basis", "unit_price", "price_form", "base_price", "float_percent", "note")
+        scope_path = "standard.estate_id"
+        str_loads = ("item",)
+        frozen_by = "standard"
+        rules = (_guided_price_in_band,)
+
+
+# -- bills and payments --------------------------------------------------------------
+
+class Bill(Entity):
+    """账单: one unit (or parking space), one fee item, one month."""
+
+    __tablename__ = "bill"
+
+    estate_id: Mapped[int] = fk("estate.id")
+    estate: Mapped[Estate] = relationship(info=zh("小区"))
+    unit_id: Mapped[int | None] = fk("unit.id", nullable=True)
+    unit: Mapped[Unit | None] = relationship(info=zh("房屋"))
+    space_id: Mapped[int | None] = fk("parking_space.id", nullable=True)
+    space: Mapped[ParkingSpace | None] = relationship(info=zh("车位"))
+    item_id: Mapped[int] = fk("fee_item.id")
+    item: Mapped[FeeItem] = relationship(info=zh("收费项目"))
+    standard_id: Mapped[int] = fk("fee_standard.id")
+    standard: Mapped[FeeStandard] = relationship(info=zh("收费标准"))
+    period: Mapped[dt.date] = mapped_column(Date, info=zh("账期", "所属月份（每月 1 日）"))
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal(12, 2), info=zh("计费数量", "建筑面积㎡或户数/车位数"))
+    unit_price: Mapped[Decimal] = mapped_column(Price, info=zh("单价（元）"))
+    amount: Mapped[Decimal] = mapped_column(Money, info=zh("应收金额（元）"))
+    paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"), info=zh("已收金额（元）"))
+    outstanding: Mapped[Decimal] = mapped_column(Money, info=zh("欠费金额（元）"))
+    created_at: Mapped[dt.datetime | None] = mapped_column(DateTime, info=zh("生成时间"))
+
+    __table_args__ = (
+        UniqueConstraint("unit_id", "item_id", "period", name="uq_bill_unit_item_period",
+                         info={"message": "该房屋此项目此账期的账单已生成，不能重复生成"}),
+        UniqueConstraint("space_id", "item_id", "period", name="uq_bill_space_item_period",
+                         info={"message": "该车位此项目此账期的账单已生成，不能重复生成"}),
+        CheckConstraint("(unit_id IS NULL) <> (space_id IS NULL)", name="ck_bill_one_payer"),
+        CheckConstraint("amount >= 0 AND paid >= 0 AND paid <= amount", name="ck_bill_paid"),
+        CheckConstraint("outstanding = amount - paid", name="ck_bill_outstanding"),
+        Index("ix_bill_estate_period", "estate_id", "period"),
+    )
+
+    def __str__(self) -> str:
+        return f"{self.period:%Y-%m} {self.item}"
+
+    class Admin(Admin):
+        label = "账单"
+        menu = Menu.FEES
+        icon = "fa-file-o"
+        list_columns = ("period", "unit", "space", "item", "amount", "paid", "outstanding")
+        search_columns = ("estate", "item", "period", "outstanding", "amount")
+        order_by = ("period", "desc")
+        large = True
+        lookup_columns = ("id",)  # 账单号
+        str_loads = ("item",)
+        actions = frozenset()  # generated in batches, settled by payments; never typed in
+        extra_actions = frozenset({"generate", "pay"})
+
+
+class Payment(Entity):
+    """缴费记录: full or partial; never edited (a mistake is corrected by the finance office)."""
+
+    __tablename__ = "payment"
+
+    estate_id: Mapped[int] = fk("estate.id")
+    estate: Mapped[Estate] = relationship(info=zh("小区"))
+    bill_id: Mapped[int] = fk("bill.id")
+    bill: Mapped[Bill] = relationship(info=zh("账单"))
+    amount: Mapped[Decimal] = mapped_column(Money, info=zh("缴费金额（元）", check=positive))
+    method: Mapped[str] = mapped_column(String(20), default="wechat", info=zh("缴费方式", choices=PAYMENT_METHODS))
+    paid_on: Mapped[dt.date] = mapped_column(Date, info=zh("缴费日期"))
+    receipt_no: Mapped[str | None] = mapped_column(String(40), info=zh("票据号"))
+    note: Mapped[str | None] = mapped_column(String(200), info=zh("备注"))
+
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="ck_payment_amount"),
+        PAYMENT_METHODS.constraint("method", "ck_payment_method"),
+    )
+
+    def __str__(self) -> str:
+        return f"{self.paid_on} {self.amount:f}"
+
+    class Admin(Admin):
+        label = "缴费记录"
+        menu = Menu.FEES
+        icon = "fa-money"
+        list_columns = ("paid_on", "bill", "amount", "method", "receipt_no")
+        search_columns = ("paid_on", "method", "receipt_no", "amount")
+        form_columns = ("bill", "amount", "method", "paid_on", "receipt_no", "note")
+        order_by = ("paid_on", "desc")
+        actions = frozenset()  # registered from the bill's page (record_payment below)
+
+
+def cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def collection_rates(session: Session, estate_id: int | None = None):
+    """收缴率 per estate and period, aggregated in SQL (scoped like every query)."""
+    query = (
+        select(Bill.estate_id, Bill.period, func.sum(Bill.amount).label("due"), func.sum(Bill.paid).label("paid"))
+        .group_by(Bill.estate_id, Bill.period)
+        .order_by(Bill.estate_id, Bill.period.desc())
+    )
+    if estate_id is not None:
+        query = query.where(Bill.estate_id == estate_id)
+    return session.execute(query).all()
+
+
+# -- bill generation and payment (domain services; views only adapt them) ------------
+
+#: bills are generated for units (by area or per household) and for let/sold spaces
+_UNIT_BASES = {"per_area", "per_unit"}
+_CHUNK = 5000
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def generate_bills(session: Session, estate: Estate, first: dt.date, months: int) -> int:
+    """A batch of monthly bills for a whole estate, priced by the standard in force.
+
+    Refuses (changing nothing) when a period has no standard in force or when any bill
+    of the estate for the same item and period already exists. One bulk insert.
+    """
+    from sqlalchemy import insert
+
+    if not 1 <= months <= 24:
+        raise Refused("一次生成的月份数须在 1 到 24 之间")
+    periods = [month_start(first) + relativedelta(months=i) for i in range(months)]
+    units = session.execute(
+        select(Unit.id, Unit.floor_area).where(Unit.estate_id == estate.id).order_by(Unit.id)
+    ).all()
+    spaces = session.execute(
+        select(ParkingSpace.id).where(ParkingSpace.estate_id == estate.id,
+                                      ParkingSpace.status.in_(("sold", "rented"))).order_by(ParkingSpace.id)
+    ).scalars().all()
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    rows: list[dict] = []
+    for period in periods:
+        standard = in_force(session, estate.id, period)
+        if standard is None:
+            raise Refused(f"{period:%Y年%m月}没有生效的收费标准，不能生成账单")
+        lines = [line for line in standard.lines if line.billing_basis != "per_time"]
+        taken = session.execute(
+            select(Bill.item_id).where(Bill.estate_id == estate.id, Bill.period == period,
+                                       Bill.item_id.in_([line.item_id for line in lines])).limit(1)
+        ).first()
+        if taken:
+            item = session.get(FeeItem, taken.item_id)
+            raise Refused(f"{period:%Y年%m月}的「{item}」账单已经生成过，不能重复生成")
+        for line in lines:
+            base = dict(estate_id=estate.id, item_id=line.item_id, standard_id=standard.id,
+                        period=period, unit_price=line.unit_price, paid=Decimal("0.00"), created_at=now)
+            if line.billing_basis in _UNIT_BASES:
+                for unit_id, area in units:
+                    quantity = area if line.billing_basis == "per_area" else Decimal("1.00")
+                    amount = cents(line.unit_price * quantity)
+                    rows.append({**base, "unit_id": unit_id, "space_id": None, "quantity": quantity,
+                                 "amount": amount, "outstanding": amount})
+            else:
+                amount = cents(line.unit_price)
+                rows.extend({**base, "unit_id": None, "space_id": space_id, "quantity": Decimal("1.00"),
+                             "amount": amount, "outstanding": amount} for space_id in spaces)
+    for start in range(0, len(rows), _CHUNK):
+        session.execute(insert(Bill), rows[start:start + _CHUNK])
+    return len(rows)
+
+
+def record_payment(
+    session: Session, bill: Bill, amount: Decimal, method: str, paid_on: dt.date,
+    receipt_no: str | None = None, note: str | None = None,
+) -> Payment:
+    """A full or partial payment of one bill; the bill's balance moves in the same transaction."""
+    from models.rules import violations
+
+    # lock the bill row so that two cashiers cannot both settle the same balance
+    bill = session.execute(select(Bill).where(Bill.id == bill.id).with_for_update()).scalar_one()
+    if amount is None or amount <= 0:
+        raise Refused("缴费金额必须大于 0")
+    if amount > bill.outstanding:
+        raise Refused(f"缴费金额不能超过欠费金额 {bill.outstanding:f} 元")
+    problems = violations(Payment, {"bill": bill, "amount": amount, "method": method, "paid_on": paid_on})
+    if problems:
+        raise Refused("；".join(message for _field, message in problems))
+    payment = Payment(estate_id=bill.estate_id, bill=bill, amount=amount, method=method,
+                      paid_on=paid_on, receipt_no=receipt_no, note=note)
+    bill.paid = bill.paid + amount
+    bill.outstanding = bill.amount - bill.paid
+    session.add(payment)
+    return payment

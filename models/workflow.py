@@ -1,0 +1,179 @@
+"""Workflows as explicit state machines: states, transitions, who may fire each.
+
+A workflow is data: a tuple of :class:`Transition` (name, label, from which states,
+to which state, whether a comment is required, an optional guard that can refuse in
+Chinese, an optional effect). The name is also the permission (``can_<name>`` on the
+entity's view), so the role matrix grants transitions like any other action. Firing
+one records who, when and why in :class:`WorkflowEvent` (the timeline) and in the
+audit trail. The state column is never editable through forms or REST; rows in a
+frozen state cannot change at all (see ``models.workflow.install``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask_appbuilder import Model
+from sqlalchemy import DateTime, Index, Integer, String, Text, event, inspect, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from models.base import Choices, Entity, admin_of
+from models.errors import Refused
+
+#: called after every fired transition as (session, obj, from_state, to_state, comment);
+#: the audit trail registers itself here (models do not import the application)
+TRANSITION_LISTENERS: list[Callable[..., None]] = []
+
+#: a guard returns a Chinese refusal, or None when the transition may happen
+Guard = Callable[[Any, Session], "str | None"]
+Effect = Callable[[Any, Session], None]
+
+
+class TransitionRefused(Refused):
+    """A transition not allowed now; the message is shown to the user as is."""
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str
+    label: str
+    source: tuple[str, ...]
+    target: str
+    comment_required: bool = False
+    guard: Guard | None = None
+    effect: Effect | None = None
+    #: button style on the record's page
+    style: str = "primary"
+
+
+@dataclass(frozen=True)
+class Workflow:
+    states: Choices
+    transitions: tuple[Transition, ...]
+    #: states in which nothing about the row (or its lines) may change any more
+    frozen: frozenset[str] = frozenset()
+    field: str = "state"
+
+    def transition(self, name: str) -> Transition:
+        for t in self.transitions:
+            if t.name == name:
+                return t
+        raise TransitionRefused("没有这个操作")
+
+    def available(self, obj: Any) -> list[Transition]:
+        return [t for t in self.transitions if getattr(obj, self.field) in t.source]
+
+    def fire(self, session: Session, obj: Any, name: str, user: Any = None, comment: str = "") -> "WorkflowEvent":
+        """Move ``obj`` along one transition, or raise TransitionRefused (nothing changed)."""
+        t = self.transition(name)
+        state = getattr(obj, self.field)
+        if state not in t.source:
+            raise TransitionRefused(
+                f"当前状态为「{self.states.label(state)}」，不能执行「{t.label}」"
+            )
+        comment = (comment or "").strip()
+        if t.comment_required and not comment:
+            raise TransitionRefused(f"「{t.label}」必须填写意见")
+        if t.guard and (message := t.guard(obj, session)):
+            raise TransitionRefused(message)
+        setattr(obj, self.field, t.target)
+        if t.effect:
+            t.effect(obj, session)
+        obj._firing_transition = True  # this flush may change a frozen row: it is the transition
+        record = WorkflowEvent(
+            table_name=obj.__tablename__, record_id=obj.id, transition=t.name,
+            from_state=state, to_state=t.target, comment=comment[:1000],
+            user_id=getattr(user, "id", None), username=getattr(user, "username", None) or "命令行",
+            created_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+        )
+        session.add(record)
+        for listener in TRANSITION_LISTENERS:
+            listener(session, obj, state, t.target, comment)
+        return record
+
+
+class WorkflowEvent(Model):
+    """One fired transition: the timeline of a record (who, when, from, to, why)."""
+
+    __tablename__ = "workflow_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(64))
+    record_id: Mapped[int] = mapped_column(Integer)
+    transition: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[str] = mapped_column(String(40))
+    to_state: Mapped[str] = mapped_column(String(40))
+    comment: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[int | None] = mapped_column(Integer)
+    username: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_workflow_event_record", "table_name", "record_id"),)
+
+
+def timeline(session: Session, obj: Any) -> list[WorkflowEvent]:
+    query = (
+        select(WorkflowEvent)
+        .where(WorkflowEvent.table_name == obj.__tablename__, WorkflowEvent.record_id == obj.id)
+        .order_by(WorkflowEvent.created_at, WorkflowEvent.id)
+    )
+    return list(session.execute(query).scalars())
+
+
+# -- frozen rows ---------------------------------------------------------------------
+
+class Frozen(Refused):
+    """A change to a row (or a line of it) in a frozen state."""
+
+
+def _persisted_state(obj: Any, field: str) -> Any:
+    history = inspect(obj).attrs[field].history
+    return history.deleted[0] if history.deleted else getattr(obj, field)
+
+
+def _frozen_owner(obj: Any) -> tuple[Any, Workflow] | None:
+    """The workflow row that freezes ``obj``: itself, or the parent named in ``frozen_by``."""
+    admin = admin_of(type(obj))
+    flow = getattr(admin, "workflow", None)
+    if flow is not None:
+        return obj, flow
+    parent_name = getattr(admin, "frozen_by", None)
+    if parent_name:
+        parent = getattr(obj, parent_name)
+        flow = getattr(admin_of(type(parent)), "workflow", None) if parent is not None else None
+        if flow is not None:
+            return parent, flow
+    return None
+
+
+def _refuse_frozen_changes(session: Session, _context: Any, _instances: Any) -> None:
+    for obj in [*session.dirty, *session.deleted, *session.new]:
+        if not isinstance(obj, Entity):
+            continue
+        owner = _frozen_owner(obj)
+        if owner is None:
+            continue
+        parent, flow = owner
+        if obj is parent and obj in session.new:
+            continue
+        if obj is parent and (getattr(obj, "_firing_transition", False)
+                              or not session.is_modified(obj, include_collections=False)):
+            continue
+        state = _persisted_state(parent, flow.field) if parent in session.dirty else getattr(parent, flow.field)
+        if state in flow.frozen and parent not in session.new:
+            label = admin_of(type(parent)).label
+            raise Frozen(f"{label}处于「{flow.states.label(state)}」状态，内容不能修改；如需调整，请退回或新建版本")
+
+
+def _transitions_done(session: Session, _context: Any) -> None:
+    for obj in session.identity_map.values():
+        obj.__dict__.pop("_firing_transition", None)
+
+
+def install() -> None:
+    for name, listener in (("before_flush", _refuse_frozen_changes), ("after_flush", _transitions_done)):
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)

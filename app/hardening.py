@@ -11,12 +11,14 @@ import secrets
 from typing import Any
 
 import prison
-from flask import Flask, abort, current_app, g, has_request_context, render_template, request, session
+from flask import Flask, abort, current_app, g, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, user_logged_in
 from flask_wtf.csrf import CSRFError
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.middleware.proxy_fix import ProxyFix
+
+from views.errors import error_page
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
@@ -64,7 +66,7 @@ def install(app: Flask) -> None:
     trust_proxy(app)
     secure_session_cookie(app)
     permanent_session_at_login(app)
-    csrf_error_page(app)
+    csrferror_page(app)
     csrf_for_cookie_authenticated_api(app)
     refuse_get_mutations(app)
     limit_login_attempts(app)
@@ -117,22 +119,12 @@ def permanent_session_at_login(app: Flask) -> None:
 
 # --- CSRF and safe methods ----------------------------------------------------------
 
-def _error_page(code: int, title: str, text: str):
-    if request.path.startswith("/api/"):
-        return {"message": text}, code
-    page = render_template(
-        "error.html", code=code, title=title, text=text,
-        appbuilder=current_app.appbuilder, base_template=current_app.appbuilder.base_template,
-    )
-    return page, code
-
-
-def csrf_error_page(app: Flask) -> None:
+def csrferror_page(app: Flask) -> None:
     """A refused CSRF check is a 400 (CSRFError is a BadRequest), with its own explanation."""
 
     @app.errorhandler(CSRFError)
     def csrf_refused(error: CSRFError):
-        return _error_page(400, CSRF_TITLE, CSRF_TEXT)
+        return error_page(400, CSRF_TITLE, CSRF_TEXT)
 
 
 def _jwt_user_id() -> str | None:

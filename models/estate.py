@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Boolean, CheckConstraint, Date, Integer, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Admin, Area, Choices, Entity, ExactDecimal, Menu, fk, positive, zh
+from models.base import Admin, Area, Choices, Entity, ExactDecimal, fk, positive, zh
 from models.region import Community
 
 if TYPE_CHECKING:

@@ -50,17 +50,22 @@ _PAGES = {
 }
 
 
+def error_page(code: int, title: str | None = None, text: str | None = None):
+    """The Chinese answer to an error: JSON under /api/, a page elsewhere."""
+    default_title, default_text = _PAGES.get(code, _PAGES[500])
+    title, text = title or default_title, text or default_text
+    if request.path.startswith("/api/"):
+        return {"message": text}, code
+    page = render_template(
+        "error.html", code=code, title=title, text=text,
+        appbuilder=current_app.appbuilder, base_template=current_app.appbuilder.base_template,
+    )
+    return page, code
+
+
 def register_error_pages(app: Flask) -> None:
     def render(error: Exception):
-        code = error.code if isinstance(error, HTTPException) else 500
-        title, text = _PAGES.get(code or 500, _PAGES[500])
-        if request.path.startswith("/api/"):
-            return {"message": text}, code
-        page = render_template(
-            "error.html", code=code, title=title, text=text,
-            appbuilder=current_app.appbuilder, base_template=current_app.appbuilder.base_template,
-        )
-        return page, code
+        return error_page(error.code if isinstance(error, HTTPException) and error.code else 500)
 
     for code in _PAGES:
         app.register_error_handler(code, render)

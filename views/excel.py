@@ -35,7 +35,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
-from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String, inspect, select
+from sqlalchemy import Boolean, Date, DateTime, Integer, String, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db

@@ -71,7 +71,7 @@ class BillActions:
     @permission_name("list")
     def arrears(self):
         """欠费清单: the bill list filtered to what is still owed."""
-        return redirect(url_for(f"{self.endpoint}.list", **{f"_flt_1_outstanding": "0"}))
+        return redirect(url_for(f"{self.endpoint}.list", _flt_1_outstanding="0"))
 
     @expose("/collection/")
     @has_access

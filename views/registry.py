@@ -147,17 +147,19 @@ class EntitySpec:
             if c not in self.relations or not admin_of(self.relations[c].mapper.class_).large
         ]
 
-    def build_view(self, views: dict[type[Entity], type[EntityModelView]]) -> type[EntityModelView]:
+    def titles(self) -> dict[str, str]:
+        """Explicit Chinese titles: FAB's automatic ones are English ("List Unit")."""
         label = self.admin.label
+        return dict(list_title=f"{label}列表", show_title=f"{label}详情",
+                    add_title=f"新增{label}", edit_title=f"编辑{label}")
+
+    def build_view(self, views: dict[type[Entity], type[EntityModelView]]) -> type[EntityModelView]:
         fields = self.form_fields(views)
         attrs = dict(
             model=self.model,
             datamodel=AppInterface(self.model, eager=self.eager_paths()),
             route_base=f"/{self.model.__tablename__}",
-            list_title=f"{label}列表",
-            show_title=f"{label}详情",
-            add_title=f"新增{label}",
-            edit_title=f"编辑{label}",
+            **self.titles(),
             label_columns=self.labels(),
             description_columns=self.descriptions(),
             list_columns=self.list_columns(),
@@ -192,7 +194,6 @@ class EntitySpec:
         def rest(name: str) -> str:
             return f"{name}.id" if name in self.relations else name
 
-        label = self.admin.label
         return type(
             f"{self.name}Api",
             (EntityApi,),
@@ -202,10 +203,7 @@ class EntitySpec:
                 # REST selects its list columns with contains_eager itself (no N+1)
                 datamodel=AppInterface(self.model),
                 resource_name=self.model.__tablename__,
-                list_title=f"{label}列表",
-                show_title=f"{label}详情",
-                add_title=f"新增{label}",
-                edit_title=f"编辑{label}",
+                **self.titles(),
                 label_columns=self.labels(),
                 description_columns=self.descriptions(),
                 list_columns=["id", *map(rest, self.list_columns())],

@@ -421,13 +421,6 @@ def test_a_committee_member_opens_the_history_of_own_estate_units_only(app, clie
     assert client.get(f"/unit/history/{other}").status_code == 404
 
 
-_LOG_NOT_GRANTED = pytest.mark.xfail(
-    "AuditLog" not in roles.MATRIX.get(roles.COMMITTEE, {}) or "AuditLog" not in roles.MATRIX.get(roles.OFFICIAL, {}),
-    reason="PENDING: app/roles.py does not grant AuditLog READ to 业委会委员/街道监督员 yet",
-    strict=True,
-)
-
-
 def _visible_record_ids(client, table: str = "unit") -> set[str]:
     query = json.dumps({"filters": [{"col": "table_label", "opr": "eq", "value": "房屋"}], "page_size": 100})
     response = client.get(f"/api/v1/audit_log/?q={query}")
@@ -435,7 +428,6 @@ def _visible_record_ids(client, table: str = "unit") -> set[str]:
     return {row["record_id"] for row in response.get_json()["result"]}
 
 
-@_LOG_NOT_GRANTED
 def test_a_committee_member_reads_the_log_of_own_estate_only(app, client):
     login(client, "admin")
     mine, other = _change_units_in_two_estates(app, client)
@@ -446,7 +438,6 @@ def test_a_committee_member_reads_the_log_of_own_estate_only(app, client):
     assert None not in seen, "bulk records of all estates are the admin's"
 
 
-@_LOG_NOT_GRANTED
 def test_an_official_reads_the_log_of_the_whole_jurisdiction(app, client):
     login(client, "admin")
     mine, other = _change_units_in_two_estates(app, client)
@@ -456,7 +447,6 @@ def test_an_official_reads_the_log_of_the_whole_jurisdiction(app, client):
     assert {str(mine), str(other)} <= seen
 
 
-@_LOG_NOT_GRANTED
 def test_an_official_reads_but_cannot_write_the_log(app, client):
     login(client, "official_jd")
     (log, *_) = _logs(app)

@@ -56,7 +56,7 @@ class BillActions:
                 if first is None:
                     raise Refused("请选择起始账期（年-月）")
                 count = generate_bills(session, estate, first, months)
-                record_bulk(session, Bill, count, f"{estate.name} {first:%Y-%m} 起 {months} 个月账单")
+                record_bulk(session, Bill, count, f"{estate.name} {first:%Y-%m} 起 {months} 个月账单", estate_id=estate.id)
                 session.commit()
             except Refused as refused:
                 session.rollback()

@@ -89,12 +89,16 @@ def scope_options() -> list[Any]:
 
     The session listener adds them to each statement it runs; a statement that is
     only used as a subquery (``Query.count()`` wraps one) must carry them itself.
+    Aliases are left alone: FAB's REST layer joins a row's related rows under an
+    alias (the relation's name) with its own ON clause, which SQLAlchemy cannot adapt
+    the criteria into; such a join only follows a foreign key of a row that is itself
+    in scope, and every related row of an in-scope row belongs to the same estate.
     """
     estate_ids = current_estate_ids()
     if estate_ids is None:
         return []
     return [
-        with_loader_criteria(model, clause(model, model.Admin.scope_path, estate_ids), include_aliases=True)
+        with_loader_criteria(model, clause(model, model.Admin.scope_path, estate_ids))
         for model in scoped_models()
     ]
 
@@ -115,7 +119,23 @@ def estates_of(session: Session, obj: Any) -> set[int | None]:
             elif value is not None:
                 nxt.append(value)
         objects = nxt
-    return {getattr(item, parts[-1]) for item in objects}
+    return {_current_key(item, parts[-1]) for item in objects}
+
+
+def _current_key(item: Any, column: str) -> Any:
+    """A foreign key as it will be after the flush.
+
+    Forms, REST and imports set the relationship (``unit.building = b``); the key
+    column only follows at the flush, so before it the relationship is the truth.
+    """
+    if isinstance(item, _Missing):
+        return None
+    for rel in inspect(type(item)).relationships:
+        if rel.direction.name == "MANYTOONE" and any(c.key == column for c in rel.local_columns):
+            if rel.key in item.__dict__:
+                related = item.__dict__[rel.key]
+                return inspect(related).identity[0] if related is not None and inspect(related).identity else None
+    return getattr(item, column)
 
 
 def _load_by_foreign_key(session: Session, item: Any, relation: str) -> Any:

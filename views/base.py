@@ -61,6 +61,15 @@ class EntityModelView(ModelView):
                     unbound.kwargs["blank_text"] = "（未选择）"
             setattr(self, attr, type(form.__name__, (RulesForm, form), {"_model": self.model}))
 
+    def _fill_form_exclude_cols(self, exclude_cols: Any, form: Any) -> None:
+        """A form prefilled by ``?_flt_0_<relation>=<id>``: an id the user cannot see is
+        answered like a missing page, never silently saved as an empty relation."""
+        for name in exclude_cols:
+            value = self._filters.get_filter_value(name)
+            if value not in (None, "") and self.datamodel.get_related_obj(name, value) is None:
+                abort(404)
+        super()._fill_form_exclude_cols(exclude_cols, form)
+
     # -- querying what the user currently sees ---------------------------------
     def current_query(self):
         """The list as currently filtered and ordered, unpaged (exports use it)."""

@@ -153,6 +153,8 @@ class Admin:
     #: the path from a row to the id of the estate it belongs to ("estate_id",
     #: "unit.estate_id", "estates.id"); None = not estate data (visible to all staff)
     scope_path: ClassVar[str | None] = "estate_id"
+    #: how particular columns read on pages and exports, e.g. {"period": month_label}
+    formatters: ClassVar[dict[str, Callable[[Any], str]]] = {}
     #: further permissions of the entity's own views (e.g. a bill's "generate", "pay")
     extra_actions: ClassVar[frozenset[str]] = frozenset()
     #: a models.workflow.Workflow: its transitions become buttons and permissions

@@ -336,6 +336,7 @@ class Bill(Entity):
         large = True
         lookup_columns = ("id",)  # 账单号
         str_loads = ("item",)
+        formatters = {"period": lambda day: f"{day:%Y-%m}"}
         actions = frozenset()  # generated in batches, settled by payments; never typed in
         extra_actions = frozenset({"generate", "pay"})
 

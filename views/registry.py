@@ -107,6 +107,7 @@ class EntitySpec:
             formatters[name] = choices.label
         for name in self.masked():
             formatters[name] = masked_formatter(f"{self.name}View", display)
+        formatters.update(self.admin.formatters)
         return formatters
 
     def form_fields(self, views: dict[type[Entity], type[EntityModelView]]) -> dict[str, Any]:

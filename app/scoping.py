@@ -159,24 +159,50 @@ class _Missing:
         return None
 
 
-def _check_writes(session: Session, _flush_context: Any, _instances: Any) -> None:
-    if not has_request_context():
-        return
-    estate_ids = current_estate_ids()
-    if estate_ids is None:
-        return
+def _estate_rows(session: Session) -> list[tuple[Any, set[int | None]]]:
+    """New and changed rows that belong to exactly one estate, with that estate."""
+    rows = []
     for obj in [*session.new, *session.dirty]:
         path = obj.Admin.scope_path if isinstance(obj, Entity) else None
         # rows reached through a collection (a company serving several estates) have
         # no single estate to check; they are read-scoped only
-        if not path or _is_collection(obj, path):
-            continue
-        if not estates_of(session, obj) <= estate_ids:
+        if path and not _is_collection(type(obj), path):
+            rows.append((obj, estates_of(session, obj)))
+    return rows
+
+
+def _check_writes(session: Session, _flush_context: Any, _instances: Any) -> None:
+    rows = _estate_rows(session)
+    estate_ids = current_estate_ids()
+    for obj, estates in rows:
+        if estate_ids is not None and not estates <= estate_ids:
             raise OutOfScope("所选的小区或关联记录不在您的管理范围内")
+        _refuse_links_across_estates(session, obj, estates)
 
 
-def _is_collection(obj: Any, path: str) -> bool:
-    rel = inspect(type(obj)).relationships.get(path.split(".")[0])
+def _refuse_links_across_estates(session: Session, obj: Any, estates: set[int | None]) -> None:
+    """Whoever writes (the admin too): a row only links rows of its own estate.
+
+    A vehicle of estate A on a parking space of estate B would show B's data to A's
+    staff and break every per-estate figure; no role may create such a link.
+    """
+    for rel in inspect(type(obj)).relationships:
+        target = rel.mapper.class_
+        target_path = admin_of(target).scope_path
+        if rel.direction.name != "MANYTOONE" or not target_path or _is_collection(target, target_path):
+            continue
+        related = obj.__dict__.get(rel.key)
+        if related is None:
+            key = getattr(obj, next(iter(rel.local_columns)).key)
+            if key is None:
+                continue
+            related = _load_by_foreign_key(session, obj, rel.key)
+        if not estates_of(session, related) <= estates:
+            raise OutOfScope(f"所选的{admin_of(target).label}不属于同一小区")
+
+
+def _is_collection(model: type, path: str) -> bool:
+    rel = inspect(model).relationships.get(path.split(".")[0])
     return rel is not None and rel.uselist
 
 

@@ -26,6 +26,9 @@ MANAGE = READ | {"add", "edit", "delete", "import"}
 MANAGE_NO_DELETE = MANAGE - {"delete"}
 
 _MASTER_DATA = (Menu.MASTER, Menu.PEOPLE, Menu.PARKING, Menu.FACILITY)
+#: an estate is created (or imported, or removed) by the admin who then grants its scope;
+#: 物业 staff keep the details of the estates they serve
+_OWN_ESTATE = READ | {"edit"}
 
 #: fee standards (SPEC 5): 物业经理 drafts, submits and publishes; 业委会 approves or returns
 _FEES_MANAGER = {
@@ -36,11 +39,11 @@ _FEES_MANAGER = {
 }
 
 MATRIX: dict[str, dict[tuple[str, str] | str, frozenset[str]]] = {
-    MANAGER: {Menu.REGION: READ, **{menu: MANAGE for menu in _MASTER_DATA}, **_FEES_MANAGER},
+    MANAGER: {Menu.REGION: READ, **{menu: MANAGE for menu in _MASTER_DATA}, "Estate": _OWN_ESTATE, **_FEES_MANAGER},
     STAFF: {
         Menu.REGION: READ,
         **{menu: MANAGE for menu in _MASTER_DATA},
-        "Estate": MANAGE_NO_DELETE,
+        "Estate": _OWN_ESTATE,
         "Building": MANAGE_NO_DELETE,
         Menu.FEES: READ,
         "Bill": READ | {"pay"},

@@ -15,7 +15,7 @@ from models.base import Entity, lookup_columns_of
 from models.rules import violations
 from views.api_zh import RESPONSES
 from views.errors import Refused
-from views.masking import mask_record
+from views.masking import mask_record, only_exact_matches, sees_personal_data
 
 
 class RulesForm:
@@ -41,6 +41,7 @@ class EntityModelView(ModelView):
     """The HTML views of a declared entity (list, show, add, edit, delete, export, lookup)."""
 
     model: ClassVar[type[Entity]]
+    masked_columns: ClassVar[tuple[str, ...]] = ()
     list_template = "entity/list.html"
     show_template = "entity/show.html"
     edit_template = "appbuilder/general/model/edit_cascade.html"
@@ -70,10 +71,15 @@ class EntityModelView(ModelView):
                 abort(404)
         super()._fill_form_exclude_cols(exclude_cols, form)
 
+    def _get_list_widget(self, filters: Any, **kwargs: Any):
+        only_exact_matches(filters, self.masked_columns, self.__class__.__name__)
+        return super()._get_list_widget(filters, **kwargs)
+
     # -- querying what the user currently sees ---------------------------------
     def current_query(self):
         """The list as currently filtered and ordered, unpaged (exports use it)."""
         get_filter_args(self._filters)
+        only_exact_matches(self._filters, self.masked_columns, self.__class__.__name__)
         filters = self._filters.get_joined_filters(self._base_filters)
         order_column, direction = get_order_args().get(self.__class__.__name__, self.base_order or ("", ""))
         if order_column and order_column not in self.order_columns:
@@ -183,9 +189,13 @@ class EntityModelView(ModelView):
         names = lookup_columns_of(self.model)
         query = self.datamodel.session.query(self.model)
         if text:
-            columns = [getattr(self.model, c) for c in names]
+            hidden = set(self.masked_columns) if not sees_personal_data(self.__class__.__name__) else set()
+            columns = [getattr(self.model, c) for c in names if c not in hidden]
+            # a masked number only matches when typed whole
+            exact = [getattr(self.model, c) == text for c in names if c in hidden]
             matches = [c.contains(text, autoescape=True) for c in columns if isinstance(c.type, String)]
             matches += [c == int(text) for c in columns if not isinstance(c.type, String) and text.isdigit()]
+            matches += exact
             query = query.filter(or_(*matches)) if matches else query.filter(false())
         query = self.datamodel.apply_all(query, self._base_filters, names[0], "asc")
         rows = query.offset((page - 1) * size).limit(size + 1).all()
@@ -199,6 +209,12 @@ class EntityApi(ModelRestApi):
     model: ClassVar[type[Entity]]
     masked_columns: ClassVar[tuple[str, ...]] = ()
     allow_browser_login = True
+
+    def _handle_filters_args(self, rison_args: dict[str, Any]):
+        self._filters.clear_filters()
+        self._filters.rest_add_filters(rison_args.get("filters", []))
+        only_exact_matches(self._filters, self.masked_columns, f"{self.model.__name__}View")
+        return self._filters.get_joined_filters(self._base_filters)
 
     def pre_get(self, data: dict[str, Any]) -> None:
         mask_record(data.get("result", {}), self.masked_columns, f"{self.model.__name__}View")

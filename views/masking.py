@@ -44,3 +44,20 @@ def mask_record(record: dict[str, Any], fields: Iterable[str], view_name: str) -
     for name in fields:
         if name in record:
             record[name] = mask(record[name])
+
+
+def only_exact_matches(filters: Any, fields: Iterable[str], view_name: str) -> None:
+    """A masked number may be found by typing it whole, never guessed digit by digit.
+
+    For users who see the number masked, every filter on it other than 等于 is
+    dropped (开头是 "1351", 包含 ... would reveal the hidden digits one by one).
+    """
+    fields = set(fields)
+    if not fields or sees_personal_data(view_name):
+        return
+    from flask_appbuilder.models.sqla.filters import FilterEqual
+
+    kept = [(f, v) for f, v in zip(filters.filters, filters.values)
+            if f.column_name not in fields or isinstance(f, FilterEqual)]
+    filters.filters = [f for f, _ in kept]
+    filters.values = [v for _, v in kept]

@@ -171,6 +171,7 @@ class EntitySpec:
             order_columns=[c for c in self.list_columns() if c in self.columns],
             base_order=self.admin.order_by,
             formatters_columns=self.formatters(),
+            masked_columns=tuple(self.masked()),
             add_form_extra_fields=fields,
             edit_form_extra_fields=fields,
             extra_args={

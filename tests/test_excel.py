@@ -10,10 +10,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 from io import BytesIO
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from sqlalchemy import event, func, select
 
 from app.extensions import db
+from tests.support import xlsx
 from models.estate import UNIT_TYPES, Building, Estate, Unit
 from models.people import Owner
 from models.validators import id_card_check_char
@@ -28,17 +29,6 @@ OWNER_IMPORT_HEADERS = ["小区名称", "姓名/名称", "证件类型", "证件
 
 
 # -- helpers ------------------------------------------------------------------------
-
-def xlsx(headers: list[str], rows: list[list]) -> bytes:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.append(headers)
-    for row in rows:
-        sheet.append(row)
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
 
 def upload(client, table: str, content: bytes, *, dry_run: bool, name: str = "x.xlsx"):
     return client.post(

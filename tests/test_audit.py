@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DatabaseError
 
-from app import audit, roles
+from app import audit
 from app.extensions import db
 from models.access import UserScope
 from models.audit import AuditLog

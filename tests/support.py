@@ -96,15 +96,14 @@ def refusal_problem(response, logged_in: bool) -> str | None:
     """Why this answer is not a refusal (None: it is one).
 
     Anonymous: HTML redirects to the login page, the REST API answers 401. Signed in:
-    the REST API answers 403; HTML answers 403 (FAB used to redirect to the login page
-    with a flash message: accepted until the hardening change has landed everywhere).
+    403 (the Chinese page), never a redirect to the login page.
     """
     if _is_api(response):
         wanted = (401,) if not logged_in else (403,)
         return None if response.status_code in wanted else f"{_describe(response)}, expected {wanted[0]}"
     if not logged_in:
         return None if is_login_redirect(response) else f"{_describe(response)}, expected a redirect to /login/"
-    if response.status_code == 403 or is_login_redirect(response):
+    if response.status_code == 403:
         return None
     return f"{_describe(response)}, expected 403"
 

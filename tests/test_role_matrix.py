@@ -5,8 +5,7 @@ generated views and REST APIs expose, the answer must follow ``app.roles``:
 
 * granted (``actions_of(role, model)``; the admin: every available action) -> the
   route opens (no 401/403, no redirect to the login page);
-* not granted, signed in -> 403 (FAB's redirect to the login page is accepted by
-  ``assert_refused`` until the hardening change lands);
+* not granted, signed in -> 403 (the Chinese page, not a redirect to the login page);
 * anonymous -> HTML redirects to /login/, the REST API answers 401;
 * a route the entity does not have (add on an append-only log, import of an entity
   that is not importable...) -> 404/405 for everyone;

@@ -462,3 +462,16 @@ def test_version_history_shows_old_and_new_price_side_by_side(app, client):
     login(client, "committee_a")
     html = client.get(f"/fee_standard/compare/{pk}").get_data(as_text=True)
     assert "2.65" in html and "2.75" in html and "上调 0.10" in html
+
+
+@pytest.mark.parametrize("url", ["/bill/generate/", "/bill/collection/", "/fee_standard/compare/2",
+                                 "/bill/show/1", "/fee_standard/show/2", "/public/", "/public/estate/1/fees"])
+def test_the_fee_pages_read_in_chinese(app, client, url):
+    from tests.pages import data_words, english_words
+
+    login(client, "manager_a")
+    with app.app_context():
+        data = data_words(db.session)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert english_words(response.get_data(as_text=True), data) == set()

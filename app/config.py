@@ -7,6 +7,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from app.roles import ADMIN
+
 from app.security import password_complexity
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +45,7 @@ class Config:
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
     AUTH_TYPE = 1  # AUTH_DB
-    AUTH_ROLE_ADMIN = "系统管理员"
+    AUTH_ROLE_ADMIN = ADMIN  # the role matrix names the roles
     AUTH_ROLE_PUBLIC = "Public"
     FAB_ADD_SECURITY_API = False  # crashes init on FAB 5.3.0 (FAB_NOTES)
     # Migrations own the schema and `flask sync-roles` owns permissions; web

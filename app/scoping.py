@@ -20,12 +20,11 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql.elements import ColumnElement
 
+from app.roles import ADMIN
 from models.access import estate_ids_of
 from models.base import ALL_ESTATES, Entity, admin_of, declared_entities
 from models.errors import Refused
-
-
-ADMIN_ROLE = "系统管理员"
+from models.rules import identity_of, relationship_for
 
 
 class OutOfScope(Refused):
@@ -64,7 +63,7 @@ def current_estate_ids() -> frozenset[int] | None:
         user = current_user
     if user is None or not user.is_authenticated:
         return frozenset()  # not cached: authentication may still happen in this request
-    if any(role.name == ADMIN_ROLE for role in user.roles):
+    if any(role.name == ADMIN for role in user.roles):
         scope: frozenset[int] | None = None
     else:
         from app.extensions import db
@@ -130,11 +129,10 @@ def _current_key(item: Any, column: str) -> Any:
     """
     if isinstance(item, _Missing):
         return None
-    for rel in inspect(type(item)).relationships:
-        if rel.direction.name == "MANYTOONE" and any(c.key == column for c in rel.local_columns):
-            if rel.key in item.__dict__:
-                related = item.__dict__[rel.key]
-                return inspect(related).identity[0] if related is not None and inspect(related).identity else None
+    rel = relationship_for(type(item), column)
+    if rel is not None and rel.key in item.__dict__:
+        related = item.__dict__[rel.key]
+        return identity_of(related) if related is not None else None
     return getattr(item, column)
 
 
@@ -191,12 +189,9 @@ def _refuse_links_across_estates(session: Session, obj: Any, estates: set[int | 
         target_path = admin_of(target).scope_path
         if rel.direction.name != "MANYTOONE" or not target_path or _is_collection(target, target_path):
             continue
-        related = obj.__dict__.get(rel.key)
+        related = obj.__dict__.get(rel.key) or _load_by_foreign_key(session, obj, rel.key)
         if related is None:
-            key = getattr(obj, next(iter(rel.local_columns)).key)
-            if key is None:
-                continue
-            related = _load_by_foreign_key(session, obj, rel.key)
+            continue
         if not estates_of(session, related) <= estates:
             raise OutOfScope(f"所选的{admin_of(target).label}不属于同一小区")
 

@@ -379,15 +379,13 @@ def cents(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def collection_rates(session: Session, estate_id: int | None = None):
+def collection_rates(session: Session):
     """收缴率 per estate and period, aggregated in SQL (scoped like every query)."""
     query = (
         select(Bill.estate_id, Bill.period, func.sum(Bill.amount).label("due"), func.sum(Bill.paid).label("paid"))
         .group_by(Bill.estate_id, Bill.period)
         .order_by(Bill.estate_id, Bill.period.desc())
     )
-    if estate_id is not None:
-        query = query.where(Bill.estate_id == estate_id)
     return session.execute(query).all()
 
 

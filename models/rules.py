@@ -31,11 +31,11 @@ def label(model: type[Entity], name: str) -> str:
     return column_info(model, name).get("label", name)
 
 
-def _relationship_for(model: type[Entity], fk_column: str) -> str | None:
-    """The many-to-one relationship that a foreign-key column backs."""
+def relationship_for(model: type, fk_column: str) -> Any:
+    """The many-to-one relationship that a foreign-key column backs (None for other columns)."""
     for rel in inspect(model).relationships:
         if rel.direction.name == "MANYTOONE" and any(c.key == fk_column for c in rel.local_columns):
-            return rel.key
+            return rel
     return None
 
 
@@ -43,10 +43,16 @@ def _value(model: type[Entity], values: Mapping[str, Any], column: str) -> Any:
     """A column's value, also when the caller only has the related object."""
     if column in values:
         return values[column]
-    rel = _relationship_for(model, column)
-    if rel and values.get(rel) is not None:
-        return inspect(values[rel]).identity[0] if inspect(values[rel]).identity else None
+    rel = relationship_for(model, column)
+    if rel is not None and values.get(rel.key) is not None:
+        return identity_of(values[rel.key])
     return None
+
+
+def identity_of(obj: Any) -> Any:
+    """The primary key of a loaded or flushed row; None for a row not yet saved."""
+    identity = inspect(obj).identity
+    return identity[0] if identity else None
 
 
 def unique_sets(model: type[Entity]) -> Iterator[tuple[tuple[str, ...], str]]:
@@ -63,7 +69,8 @@ def unique_sets(model: type[Entity]) -> Iterator[tuple[tuple[str, ...], str]]:
 
 def _field_for(model: type[Entity], column: str) -> str:
     """The form field that shows a column: its relationship for a foreign key."""
-    return _relationship_for(model, column) or column
+    rel = relationship_for(model, column)
+    return rel.key if rel is not None else column
 
 
 def violations(

@@ -17,7 +17,7 @@ from sqlalchemy import func, inspect, select
 from app.extensions import db
 from models.audit import ACTIONS, SHANGHAI, AuditLog
 from models.base import ALL_ESTATES, Entity, declared_entities
-from models.rules import column_info
+from models.rules import column_info, relationship_for
 
 #: the audit records of a record the user may see are shown whatever estate they name
 _ALL_ESTATES = {ALL_ESTATES: True}
@@ -81,21 +81,13 @@ def model_of(table_name: str) -> type[Entity] | None:
     return next((m for m in declared_entities() if m.__tablename__ == table_name), None)
 
 
-def _relation_of(model: type[Entity], key: str) -> Any:
-    """The many-to-one relationship a foreign-key column backs (None for other columns)."""
-    for rel in inspect(model).relationships:
-        if rel.direction.name == "MANYTOONE" and any(c.key == key for c in rel.local_columns):
-            return rel
-    return None
-
-
 def field_label(model: type[Entity] | None, key: str) -> str:
     if model is None:
         return key
     info = column_info(model, key)
     if "label" in info:
         return info["label"]
-    rel = _relation_of(model, key)
+    rel = relationship_for(model, key)
     if rel is not None:
         return rel.info.get("label", key)
     return key
@@ -119,7 +111,7 @@ class _Reader:
             return info["choices"].label(value)
         if isinstance(value, bool):
             return "是" if value else "否"
-        rel = _relation_of(model, key)
+        rel = relationship_for(model, key)
         if rel is not None:
             return self.related(rel.mapper.class_, value)
         if isinstance(value, str) and len(value) >= 19 and value[10:11] == "T":

@@ -207,6 +207,13 @@ def lookup_columns_of(model: type) -> tuple[str, ...]:
     return (texts[0],) if texts else ("id",)
 
 
+def file_columns(model: type) -> tuple[str, ...]:
+    """Columns holding an uploaded document's stored name (FAB's FileColumn)."""
+    from flask_appbuilder.models.mixins import FileColumn
+
+    return tuple(c.key for c in model.__table__.columns if isinstance(c.type, FileColumn))
+
+
 def declared_entities() -> list[type[Entity]]:
     """Every concrete model with an admin declaration, in menu order then label."""
     seen: list[type[Entity]] = []

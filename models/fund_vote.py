@@ -258,6 +258,8 @@ class VoteRoll(Entity):
         menu = Menu.FUND
         icon = "fa-list-ol"
         list_columns = ("application", "unit", "area", "voter_name")
+        # the 电子投票码 is secret: only the committee's printed ballots show it
+        form_columns = ("application", "unit", "area", "person", "voter_name")
         search_columns = ("application",)
         order_by = ("id", "asc")
         str_loads = ("unit",)

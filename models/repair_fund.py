@@ -609,11 +609,10 @@ def current_tally(session: Session, app: FundApplication) -> Tally:
     return tally(voters, ballots, vote_rule(app), silent_consent(session, app))
 
 
-def _hundredths(session: Session):
-    """Raw area column values → hundredths of a ㎡ (SQLite stores them so already)."""
-    if session.get_bind().dialect.name == "sqlite":
-        return int
-    return lambda area: int(Decimal(area) * 100)
+def _hundredths(_session: Session):
+    """Area values → hundredths of a ㎡. The column type already turned SQLite's stored
+    integer into Decimal ㎡ (int() of that would drop the decimals), on every database."""
+    return lambda area: int(Decimal(area).scaleb(2))
 
 
 def record_result(session: Session, app: FundApplication) -> Tally:

@@ -92,10 +92,18 @@ class Workflow:
         if t.guard and (message := t.guard(obj, session)):
             raise TransitionRefused(message)
         target = t.outcome(obj, session) if t.outcome else t.target
-        setattr(obj, self.field, target)
-        if t.effect:
-            t.effect(obj, session)
-        obj._firing_transition = True  # this flush may change a frozen row: it is the transition
+        # the next flush may change a frozen row: it is the transition. The effect's own
+        # queries must not flush early (the mark is dropped after each flush, and the
+        # effect may still set fields afterwards): everything goes in the one flush.
+        obj._firing_transition = True
+        try:
+            with session.no_autoflush:
+                setattr(obj, self.field, target)
+                if t.effect:
+                    t.effect(obj, session)
+        except BaseException:
+            obj.__dict__.pop("_firing_transition", None)
+            raise
         record = WorkflowEvent(
             table_name=obj.__tablename__, record_id=obj.id, transition=t.name,
             from_state=state, to_state=target, comment=comment[:1000],

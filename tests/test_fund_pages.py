@@ -241,6 +241,21 @@ def test_the_payment_preview_lists_each_share_and_highlights_a_short_unit(app, u
     assert _chinese(app, page) == set()
 
 
+def test_the_committee_approves_a_submitted_plan_with_its_button_and_publicity_starts(app, users):
+    def build():
+        pk = _application()
+        _fire(db.session.get(FundApplication, pk), "submit")
+        return pk
+
+    pk = in_db(app, build)
+    page = text_of(users("committee_a").get(f"/fund_application/show/{pk}"))
+    assert f"/fund_application/transition/approve/{pk}" in page
+    response = users("committee_a").post(f"/fund_application/transition/approve/{pk}", follow_redirects=True)
+    assert ("success", "已审核通过并公示") in flashed(text_of(response))
+    app_row = in_db(app, lambda: db.session.get(FundApplication, pk))
+    assert app_row.state == "publicity" and app_row.publicity_from == TODAY
+
+
 def test_no_payment_preview_before_the_cost_is_settled(app, users):
     pk = in_db(app, lambda: _application(state="voting"))
     assert "划转分摊预览" not in text_of(users("manager_a").get(f"/fund_application/show/{pk}"))
@@ -347,7 +362,7 @@ def test_the_printed_ballots_carry_each_units_code_for_the_committee(app, users)
     assert page.count('<section class="slip">') == len(codes)
     assert all(page.count(code) == 2 for code in codes)  # the slip and the roll
     assert "同意" in page and "反对" in page and "弃权" in page
-    assert "fund_print.css" in page
+    assert "fund_print.css" in page and not re.search(r'(?:src|href)="(?:https?:)?//', page)
     assert _chinese(app, page) == set()
 
 
@@ -447,3 +462,27 @@ def test_the_unit_ledger_of_another_estates_unit_answers_404(app, users):
     unit_id = in_db(app, lambda: db.session.execute(select(Unit.id).where(Unit.estate_id == _estate(1).id)
                                                     .limit(1)).scalar_one())
     assert users("staff_a").get(f"/unit/fund_ledger/{unit_id}").status_code == 404
+
+
+def test_every_generated_fund_page_reads_in_chinese_with_data_in_it(app, users):
+    """The generic crawler needs fund rows (demo data): here they are built first."""
+    from models.base import Menu, declared_entities
+    from tests.pages import entity_pages
+
+    def build():
+        _application(state="voting", attachment=_stored_document())
+        pk = _application(position=1, state="settled")
+        _short_unit(pk)
+        first = lambda model: db.session.execute(select(model.id).order_by(model.id.desc()).limit(1)).scalar()  # noqa: E731
+        return [u for u in entity_pages(first) if any(u.startswith(f"/{m.__tablename__}/")
+                                                       for m in declared_entities() if m.Admin.menu == Menu.FUND)]
+
+    urls = in_db(app, build)
+    assert any(u.startswith("/ballot/show/") for u in urls) and any(u.startswith("/fund_scope/edit/") for u in urls)
+    offenders = {}
+    for url in urls:
+        response = users("admin").get(url)
+        assert response.status_code == 200, url
+        if words := _chinese(app, text_of(response)):
+            offenders[url] = words
+    assert offenders == {}

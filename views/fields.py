@@ -136,14 +136,15 @@ class DocumentField(Field):
     """An uploaded document (FAB's FileColumn): stored by ``views.uploads.save_upload``.
 
     The column keeps the random stored name; submitting no file keeps the stored one.
+    (FAB's edit form is built from the posted data, not the row, so whether a document
+    is already stored is unknown here: a mandatory document is the model's NOT NULL.)
     """
 
     widget = DocumentInput()
 
-    def __init__(self, label: str, view_name: str, required: bool, **kwargs: Any):
+    def __init__(self, label: str, view_name: str, **kwargs: Any):
         super().__init__(label, **kwargs)
         self.view_name = view_name
-        self.required = required
         self.upload = None
 
     def process_formdata(self, valuelist: list[Any]) -> None:
@@ -157,8 +158,6 @@ class DocumentField(Field):
         from views.uploads import check_upload
 
         if self.upload is None:
-            if self.required and not self.data:
-                raise ValidationError("请上传文件（PDF 或图片）")
             return
         try:
             check_upload(self.upload)

@@ -132,7 +132,7 @@ class EntitySpec:
             required = not col.nullable
             default = col.default.arg if col.default is not None and not callable(col.default.arg) else None
             if name in file_columns(self.model):
-                fields[name] = DocumentField(text, f"{self.name}View", not col.nullable, description=help_text)
+                fields[name] = DocumentField(text, f"{self.name}View", description=help_text)
             elif "choices" in col.info:
                 fields[name] = ChoiceField(
                     text, col.info["choices"], required, description=help_text, default=default

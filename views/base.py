@@ -116,6 +116,30 @@ class EntityModelView(ModelView):
             abort(404)
         return template_download(self)
 
+    @expose("/download/<string:filename>")
+    @has_access
+    @permission_name("download")
+    def download(self, filename: str):
+        """A stored document, only if a row this user may see names it (else 404).
+
+        Replaces FAB's download, which serves any file of the upload folder to anyone
+        holding the permission: here the estate scope of the data layer decides.
+        """
+        from models.base import file_columns
+        from views.uploads import send_document
+
+        columns = file_columns(self.model)
+        if not columns or not filename:
+            abort(404)
+        row = self.datamodel.session.query(self.model).filter(
+            or_(*(getattr(self.model, c) == filename for c in columns))
+        ).first()
+        if row is None:
+            abort(404)
+        column = next(c for c in columns if getattr(row, c) == filename)
+        label = self.label_columns.get(column, column)
+        return send_document(filename, f"{label}_{row.id}")
+
     # -- workflow ---------------------------------------------------------------------
     def may_fire(self, name: str) -> bool:
         return self.appbuilder.sm.has_access(f"can_{name}", self.class_permission_name)

@@ -1,4 +1,4 @@
-"""Command-line tasks: `flask sync-roles` and `flask demo`."""
+"""Command-line tasks: `flask deploy`, `flask sync-roles`, `flask demo`, `flask backup`/`restore`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,18 @@ def register(app: Flask) -> None:
         counts = roles.sync(current_app.appbuilder)
         for role, n in counts.items():
             click.echo(f"{role}: {n} 项权限")
+
+    @app.cli.command("deploy")
+    @with_appcontext
+    def deploy() -> None:
+        """Once per release, before the workers start: migrate the schema, sync the roles."""
+        from flask_migrate import upgrade
+
+        from app import roles
+
+        upgrade()
+        roles.sync(current_app.appbuilder)
+        click.echo("数据库已迁移到最新版本，角色权限已同步")
 
     @app.cli.command("demo")
     @click.option("--units", default=1200, show_default=True, help="大小区的房屋套数（规模参数）")

@@ -37,11 +37,20 @@ def _flag(name: str, default: bool | None = False) -> bool | None:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+def database_url(url: str | None) -> str | None:
+    """``postgresql://`` (what people write) means the psycopg 3 driver we install."""
+    if url:
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
 class Config:
     APP_NAME = "物业管理后台"
     APP_ICON = ""
     SECRET_KEY = _secret_key()
-    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'app.db'}"
+    SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL")) or f"sqlite:///{INSTANCE / 'app.db'}"
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
     AUTH_TYPE = 1  # AUTH_DB

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Choices, Entity, admin_of
 from models.errors import Refused
+from models.locks import lock_row
 
 #: called after every fired transition as (session, obj, from_state, to_state, comment);
 #: the audit trail registers itself here (models do not import the application)
@@ -67,8 +68,13 @@ class Workflow:
         return [t for t in self.transitions if getattr(obj, self.field) in t.source]
 
     def fire(self, session: Session, obj: Any, name: str, user: Any = None, comment: str = "") -> "WorkflowEvent":
-        """Move ``obj`` along one transition, or raise TransitionRefused (nothing changed)."""
+        """Move ``obj`` along one transition, or raise TransitionRefused (nothing changed).
+
+        The row is locked and re-read first: of two users firing at the same moment the
+        second waits, then sees the new state and is refused with it.
+        """
         t = self.transition(name)
+        lock_row(session, obj)
         state = getattr(obj, self.field)
         if state not in t.source:
             raise TransitionRefused(

@@ -87,6 +87,8 @@ class Config:
     RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", None)
     #: per process; with several workers use Redis, e.g. redis://localhost:6379/0
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    #: several installations may share one Redis
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "wuye")
     RATELIMIT_HEADERS_ENABLED = True
 
     FAB_PASSWORD_COMPLEXITY_ENABLED = True

@@ -21,7 +21,7 @@ from sqlalchemy.pool import NullPool  # noqa: E402
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
 from tests.databases import chosen_database  # noqa: E402
-from tests.live import start_gunicorn, stop, unavailable  # noqa: E402
+from tests.live import start_gunicorn, stop  # noqa: E402
 from tests.support import login  # noqa: E402
 
 #: small but complete: 3 estates, the large one with this many units
@@ -43,7 +43,9 @@ def app(test_db):
         "TESTING": True,
         "WTF_CSRF_ENABLED": False,
         "SQLALCHEMY_DATABASE_URI": test_db.url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"poolclass": NullPool},
+        # SQLite: no connection may outlive a test (the file is replaced under it);
+        # PostgreSQL: a pool per test (a new server process per query would dominate)
+        "SQLALCHEMY_ENGINE_OPTIONS": {"poolclass": NullPool} if test_db.dialect == "sqlite" else {},
     })
     with app.app_context():
         from flask_migrate import upgrade
@@ -54,6 +56,7 @@ def app(test_db):
         roles.sync(app.appbuilder)
         demo.load(units=TEST_UNITS, estates=3, seed=7)
         db.session.remove()
+        db.engine.dispose()
     test_db.snapshot()
     return app
 
@@ -67,18 +70,31 @@ def _fresh_database(request):
     app = request.getfixturevalue("app")
     with app.app_context():
         db.session.remove()
+        db.engine.dispose()
     request.getfixturevalue("test_db").restore()
     yield
 
 
 @pytest.fixture()
-def live_server(app, test_db):
-    """gunicorn in production mode on the freshly seeded test database (tests/live.py)."""
+def start_live_server(app, test_db):
+    """Starts gunicorn in production mode on the freshly seeded test database
+    (tests/live.py); keyword arguments are extra environment variables."""
     if test_db.dialect != "postgresql":
-        unavailable("需要 PostgreSQL（多进程并发与行锁）：设置 TEST_DATABASE_URL，或运行 make test-pg")
-    server = start_gunicorn(test_db.url, _SCRATCH)
-    yield server
-    stop(server)
+        pytest.skip("只在 PostgreSQL 上运行（make test-pg）：多个进程同时写需要行锁")
+    servers = []
+
+    def start(**env: str):
+        servers.append(start_gunicorn(test_db.url, _SCRATCH, **env))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        stop(server)
+
+
+@pytest.fixture()
+def live_server(start_live_server):
+    return start_live_server()
 
 
 @pytest.fixture()

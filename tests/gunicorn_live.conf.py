@@ -9,3 +9,7 @@ exec((Path(__file__).resolve().parent.parent / "gunicorn.conf.py").read_text())
 
 def post_worker_init(worker):
     (Path(os.environ["LIVE_READY_DIR"]) / str(worker.pid)).touch()
+
+
+# the worker's pid in each access-log line: tests see which process answered
+access_log_format = '%(p)s %(h)s "%(r)s" %(s)s'

@@ -52,6 +52,8 @@ class Config:
     SECRET_KEY = _secret_key()
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL")) or f"sqlite:///{INSTANCE / 'app.db'}"
     SQLALCHEMY_TRACK_MODIFICATIONS = False
+    #: a restarted PostgreSQL or a connection a firewall dropped costs a reconnect, not an error page
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
     AUTH_TYPE = 1  # AUTH_DB
     AUTH_ROLE_ADMIN = ADMIN  # the role matrix names the roles

@@ -26,4 +26,7 @@ graceful_timeout = 30
 max_requests = 2000
 max_requests_jitter = 200
 accesslog = os.environ.get("ACCESS_LOG", "-")
+# gunicorn's control socket is one path per user ($HOME/.gunicorn): several servers on a
+# machine (or the tests' servers) would take it from each other; systemd/signals manage ours
+control_socket_disable = True
 errorlog = "-"

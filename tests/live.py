@@ -8,9 +8,10 @@ database and a free port, and waits until every worker has loaded the applicatio
 callables at the same moment from threads. A concurrency scenario is then a few lines:
 log in two users, open the page, ``race`` the two clicks, count the effects.
 
-These tests need PostgreSQL (SQLite has no row locks and one writer at a time) and, for
-shared rate limits, Redis. Without them they are skipped with the reason, unless
-REQUIRE_SERVICES=1 (set by .ci/run) turns the skip into a failure.
+These tests belong to the PostgreSQL run (SQLite has no row locks and one writer at a
+time): on SQLite they are skipped. A service they need beyond the database (Redis for
+shared rate limits, pg_dump for backups) is skipped with the reason when missing, unless
+REQUIRE_SERVICES=1 (set by .ci/run for both runs) turns that skip into a failure.
 """
 
 from __future__ import annotations

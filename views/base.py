@@ -215,7 +215,8 @@ class EntityModelView(ModelView):
             columns = [getattr(self.model, c) for c in names if c not in hidden]
             # a masked number only matches when typed whole
             exact = [getattr(self.model, c) == text for c in names if c in hidden]
-            matches = [c.contains(text, autoescape=True) for c in columns if isinstance(c.type, String)]
+            # ILIKE: PostgreSQL's LIKE is case-sensitive, SQLite's is not (plates, codes)
+            matches = [c.icontains(text, autoescape=True) for c in columns if isinstance(c.type, String)]
             matches += [c == int(text) for c in columns if not isinstance(c.type, String) and text.isdigit()]
             matches += exact
             query = query.filter(or_(*matches)) if matches else query.filter(false())

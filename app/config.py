@@ -52,15 +52,12 @@ class Config:
     SECRET_KEY = _secret_key()
     SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL")) or f"sqlite:///{INSTANCE / 'app.db'}"
     SQLALCHEMY_TRACK_MODIFICATIONS = False
-<<<<<<< HEAD
     # uploaded documents (views.uploads); FAB's upload fields read the same two settings
     UPLOAD_FOLDER = str(INSTANCE / "uploads") + "/"
     FILE_ALLOWED_EXTENSIONS = ("pdf", "jpg", "jpeg", "png")
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
-=======
     #: a restarted PostgreSQL or a connection a firewall dropped costs a reconnect, not an error page
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
->>>>>>> deploy
 
     AUTH_TYPE = 1  # AUTH_DB
     AUTH_ROLE_ADMIN = ADMIN  # the role matrix names the roles

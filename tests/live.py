@@ -87,13 +87,16 @@ class LiveServer:
             f"{username} must log in on the live server"
         return http
 
-    def click(self, http, page: str, action: str, data: dict[str, str] | None = None) -> Callable[[], Any]:
+    def click(self, http, page: str, action: str, data: dict[str, str] | None = None,
+              files: dict[str, Any] | None = None) -> Callable[[], Any]:
         """Open ``page`` as a person would; return the click that POSTs its form to ``action``
-        (with the page's CSRF token), ready for ``race``. The click returns the final page."""
+        (with the page's CSRF token and any files), ready for ``race``. The click returns the
+        final page."""
         opened = http.get(self.url + page, timeout=30)
         assert opened.status_code == 200, f"GET {page}: {opened.status_code}"
         token = csrf_token(opened.text)
-        return lambda: http.post(self.url + action, data={**(data or {}), "csrf_token": token}, timeout=60)
+        return lambda: http.post(self.url + action, data={**(data or {}), "csrf_token": token}, files=files,
+                                 timeout=60)
 
 
 def race(*clicks: Callable[[], Any]) -> list[Any]:

@@ -742,3 +742,4 @@ def test_the_rule_in_force_when_the_vote_opened_applies_to_the_count(ctx):
     _fire(application, "close_vote")
     result = db.session.execute(select(VoteResult).where(VoteResult.application_id == application.id)).scalar_one()
     assert "1/2" in result.rule and result.passed
+

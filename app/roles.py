@@ -38,8 +38,22 @@ _FEES_MANAGER = {
     "Bill": READ | {"generate", "pay"},
 }
 
+#: oversight (SPEC 2, 7): officials keep every record of their jurisdiction and fire every
+#: transition; a 物业经理 reads the ratings and inspections of the estates they serve and
+#: answers what is addressed to them (a dispatched grid event, a rectification notice)
+_OVERSIGHT_OFFICIAL = {
+    Menu.OVERSIGHT: MANAGE | {"report", "solve_on_spot", "dispatch", "handle", "close", "reopen",
+                              "publish", "rate", "decline", "respond", "recheck"},
+}
+_OVERSIGHT_MANAGER = {
+    Menu.OVERSIGHT: READ,
+    "GridEvent": READ | {"handle"},
+    "RectificationNotice": READ | {"respond"},
+}
+
 MATRIX: dict[str, dict[tuple[str, str] | str, frozenset[str]]] = {
-    MANAGER: {Menu.REGION: READ, **{menu: MANAGE for menu in _MASTER_DATA}, "Estate": _OWN_ESTATE, **_FEES_MANAGER},
+    MANAGER: {Menu.REGION: READ, **{menu: MANAGE for menu in _MASTER_DATA}, "Estate": _OWN_ESTATE, **_FEES_MANAGER,
+              **_OVERSIGHT_MANAGER},
     STAFF: {
         Menu.REGION: READ,
         **{menu: MANAGE for menu in _MASTER_DATA},
@@ -52,8 +66,10 @@ MATRIX: dict[str, dict[tuple[str, str] | str, frozenset[str]]] = {
     COMMITTEE: {
         Menu.REGION: READ, **{menu: READ for menu in _MASTER_DATA}, "AuditLog": READ,
         Menu.FEES: READ, "FeeStandard": READ | {"approve", "return"},
+        Menu.OVERSIGHT: READ,
     },
-    OFFICIAL: {Menu.REGION: READ, **{menu: READ for menu in _MASTER_DATA}, "AuditLog": READ, Menu.FEES: READ},
+    OFFICIAL: {Menu.REGION: READ, **{menu: READ for menu in _MASTER_DATA}, "AuditLog": READ, Menu.FEES: READ,
+               **_OVERSIGHT_OFFICIAL},
 }
 
 #: every signed-in user may read and change their own account

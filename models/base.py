@@ -119,9 +119,10 @@ class Menu:
     PARKING = ("车辆与停车", "fa-car")
     FACILITY = ("设施设备", "fa-cogs")
     FEES = ("收费管理", "fa-jpy")
+    OVERSIGHT = ("监督考核", "fa-gavel")
     SYSTEM = ("系统管理", "fa-sliders")
 
-    ORDER = (REGION, MASTER, PEOPLE, PARKING, FACILITY, FEES, SYSTEM)
+    ORDER = (REGION, MASTER, PEOPLE, PARKING, FACILITY, FEES, OVERSIGHT, SYSTEM)
 
 
 class Admin:

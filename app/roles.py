@@ -72,6 +72,22 @@ MATRIX: dict[str, dict[tuple[str, str] | str, frozenset[str]]] = {
                **_OVERSIGHT_OFFICIAL},
 }
 
+#: dashboard pages (views/dashboard.py: permission name -> menu label) and who opens them;
+#: every figure on them is scoped like any query, and shown only with its entity's list right
+DASHBOARD_VIEW, DASHBOARD_MENU = "DashboardView", "数据看板"
+DASHBOARD_PAGES = {"jurisdiction": "辖区概览", "estate": "小区概览"}
+DASHBOARDS = {
+    MANAGER: {"estate"}, STAFF: {"estate"}, COMMITTEE: {"estate"}, OFFICIAL: {"jurisdiction", "estate"},
+}
+
+
+def dashboard_permissions(role: str) -> set[tuple[str, str]]:
+    pages = DASHBOARDS.get(role, set())
+    pairs = {(f"can_{page}", DASHBOARD_VIEW) for page in pages}
+    pairs |= {("menu_access", DASHBOARD_PAGES[page]) for page in pages}
+    return pairs | ({("menu_access", DASHBOARD_MENU)} if pages else set())
+
+
 #: every signed-in user may read and change their own account
 OWN_ACCOUNT = {
     ("can_userinfo", "UserDBModelView"),
@@ -124,7 +140,7 @@ def matrix() -> dict[str, set[tuple[str, str]]]:
         if unknown:
             raise UnknownPermission(f"unknown entity in the role matrix of {role}: {unknown}")
     return {
-        role: set(OWN_ACCOUNT).union(*(permissions_of(role, m) for m in declared_entities()))
+        role: set(OWN_ACCOUNT).union(dashboard_permissions(role), *(permissions_of(role, m) for m in declared_entities()))
         for role in MATRIX
     }
 

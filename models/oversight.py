@@ -236,8 +236,17 @@ class GridEvent(Entity):
 
 @event.listens_for(GridEvent.grid, "set")
 def _event_follows_its_grid(item: GridEvent, grid: Grid | None, *_: object) -> None:
-    if grid is not None:
-        item.estate = grid.estate
+    _follow(item, grid)
+
+
+def _follow(item: Any, parent: Any) -> None:
+    """A child row takes its parent's estate (also a parent given only by ``estate_id``)."""
+    if parent is None:
+        return
+    if parent.estate is not None:
+        item.estate = parent.estate
+    elif parent.estate_id is not None:
+        item.estate_id = parent.estate_id
 
 
 # -- 物业企业诚信考核 ---------------------------------------------------------------------
@@ -589,8 +598,7 @@ class RectificationNotice(Entity):
 
 @event.listens_for(RectificationNotice.inspection, "set")
 def _notice_follows_its_inspection(item: RectificationNotice, inspection: Inspection | None, *_: object) -> None:
-    if inspection is not None:
-        item.estate = inspection.estate
+    _follow(item, inspection)
 
 
 # -- rules that need the database, checked before every flush ---------------------------

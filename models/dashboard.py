@@ -434,20 +434,21 @@ def todo(key: str, model: type[Entity], label: str, filters: Callable[[Context],
     return register
 
 
-def count_of(session: Session, model: type[Entity], *conditions: Any) -> int:
-    return session.execute(select(func.count(model.id)).where(*conditions)).scalar_one()
+def count_of(session: Session, ctx: Context, model: Any, *conditions: Any) -> int:
+    query = narrow(select(func.count(model.id)).where(*conditions), model.estate_id, ctx)
+    return session.execute(query).scalar_one()
 
 
 @todo("grid_events_overdue", GridEvent, "超时未处置的网格事件",
       lambda ctx: {"_flt_3_state": "dispatched", "_flt_2_deadline": ctx.today.isoformat()})
 def _overdue_events(session: Session, ctx: Context) -> int:
-    return count_of(session, GridEvent, GridEvent.state == "dispatched", GridEvent.deadline < ctx.today)
+    return count_of(session, ctx, GridEvent, GridEvent.state == "dispatched", GridEvent.deadline < ctx.today)
 
 
 @todo("notices_overdue", RectificationNotice, "超过整改期限的整改通知",
       lambda ctx: {"_flt_3_state": "issued", "_flt_2_deadline": ctx.today.isoformat()})
 def _overdue_notices(session: Session, ctx: Context) -> int:
-    return count_of(session, RectificationNotice, RectificationNotice.state == "issued",
+    return count_of(session, ctx, RectificationNotice, RectificationNotice.state == "issued",
                     RectificationNotice.deadline < ctx.today)
 
 

@@ -619,8 +619,12 @@ def _check_grid(session: Session, grid: Grid) -> None:
     _relevel(grid, Settings.current(session).grid_max_levels)
 
 
+def _depth(grid: Grid) -> int:
+    return 1 if grid.parent is None else _depth(grid.parent) + 1
+
+
 def _relevel(grid: Grid, deepest: int) -> None:
-    grid.level = grid.parent.level + 1 if grid.parent is not None else 1
+    grid.level = _depth(grid)
     if grid.level > deepest:
         raise Refused(f"网格最多 {deepest} 级，「{grid.name}」将成为第 {grid.level} 级")
     for child in grid.children:

@@ -1,7 +1,7 @@
 """oversight grids events ratings inspections and dashboard settings
 
 Revision ID: b791b02fc294
-Revises: d64dc0d50710
+Revises: a741257224ee
 Create Date: 2026-11-21 07:50:06.173396
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b791b02fc294'
-down_revision = 'd64dc0d50710'
+down_revision = 'a741257224ee'
 branch_labels = None
 depends_on = None
 

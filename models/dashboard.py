@@ -14,6 +14,11 @@ Adding a figure for a new entity costs one decorated function::
 
 KPIs (``kpi``) and waiting items (``todo``) register the same way. Extension points
 not yet backed by data on this branch are listed in ``PENDING_KPIS``.
+
+Scoping needs an estate-owned entity among the selected columns (the listener looks at
+the statement's mappers): a query reading only a subquery's columns must also select
+``Estate.id`` or the like (see ``_top_up_count``). tests/test_dashboard.py checks every
+registered figure, KPI and todo against the unscoped numbers of the user's estates.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from models.fees import Bill
 from models.oversight import (
     EVENT_STATES, GRADES, GridEvent, IntegrityAssessment, RectificationNotice, StarRating,
 )
+from models.repair_fund import INFLOWS, STATES as FUND_STATES, FundApplication, FundEntry
 from models.settings import Settings
 
 HUNDRED = Decimal(100)
@@ -503,3 +509,90 @@ def waiting_items(session: Session, ctx: Context, may_list: Callable[[type[Entit
             found.append(Waiting(item.label, count, (f"{item.model.__name__}View.list", item.filters(ctx)), item.urgent))
     return found
 
+
+
+# -- repair fund (维修资金) -----------------------------------------------------------------
+
+def _top_up_per_estate(ctx: Context) -> Any:
+    """续交预警 per estate: units whose balance fell below the settings' share of their first
+    deposit (as models.repair_fund.top_up_warnings), counted per estate in SQL."""
+    first = func.sum(case((FundEntry.kind == "deposit", FundEntry.amount), else_=0))
+    per_unit = (
+        select(FundEntry.estate_id.label("estate_id"))
+        .where(FundEntry.unit_id.is_not(None))
+        .group_by(FundEntry.unit_id, FundEntry.estate_id)
+        .having(first > 0, func.sum(FundEntry.amount) * 100 < first * ctx.settings.fund_top_up_percent)
+        .subquery()
+    )
+    return select(per_unit.c.estate_id, func.count().label("warnings")).group_by(per_unit.c.estate_id).subquery()
+
+
+@figure("fund_balances", "维修资金结存与续交预警", chart="bar", x="estate", y=(("balance", "结存(元)"),),
+        needs="FundEntry",
+        columns=(("estate", "小区"), ("inflow", "交存及收益(元)"), ("used", "使用及退还(元)"), ("balance", "结存(元)"),
+                 ("warnings", "续交预警(户)")))
+def _fund_balances(session: Session, ctx: Context) -> list[Row]:
+    warnings = _top_up_per_estate(ctx)
+    query = (
+        select(Estate.name.label("estate"),
+               type_coerce(func.sum(case((FundEntry.kind.in_(INFLOWS), FundEntry.amount), else_=0)), Money).label("inflow"),
+               type_coerce(func.sum(case((FundEntry.amount < 0, FundEntry.amount), else_=0)), Money).label("used"),
+               type_coerce(func.sum(FundEntry.amount), Money).label("balance"),
+               func.coalesce(func.max(warnings.c.warnings), 0).label("warnings"))
+        .join(Estate, Estate.id == FundEntry.estate_id)
+        .outerjoin(warnings, warnings.c.estate_id == FundEntry.estate_id)
+        .group_by(Estate.name)
+        .order_by(Estate.name)
+    )
+    return rows(session, narrow(query, FundEntry.estate_id, ctx))
+
+
+@figure("fund_applications", "维修资金使用申请（按办理环节）", chart="bar", x="state", y=(("count", "件数"),),
+        needs="FundApplication", columns=(("state", "办理环节"), ("count", "件数")))
+def _fund_applications(session: Session, ctx: Context) -> list[Row]:
+    query = (
+        select(FundApplication.state, func.count(FundApplication.id).label("count"))
+        .where(FundApplication.state != "archived")
+        .group_by(FundApplication.state)
+    )
+    found = rows(session, narrow(query, FundApplication.estate_id, ctx))
+    order = {code: i for i, code in enumerate(FUND_STATES.codes)}
+    found.sort(key=lambda row: order.get(row["state"], 99))
+    for row in found:
+        row["state"] = FUND_STATES.label(row["state"])
+    return found
+
+
+#: a vote closing within this many days is on the 工作台 and the dashboards
+VOTE_CLOSING_DAYS = 7
+
+
+@figure("votes_closing", "即将截止的业主表决", needs="FundApplication",
+        columns=(("estate", "小区"), ("title", "项目名称"), ("vote_until", "表决截止"), ("days_left", "剩余天数")))
+def _votes_closing(session: Session, ctx: Context) -> list[Row]:
+    query = (
+        select(Estate.name.label("estate"), FundApplication.title, FundApplication.vote_until)
+        .join(Estate, Estate.id == FundApplication.estate_id)
+        .where(FundApplication.state == "voting",
+               FundApplication.vote_until <= ctx.today + dt.timedelta(days=VOTE_CLOSING_DAYS))
+        .order_by(FundApplication.vote_until)
+    )
+    found = rows(session, narrow(query, FundApplication.estate_id, ctx))
+    for row in found:
+        row["days_left"] = (row["vote_until"] - ctx.today).days
+    return found
+
+
+@todo("votes_closing", FundApplication, "即将截止的业主表决", lambda ctx: {"_flt_3_state": "voting"})
+def _votes_closing_count(session: Session, ctx: Context) -> int:
+    return count_of(session, ctx, FundApplication, FundApplication.state == "voting",
+                    FundApplication.vote_until <= ctx.today + dt.timedelta(days=VOTE_CLOSING_DAYS))
+
+
+@todo("fund_top_up", FundEntry, "维修资金需续交的分户账")
+def _top_up_count(session: Session, ctx: Context) -> int:
+    # Estate is selected so that the scoping listener sees an estate-owned entity: a
+    # statement reading only a subquery's columns would not be scoped at all
+    warnings = _top_up_per_estate(ctx)
+    query = select(Estate.id, warnings.c.warnings).join(warnings, warnings.c.estate_id == Estate.id)
+    return sum(count for _estate, count in session.execute(narrow(query, Estate.id, ctx)))

@@ -23,6 +23,7 @@ from models.base import declared_entities
 from models.estate import Building, Estate, Unit
 from models.fees import Bill, FeeItem, FeeStandard
 from models.oversight import AssessmentItem, Grid, GridEvent, Inspection, IntegrityAssessment, RectificationNotice
+from models.repair_fund import FundApplication, FundEntry
 from models.settings import Settings
 from tests.pages import data_words, english_words
 from tests.support import client_of, in_db, record_count, text_of
@@ -85,7 +86,24 @@ def tiny(ctx):
                                        starts_on=TODAY - relativedelta(years=3), ends_on=TODAY + dt.timedelta(days=days)))
     db.session.add_all([top, grid, assessment, draft, inspection])
     db.session.flush()
+    _fund(estate, units)
     return estate
+
+
+def _fund(estate, units, vote_in_days=3):
+    """First deposits of 1000.00 per unit; one unit spent 800.00 (20 % left: 续交预警 at 30 %);
+    one vote closing soon, one later."""
+    for unit in units:
+        db.session.add(FundEntry(estate=estate, unit=unit, kind="deposit", amount=Decimal("1000.00"),
+                                 occurred_on=TODAY))
+    db.session.add(FundEntry(estate=estate, unit=units[0], kind="use", amount=Decimal("-800.00"), occurred_on=TODAY))
+    db.session.add(FundEntry(estate=estate, unit=None, kind="interest", amount=Decimal("12.34"), occurred_on=TODAY))
+    for title, days in (("外墙维修", vote_in_days), ("屋面防水", 30)):
+        db.session.add(FundApplication(estate=estate, title=title, repair_part="外墙", budget=Decimal("10000.00"),
+                                       contractor="某公司", plan="十日完工", state="voting",
+                                       vote_from=TODAY - dt.timedelta(days=5),
+                                       vote_until=TODAY + dt.timedelta(days=days)))
+    db.session.flush()
 
 
 def _figure(key, estate):
@@ -171,6 +189,37 @@ def test_waiting_items_count_the_overdue_and_expiring(tiny):
     assert items["即将到期的物业服务合同"] == 2 and items["任期即将届满的业委会"] == 1
 
 
+def test_fund_balances_sum_the_ledger_per_estate_with_the_top_up_warnings(tiny):
+    [row] = _figure("fund_balances", tiny)
+    assert (row["inflow"], row["used"], row["balance"], row["warnings"]) == (
+        Decimal("3012.34"), Decimal("-800.00"), Decimal("2212.34"), 1)
+
+
+def test_fund_applications_are_counted_per_step(tiny):
+    assert _figure("fund_applications", tiny) == [{"state": "业主表决", "count": 2}]
+
+
+def test_votes_closing_within_a_week_are_listed(tiny):
+    assert [(r["title"], r["days_left"]) for r in _figure("votes_closing", tiny)] == [("外墙维修", 3)]
+
+
+def test_the_workbench_counts_closing_votes_and_top_up_warnings(tiny):
+    items = {w.label: w.count for w in waiting_items(db.session, _ctx(tiny.id), lambda model: True)}
+    assert items["即将截止的业主表决"] == 1 and items["维修资金需续交的分户账"] == 1
+
+
+@pytest.fixture()
+def fund_everywhere(app):
+    """Ledger entries and votes in estates 1 and 2 (the demo data has none yet), committed."""
+    with app.app_context():
+        for estate_id, vote_in_days in ((1, 2), (2, 5)):
+            estate = db.session.get(Estate, estate_id)
+            units = db.session.execute(select(Unit).where(Unit.estate_id == estate_id).order_by(Unit.id).limit(3)).scalars().all()
+            _fund(estate, units, vote_in_days)
+        db.session.commit()
+        db.session.remove()
+
+
 # -- scoping: each figure, KPI and waiting item holds only the user's estates ---------------------
 
 def _as(app, username, read):
@@ -196,14 +245,14 @@ def _everything(estate_id=None, rows_only=True):
 
 
 @pytest.mark.parametrize("user, estate_id", [("manager_a", 1), ("committee_a", 1), ("official_jd", None)])
-def test_every_figure_kpi_and_waiting_item_holds_exactly_the_users_estates(app, user, estate_id):
+def test_every_figure_kpi_and_waiting_item_holds_exactly_the_users_estates(app, fund_everywhere, user, estate_id):
     expected = in_db(app, _everything(estate_id))
     seen = _as(app, user, _everything())
     for (name, want), got in zip(zip(("图表", "指标", "提醒"), expected), seen):
         assert got == want, name
 
 
-def test_the_scoped_figures_are_not_empty_so_the_scoping_test_can_fail(app):
+def test_the_scoped_figures_are_not_empty_so_the_scoping_test_can_fail(app, fund_everywhere):
     figures, kpis, todos = in_db(app, _everything(1))
     # the test estates are too small for a star rating; estate 1's committee is mid-term
     empty = [key for key, rows in figures.items() if not rows]
@@ -212,7 +261,7 @@ def test_the_scoped_figures_are_not_empty_so_the_scoping_test_can_fail(app):
     assert figures["collection_by_estate"] != other["collection_by_estate"]
 
 
-def test_another_estates_names_never_reach_a_managers_figures(app):
+def test_another_estates_names_never_reach_a_managers_figures(app, fund_everywhere):
     names = in_db(app, lambda: dict(db.session.execute(select(Estate.id, Estate.name)).all()))
     figures = _as(app, "manager_a", _everything())[0]
     shown = {row["estate"] for rows in figures.values() for row in rows if "estate" in row}

@@ -177,8 +177,11 @@ def _assessments(session, rng, estate, official, today, settings, counts, timeli
 
 
 def _star_ratings(session, estate, official, today, counts, timeline) -> None:
-    """Only an estate large enough may apply (the rule the system enforces)."""
+    """Only an estate large enough has applied (the rule the system enforces); a smaller
+    one has a draft, whose page says why it cannot be submitted."""
     if eligibility_problem(session, estate.id, "residential"):
+        session.add(StarRating(estate=estate, company=estate.company, year=today.year, project_type="residential"))
+        counts["星级评定"] += 1
         return
     area = estate_managed_area(session, estate.id)
     rated = StarRating(estate=estate, company=estate.company, year=today.year - 1, project_type="residential",
@@ -188,7 +191,9 @@ def _star_ratings(session, estate, official, today, counts, timeline) -> None:
                          applied_on=dt.date(today.year, 8, 18), managed_area=area, state="applied")
     session.add_all((rated, applied))
     session.flush()
-    _steps(timeline, rated, [("rate", "applied", "rated", official, "考评验收合格，评为四星")], dt.date(today.year - 1, 12, 10))
+    _steps(timeline, rated, [("apply", "draft", "applied", official, ""),
+                             ("rate", "applied", "rated", official, "考评验收合格，评为四星")], dt.date(today.year - 1, 8, 20))
+    _steps(timeline, applied, [("apply", "draft", "applied", official, "")], dt.date(today.year, 8, 18))
     counts["星级评定"] += 2
 
 

@@ -43,7 +43,7 @@ _FEES_MANAGER = {
 #: answers what is addressed to them (a dispatched grid event, a rectification notice)
 _OVERSIGHT_OFFICIAL = {
     Menu.OVERSIGHT: MANAGE | {"report", "solve_on_spot", "dispatch", "handle", "close", "reopen",
-                              "publish", "rate", "decline", "respond", "recheck"},
+                              "publish", "apply", "rate", "decline", "respond", "recheck"},
 }
 _OVERSIGHT_MANAGER = {
     Menu.OVERSIGHT: READ,

@@ -90,9 +90,8 @@ class GridMember(Entity):
     grid: Mapped[Grid] = relationship(back_populates="members", info=zh("网格"))
     name: Mapped[str] = mapped_column(String(50), info=zh("姓名"))
     duty: Mapped[str] = mapped_column(String(20), default="member", info=zh("职责", choices=GRID_DUTIES))
-    mobile: Mapped[str | None] = mapped_column(
-        String(11), info=zh("手机号", check=check_mobile, masked="mobile")
-    )
+    # a grid member's number is posted on the grid's sign (网格标识牌): a public contact, not masked
+    mobile: Mapped[str | None] = mapped_column(String(11), info=zh("手机号", check=check_mobile))
     organisation: Mapped[str | None] = mapped_column(String(100), info=zh("所在单位", "如 社区居委会、物业项目部"))
 
     __table_args__ = (GRID_DUTIES.constraint("duty", "ck_grid_member_duty"),)
@@ -400,7 +399,7 @@ class AssessmentItem(Entity):
 # -- 星级物业服务项目评定 -----------------------------------------------------------------
 
 PROJECT_TYPES = Choices(("residential", "住宅型"), ("commercial", "商务楼宇型"))
-STAR_STATES = Choices(("applied", "已申报"), ("rated", "已评定"), ("rejected", "未通过"))
+STAR_STATES = Choices(("draft", "草稿"), ("applied", "已申报"), ("rated", "已评定"), ("rejected", "未通过"))
 STARS = Choices(("1", "一星"), ("2", "二星"), ("3", "三星"), ("4", "四星"), ("5", "五星"))
 
 
@@ -427,9 +426,20 @@ def _needs_stars(item: "StarRating", _session: Session) -> str | None:
     return None if item.stars else "评定前须选择评定星级"
 
 
+def _eligible(item: "StarRating", session: Session) -> str | None:
+    return eligibility_problem(session, item.estate_id, item.project_type)
+
+
+def _snapshot_area(item: "StarRating", session: Session) -> None:
+    """The area the application was accepted on stays with it (the estate may change later)."""
+    item.managed_area = estate_managed_area(session, item.estate_id)
+    item.applied_on = _today()
+
+
 STAR_FLOW = Workflow(
     states=STAR_STATES,
     transitions=(
+        Transition("apply", "申报", ("draft",), "applied", guard=_eligible, effect=_snapshot_area),
         Transition("rate", "评定通过", ("applied",), "rated", guard=_needs_stars, style="success"),
         Transition("decline", "不予评定", ("applied",), "rejected", comment_required=True, style="warning"),
     ),
@@ -438,7 +448,10 @@ STAR_FLOW = Workflow(
 
 
 class StarRating(Entity):
-    """星级物业服务项目评定: applied in August, assessed in December (seed 003, D7)."""
+    """星级物业服务项目评定: applied in August, assessed in December (seed 003, D7).
+
+    Drafted for any estate; 申报 is refused (in Chinese, with both numbers) unless the
+    estate's 物业管理面积, computed in SQL, reaches the threshold for its project type."""
 
     __tablename__ = "star_rating"
 
@@ -450,13 +463,13 @@ class StarRating(Entity):
     project_type: Mapped[str] = mapped_column(
         String(20), default="residential", info=zh("项目类型", choices=PROJECT_TYPES)
     )
-    applied_on: Mapped[dt.date] = mapped_column(Date, default=_today, info=zh("申报日期", "每年 8 月申报"))
+    applied_on: Mapped[dt.date | None] = mapped_column(Date, info=zh("申报日期", "每年 8 月申报；申报时记录"))
     managed_area: Mapped[Decimal | None] = mapped_column(
         Area, info=zh("物业管理面积(㎡)", "申报时由系统按小区面积计算")
     )
     stars: Mapped[str | None] = mapped_column(String(2), info=zh("评定星级", "12 月考评验收后填写", choices=STARS))
     note: Mapped[str | None] = mapped_column(Text, info=zh("考评意见"))
-    state: Mapped[str] = mapped_column(String(20), default="applied", info=zh("状态", choices=STAR_STATES))
+    state: Mapped[str] = mapped_column(String(20), default="draft", info=zh("状态", choices=STAR_STATES))
 
     __table_args__ = (
         UniqueConstraint("estate_id", "year", name="uq_star_rating_year", info={"message": "该项目本年度已申报"}),
@@ -468,13 +481,20 @@ class StarRating(Entity):
     def __str__(self) -> str:
         return f"{self.year}年度星级评定"
 
+    def workflow_notes(self, session: Session) -> list[str]:
+        if self.state != "draft":
+            return []
+        problem = eligibility_problem(session, self.estate_id, self.project_type)
+        area = estate_managed_area(session, self.estate_id) or Decimal("0.00")
+        return [problem or f"本小区物业管理面积 {area:f} ㎡，符合{PROJECT_TYPES.label(self.project_type)}项目申报条件。"]
+
     class Admin(Admin):
         label = "星级评定"
         menu = Menu.OVERSIGHT
         icon = "fa-star"
         list_columns = ("year", "estate", "company", "project_type", "managed_area", "stars", "state")
         search_columns = ("estate", "year", "project_type", "stars", "state")
-        form_columns = ("estate", "year", "project_type", "applied_on", "stars", "note")
+        form_columns = ("estate", "year", "project_type", "stars", "note")
         show_columns = ("estate", "company", "year", "project_type", "applied_on", "managed_area",
                         "stars", "note", "state")
         order_by = ("year", "desc")
@@ -643,12 +663,6 @@ def _apply_defaults(session: Session, _context: Any, _instances: Any) -> None:
             if isinstance(item, RectificationNotice) and item.deadline is None:
                 days = Settings.current(session).rectification_days
                 item.deadline = (item.issued_on or _today()) + dt.timedelta(days=days)
-            if isinstance(item, StarRating) and item in session.new:
-                estate = _estate_of(session, item)
-                if estate is not None:
-                    if problem := eligibility_problem(session, estate.id, item.project_type or "residential"):
-                        raise Refused(problem)
-                    item.managed_area = estate_managed_area(session, estate.id)
 
 
 def _store_comment(_session: Session, item: Any, _source: str, target: str, comment: str) -> None:

@@ -7,7 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from models.estate import Building, Estate, Unit
@@ -243,22 +243,34 @@ def _estate_of_area(area: str | None, code: str = "TEST0001") -> Estate:
     return estate
 
 
-def _apply(estate: Estate, project_type: str = "residential") -> StarRating:
+def _draft(estate: Estate, project_type: str = "residential") -> StarRating:
     rating = StarRating(estate=estate, year=TODAY.year, project_type=project_type)
     db.session.add(rating)
     db.session.flush()
     return rating
 
 
+def _apply(estate: Estate, project_type: str = "residential") -> StarRating:
+    rating = _draft(estate, project_type)
+    _fire(rating, "apply")
+    return rating
+
+
 def test_a_residential_project_of_exactly_50000_square_metres_may_apply(ctx):
     rating = _apply(_estate_of_area("50000.00"))
-    assert rating.state == "applied" and rating.managed_area == Decimal("50000.00")
+    assert rating.state == "applied" and rating.managed_area == Decimal("50000.00") and rating.applied_on == TODAY
 
 
 def test_a_residential_project_one_hundredth_short_is_refused_with_the_numbers(ctx):
-    estate = _estate_of_area("49999.99")
-    with pytest.raises(Exception, match="住宅型项目的物业管理面积须不少于 50000 ㎡，本小区为 49999.99 ㎡"):
-        _apply(estate)
+    rating = _draft(_estate_of_area("49999.99"))
+    with pytest.raises(TransitionRefused, match="住宅型项目的物业管理面积须不少于 50000 ㎡，本小区为 49999.99 ㎡"):
+        _fire(rating, "apply")
+    assert rating.state == "draft" and rating.managed_area is None
+
+
+def test_the_draft_tells_before_submission_whether_the_estate_qualifies(ctx):
+    rating = _draft(_estate_of_area("49999.99"))
+    assert "本小区为 49999.99 ㎡，不符合星级评定申报条件" in rating.workflow_notes(db.session)[0]
 
 
 @pytest.mark.parametrize("area, eligible", [("20000.00", True), ("19999.99", False)])
@@ -379,21 +391,18 @@ def test_a_manager_cannot_touch_another_estates_event(app):
     assert manager.get(f"/grid_event/show/{other}").status_code == 404
 
 
-def test_an_official_is_refused_an_ineligible_application_in_chinese_and_nothing_is_saved(app):
+def test_an_official_is_refused_an_ineligible_application_in_chinese_and_nothing_changes(app):
     with app.app_context():
-        estate = db.session.get(Estate, 2)
-        estate_id, area = estate.id, estate_managed_area(db.session, estate.id)
-        before = db.session.scalar(select(func.count(StarRating.id)))
+        rating = db.session.execute(select(StarRating).where(StarRating.estate_id == 2)).scalar_one()
+        pk, area = rating.id, estate_managed_area(db.session, 2)
+        assert rating.state == "draft"
         db.session.remove()
     official = client_of(app, "official_jd")
-    response = official.post("/star_rating/add", data={
-        "estate": str(estate_id), "year": str(TODAY.year), "project_type": "residential",
-        "applied_on": TODAY.isoformat(),
-    }, follow_redirects=True)
+    response = official.post(f"/star_rating/transition/apply/{pk}", data={}, follow_redirects=True)
     messages = [text for _category, text in flashed(text_of(response))]
     assert any(f"本小区为 {area:f} ㎡，不符合星级评定申报条件" in m for m in messages), messages
     with app.app_context():
-        assert db.session.scalar(select(func.count(StarRating.id))) == before
+        assert db.session.get(StarRating, pk).state == "draft"
 
 
 def test_a_committee_member_reads_oversight_but_fires_nothing(app):

@@ -18,7 +18,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from app.extensions import db, migrate
     from app.security import AppSecurityManager
     from models import workflow
-    from views import api_zh, registry
+    from views import api_zh, dashboard, registry
     from views.errors import register_error_pages
     from views.history import local_time
     from views.home import HomeView
@@ -52,6 +52,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         )
         appbuilder.init_app(app, db.session)
         api_zh.install()
+        dashboard.register(appbuilder)  # first in the menu
         registry.register(appbuilder)
         register_error_pages(app)
         app.register_blueprint(public)

@@ -39,6 +39,19 @@ _FEES_MANAGER = {
     "Bill": READ | {"generate", "pay"},
 }
 
+#: oversight (SPEC 2, 7): officials keep every record of their jurisdiction and fire every
+#: transition; a 物业经理 reads the ratings and inspections of the estates they serve and
+#: answers what is addressed to them (a dispatched grid event, a rectification notice)
+_OVERSIGHT_OFFICIAL = {
+    Menu.OVERSIGHT: MANAGE | {"report", "solve_on_spot", "dispatch", "handle", "close", "reopen",
+                              "publish", "apply", "rate", "decline", "respond", "recheck"},
+}
+_OVERSIGHT_MANAGER = {
+    Menu.OVERSIGHT: READ,
+    "GridEvent": READ | {"handle"},
+    "RectificationNotice": READ | {"respond"},
+}
+
 #: repair fund (SPEC 6): 物业经理 drafts, implements and asks for payment; 业委会 reviews,
 #: runs the vote and accepts the work; officials confirm emergencies, file and pay
 _FUND_MANAGER = {
@@ -60,7 +73,7 @@ _FUND_OFFICIAL = {
 MATRIX: dict[str, dict[tuple[str, str] | str, frozenset[str]]] = {
     MANAGER: {
         Menu.REGION: READ, **{menu: MANAGE for menu in _MASTER_DATA}, "Estate": _OWN_ESTATE,
-        **_FEES_MANAGER, **_FUND_MANAGER,
+        **_FEES_MANAGER, **_FUND_MANAGER, **_OVERSIGHT_MANAGER,
     },
     STAFF: {
         Menu.REGION: READ,
@@ -75,12 +88,29 @@ MATRIX: dict[str, dict[tuple[str, str] | str, frozenset[str]]] = {
     COMMITTEE: {
         Menu.REGION: READ, **{menu: READ for menu in _MASTER_DATA}, "AuditLog": READ,
         Menu.FEES: READ, "FeeStandard": READ | {"approve", "return"}, **_FUND_COMMITTEE,
+        Menu.OVERSIGHT: READ,
     },
     OFFICIAL: {
         Menu.REGION: READ, **{menu: READ for menu in _MASTER_DATA}, "AuditLog": READ, Menu.FEES: READ,
-        **_FUND_OFFICIAL,
+        **_FUND_OFFICIAL, **_OVERSIGHT_OFFICIAL,
     },
 }
+
+#: dashboard pages (views/dashboard.py: permission name -> menu label) and who opens them;
+#: every figure on them is scoped like any query, and shown only with its entity's list right
+DASHBOARD_VIEW, DASHBOARD_MENU = "DashboardView", "数据看板"
+DASHBOARD_PAGES = {"jurisdiction": "辖区概览", "estate": "小区概览"}
+DASHBOARDS = {
+    MANAGER: {"estate"}, STAFF: {"estate"}, COMMITTEE: {"estate"}, OFFICIAL: {"jurisdiction", "estate"},
+}
+
+
+def dashboard_permissions(role: str) -> set[tuple[str, str]]:
+    pages = DASHBOARDS.get(role, set())
+    pairs = {(f"can_{page}", DASHBOARD_VIEW) for page in pages}
+    pairs |= {("menu_access", DASHBOARD_PAGES[page]) for page in pages}
+    return pairs | ({("menu_access", DASHBOARD_MENU)} if pages else set())
+
 
 #: every signed-in user may read and change their own account
 OWN_ACCOUNT = {
@@ -135,7 +165,7 @@ def matrix() -> dict[str, set[tuple[str, str]]]:
         if unknown:
             raise UnknownPermission(f"unknown entity in the role matrix of {role}: {unknown}")
     return {
-        role: set(OWN_ACCOUNT).union(*(permissions_of(role, m) for m in declared_entities()))
+        role: set(OWN_ACCOUNT).union(dashboard_permissions(role), *(permissions_of(role, m) for m in declared_entities()))
         for role in MATRIX
     }
 

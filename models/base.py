@@ -121,9 +121,10 @@ class Menu:
     FACILITY = ("设施设备", "fa-cogs")
     FEES = ("收费管理", "fa-jpy")
     FUND = ("维修资金", "fa-university")
+    OVERSIGHT = ("监督考核", "fa-gavel")
     SYSTEM = ("系统管理", "fa-sliders")
 
-    ORDER = (REGION, MASTER, PEOPLE, PARKING, FACILITY, FEES, FUND, SYSTEM)
+    ORDER = (REGION, MASTER, PEOPLE, PARKING, FACILITY, FEES, FUND, OVERSIGHT, SYSTEM)
 
 
 class Admin:

@@ -55,10 +55,65 @@ class Settings(Entity):
         info=zh("应急维修情形", "用顿号分隔；只有这些情形可走应急程序（无需表决）"),
     )
 
+    # -- oversight (监督考核) and dashboards ---------------------------------------
+    grid_event_days: Mapped[int] = mapped_column(
+        Integer, server_default="3", info=zh("网格事件处置期限(天)", "派单时未填写期限的，按派单日加此天数", check=positive),
+    )
+    grid_max_levels: Mapped[int] = mapped_column(
+        Integer, server_default="3", info=zh("网格最多层级", "如 3 表示 一级/二级/三级网格", check=positive),
+    )
+    rectification_days: Mapped[int] = mapped_column(
+        Integer, server_default="15", info=zh("整改期限(天)", "下发整改通知时未填写期限的，按下发日加此天数", check=positive),
+    )
+    grade_excellent: Mapped[int] = mapped_column(
+        Integer, server_default="90", info=zh("诚信考核优秀分数线", "总分达到此分数为优秀", check=positive),
+    )
+    grade_good: Mapped[int] = mapped_column(
+        Integer, server_default="75", info=zh("诚信考核良好分数线", check=positive),
+    )
+    grade_pass: Mapped[int] = mapped_column(
+        Integer, server_default="60", info=zh("诚信考核合格分数线", "低于此分数为不合格", check=positive),
+    )
+    star_residential_area: Mapped[int] = mapped_column(
+        Integer, server_default="50000", info=zh("星级评定住宅型最低面积(㎡)", check=positive),
+    )
+    star_commercial_area: Mapped[int] = mapped_column(
+        Integer, server_default="20000", info=zh("星级评定商务楼宇型最低面积(㎡)", check=positive),
+    )
+    committee_term_years: Mapped[int] = mapped_column(
+        Integer, server_default="5", info=zh("业委会任期(年)", "法定每届不超过 5 年", check=positive),
+    )
+    committee_notice_days: Mapped[int] = mapped_column(
+        Integer, server_default="90", info=zh("业委会换届提醒(天)", "任期届满前多少天起提醒筹备换届", check=positive),
+    )
+    contract_notice_days: Mapped[int] = mapped_column(
+        Integer, server_default="90", info=zh("合同续聘提醒(天)", "物业服务人不续聘须在期满前九十日书面通知", check=positive),
+    )
+    contract_urgent_days: Mapped[int] = mapped_column(
+        Integer, server_default="60", info=zh("合同紧急提醒(天)", "不定期合同解除须提前六十日书面通知", check=positive),
+    )
+    kpi_collection_rate: Mapped[int] = mapped_column(
+        Integer, server_default="98", info=zh("收缴率目标(%)", "不低于", check=positive),
+    )
+    kpi_satisfaction: Mapped[int] = mapped_column(
+        Integer, server_default="98", info=zh("满意度目标(%)", "不低于", check=positive),
+    )
+    kpi_complaint_rate: Mapped[int] = mapped_column(
+        Integer, server_default="2", info=zh("有效投诉率上限(%)", "不高于", check=positive),
+    )
+    kpi_revisit_rate: Mapped[int] = mapped_column(
+        Integer, server_default="30", info=zh("回访率目标(%)", "不低于", check=positive),
+    )
+    kpi_public_satisfaction: Mapped[int] = mapped_column(
+        Integer, server_default="85", info=zh("群众满意率目标(%)", "不低于", check=positive),
+    )
+
     __table_args__ = (
         CheckConstraint("id = 1", name="ck_settings_single_row"),
         CheckConstraint("lockout_threshold > 0", name="ck_settings_lockout"),
         CheckConstraint("fund_publicity_days >= 0", name="ck_settings_fund_publicity_days"),
+        CheckConstraint("committee_term_years BETWEEN 1 AND 5", name="ck_settings_committee_term"),
+        CheckConstraint("grade_pass <= grade_good AND grade_good <= grade_excellent", name="ck_settings_grades"),
     )
 
     def __str__(self) -> str:
@@ -75,3 +130,10 @@ class Settings(Entity):
         list_columns = ("lockout_threshold", "complaint_hotline", "fund_deposit_rate", "fund_publicity_days")
         actions = frozenset({"edit"})
         scope_path = None
+        rules = (
+            lambda v: [("committee_term_years", "业委会每届任期为 1 至 5 年")]
+            if v.get("committee_term_years") is not None and not 1 <= v["committee_term_years"] <= 5 else [],
+            lambda v: [("grade_good", "分数线须满足 合格 ≤ 良好 ≤ 优秀")]
+            if None not in (v.get("grade_pass"), v.get("grade_good"), v.get("grade_excellent"))
+            and not v["grade_pass"] <= v["grade_good"] <= v["grade_excellent"] else [],
+        )

@@ -1,0 +1,73 @@
+// Draws each dashboard figure with ECharts (served locally) from the JSON the page embeds.
+(function () {
+  "use strict";
+
+  function unique(values) {
+    var seen = [];
+    values.forEach(function (v) { if (seen.indexOf(v) < 0) { seen.push(v); } });
+    return seen;
+  }
+
+  function number(value) {
+    return value === null || value === undefined ? null : Number(value);
+  }
+
+  function find(rows, test) {
+    for (var i = 0; i < rows.length; i++) { if (test(rows[i])) { return rows[i]; } }
+    return null;
+  }
+
+  function option(spec) {
+    var rows = spec.rows;
+    var categories = unique(rows.map(function (r) { return r[spec.x]; }));
+    var series;
+    if (spec.series) {
+      var field = spec.y[0][0];
+      series = unique(rows.map(function (r) { return r[spec.series]; })).map(function (name) {
+        return {
+          name: String(name), type: spec.chart, stack: spec.stacked ? "total" : undefined,
+          data: categories.map(function (c) {
+            var row = find(rows, function (r) { return r[spec.x] === c && r[spec.series] === name; });
+            return row ? number(row[field]) : null;
+          })
+        };
+      });
+    } else {
+      series = spec.y.map(function (pair) {
+        return {
+          name: pair[1], type: spec.chart, stack: spec.stacked ? "total" : undefined,
+          data: categories.map(function (c) {
+            var row = find(rows, function (r) { return r[spec.x] === c; });
+            return row ? number(row[pair[0]]) : null;
+          })
+        };
+      });
+    }
+    if (spec.target !== null && series.length) {
+      series[0].markLine = {
+        symbol: "none", silent: true,
+        label: { formatter: spec.targetLabel + " " + spec.target },
+        lineStyle: { type: "dashed", color: "#d9534f" },
+        data: [{ yAxis: spec.target }]
+      };
+    }
+    return {
+      tooltip: { trigger: "axis" },
+      legend: { top: 0, type: "scroll" },
+      grid: { left: 50, right: 30, top: 40, bottom: 40 },
+      xAxis: { type: "category", data: categories },
+      yAxis: { type: "value", scale: spec.target !== null },
+      series: series
+    };
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var boxes = document.querySelectorAll("[data-figure]");
+    Array.prototype.forEach.call(boxes, function (box) {
+      var spec = JSON.parse(document.getElementById(box.getAttribute("data-figure")).textContent);
+      var chart = window.echarts.init(box);
+      chart.setOption(option(spec));
+      window.addEventListener("resize", function () { chart.resize(); });
+    });
+  });
+})();

@@ -1,0 +1,598 @@
+"""Dashboard figures, KPIs and the 工作台's "what waits for me", as registries.
+
+Each figure is one function returning plain rows (dicts), aggregated in SQL with GROUP
+BY; the data layer adds the user's estate scope to every ORM statement (app.scoping),
+so the same function serves the admin, a 街道 official and a 物业经理, each with their
+own numbers. The per-estate page narrows further with ``Context.estate_id``.
+
+Adding a figure for a new entity costs one decorated function::
+
+    @figure("orders_on_time", "报修工单按时完成率", chart="bar", x="estate", y=(("rate", "按时率(%)"),))
+    def _orders_on_time(session, ctx):
+        query = select(Estate.name.label("estate"), ...).join(...).group_by(Estate.name)
+        return rows(session, narrow(query, WorkOrder.estate_id, ctx))
+
+KPIs (``kpi``) and waiting items (``todo``) register the same way. Extension points
+not yet backed by data on this branch are listed in ``PENDING_KPIS``.
+
+Scoping needs an estate-owned entity among the selected columns (the listener looks at
+the statement's mappers): a query reading only a subquery's columns must also select
+``Estate.id`` or the like (see ``_top_up_count``). tests/test_dashboard.py checks every
+registered figure, KPI and todo against the unscoped numbers of the user's estates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from dateutil.relativedelta import relativedelta
+from sqlalchemy import Select, case, func, select, type_coerce
+from sqlalchemy.orm import Session
+
+from models.base import Entity, Money
+from models.company import PropertyCompany, ServiceContract
+from models.estate import Estate
+from models.fees import Bill
+from models.oversight import (
+    EVENT_STATES, GRADES, GridEvent, IntegrityAssessment, RectificationNotice, StarRating,
+)
+from models.repair_fund import INFLOWS, STATES as FUND_STATES, FundApplication, FundEntry
+from models.settings import Settings
+
+HUNDRED = Decimal(100)
+#: months of bills the 收缴率 figures look back over
+COLLECTION_MONTHS = 12
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every figure query gets: the day, the settings and, on an estate's page, the estate."""
+
+    today: dt.date
+    settings: Settings
+    estate_id: int | None = None
+
+
+Row = dict[str, Any]
+Query = Callable[[Session, Context], list[Row]]
+
+
+def rows(session: Session, query: Select) -> list[Row]:
+    return [dict(r._mapping) for r in session.execute(query)]
+
+
+def narrow(query: Select, estate_column: Any, ctx: Context) -> Select:
+    """The per-estate page: only that estate (the scope still applies on top)."""
+    return query if ctx.estate_id is None else query.where(estate_column == ctx.estate_id)
+
+
+def percent(part: Any, whole: Any) -> Decimal | None:
+    """part / whole in %, two decimals, exact (None when there is nothing to divide)."""
+    if not whole:
+        return None
+    return (Decimal(part) * HUNDRED / Decimal(whole)).quantize(Decimal("0.01"))
+
+
+# -- figures ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    title: str
+    query: Query
+    #: "bar", "line" (ECharts) or "table"
+    chart: str = "table"
+    #: the category axis field; the value fields with their Chinese names
+    x: str = ""
+    y: tuple[tuple[str, str], ...] = ()
+    #: a field splitting the rows into one series per value (e.g. one line per estate)
+    series: str | None = None
+    #: table columns (field, header); charts list their rows below too
+    columns: tuple[tuple[str, str], ...] = ()
+    #: a Settings column drawn as the target line
+    kpi: str | None = None
+    #: pages showing it: "jurisdiction" (all estates in scope), "estate" (one estate)
+    pages: frozenset[str] = frozenset({"jurisdiction", "estate"})
+    #: the entity a user must be able to list to see it (None: everyone with the page)
+    needs: str | None = None
+    stacked: bool = False
+
+
+FIGURES: dict[str, Figure] = {}
+
+
+def figure(key: str, title: str, **options: Any) -> Callable[[Query], Query]:
+    def register(query: Query) -> Query:
+        FIGURES[key] = Figure(key, title, query, **options)
+        return query
+
+    return register
+
+
+def collection_window(ctx: Context) -> dt.date:
+    return ctx.today.replace(day=1) - relativedelta(months=COLLECTION_MONTHS)
+
+
+@figure("collection_by_month", "收缴率（按小区、月份）", chart="line", x="period", y=(("rate", "收缴率(%)"),),
+        series="estate", kpi="kpi_collection_rate", needs="Bill",
+        columns=(("estate", "小区"), ("period", "账期"), ("due", "应收(元)"), ("paid", "已收(元)"), ("rate", "收缴率(%)")))
+def _collection_by_month(session: Session, ctx: Context) -> list[Row]:
+    query = (
+        select(Estate.name.label("estate"), Bill.period,
+               type_coerce(func.sum(Bill.amount), Money).label("due"),
+               type_coerce(func.sum(Bill.paid), Money).label("paid"))
+        .join(Estate, Estate.id == Bill.estate_id)
+        .where(Bill.period >= collection_window(ctx))
+        .group_by(Estate.name, Bill.period)
+        .order_by(Bill.period, Estate.name)
+    )
+    found = rows(session, narrow(query, Bill.estate_id, ctx))
+    for row in found:
+        row["rate"], row["period"] = percent(row["paid"], row["due"]), f"{row['period']:%Y-%m}"
+    return found
+
+
+@figure("collection_by_estate", "收缴率（近 12 个月，按小区）", chart="bar", x="estate", y=(("rate", "收缴率(%)"),),
+        kpi="kpi_collection_rate", needs="Bill", pages=frozenset({"jurisdiction"}),
+        columns=(("estate", "小区"), ("due", "应收(元)"), ("paid", "已收(元)"), ("arrears", "欠费(元)"), ("rate", "收缴率(%)")))
+def _collection_by_estate(session: Session, ctx: Context) -> list[Row]:
+    query = (
+        select(Estate.name.label("estate"),
+               type_coerce(func.sum(Bill.amount), Money).label("due"),
+               type_coerce(func.sum(Bill.paid), Money).label("paid"),
+               type_coerce(func.sum(Bill.outstanding), Money).label("arrears"))
+        .join(Estate, Estate.id == Bill.estate_id)
+        .where(Bill.period >= collection_window(ctx))
+        .group_by(Estate.name)
+        .order_by(Estate.name)
+    )
+    found = rows(session, narrow(query, Bill.estate_id, ctx))
+    for row in found:
+        row["rate"] = percent(row["paid"], row["due"])
+    return found
+
+
+@figure("grid_events_by_state", "网格事件（按状态）", chart="bar", x="estate", series="state", stacked=True,
+        y=(("count", "件数"),), needs="GridEvent",
+        columns=(("estate", "小区"), ("state", "状态"), ("count", "件数")))
+def _grid_events_by_state(session: Session, ctx: Context) -> list[Row]:
+    query = (
+        select(Estate.name.label("estate"), GridEvent.state, func.count(GridEvent.id).label("count"))
+        .join(Estate, Estate.id == GridEvent.estate_id)
+        .group_by(Estate.name, GridEvent.state)
+        .order_by(Estate.name, GridEvent.state)
+    )
+    found = rows(session, narrow(query, GridEvent.estate_id, ctx))
+    for row in found:
+        row["state"] = EVENT_STATES.label(row["state"])
+    return found
+
+
+def _on_time_counts(handled: Any, deadline: Any, open_overdue: Any) -> tuple[Any, ...]:
+    """handled, handled by the deadline (no deadline: solved on the spot), still open past it."""
+    return (
+        func.count(handled).label("handled"),
+        func.sum(case(((handled.is_not(None)) & ((deadline.is_(None)) | (handled <= deadline)), 1), else_=0)).label("on_time"),
+        func.sum(case((open_overdue, 1), else_=0)).label("overdue"),
+    )
+
+
+@figure("grid_events_on_time", "网格事件按期处置率", chart="bar", x="estate", y=(("rate", "按期处置率(%)"),),
+        needs="GridEvent",
+        columns=(("estate", "小区"), ("handled", "已处置"), ("on_time", "按期处置"), ("overdue", "超时未处置"),
+                 ("rate", "按期处置率(%)")))
+def _grid_events_on_time(session: Session, ctx: Context) -> list[Row]:
+    overdue = (GridEvent.state == "dispatched") & (GridEvent.deadline < ctx.today)
+    query = (
+        select(Estate.name.label("estate"),
+               *_on_time_counts(GridEvent.handled_on, GridEvent.deadline, overdue))
+        .join(Estate, Estate.id == GridEvent.estate_id)
+        .group_by(Estate.name)
+        .order_by(Estate.name)
+    )
+    found = rows(session, narrow(query, GridEvent.estate_id, ctx))
+    for row in found:
+        row["on_time"] = row["on_time"] or 0
+        row["overdue"] = row["overdue"] or 0
+        row["rate"] = percent(row["on_time"], row["handled"])
+    return found
+
+
+@figure("rectifications", "整改通知办理情况", chart="bar", x="estate", stacked=True,
+        y=(("waiting", "待整改"), ("overdue", "其中超期"), ("responded", "待复查"), ("closed", "已销号")),
+        needs="RectificationNotice",
+        columns=(("estate", "小区"), ("waiting", "待整改"), ("overdue", "其中超期"), ("responded", "待复查"),
+                 ("closed", "已销号")))
+def _rectifications(session: Session, ctx: Context) -> list[Row]:
+    def count_if(condition: Any) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    notice = RectificationNotice
+    query = (
+        select(Estate.name.label("estate"),
+               count_if(notice.state == "issued").label("waiting"),
+               count_if((notice.state == "issued") & (notice.deadline < ctx.today)).label("overdue"),
+               count_if(notice.state == "responded").label("responded"),
+               count_if(notice.state == "closed").label("closed"))
+        .join(Estate, Estate.id == notice.estate_id)
+        .group_by(Estate.name)
+        .order_by(Estate.name)
+    )
+    return rows(session, narrow(query, notice.estate_id, ctx))
+
+
+@figure("integrity_scores", "物业企业诚信考核得分（已公布）", chart="bar", x="estate", series="period",
+        y=(("score", "总分"),), needs="IntegrityAssessment",
+        columns=(("estate", "小区"), ("company", "物业服务企业"), ("period", "考核期"), ("score", "总分"), ("grade", "等级")))
+def _integrity_scores(session: Session, ctx: Context) -> list[Row]:
+    query = (
+        select(Estate.name.label("estate"), PropertyCompany.name.label("company"), IntegrityAssessment.period,
+               IntegrityAssessment.score, IntegrityAssessment.grade)
+        .join(Estate, Estate.id == IntegrityAssessment.estate_id)
+        .outerjoin(PropertyCompany, PropertyCompany.id == IntegrityAssessment.company_id)
+        .where(IntegrityAssessment.state == "published")
+        .order_by(IntegrityAssessment.period, Estate.name)
+    )
+    found = rows(session, narrow(query, IntegrityAssessment.estate_id, ctx))
+    for row in found:
+        row["grade"] = GRADES.label(row["grade"])
+    return found
+
+
+@figure("contracts_expiring", "物业服务合同到期提醒", needs="ServiceContract",
+        columns=(("estate", "小区"), ("contract_no", "合同编号"), ("ends_on", "终止日期"), ("days_left", "剩余天数"),
+                 ("notice", "提示")))
+def _contracts_expiring(session: Session, ctx: Context) -> list[Row]:
+    return expiring_contracts(session, ctx)
+
+
+def expiring_contracts(session: Session, ctx: Context) -> list[Row]:
+    """Contracts ending within the notice period (民法典 第947条: 90 日; 第948条: 60 日)."""
+    horizon = ctx.today + dt.timedelta(days=ctx.settings.contract_notice_days)
+    query = (
+        select(Estate.name.label("estate"), ServiceContract.id, ServiceContract.contract_no, ServiceContract.ends_on)
+        .join(Estate, Estate.id == ServiceContract.estate_id)
+        .where(ServiceContract.ends_on >= ctx.today, ServiceContract.ends_on <= horizon)
+        .order_by(ServiceContract.ends_on)
+    )
+    found = rows(session, narrow(query, ServiceContract.estate_id, ctx))
+    for row in found:
+        row["days_left"] = (row["ends_on"] - ctx.today).days
+        row["notice"] = ("不足 {} 天，须立即书面通知并确定续聘或选聘".format(ctx.settings.contract_urgent_days)
+                         if row["days_left"] <= ctx.settings.contract_urgent_days
+                         else "进入 {} 天续聘提示期".format(ctx.settings.contract_notice_days))
+    return found
+
+
+def committee_term_end(founded: dt.date, today: dt.date, years: int) -> dt.date:
+    """End of the current term: the master data keeps only the founding date, so terms are
+    taken to run back to back from it (每届不超过 5 年)."""
+    end = founded + relativedelta(years=years)
+    while end < today:
+        end += relativedelta(years=years)
+    return end
+
+
+@figure("committees", "业委会任期届满提醒", needs="Estate",
+        columns=(("estate", "小区"), ("founded_on", "成立日期"), ("term_ends", "本届届满"), ("days_left", "剩余天数"),
+                 ("notice", "提示")))
+def _committees(session: Session, ctx: Context) -> list[Row]:
+    return committee_terms(session, ctx)
+
+
+def committee_terms(session: Session, ctx: Context, *, expiring_only: bool = True) -> list[Row]:
+    """Estates whose 业委会 term ends within the notice period, and estates without one.
+
+    One row per estate (not an aggregate): the term arithmetic needs calendar years.
+    """
+    query = select(Estate.id, Estate.name.label("estate"), Estate.committee_founded_on.label("founded_on")) \
+        .order_by(Estate.name)
+    found = []
+    for row in rows(session, narrow(query, Estate.id, ctx)):
+        if row["founded_on"] is None:
+            found.append({**row, "term_ends": None, "days_left": None, "notice": "尚未成立业委会"})
+            continue
+        ends = committee_term_end(row["founded_on"], ctx.today, ctx.settings.committee_term_years)
+        days_left = (ends - ctx.today).days
+        if expiring_only and days_left > ctx.settings.committee_notice_days:
+            continue
+        found.append({**row, "term_ends": ends, "days_left": days_left, "notice": "应筹备换届选举"})
+    return found
+
+
+@figure("star_ratings", "星级物业服务项目", needs="StarRating",
+        columns=(("estate", "小区"), ("year", "年度"), ("managed_area", "物业管理面积(㎡)"), ("stars", "星级"),
+                 ("state", "状态")))
+def _star_ratings(session: Session, ctx: Context) -> list[Row]:
+    from models.oversight import STAR_STATES, STARS
+
+    query = (
+        select(Estate.name.label("estate"), StarRating.year, StarRating.managed_area, StarRating.stars,
+               StarRating.state)
+        .join(Estate, Estate.id == StarRating.estate_id)
+        .order_by(StarRating.year.desc(), Estate.name)
+    )
+    found = rows(session, narrow(query, StarRating.estate_id, ctx))
+    for row in found:
+        row["stars"], row["state"] = STARS.label(row["stars"]), STAR_STATES.label(row["state"])
+    return found
+
+
+# -- KPIs: targets in the settings against the actual values -----------------------------
+
+@dataclass(frozen=True)
+class Kpi:
+    key: str
+    label: str
+    #: the Settings column holding the target (in %)
+    target: str
+    #: ">=": at least the target; "<=": at most
+    direction: str
+    #: (part, whole) within scope; None: no data source on this installation yet
+    counts: Callable[[Session, Context], tuple[Any, Any]] | None = None
+    needs: str | None = None
+    source: str = ""
+
+
+KPIS: dict[str, Kpi] = {}
+
+
+def kpi(key: str, label: str, target: str, direction: str = ">=", needs: str | None = None, source: str = ""):
+    def register(counts: Callable[[Session, Context], tuple[Any, Any]] | None):
+        KPIS[key] = Kpi(key, label, target, direction, counts, needs, source)
+        return counts
+
+    return register
+
+
+@kpi("collection_rate", "收缴率", "kpi_collection_rate", needs="Bill", source="近 12 个月已收金额 ÷ 应收金额")
+def _kpi_collection(session: Session, ctx: Context) -> tuple[Any, Any]:
+    query = select(type_coerce(func.sum(Bill.paid), Money), type_coerce(func.sum(Bill.amount), Money)) \
+        .where(Bill.period >= collection_window(ctx))
+    return tuple(session.execute(narrow(query, Bill.estate_id, ctx)).one())
+
+
+@kpi("public_satisfaction", "群众满意率", "kpi_public_satisfaction", needs="GridEvent",
+     source="网格事件回访满意次数 ÷ 回访次数")
+def _kpi_public_satisfaction(session: Session, ctx: Context) -> tuple[Any, Any]:
+    satisfied = func.sum(case((GridEvent.state == "closed", 1), else_=0))
+    query = select(satisfied, satisfied + func.coalesce(func.sum(GridEvent.reopen_count), 0))
+    return tuple(session.execute(narrow(query, GridEvent.estate_id, ctx)).one())
+
+
+#: Extension points: KPIs whose data lives in modules not on this branch (operations:
+#: 满意度调查, 投诉, 报修回访). Register them with ``kpi(...)`` on a counts function once
+#: those entities exist; until then they show "暂无数据".
+PENDING_KPIS = (
+    ("satisfaction", "满意度", "kpi_satisfaction", ">="),
+    ("complaint_rate", "有效投诉率", "kpi_complaint_rate", "<="),
+    ("revisit_rate", "回访率", "kpi_revisit_rate", ">="),
+)
+for _key, _label, _target, _direction in PENDING_KPIS:
+    if _key not in KPIS:
+        kpi(_key, _label, _target, _direction, source="待接入日常运营数据")(None)
+
+
+@dataclass(frozen=True)
+class KpiValue:
+    label: str
+    target: int
+    direction: str
+    actual: Decimal | None
+    source: str
+
+    @property
+    def met(self) -> bool | None:
+        if self.actual is None:
+            return None
+        return self.actual >= self.target if self.direction == ">=" else self.actual <= self.target
+
+
+def kpi_values(session: Session, ctx: Context, may_list: Callable[[str], bool]) -> list[KpiValue]:
+    values = []
+    for item in KPIS.values():
+        if item.needs and not may_list(item.needs):
+            continue
+        actual = None
+        if item.counts is not None:
+            part, whole = item.counts(session, ctx)
+            actual = percent(part or 0, whole)
+        values.append(KpiValue(item.label, getattr(ctx.settings, item.target), item.direction, actual, item.source))
+    return values
+
+
+# -- the 工作台: what waits for me --------------------------------------------------------
+
+@dataclass(frozen=True)
+class Waiting:
+    label: str
+    count: int
+    #: (endpoint, url arguments) of the list that shows these rows
+    link: tuple[str, dict[str, Any]]
+    urgent: bool = False
+
+
+@dataclass(frozen=True)
+class Todo:
+    key: str
+    model: type[Entity]
+    label: str
+    count: Callable[[Session, Context], int]
+    #: url arguments of the model's list page: FAB filters ``_flt_<n>_<column>``, n the filter's
+    #: place in FAB's list for the column type (text: 3 = equal; date: 1 = after, 2 = before)
+    filters: Callable[[Context], dict[str, Any]] = field(default=lambda ctx: {})
+    urgent: bool = True
+
+
+TODOS: dict[str, Todo] = {}
+
+
+def todo(key: str, model: type[Entity], label: str, filters: Callable[[Context], dict[str, Any]] = lambda ctx: {},
+         urgent: bool = True):
+    def register(count: Callable[[Session, Context], int]):
+        TODOS[key] = Todo(key, model, label, count, filters, urgent)
+        return count
+
+    return register
+
+
+def count_of(session: Session, ctx: Context, model: Any, *conditions: Any) -> int:
+    query = narrow(select(func.count(model.id)).where(*conditions), model.estate_id, ctx)
+    return session.execute(query).scalar_one()
+
+
+@todo("grid_events_overdue", GridEvent, "超时未处置的网格事件",
+      lambda ctx: {"_flt_3_state": "dispatched", "_flt_2_deadline": ctx.today.isoformat()})
+def _overdue_events(session: Session, ctx: Context) -> int:
+    return count_of(session, ctx, GridEvent, GridEvent.state == "dispatched", GridEvent.deadline < ctx.today)
+
+
+@todo("notices_overdue", RectificationNotice, "超过整改期限的整改通知",
+      lambda ctx: {"_flt_3_state": "issued", "_flt_2_deadline": ctx.today.isoformat()})
+def _overdue_notices(session: Session, ctx: Context) -> int:
+    return count_of(session, ctx, RectificationNotice, RectificationNotice.state == "issued",
+                    RectificationNotice.deadline < ctx.today)
+
+
+@todo("contracts_expiring", ServiceContract, "即将到期的物业服务合同",
+      lambda ctx: {"_flt_1_ends_on": (ctx.today - dt.timedelta(days=1)).isoformat(),
+                   "_flt_2_ends_on": (ctx.today + dt.timedelta(days=ctx.settings.contract_notice_days + 1)).isoformat()})
+def _contracts_to_renew(session: Session, ctx: Context) -> int:
+    return len(expiring_contracts(session, ctx))
+
+
+@todo("committees_expiring", Estate, "任期即将届满的业委会")
+def _committees_to_renew(session: Session, ctx: Context) -> int:
+    return sum(1 for row in committee_terms(session, ctx) if row["founded_on"] is not None)
+
+
+def waiting_transitions(session: Session, models: Iterable[type[Entity]], may_fire: Callable[[type[Entity], str], bool]
+                        ) -> list[Waiting]:
+    """Rows waiting for a transition this user may fire: one line per entity and state.
+
+    Counted with one GROUP BY per workflow entity, within the user's scope.
+    """
+    found = []
+    for model in models:
+        flow = model.Admin.workflow
+        if flow is None:
+            continue
+        actions: dict[str, list[str]] = {}
+        for t in flow.transitions:
+            if may_fire(model, t.name):
+                for state in t.source:
+                    actions.setdefault(state, []).append(t.label)
+        if not actions:
+            continue
+        column = getattr(model, flow.field)
+        query = select(column, func.count(model.id)).where(column.in_(list(actions))).group_by(column)
+        for state, count in session.execute(query):
+            found.append(Waiting(
+                f"{model.Admin.label}「{flow.states.label(state)}」，待{'/'.join(actions[state])}", count,
+                (f"{model.__name__}View.list", {"_flt_3_" + flow.field: state}), urgent=False,
+            ))
+    return sorted(found, key=lambda w: w.label)
+
+
+def waiting_items(session: Session, ctx: Context, may_list: Callable[[type[Entity]], bool]) -> list[Waiting]:
+    """Overdue and expiring things (the registered todos) the user may see, with their count."""
+    found = []
+    for item in TODOS.values():
+        if not may_list(item.model):
+            continue
+        count = item.count(session, ctx)
+        if count:
+            found.append(Waiting(item.label, count, (f"{item.model.__name__}View.list", item.filters(ctx)), item.urgent))
+    return found
+
+
+
+# -- repair fund (维修资金) -----------------------------------------------------------------
+
+def _top_up_per_estate(ctx: Context) -> Any:
+    """续交预警 per estate: units whose balance fell below the settings' share of their first
+    deposit (as models.repair_fund.top_up_warnings), counted per estate in SQL."""
+    first = func.sum(case((FundEntry.kind == "deposit", FundEntry.amount), else_=0))
+    per_unit = (
+        select(FundEntry.estate_id.label("estate_id"))
+        .where(FundEntry.unit_id.is_not(None))
+        .group_by(FundEntry.unit_id, FundEntry.estate_id)
+        .having(first > 0, func.sum(FundEntry.amount) * 100 < first * ctx.settings.fund_top_up_percent)
+        .subquery()
+    )
+    return select(per_unit.c.estate_id, func.count().label("warnings")).group_by(per_unit.c.estate_id).subquery()
+
+
+@figure("fund_balances", "维修资金结存与续交预警", chart="bar", x="estate", y=(("balance", "结存(元)"),),
+        needs="FundEntry",
+        columns=(("estate", "小区"), ("inflow", "交存及收益(元)"), ("used", "使用及退还(元)"), ("balance", "结存(元)"),
+                 ("warnings", "续交预警(户)")))
+def _fund_balances(session: Session, ctx: Context) -> list[Row]:
+    warnings = _top_up_per_estate(ctx)
+    query = (
+        select(Estate.name.label("estate"),
+               type_coerce(func.sum(case((FundEntry.kind.in_(INFLOWS), FundEntry.amount), else_=0)), Money).label("inflow"),
+               type_coerce(func.sum(case((FundEntry.amount < 0, FundEntry.amount), else_=0)), Money).label("used"),
+               type_coerce(func.sum(FundEntry.amount), Money).label("balance"),
+               func.coalesce(func.max(warnings.c.warnings), 0).label("warnings"))
+        .join(Estate, Estate.id == FundEntry.estate_id)
+        .outerjoin(warnings, warnings.c.estate_id == FundEntry.estate_id)
+        .group_by(Estate.name)
+        .order_by(Estate.name)
+    )
+    return rows(session, narrow(query, FundEntry.estate_id, ctx))
+
+
+@figure("fund_applications", "维修资金使用申请（按办理环节）", chart="bar", x="state", y=(("count", "件数"),),
+        needs="FundApplication", columns=(("state", "办理环节"), ("count", "件数")))
+def _fund_applications(session: Session, ctx: Context) -> list[Row]:
+    query = (
+        select(FundApplication.state, func.count(FundApplication.id).label("count"))
+        .where(FundApplication.state != "archived")
+        .group_by(FundApplication.state)
+    )
+    found = rows(session, narrow(query, FundApplication.estate_id, ctx))
+    order = {code: i for i, code in enumerate(FUND_STATES.codes)}
+    found.sort(key=lambda row: order.get(row["state"], 99))
+    for row in found:
+        row["state"] = FUND_STATES.label(row["state"])
+    return found
+
+
+#: a vote closing within this many days is on the 工作台 and the dashboards
+VOTE_CLOSING_DAYS = 7
+
+
+@figure("votes_closing", "即将截止的业主表决", needs="FundApplication",
+        columns=(("estate", "小区"), ("title", "项目名称"), ("vote_until", "表决截止"), ("days_left", "剩余天数")))
+def _votes_closing(session: Session, ctx: Context) -> list[Row]:
+    query = (
+        select(Estate.name.label("estate"), FundApplication.title, FundApplication.vote_until)
+        .join(Estate, Estate.id == FundApplication.estate_id)
+        .where(FundApplication.state == "voting",
+               FundApplication.vote_until <= ctx.today + dt.timedelta(days=VOTE_CLOSING_DAYS))
+        .order_by(FundApplication.vote_until)
+    )
+    found = rows(session, narrow(query, FundApplication.estate_id, ctx))
+    for row in found:
+        row["days_left"] = (row["vote_until"] - ctx.today).days
+    return found
+
+
+@todo("votes_closing", FundApplication, "即将截止的业主表决", lambda ctx: {"_flt_3_state": "voting"})
+def _votes_closing_count(session: Session, ctx: Context) -> int:
+    return count_of(session, ctx, FundApplication, FundApplication.state == "voting",
+                    FundApplication.vote_until <= ctx.today + dt.timedelta(days=VOTE_CLOSING_DAYS))
+
+
+@todo("fund_top_up", FundEntry, "维修资金需续交的分户账")
+def _top_up_count(session: Session, ctx: Context) -> int:
+    # Estate is selected so that the scoping listener sees an estate-owned entity: a
+    # statement reading only a subquery's columns would not be scoped at all
+    warnings = _top_up_per_estate(ctx)
+    query = select(Estate.id, warnings.c.warnings).join(warnings, warnings.c.estate_id == Estate.id)
+    return sum(count for _estate, count in session.execute(narrow(query, Estate.id, ctx)))

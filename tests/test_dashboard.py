@@ -1,0 +1,363 @@
+"""Dashboards: every figure against hand-counted fixtures, every figure within the user's
+scope, the 工作台's links, and pages that read in Chinese and load nothing from outside."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from html import unescape
+
+import pytest
+from dateutil.relativedelta import relativedelta
+from flask import g
+from flask_login import login_user
+from sqlalchemy import select
+
+from app.extensions import db
+from models.company import ServiceContract
+from models.dashboard import (
+    FIGURES, KPIS, TODOS, Context, committee_term_end, kpi_values, waiting_items, waiting_transitions,
+)
+from models.base import declared_entities
+from models.estate import Building, Estate, Unit
+from models.fees import Bill, FeeItem, FeeStandard
+from models.oversight import AssessmentItem, Grid, GridEvent, Inspection, IntegrityAssessment, RectificationNotice
+from models.repair_fund import FundApplication, FundEntry
+from models.settings import Settings
+from tests.pages import data_words, english_words
+from tests.support import client_of, in_db, record_count, text_of
+
+TODAY = dt.date.today()
+LAST_MONTH = TODAY.replace(day=1) - relativedelta(months=1)
+
+
+def _ctx(estate_id=None) -> Context:
+    return Context(TODAY, Settings.current(db.session), estate_id)
+
+
+@pytest.fixture()
+def tiny(ctx):
+    """A fourth estate whose every number is counted by hand below."""
+    first = db.session.get(Estate, 1)
+    estate = Estate(community_id=first.community_id, name="测试小区", code="TEST0001", address="测试路 1 号",
+                    committee_founded_on=TODAY - relativedelta(years=5) + dt.timedelta(days=30))
+    building = Building(estate=estate, code="1", name="1号楼", floors=6)
+    units = [Unit(building=building, floor=1, room_no=f"1-{i}", floor_area=Decimal("100.00")) for i in range(3)]
+    standard = FeeStandard(estate=estate, title="测试标准", company_name="测试物业", service_content="保洁",
+                           service_standard="二级", basis="合同", effective_from=LAST_MONTH)
+    item = db.session.execute(select(FeeItem).limit(1)).scalar_one()
+    db.session.add_all([estate, building, *units, standard])
+    db.session.flush()
+    # 收缴率: last month 300.00 due, 250.00 paid; this month 100.00 due, 100.00 paid
+    for unit, period, amount, paid in ((units[0], LAST_MONTH, "100.00", "100.00"),
+                                       (units[1], LAST_MONTH, "200.00", "150.00"),
+                                       (units[2], TODAY.replace(day=1), "100.00", "100.00")):
+        db.session.add(Bill(estate=estate, unit=unit, item=item, standard=standard, period=period,
+                            quantity=Decimal("100.00"), unit_price=Decimal("1"), amount=Decimal(amount),
+                            paid=Decimal(paid), outstanding=Decimal(amount) - Decimal(paid)))
+    top = Grid(estate=estate, number="T-01", name="测试网格", leader="王", phone="1")
+    grid = Grid(estate=estate, parent=top, number="T-02", name="测试二级网格", leader="王", phone="1")
+    yesterday, tomorrow = TODAY - dt.timedelta(days=1), TODAY + dt.timedelta(days=1)
+    # (state, deadline, handled_on, reopen_count)
+    for state, deadline, handled, reopened in (
+        ("closed", TODAY, TODAY - dt.timedelta(days=2), 0),      # on time, satisfied
+        ("closed", yesterday, TODAY, 1),                        # late, satisfied after one reopen
+        ("closed", None, TODAY, 0),                             # solved on the spot: on time
+        ("handled", tomorrow, TODAY, 0),                        # on time, not visited yet
+        ("dispatched", yesterday, None, 0),                     # overdue
+        ("dispatched", tomorrow, None, 0),                      # not yet due
+        ("reported", None, None, 0),
+    ):
+        db.session.add(GridEvent(grid=grid, title="事件", collected_by="王", collected_on=TODAY - dt.timedelta(days=9),
+                                 state=state, deadline=deadline, handled_on=handled, reopen_count=reopened))
+    assessment = IntegrityAssessment(estate=estate, period="2025年度", assessors="刘", state="published",
+                                     score=Decimal("88.5"), grade="good")
+    assessment.items = [AssessmentItem(name="全部", max_score=Decimal(100), score=Decimal("88.5"))]
+    draft = IntegrityAssessment(estate=estate, period="2026年度", assessors="刘")
+    inspection = Inspection(estate=estate, inspectors="刘", subject="消防", conclusion="rectify")
+    for serial, (state, deadline) in enumerate((("issued", yesterday), ("issued", tomorrow), ("responded", yesterday),
+                                                ("closed", yesterday))):
+        db.session.add(RectificationNotice(inspection=inspection, notice_no=f"T-{serial}", requirements="整改",
+                                           state=state, deadline=deadline))
+    company = first.company
+    for number, days in (("T-30", 30), ("T-80", 80), ("T-100", 100), ("T-PAST", -1)):
+        db.session.add(ServiceContract(estate=estate, company=company, contract_no=number,
+                                       starts_on=TODAY - relativedelta(years=3), ends_on=TODAY + dt.timedelta(days=days)))
+    db.session.add_all([top, grid, assessment, draft, inspection])
+    db.session.flush()
+    _fund(estate, units)
+    return estate
+
+
+def _fund(estate, units, vote_in_days=3):
+    """First deposits of 1000.00 per unit; one unit spent 800.00 (20 % left: 续交预警 at 30 %);
+    one vote closing soon, one later."""
+    for unit in units:
+        db.session.add(FundEntry(estate=estate, unit=unit, kind="deposit", amount=Decimal("1000.00"),
+                                 occurred_on=TODAY))
+    db.session.add(FundEntry(estate=estate, unit=units[0], kind="use", amount=Decimal("-800.00"), occurred_on=TODAY))
+    db.session.add(FundEntry(estate=estate, unit=None, kind="interest", amount=Decimal("12.34"), occurred_on=TODAY))
+    for title, days in (("外墙维修", vote_in_days), ("屋面防水", 30)):
+        db.session.add(FundApplication(estate=estate, title=title, repair_part="外墙", budget=Decimal("10000.00"),
+                                       contractor="某公司", plan="十日完工", state="voting",
+                                       vote_from=TODAY - dt.timedelta(days=5),
+                                       vote_until=TODAY + dt.timedelta(days=days)))
+    db.session.flush()
+
+
+def _figure(key, estate):
+    return FIGURES[key].query(db.session, _ctx(estate.id))
+
+
+def test_collection_rate_per_month_is_paid_over_due(tiny):
+    rows = {r["period"]: (r["due"], r["paid"], r["rate"]) for r in _figure("collection_by_month", tiny)}
+    assert rows == {f"{LAST_MONTH:%Y-%m}": (Decimal("300.00"), Decimal("250.00"), Decimal("83.33")),
+                    f"{TODAY:%Y-%m}": (Decimal("100.00"), Decimal("100.00"), Decimal("100.00"))}
+
+
+def test_collection_rate_per_estate_sums_the_months(tiny):
+    [row] = _figure("collection_by_estate", tiny)
+    assert (row["due"], row["paid"], row["arrears"], row["rate"]) == (
+        Decimal("400.00"), Decimal("350.00"), Decimal("50.00"), Decimal("87.50"))
+
+
+def test_grid_events_are_counted_per_state(tiny):
+    counts = {r["state"]: r["count"] for r in _figure("grid_events_by_state", tiny)}
+    assert counts == {"已办结": 3, "已处置": 1, "已派单": 2, "已上报": 1}
+
+
+def test_grid_events_on_time_counts_handled_by_the_deadline(tiny):
+    [row] = _figure("grid_events_on_time", tiny)
+    assert (row["handled"], row["on_time"], row["overdue"], row["rate"]) == (4, 3, 1, Decimal("75.00"))
+
+
+def test_rectification_notices_are_counted_per_state_and_overdue(tiny):
+    [row] = _figure("rectifications", tiny)
+    assert {k: row[k] for k in ("waiting", "overdue", "responded", "closed")} == \
+        {"waiting": 2, "overdue": 1, "responded": 1, "closed": 1}
+
+
+def test_only_published_assessments_are_charted(tiny):
+    assert [(r["period"], r["score"], r["grade"]) for r in _figure("integrity_scores", tiny)] == \
+        [("2025年度", Decimal("88.5"), "良好")]
+
+
+def test_contracts_within_90_days_are_listed_and_within_60_urgent(tiny):
+    rows = _figure("contracts_expiring", tiny)
+    assert [(r["contract_no"], r["days_left"]) for r in rows] == [("T-30", 30), ("T-80", 80)]
+    assert "不足 60 天" in rows[0]["notice"] and "90 天" in rows[1]["notice"]
+
+
+def test_a_committee_whose_term_ends_within_the_notice_period_is_listed(tiny):
+    [row] = _figure("committees", tiny)
+    assert row["days_left"] == 30 and row["notice"] == "应筹备换届选举"
+
+
+def test_an_estate_without_a_committee_is_listed_as_such(tiny):
+    tiny.committee_founded_on = None
+    db.session.flush()
+    assert [r["notice"] for r in _figure("committees", tiny)] == ["尚未成立业委会"]
+
+
+@pytest.mark.parametrize("founded, term_end", [
+    (dt.date(2020, 1, 1), dt.date(2030, 1, 1)),  # second term running
+    (dt.date(2021, 12, 1), dt.date(2026, 12, 1)),
+])
+def test_terms_run_back_to_back_from_the_founding_date(founded, term_end):
+    assert committee_term_end(founded, dt.date(2026, 11, 1), 5) == term_end
+
+
+def test_kpis_show_targets_from_the_settings_against_actual_values(tiny):
+    values = {v.label: v for v in kpi_values(db.session, _ctx(tiny.id), lambda name: True)}
+    assert (values["收缴率"].target, values["收缴率"].actual, values["收缴率"].met) == (98, Decimal("87.50"), False)
+    # 3 satisfied visits, 1 unsatisfied: 3 / 4
+    assert (values["群众满意率"].target, values["群众满意率"].actual, values["群众满意率"].met) == (85, Decimal("75.00"), False)
+    assert values["满意度"].actual is None and values["满意度"].target == 98
+    assert values["有效投诉率"].direction == "<=" and values["有效投诉率"].target == 2
+
+
+def test_a_changed_kpi_target_is_what_the_dashboard_compares_with(tiny):
+    Settings.current(db.session).kpi_public_satisfaction = 75
+    values = {v.label: v for v in kpi_values(db.session, _ctx(tiny.id), lambda name: True)}
+    assert values["群众满意率"].met is True
+
+
+def test_waiting_items_count_the_overdue_and_expiring(tiny):
+    items = {w.label: w.count for w in waiting_items(db.session, _ctx(tiny.id), lambda model: True)}
+    assert items["超时未处置的网格事件"] == 1 and items["超过整改期限的整改通知"] == 1
+    assert items["即将到期的物业服务合同"] == 2 and items["任期即将届满的业委会"] == 1
+
+
+def test_fund_balances_sum_the_ledger_per_estate_with_the_top_up_warnings(tiny):
+    [row] = _figure("fund_balances", tiny)
+    assert (row["inflow"], row["used"], row["balance"], row["warnings"]) == (
+        Decimal("3012.34"), Decimal("-800.00"), Decimal("2212.34"), 1)
+
+
+def test_fund_applications_are_counted_per_step(tiny):
+    assert _figure("fund_applications", tiny) == [{"state": "业主表决", "count": 2}]
+
+
+def test_votes_closing_within_a_week_are_listed(tiny):
+    assert [(r["title"], r["days_left"]) for r in _figure("votes_closing", tiny)] == [("外墙维修", 3)]
+
+
+def test_the_workbench_counts_closing_votes_and_top_up_warnings(tiny):
+    items = {w.label: w.count for w in waiting_items(db.session, _ctx(tiny.id), lambda model: True)}
+    assert items["即将截止的业主表决"] == 1 and items["维修资金需续交的分户账"] == 1
+
+
+@pytest.fixture()
+def fund_everywhere(app):
+    """Ledger entries and votes in estates 1 and 2 (the demo data has none yet), committed."""
+    with app.app_context():
+        for estate_id, vote_in_days in ((1, 2), (2, 5)):
+            estate = db.session.get(Estate, estate_id)
+            units = db.session.execute(select(Unit).where(Unit.estate_id == estate_id).order_by(Unit.id).limit(3)).scalars().all()
+            _fund(estate, units, vote_in_days)
+        db.session.commit()
+        db.session.remove()
+
+
+# -- scoping: each figure, KPI and waiting item holds only the user's estates ---------------------
+
+def _as(app, username, read):
+    """``read()`` inside a request of ``username`` (the data layer scopes it)."""
+    with app.test_request_context():
+        user = app.appbuilder.sm.find_user(username=username)
+        login_user(user)
+        g.user = user
+        try:
+            return read()
+        finally:
+            db.session.remove()
+
+
+def _everything(estate_id=None, rows_only=True):
+    def read():
+        ctx = _ctx(estate_id)
+        figures = {key: f.query(db.session, ctx) for key, f in FIGURES.items()}
+        kpis = [(v.label, v.actual) for v in kpi_values(db.session, ctx, lambda name: True)]
+        todos = {key: t.count(db.session, ctx) for key, t in TODOS.items()}
+        return figures, kpis, todos
+    return read
+
+
+@pytest.mark.parametrize("user, estate_id", [("manager_a", 1), ("committee_a", 1), ("official_jd", None)])
+def test_every_figure_kpi_and_waiting_item_holds_exactly_the_users_estates(app, fund_everywhere, user, estate_id):
+    expected = in_db(app, _everything(estate_id))
+    seen = _as(app, user, _everything())
+    for (name, want), got in zip(zip(("图表", "指标", "提醒"), expected), seen):
+        assert got == want, name
+
+
+def test_the_scoped_figures_are_not_empty_so_the_scoping_test_can_fail(app, fund_everywhere):
+    figures, kpis, todos = in_db(app, _everything(1))
+    # the test estates are too small for a star rating; estate 1's committee is mid-term
+    empty = [key for key, rows in figures.items() if not rows]
+    assert set(empty) <= {"star_ratings", "committees"}
+    other = in_db(app, _everything(2))[0]
+    assert figures["collection_by_estate"] != other["collection_by_estate"]
+
+
+def test_another_estates_names_never_reach_a_managers_figures(app, fund_everywhere):
+    names = in_db(app, lambda: dict(db.session.execute(select(Estate.id, Estate.name)).all()))
+    figures = _as(app, "manager_a", _everything())[0]
+    shown = {row["estate"] for rows in figures.values() for row in rows if "estate" in row}
+    assert shown == {names[1]}
+
+
+def test_workflow_waiting_counts_are_scoped(app):
+    def read():
+        waiting = waiting_transitions(db.session, declared_entities(), lambda model, name: True)
+        return {w.label: w.count for w in waiting}
+
+    def unscoped_estate_1():
+        counts = {}
+        for state, count in db.session.execute(
+                select(GridEvent.state, db.func.count()).where(GridEvent.estate_id == 1).group_by(GridEvent.state)):
+            counts[state] = count
+        return counts
+
+    waiting = _as(app, "manager_a", read)
+    expected = in_db(app, unscoped_estate_1)
+    assert waiting["网格事件「已派单」，待处置完成"] == expected["dispatched"]
+
+
+# -- pages ------------------------------------------------------------------------------------
+
+def _estate_names(app):
+    return in_db(app, lambda: dict(db.session.execute(select(Estate.id, Estate.name)).all()))
+
+
+def test_the_official_sees_every_estate_of_the_street_side_by_side(app):
+    page = text_of(client_of(app, "official_jd").get("/dashboard/jurisdiction/"))
+    assert all(name in page for name in _estate_names(app).values())
+    assert 'data-figure="spec-collection_by_estate"' in page
+
+
+def test_a_manager_sees_only_his_estate_and_another_estates_page_is_not_found(app):
+    names = _estate_names(app)
+    manager = client_of(app, "manager_a")
+    page = text_of(manager.get("/dashboard/estate/"))
+    assert names[1] in page and names[2] not in page and names[3] not in page
+    assert manager.get("/dashboard/estate/?estate=2").status_code == 404
+    assert manager.get("/dashboard/estate/?estate=abc").status_code == 404
+
+
+@pytest.mark.parametrize("user", ["manager_a", "staff_a", "committee_a"])
+def test_the_jurisdiction_overview_is_for_officials(app, user):
+    assert client_of(app, user).get("/dashboard/jurisdiction/").status_code == 403
+
+
+def test_an_anonymous_visitor_is_sent_to_the_login_page(app):
+    response = client_of(app, None).get("/dashboard/estate/")
+    assert response.status_code == 302 and "/login/" in response.headers["Location"]
+
+
+_PAGES = ("/", "/dashboard/jurisdiction/", "/dashboard/estate/", "/dashboard/estate/?estate=1")
+
+
+@pytest.mark.parametrize("user", ["admin", "official_jd", "manager_a"])
+def test_dashboard_pages_show_no_english(app, user):
+    data = in_db(app, lambda: data_words(db.session))
+    client = client_of(app, user)
+    for url in _PAGES:
+        response = client.get(url)
+        if response.status_code == 403:
+            continue
+        assert response.status_code == 200, url
+        assert english_words(text_of(response), data) == set(), url
+
+
+def test_dashboard_pages_load_nothing_from_another_host_and_scripts_carry_the_nonce(app):
+    client = client_of(app, "official_jd")
+    for url in _PAGES:
+        response = client.get(url)
+        html = text_of(response)
+        refs = re.findall(r"""(?:src|href|action)\s*=\s*["']([^"']+)["']""", html)
+        assert [r for r in refs if re.match(r"(?:https?:)?//", r)] == [], url
+        nonce = re.search(r"'nonce-([^']+)'", response.headers["Content-Security-Policy"]).group(1)
+        for tag in re.findall(r"<script\b[^>]*>", html):
+            assert f'nonce="{nonce}"' in tag, (url, tag)
+    html = text_of(client.get("/dashboard/jurisdiction/"))
+    assert "/static/vendor/echarts/echarts.min.js" in html
+    assert client.get("/static/vendor/echarts/echarts.min.js").status_code == 200
+
+
+def test_each_workbench_link_lists_as_many_rows_as_its_badge_says(app):
+    client = client_of(app, "official_jd")
+    html = text_of(client.get("/"))
+    links = re.findall(r'<a class="list-group-item" href="([^"]+)"><span class="badge">(\d+)</span>', html)
+    assert len(links) >= 5
+    for href, count in links:
+        listed = client.get(unescape(href))
+        assert listed.status_code == 200, href
+        assert record_count(text_of(listed)) == int(count), href
+
+
+def test_the_workbench_offers_only_transitions_the_user_may_fire(app):
+    html = text_of(client_of(app, "manager_a").get("/"))
+    assert "网格事件「已派单」，待处置完成" in html
+    assert "待派单" not in html and "待公布结果" not in html

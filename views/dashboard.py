@@ -1,0 +1,130 @@
+"""Dashboards: the 工作台 (home page), the jurisdiction overview and one estate's overview.
+
+Thin on purpose: the numbers come from the registries of ``models.dashboard`` (SQL
+aggregates, scoped by the data layer); this module picks what the user may see and
+hands plain rows to the templates, where ECharts (served from app/static) draws them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from flask import abort, current_app, request
+from flask_appbuilder import AppBuilder, BaseView, expose, has_access
+from flask_appbuilder.security.decorators import permission_name
+from sqlalchemy import select
+
+from app.roles import DASHBOARD_MENU, DASHBOARD_PAGES, DASHBOARD_VIEW
+from models.base import Entity, declared_entities
+from models.dashboard import FIGURES, Context, Figure, kpi_values, waiting_items, waiting_transitions
+from models.estate import Estate
+from models.settings import Settings
+
+
+def _plain(value: Any) -> Any:
+    """Chart data: exact decimals travel as strings, dates as ISO text."""
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def may_list(model: type[Entity] | str) -> bool:
+    name = model if isinstance(model, str) else model.__name__
+    return current_app.appbuilder.sm.has_access("can_list", f"{name}View")
+
+
+def may_fire(model: type[Entity], transition: str) -> bool:
+    return current_app.appbuilder.sm.has_access(f"can_{transition}", f"{model.__name__}View")
+
+
+def context(session: Any, estate_id: int | None = None) -> Context:
+    return Context(today=dt.date.today(), settings=Settings.current(session), estate_id=estate_id)
+
+
+def panels(session: Any, ctx: Context, page: str) -> list[dict[str, Any]]:
+    """The figures of a page the user may see, each with its rows and chart spec."""
+    found = []
+    for item in FIGURES.values():
+        if page not in item.pages or (item.needs and not may_list(item.needs)):
+            continue
+        found.append(_panel(item, item.query(session, ctx), ctx))
+    return found
+
+
+def _panel(item: Figure, rows: list[dict[str, Any]], ctx: Context) -> dict[str, Any]:
+    target = getattr(ctx.settings, item.kpi) if item.kpi else None
+    spec = {
+        "chart": item.chart, "x": item.x, "y": [list(pair) for pair in item.y], "series": item.series,
+        "stacked": item.stacked, "target": target, "targetLabel": "目标" if target is not None else None,
+        "rows": [{k: _plain(v) for k, v in row.items()} for row in rows],
+    }
+    return {"key": item.key, "title": item.title, "chart": item.chart, "columns": item.columns,
+            "rows": rows, "spec": spec}
+
+
+def workbench(session: Any) -> dict[str, Any]:
+    """What waits for the signed-in user: overdue and expiring things, then transitions."""
+    ctx = context(session)
+    return {
+        "urgent": waiting_items(session, ctx, may_list),
+        "transitions": waiting_transitions(session, declared_entities(), may_fire),
+        "pages": [(page, label) for page, label in DASHBOARD_PAGES.items()
+                  if current_app.appbuilder.sm.has_access(f"can_{page}", DASHBOARD_VIEW)],
+    }
+
+
+class DashboardView(BaseView):
+    route_base = "/dashboard"
+    class_permission_name = DASHBOARD_VIEW
+    base_permissions = [f"can_{page}" for page in DASHBOARD_PAGES]
+    default_view = "estate"
+
+    def _page(self, title: str, page: str, ctx: Context, **extra: Any):
+        session = self.appbuilder.session
+        return self.render_template(
+            "dashboard/page.html", title=title, kpis=kpi_values(session, ctx, may_list),
+            figures=panels(session, ctx, page), today=ctx.today, **extra,
+        )
+
+    @expose("/jurisdiction/")
+    @has_access
+    @permission_name("jurisdiction")
+    def jurisdiction(self):
+        """Every estate of the jurisdiction side by side (the scope decides which)."""
+        return self._page(DASHBOARD_PAGES["jurisdiction"], "jurisdiction", context(self.appbuilder.session))
+
+    @expose("/estate/")
+    @has_access
+    @permission_name("estate")
+    def estate(self):
+        """One estate (chosen among those in scope; another estate's id answers 404)."""
+        session = self.appbuilder.session
+        estates = session.execute(select(Estate.id, Estate.name).order_by(Estate.code)).all()
+        wanted = request.args.get("estate", "")
+        if wanted:
+            if not wanted.isdigit() or int(wanted) not in {e.id for e in estates}:
+                abort(404)
+            chosen = int(wanted)
+        elif estates:
+            chosen = estates[0].id
+        else:
+            abort(404)
+        name = next(e.name for e in estates if e.id == chosen)
+        return self._page(f"{DASHBOARD_PAGES['estate']} · {name}", "estate", context(session, chosen),
+                          estates=estates, chosen=chosen)
+
+
+def register(appbuilder: AppBuilder) -> None:
+    appbuilder.add_view(
+        DashboardView, DASHBOARD_PAGES["jurisdiction"], href="/dashboard/jurisdiction/", icon="fa-bar-chart",
+        label=DASHBOARD_PAGES["jurisdiction"], category=DASHBOARD_MENU, category_icon="fa-dashboard",
+        category_label=DASHBOARD_MENU,
+    )
+    appbuilder.add_link(
+        DASHBOARD_PAGES["estate"], href="/dashboard/estate/", icon="fa-area-chart",
+        label=DASHBOARD_PAGES["estate"], category=DASHBOARD_MENU,
+    )

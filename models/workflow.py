@@ -92,10 +92,13 @@ class Workflow:
         if t.guard and (message := t.guard(obj, session)):
             raise TransitionRefused(message)
         target = t.outcome(obj, session) if t.outcome else t.target
-        setattr(obj, self.field, target)
-        if t.effect:
-            t.effect(obj, session)
-        obj._firing_transition = True  # this flush may change a frozen row: it is the transition
+        # the next flush may change a frozen row: it is the transition. The effect's queries
+        # must not autoflush half of it (the flag lasts one flush)
+        obj._firing_transition = True
+        with session.no_autoflush:
+            setattr(obj, self.field, target)
+            if t.effect:
+                t.effect(obj, session)
         record = WorkflowEvent(
             table_name=obj.__tablename__, record_id=obj.id, transition=t.name,
             from_state=state, to_state=target, comment=comment[:1000],

@@ -160,7 +160,7 @@ def _past_use(session: Session, rng: random.Random, estate: Estate, ledger: Ledg
     app_id = session.execute(insert(FundApplication.__table__).values(
         estate_id=estate.id, title=title, category="major_repair", matter="use",
         repair_part="电梯曳引机、控制柜及轿厢" if elevator else "屋面防水层、外墙保温层",
-        budget=cents(cost * Decimal("1.05")), contractor="北京安达建设工程有限公司",
+        budget=cents(cost * Decimal("1.05") // 100 * 100), contractor="北京安达建设工程有限公司",
         plan="分两期施工，每期 45 天；施工期间张贴告示并设置安全围挡。", exclusion_declared=True,
         state="archived", publicity_from=paid_on - dt.timedelta(days=150),
         publicity_until=paid_on - dt.timedelta(days=144), vote_from=paid_on - dt.timedelta(days=140),
@@ -368,7 +368,7 @@ def _voting_application(session: Session, rng: random.Random, estate: Estate, bu
     app = _application(
         session, estate, building, title=f"{building.name}单元门禁及楼道照明更新改造", category="renewal", matter="use",
         repair_part="单元门、门禁系统、楼道声控照明", budget=max(cents(fund * Decimal("0.02") // 100 * 100), Decimal("3000.00")),
-        contractor="北京智安科技有限公司", plan="更换单元门及可视对讲门禁，楼道更换 LED 声光控灯，工期 20 天。",
+        contractor="北京智安科技有限公司", plan="更换单元门及可视对讲门禁，楼道更换声光控节能灯，工期 20 天。",
     )
     _through_publicity(session, app, users, today, days_ago=12)
     _fire(session, app, "open_vote", users["committee"])

@@ -610,10 +610,8 @@ def current_tally(session: Session, app: FundApplication) -> Tally:
 
 
 def _hundredths(session: Session):
-    """Raw area column values → hundredths of a ㎡ (SQLite stores them so already)."""
-    if session.get_bind().dialect.name == "sqlite":
-        return int
-    return lambda area: int(Decimal(area) * 100)
+    """Area values (Decimal ㎡: the column type converts what SQLite stores) → hundredths of a ㎡."""
+    return lambda area: int((Decimal(area) * 100).to_integral_value())
 
 
 def record_result(session: Session, app: FundApplication) -> Tally:

@@ -89,7 +89,12 @@ def load_fund(session: Session, rng: random.Random, estate_ids: list[int], *, ma
         select(Building).where(Building.estate_id == large.id).order_by(Building.id)).scalars().all()
     paid_building, voting_building = buildings[-1], buildings[1 % len(buildings)]
     counts["维修资金使用申请"] += 3
-    _paid_application(session, rng, large, paid_building, users, today)
+    _paid_application(session, rng, large, paid_building, users, today, "外墙渗漏修缮", "外墙面及窗台渗漏点")
+    if len(estate_ids) > 1:  # a second estate's settled vote: the scoping tests try to reach it
+        other = session.get(Estate, estate_ids[1])
+        first = session.execute(select(Building).where(Building.estate_id == other.id).order_by(Building.id)).scalars().first()
+        _paid_application(session, rng, other, first, users, today, "屋面防水翻新", "屋面防水层及排水沟")
+        counts["维修资金使用申请"] += 1
     _emergency_application(session, large, _with_elevator(buildings) or paid_building, users)
     counts["表决票"] = _voting_application(session, rng, large, voting_building, users, today)
     session.flush()
@@ -273,7 +278,7 @@ def _ballots(session: Session, rng: random.Random, app: FundApplication, share: 
 
 def _scan(app_id: int, unit_id: int) -> str:
     """A small placeholder PDF standing for the scanned paper ballot."""
-    return _placeholder(f"demo-ballot-{app_id}-{unit_id}.pdf", f"{app_id}-{unit_id}")
+    return _placeholder(f"{app_id:06d}{unit_id:08d}.pdf", f"{app_id}-{unit_id}")
 
 
 def _placeholder(name: str, text: str) -> str:
@@ -308,15 +313,15 @@ def _pdf(text: str) -> bytes:
 
 
 def _paid_application(session: Session, rng: random.Random, estate: Estate, building: Building, users: dict,
-                      today: dt.date) -> FundApplication:
+                      today: dt.date, work: str, part: str) -> FundApplication:
     """A repair voted, done, paid (apportioned over the building) and disclosed."""
     unit_ids = list(session.execute(select(Unit.id).where(Unit.building_id == building.id)).scalars())
     fund = sum(balances(session, unit_ids).values())
     budget = max(cents(fund * Decimal("0.04") // 100 * 100), Decimal("5000.00"))
     app = _application(
-        session, estate, building, title=f"{building.name}外墙渗漏修缮", category="major_repair", matter="use",
-        repair_part="外墙面及窗台渗漏点", budget=budget, contractor="北京恒信建筑防水工程有限公司",
-        plan="搭设吊篮逐户排查渗漏点，外墙打胶及防水涂料施工，工期 30 天，质保 5 年。",
+        session, estate, building, title=f"{building.name}{work}", category="major_repair", matter="use",
+        repair_part=part, budget=budget, contractor="北京恒信建筑防水工程有限公司",
+        plan=f"逐户排查{part}，按设计方案修缮并做淋水试验，工期 30 天，质保 5 年。",
     )
     _through_publicity(session, app, users, today, days_ago=60)
     _fire(session, app, "open_vote", users["committee"])
@@ -327,7 +332,7 @@ def _paid_application(session: Session, rng: random.Random, estate: Estate, buil
     app.actual_cost = cents(budget * Decimal("0.97"))
     app.acceptance_note = "渗漏点已全部处理，淋水试验合格"
     if app.actual_cost > Settings.current(session).fund_audit_threshold:
-        app.audit_report = _placeholder(f"demo-audit-{app.id}.pdf", str(app.id))
+        app.audit_report = _placeholder(f"{app.id:06d}{0:08d}.pdf", str(app.id))  # unit ids start at 1
     session.flush()
     _fire(session, app, "accept", users["committee"], "经业委会组织验收合格")
     _fire(session, app, "settle", users["manager"])

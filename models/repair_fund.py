@@ -103,7 +103,8 @@ def _entry_sign(values: dict) -> list[tuple[str, str]]:
     kind, amount = values.get("kind"), values.get("amount")
     if kind is None or amount is None:
         return []
-    if kind == "use":
+    # the payment writes 使用分摊 naming its application; a form or REST body cannot name one
+    if kind == "use" and values.get("application") is None and values.get("application_id") is None:
         return [("kind", "使用分摊只能由维修资金划转自动生成")]
     if kind in INFLOWS and amount <= 0:
         return [("amount", f"{ENTRY_KINDS.label(kind)}金额须大于 0")]

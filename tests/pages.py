@@ -8,8 +8,8 @@ from html.parser import HTMLParser
 from models.base import declared_entities
 from views.registry import VIEWS
 
-#: words that are fine on a Chinese page: units, brands, formats and abbreviations
-ALLOWED_WORDS = {"ID", "Excel", "SUV", "MPV", "AAA", "AA", "B", "C", "A", "QR", "IP", "xlsx"}
+#: words that are fine on a Chinese page: units, brands, formats (and file extensions) and abbreviations
+ALLOWED_WORDS = {"ID", "Excel", "PDF", "JPG", "PNG", "pdf", "jpg", "jpeg", "png", "SUV", "MPV", "AAA", "AA", "B", "C", "A", "QR", "IP", "xlsx"}
 
 _SKIP_TAGS = {"script", "style", "noscript"}
 _VISIBLE_ATTRS = {"placeholder", "title", "alt", "aria-label", "data-original-title"}

@@ -30,6 +30,12 @@ def _estate(index: int = 0) -> Estate:
     return db.session.execute(select(Estate).order_by(Estate.id).offset(index).limit(1)).scalar_one()
 
 
+def _disclosed() -> FundApplication:
+    """The demo's paid and disclosed application of the large estate."""
+    return db.session.execute(select(FundApplication).where(FundApplication.state == "disclosed",
+                                                            FundApplication.estate_id == 1)).scalar_one()
+
+
 def _units(estate: Estate, count: int) -> list[Unit]:
     return db.session.execute(select(Unit).where(Unit.estate_id == estate.id).order_by(Unit.id).limit(count)).scalars().all()
 
@@ -121,7 +127,7 @@ def test_a_reversing_entry_nets_out_of_its_kind(year_2030):
 
 
 def test_each_use_lists_its_apportionment_which_sums_to_the_cost(ctx):
-    paid = db.session.execute(select(FundApplication).where(FundApplication.state == "disclosed")).scalar_one()
+    paid = _disclosed()
     report = disclose(db.session, paid.estate_id, period_of(paid.paid_on, 12))
     use = next(u for u in report.uses if u.application_id == paid.id)
     assert use.cost == paid.actual_cost == sum(share for _label, _area, share in use.shares)
@@ -131,7 +137,7 @@ def test_each_use_lists_its_apportionment_which_sums_to_the_cost(ctx):
 
 
 def test_a_use_outside_the_period_is_not_listed(ctx):
-    paid = db.session.execute(select(FundApplication).where(FundApplication.state == "disclosed")).scalar_one()
+    paid = _disclosed()
     report = disclose(db.session, paid.estate_id, YEAR_2030)
     assert report.uses == [] and report.used == 0
 
@@ -259,7 +265,7 @@ def test_demo_has_one_application_in_the_vote_with_a_partial_tally_not_yet_passi
 
 
 def test_demo_has_a_paid_and_disclosed_application_with_its_apportionment_and_result(ctx):
-    app = db.session.execute(select(FundApplication).where(FundApplication.state == "disclosed")).scalar_one()
+    app = _disclosed()
     payment = db.session.execute(select(FundPayment).where(FundPayment.application_id == app.id)).scalar_one()
     shares = db.session.execute(select(FundEntry.amount).where(FundEntry.application_id == app.id)).scalars().all()
     assert payment.amount == app.actual_cost == -sum(shares)

@@ -30,7 +30,9 @@ def _state():
 
 
 def _app(state: str) -> FundApplication:
-    return db.session.execute(select(FundApplication).where(FundApplication.state == state)).scalars().first()
+    """The large estate's demo application in this state."""
+    return db.session.execute(select(FundApplication).where(FundApplication.state == state,
+                                                            FundApplication.estate_id == 1)).scalars().first()
 
 
 def _draft(estate_id: int, title: str, state: str = "draft") -> int:
@@ -104,7 +106,7 @@ def test_the_stored_vote_result_and_its_rule_are_published(app, client):
     with app.app_context():
         from models.fund_vote import VoteResult
 
-        result = db.session.execute(select(VoteResult)).scalars().first()
+        result = db.session.execute(select(VoteResult).where(VoteResult.estate_id == 1)).scalars().first()
     assert f"{result.participating_area} / {result.participating_heads}" in html
     assert f"{result.yes_area} / {result.yes_heads}" in html and result.rule in html
 

@@ -12,15 +12,23 @@ import secrets
 from decimal import Decimal
 
 import segno
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, g, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.scoping import limit_request_to
 from models.base import ALL_ESTATES
-from models.estate import Estate
+from models.errors import Refused
+from models.estate import Building, Estate, Unit
 from models.fees import BILLING_BASES, BILLING_MODES, PRICE_FORMS, FeeStandard, FeeStandardLine, in_force
+from models.fund_vote import BALLOT_CHOICES
+from models.people import Owner, UnitOwnership
+from models.repair_fund import ENTRY_KINDS, STATES, FundApplication, cast_ballot
+from models.repair_fund_disclosure import (
+    PUBLISHED_PLAN_STATES, apportionments, disclose, parse_period, period_of, periods, published_applications,
+    unit_entries,
+)
 from models.settings import Settings
 
 public = Blueprint("public", __name__, url_prefix="/public")
@@ -70,8 +78,6 @@ def index():
 
 def _voting() -> dict[int, list]:
     """Applications now in the owners' vote, per estate (the index links their vote page)."""
-    from models.repair_fund import FundApplication
-
     found: dict[int, list] = {}
     for app in db.session.execute(select(FundApplication).where(FundApplication.state == "voting")
                                   .order_by(FundApplication.id), execution_options=_ACROSS_ESTATES).scalars():
@@ -127,16 +133,12 @@ def _estate_or_404(estate_id: int) -> Estate:
 
 
 def _buildings(estate_id: int) -> list:
-    from models.estate import Building
-
     return db.session.execute(select(Building).where(Building.estate_id == estate_id).order_by(Building.id),
                               execution_options=_ACROSS_ESTATES).scalars().all()
 
 
 def _refused(message: str) -> str:
     """Mark this request as a refused owner attempt (the rate limit counts those)."""
-    from flask import g
-
     g.public_refused = True
     return message
 
@@ -144,10 +146,6 @@ def _refused(message: str) -> str:
 @public.route("/estate/<int:estate_id>/fund")
 def fund_notice(estate_id: int):
     """维修资金公开: the period's figures, published plans, vote results and settlements."""
-    from models.repair_fund_disclosure import (
-        apportionments, disclose, parse_period, period_of, periods, published_applications,
-    )
-
     estate = _estate_or_404(estate_id)
     session = db.session
     months = session.execute(select(Settings), execution_options=_ACROSS_ESTATES).scalar_one().fund_disclosure_months
@@ -169,10 +167,6 @@ def fund_notice(estate_id: int):
 @public.route("/estate/<int:estate_id>/fund/ledger", methods=["GET", "POST"])
 def fund_ledger(estate_id: int):
     """An owner's own 分户账: 楼栋 + 房号 + the last six characters of an owner's 证件号码."""
-    from models.people import Owner, UnitOwnership
-    from models.repair_fund import ENTRY_KINDS
-    from models.repair_fund_disclosure import unit_entries
-
     estate = _estate_or_404(estate_id)
     buildings = _buildings(estate_id)
     form = {"building": request.form.get("building", ""), "room": request.form.get("room", "").strip()}
@@ -204,8 +198,6 @@ def fund_ledger(estate_id: int):
 
 
 def _unit(estate_id: int, building: str, room: str):
-    from models.estate import Unit
-
     if not building.isdigit() or not room:
         return None
     return db.session.execute(
@@ -217,11 +209,6 @@ def _unit(estate_id: int, building: str, room: str):
 @public.route("/vote/<int:application_id>", methods=["GET", "POST"])
 def vote(application_id: int):
     """业主电子投票: the unit, the 电子投票码 printed on its 表决票, and the choice."""
-    from models.errors import Refused
-    from models.fund_vote import BALLOT_CHOICES
-    from models.repair_fund import STATES, FundApplication, cast_ballot
-    from models.repair_fund_disclosure import PUBLISHED_PLAN_STATES, published_applications
-
     session = db.session
     app = session.execute(select(FundApplication).where(FundApplication.id == application_id),
                           execution_options=_ACROSS_ESTATES).scalar_one_or_none()

@@ -526,6 +526,8 @@ class FundScope(Entity):
         menu = Menu.FUND
         icon = "fa-object-group"
         list_columns = ("application", "building", "unit")
+        # no building/unit select boxes in the search form: they would load every building and unit
+        search_columns = ("application",)
         form_columns = ("application", "building", "unit")
         scope_path = "application.estate_id"
         str_loads = ("building", "unit")

@@ -27,6 +27,7 @@ from werkzeug.security import generate_password_hash
 
 from app import audit, fakes, roles
 from app.demo_fees import load_fees
+from app.demo_fund import load_fund
 from app.demo_oversight import load_oversight
 from app.extensions import db
 from models.access import UserScope
@@ -416,9 +417,10 @@ def load(
     # Core inserts pass no ORM event: one audit record per table
     audit.record_all(session, [(m, writer.counts[m.Admin.label]) for m in writer._next_id], "演示数据 {count} 条")
     fees = load_fees(session, rng, estate_ids, manager="manager_a", committee="committee_a")
+    fund = load_fund(session, rng, estate_ids, manager="manager_a", committee="committee_a", official="official_jd")
     oversight = load_oversight(session, rng, estate_ids, official="official_jd", manager="manager_a")
     session.commit()
-    return {**writer.counts, **fees, **oversight, USERS_KEY: users}
+    return {**writer.counts, **fees, **fund, **oversight, USERS_KEY: users}
 
 
 def _demo_users() -> int:

@@ -70,6 +70,7 @@ def install(app: Flask) -> None:
     csrf_for_cookie_authenticated_api(app)
     refuse_get_mutations(app)
     limit_login_attempts(app)
+    limit_owner_forms(app)
     clamp_rest_paging(app)
     security_headers(app)
 
@@ -210,6 +211,27 @@ def limit_login_attempts(app: Flask) -> None:
     for name in sorted({endpoint.partition(".")[0] for endpoint in LOGIN_ENDPOINTS}):
         if name in app.blueprints:
             shared(app.blueprints[name])
+
+
+def _owner_form_refused(response: Any) -> bool:
+    return bool(g.get("public_refused"))
+
+
+def limit_owner_forms(app: Flask) -> None:
+    """The public owner forms (分户账 lookup, electronic vote) guess nothing for anyone:
+    PUBLIC_FORM_RATE_LIMIT refused attempts per client address, both forms together
+    (so a wrong code on one does not buy more tries on the other); then 429."""
+    from views.public import OWNER_FORMS
+
+    if not app.config.get("PUBLIC_FORM_RATE_LIMIT") or "public" not in app.blueprints:
+        return
+    app.appbuilder.sm.limiter.shared_limit(
+        lambda: current_app.config["PUBLIC_FORM_RATE_LIMIT"],
+        scope="owner_forms",
+        methods=["POST"],
+        deduct_when=_owner_form_refused,
+        exempt_when=lambda: request.endpoint not in OWNER_FORMS,
+    )(app.blueprints["public"])
 
 
 # --- REST paging --------------------------------------------------------------------

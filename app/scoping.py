@@ -206,3 +206,9 @@ def install() -> None:
     for name, listener in (("do_orm_execute", _limit_to_scope), ("before_flush", _check_writes)):
         if not event.contains(Session, name, listener):
             event.listen(Session, name, listener)
+
+
+def limit_request_to(estate_id: int) -> None:
+    """Scope the rest of this request to one estate: an anonymous owner voting on their
+    own estate's application acts inside that estate and nowhere else."""
+    g.estate_scope = frozenset({estate_id})

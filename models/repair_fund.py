@@ -104,7 +104,8 @@ def _entry_sign(values: dict) -> list[tuple[str, str]]:
     kind, amount = values.get("kind"), values.get("amount")
     if kind is None or amount is None:
         return []
-    if kind == "use":
+    # the payment writes 使用分摊 naming its application; a form or REST body cannot name one
+    if kind == "use" and values.get("application") is None and values.get("application_id") is None:
         return [("kind", "使用分摊只能由维修资金划转自动生成")]
     if kind in INFLOWS and amount <= 0:
         return [("amount", f"{ENTRY_KINDS.label(kind)}金额须大于 0")]
@@ -526,6 +527,8 @@ class FundScope(Entity):
         menu = Menu.FUND
         icon = "fa-object-group"
         list_columns = ("application", "building", "unit")
+        # no building/unit select boxes in the search form: they would load every building and unit
+        search_columns = ("application",)
         form_columns = ("application", "building", "unit")
         scope_path = "application.estate_id"
         str_loads = ("building", "unit")

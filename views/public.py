@@ -8,17 +8,27 @@ estate scope is empty, so each query states explicitly that it reads across esta
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from decimal import Decimal
 
 import segno
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, g, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
+from app.scoping import limit_request_to
 from models.base import ALL_ESTATES
-from models.estate import Estate
+from models.errors import Refused
+from models.estate import Building, Estate, Unit
 from models.fees import BILLING_BASES, BILLING_MODES, PRICE_FORMS, FeeStandard, FeeStandardLine, in_force
+from models.fund_vote import BALLOT_CHOICES
+from models.people import Owner, UnitOwnership
+from models.repair_fund import ENTRY_KINDS, STATES, FundApplication, cast_ballot
+from models.repair_fund_disclosure import (
+    PUBLISHED_PLAN_STATES, apportionments, disclose, parse_period, period_of, periods, published_applications,
+    unit_entries,
+)
 from models.settings import Settings
 
 public = Blueprint("public", __name__, url_prefix="/public")
@@ -62,7 +72,17 @@ def index():
     session = db.session
     estates = session.execute(select(Estate).order_by(Estate.code), execution_options=_ACROSS_ESTATES).scalars().all()
     notices = {e.id: _published_standards(e.id) for e in estates}
-    return render_template("public/index.html", estates=estates, notices=notices, today=dt.date.today())
+    return render_template("public/index.html", estates=estates, notices=notices, today=dt.date.today(),
+                           voting=_voting())
+
+
+def _voting() -> dict[int, list]:
+    """Applications now in the owners' vote, per estate (the index links their vote page)."""
+    found: dict[int, list] = {}
+    for app in db.session.execute(select(FundApplication).where(FundApplication.state == "voting")
+                                  .order_by(FundApplication.id), execution_options=_ACROSS_ESTATES).scalars():
+        found.setdefault(app.estate_id, []).append(app)
+    return found
 
 
 @public.route("/estate/<int:estate_id>/fees")
@@ -88,3 +108,132 @@ def fee_notice(estate_id: int):
         hotline=settings.complaint_hotline, qr=qr, page_url=page_url,
         bases=BILLING_BASES, modes=BILLING_MODES, forms=PRICE_FORMS,
     )
+
+
+# -- repair fund (维修资金): disclosure, published plans and results, owners' lookup and vote ----
+
+#: one answer for every failed owner lookup, whatever did not match (no enumeration)
+LOOKUP_REFUSED = "房屋或证件号码后六位不正确，请核对后重新输入。"
+#: the endpoints whose refused attempts count towards the public rate limit (app/hardening.py)
+OWNER_FORMS = frozenset({"public.fund_ledger", "public.vote"})
+
+
+@public.app_template_filter("yuan")
+def yuan(value: Decimal | None) -> str:
+    """An amount in 元 with thousands separators: 1,234,567.80."""
+    return "—" if value is None else f"{value:,.2f}"
+
+
+def _estate_or_404(estate_id: int) -> Estate:
+    estate = db.session.execute(select(Estate).where(Estate.id == estate_id),
+                                execution_options=_ACROSS_ESTATES).scalar_one_or_none()
+    if estate is None:
+        abort(404)
+    return estate
+
+
+def _buildings(estate_id: int) -> list:
+    return db.session.execute(select(Building).where(Building.estate_id == estate_id).order_by(Building.id),
+                              execution_options=_ACROSS_ESTATES).scalars().all()
+
+
+def _refused(message: str) -> str:
+    """Mark this request as a refused owner attempt (the rate limit counts those)."""
+    g.public_refused = True
+    return message
+
+
+@public.route("/estate/<int:estate_id>/fund")
+def fund_notice(estate_id: int):
+    """维修资金公开: the period's figures, published plans, vote results and settlements."""
+    estate = _estate_or_404(estate_id)
+    session = db.session
+    months = session.execute(select(Settings), execution_options=_ACROSS_ESTATES).scalar_one().fund_disclosure_months
+    today = dt.date.today()
+    choices = periods(session, estate_id, months, today, _ACROSS_ESTATES)
+    period = parse_period(request.args.get("period"), months) or period_of(today, months)
+    if period.start > today:
+        abort(404)  # nothing of the future is published
+    report = disclose(session, estate_id, period, _ACROSS_ESTATES)
+    applications = published_applications(session, estate_id, _ACROSS_ESTATES)
+    settlements = apportionments(session, [p.application.id for p in applications if p.application.disclosed_on],
+                                 _ACROSS_ESTATES)
+    page_url = request.url_root.rstrip("/") + url_for("public.fund_notice", estate_id=estate_id)
+    qr = segno.make(page_url, error="m").svg_inline(scale=3, title="扫码查看本公示")
+    return render_template("public/fund.html", estate=estate, report=report, choices=choices, period=period,
+                           applications=applications, settlements=settlements, today=today, qr=qr)
+
+
+@public.route("/estate/<int:estate_id>/fund/ledger", methods=["GET", "POST"])
+def fund_ledger(estate_id: int):
+    """An owner's own 分户账: 楼栋 + 房号 + the last six characters of an owner's 证件号码."""
+    estate = _estate_or_404(estate_id)
+    buildings = _buildings(estate_id)
+    form = {"building": request.form.get("building", ""), "room": request.form.get("room", "").strip()}
+    entries, unit, error = None, None, None
+    if request.method == "POST":
+        suffix = request.form.get("id_suffix", "").strip().upper()
+        unit = _unit(estate_id, form["building"], form["room"])
+        holders = [] if unit is None or len(suffix) != 6 else db.session.execute(
+            select(Owner.id_number).join(UnitOwnership, UnitOwnership.owner_id == Owner.id)
+            .where(UnitOwnership.unit_id == unit.id), execution_options=_ACROSS_ESTATES,
+        ).scalars().all()
+        if not any(secrets.compare_digest(number.strip().upper()[-6:], suffix) for number in holders):
+            unit, error = None, _refused(LOOKUP_REFUSED)
+        else:
+            entries = unit_entries(db.session, unit.id, _ACROSS_ESTATES)
+    balance = sum((e.amount for e in entries), Decimal("0.00")) if entries is not None else None
+    running, total = [], Decimal("0.00")
+    for entry in entries or []:
+        total += entry.amount
+        running.append((entry, total))
+    settings = db.session.execute(select(Settings), execution_options=_ACROSS_ESTATES).scalar_one()
+    first = sum((e.amount for e in entries or [] if e.kind == "deposit"), Decimal("0.00"))
+    warn = entries is not None and first > 0 and balance * 100 < first * settings.fund_top_up_percent
+    names = {b.id: b.name for b in buildings}
+    return render_template("public/fund_ledger.html", estate=estate, buildings=buildings, form=form, unit=unit,
+                           unit_label=f"{names.get(unit.building_id, '')} {unit.room_no}" if unit else "",
+                           rows=running, balance=balance, warn=warn, percent=settings.fund_top_up_percent,
+                           kinds=ENTRY_KINDS, error=error), (400 if error else 200)
+
+
+def _unit(estate_id: int, building: str, room: str):
+    if not building.isdigit() or not room:
+        return None
+    return db.session.execute(
+        select(Unit).where(Unit.estate_id == estate_id, Unit.building_id == int(building), Unit.room_no == room),
+        execution_options=_ACROSS_ESTATES,
+    ).scalar_one_or_none()
+
+
+@public.route("/vote/<int:application_id>", methods=["GET", "POST"])
+def vote(application_id: int):
+    """业主电子投票: the unit, the 电子投票码 printed on its 表决票, and the choice."""
+    session = db.session
+    app = session.execute(select(FundApplication).where(FundApplication.id == application_id),
+                          execution_options=_ACROSS_ESTATES).scalar_one_or_none()
+    if app is None or app.state not in PUBLISHED_PLAN_STATES or app.category == "emergency":
+        abort(404)  # only a published plan has a vote page
+    limit_request_to(app.estate_id)
+    published = next(p for p in published_applications(session, app.estate_id, _ACROSS_ESTATES) if p.application.id == app.id)
+    form = {"building": request.form.get("building", ""), "room": request.form.get("room", "").strip(),
+            "choice": request.form.get("choice", "")}
+    error = done = None
+    if request.method == "POST":
+        unit = _unit(app.estate_id, form["building"], form["room"])
+        try:
+            if unit is None:
+                raise Refused("未找到该房屋，请核对楼栋和房号")
+            cast_ballot(session, app, unit.id, form["choice"], channel="electronic",
+                        code=request.form.get("code", ""), recorded_by="业主电子投票")
+            session.commit()
+        except Refused as refused:
+            session.rollback()
+            error = _refused(str(refused))
+        else:
+            done = f"投票成功：{unit.building.name} {unit.room_no} 的表决意见「{BALLOT_CHOICES.label(form['choice'])}」已记录。"
+    return render_template(
+        "public/vote.html", app=app, published=published, estate=_estate_or_404(app.estate_id),
+        buildings=_buildings(app.estate_id), form=form, choices=BALLOT_CHOICES, state=STATES.label(app.state),
+        error=error, done=done,
+    ), (400 if error else 200)

@@ -4,7 +4,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export FLASK_APP := wsgi
 
-.PHONY: setup db run test clean
+.PHONY: setup db run test test-browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -23,9 +23,14 @@ db: setup
 run: db
 	$(BIN)/flask run --host $${HOST:-127.0.0.1} --port $${PORT:-5000}
 
-## the whole test suite
+## the whole test suite (browser tests included; they skip without Debian's chromium
+## unless REQUIRE_SERVICES=1)
 test: setup
 	$(BIN)/pytest
 
+## only the end-to-end tests in a real browser (Debian's chromium); screenshots in build/screenshots/
+test-browser: setup
+	$(BIN)/pytest tests/e2e
+
 clean:
-	rm -rf $(VENV) instance
+	rm -rf $(VENV) instance build

@@ -155,6 +155,15 @@ class Person:
         self.submit(page.locator(".workflow-actions button", has_text=label))
         expect_text(page.locator(".alert-success"), f"已{label}")
 
+    def rows(self, has_text: str | None = None):
+        """The rows of the list page shown (not those of the search form)."""
+        rows = self.page.locator("table.table-hover:not(.filters) > tbody > tr")
+        return rows.filter(has_text=has_text) if has_text else rows
+
+    def record_count(self) -> int:
+        text = self.page.locator("strong", has_text="记录数").locator("xpath=..").inner_text()
+        return int(re.search(r"记录数:\s*(\d+)", text).group(1))
+
     def flashed(self) -> list[str]:
         return [t.strip() for t in self.page.locator(".alert").all_inner_texts()]
 

@@ -32,7 +32,7 @@ def test_a_fee_standard_is_drafted_returned_fixed_approved_published_and_posted(
     manager.save()
 
     manager.visit("/fee_standard/list/")
-    row = manager.page.locator("table tr", has_text=TITLE)
+    row = manager.rows(TITLE)
     expect(row).to_contain_text("草稿")
     manager.submit(row.locator("a[href^='/fee_standard/show/']"))
     show_url = manager.page.url

@@ -70,10 +70,11 @@ class Rule:
     base: str = "participating"
 
     def describe(self) -> str:
-        quorum = f"参与表决的专有部分面积和人数均达到总数的 {self.quorum} 以上" if self.quorum else "不设参与门槛"
-        base = BASES.label(self.base)
-        relation = "过" if self.strict else "达到"
-        return f"{quorum}；同意的面积和人数均{relation}{base}的 {self.approval}{'' if self.strict else ' 以上'}"
+        quorum = f"参与表决的专有部分面积和人数均达到总数的 {self.quorum} 以上" if self.quorum else "不设参与表决门槛"
+        whole = "参与表决部分" if self.base == "participating" else "全体业主"
+        approval = (f"同意的面积和人数均超过{whole}的 {self.approval}" if self.strict
+                    else f"同意的面积和人数均达到{whole}的 {self.approval} 以上")
+        return f"{quorum}；{approval}"
 
 
 @dataclass(frozen=True)

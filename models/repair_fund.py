@@ -599,21 +599,13 @@ def silent_consent(session: Session, app: FundApplication) -> bool:
 def current_tally(session: Session, app: FundApplication) -> Tally:
     """The live count: the roll joined with the ballots cast so far."""
     rows = session.execute(
-        select(VoteRoll.unit_id, VoteRoll.__table__.c.area, VoteRoll.person, Ballot.choice)
+        select(VoteRoll.unit_id, VoteRoll.area, VoteRoll.person, Ballot.choice)
         .outerjoin(Ballot, (Ballot.application_id == VoteRoll.application_id) & (Ballot.unit_id == VoteRoll.unit_id))
         .where(VoteRoll.application_id == app.id)
     ).all()
-    hundredths = _hundredths(session)
-    voters = [Voter(unit_id, hundredths(area), person) for unit_id, area, person, _choice in rows]
+    voters = [Voter(unit_id, int(area * 100), person) for unit_id, area, person, _choice in rows]
     ballots = {unit_id: choice for unit_id, _area, _person, choice in rows if choice is not None}
     return tally(voters, ballots, vote_rule(app), silent_consent(session, app))
-
-
-def _hundredths(session: Session):
-    """Raw area column values → hundredths of a ㎡ (SQLite stores them so already)."""
-    if session.get_bind().dialect.name == "sqlite":
-        return int
-    return lambda area: int(Decimal(area) * 100)
 
 
 def record_result(session: Session, app: FundApplication) -> Tally:

@@ -92,10 +92,21 @@ class Workflow:
         if t.guard and (message := t.guard(obj, session)):
             raise TransitionRefused(message)
         target = t.outcome(obj, session) if t.outcome else t.target
-        setattr(obj, self.field, target)
-        if t.effect:
-            t.effect(obj, session)
-        obj._firing_transition = True  # this flush may change a frozen row: it is the transition
+        # the flushes from here to the end of the transition may change a frozen row
+        obj._firing_transition = True
+        try:
+            setattr(obj, self.field, target)
+            if t.effect:
+                t.effect(obj, session)
+            record = self._record(session, obj, t, state, target, comment, user)
+            session.flush()
+        finally:
+            obj.__dict__.pop("_firing_transition", None)
+        return record
+
+    @staticmethod
+    def _record(session: Session, obj: Any, t: Transition, state: str, target: str, comment: str,
+                user: Any) -> "WorkflowEvent":
         record = WorkflowEvent(
             table_name=obj.__tablename__, record_id=obj.id, transition=t.name,
             from_state=state, to_state=target, comment=comment[:1000],
@@ -189,12 +200,6 @@ def _refuse_frozen_changes(session: Session, _context: Any, _instances: Any) -> 
             raise Frozen(f"{label}处于「{flow.states.label(state)}」状态，内容不能修改；如需调整，请退回或新建版本")
 
 
-def _transitions_done(session: Session, _context: Any) -> None:
-    for obj in session.identity_map.values():
-        obj.__dict__.pop("_firing_transition", None)
-
-
 def install() -> None:
-    for name, listener in (("before_flush", _refuse_frozen_changes), ("after_flush", _transitions_done)):
-        if not event.contains(Session, name, listener):
-            event.listen(Session, name, listener)
+    if not event.contains(Session, "before_flush", _refuse_frozen_changes):
+        event.listen(Session, "before_flush", _refuse_frozen_changes)

@@ -4,7 +4,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export FLASK_APP := wsgi
 
-.PHONY: setup db run test test-browser clean
+.PHONY: setup db run test test-browser screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -31,6 +31,12 @@ test: setup
 ## only the end-to-end tests in a real browser (Debian's chromium); screenshots in build/screenshots/
 test-browser: setup
 	$(BIN)/pytest tests/e2e
+
+## refresh the README's pictures (docs/screenshots/) from a browser run
+screenshots: setup
+	rm -rf build/screenshots/readme
+	REQUIRE_SERVICES=1 $(BIN)/pytest tests/e2e
+	mkdir -p docs/screenshots && cp build/screenshots/readme/*.png docs/screenshots/
 
 clean:
 	rm -rf $(VENV) instance build

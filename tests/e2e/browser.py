@@ -167,11 +167,17 @@ class Person:
     def flashed(self) -> list[str]:
         return [t.strip() for t in self.page.locator(".alert").all_inner_texts()]
 
-    def shot(self, name: str, *, full_page: bool = False) -> Path:
-        """A screenshot of what this person sees now (build/screenshots/<test>/NN-user-name.png)."""
+    def shot(self, name: str, *, full_page: bool = False, readme: str | None = None) -> Path:
+        """A screenshot of what this person sees now (build/screenshots/<test>/NN-user-name.png);
+        ``readme``: also build/screenshots/readme/<readme>.png, which `make screenshots`
+        copies to docs/screenshots/ for the README."""
         self.users.shot_count += 1
         path = self.users.shots / f"{self.users.shot_count:02d}-{self.username}-{name}.png"
         self.page.screenshot(path=str(path), full_page=full_page)
+        if readme:
+            published = self.users.shots.parent / "readme" / f"{readme}.png"
+            published.parent.mkdir(parents=True, exist_ok=True)
+            published.write_bytes(path.read_bytes())
         return path
 
     def close(self) -> None:

@@ -37,6 +37,7 @@ def test_units_go_out_to_excel_and_new_ones_come_back_in_through_the_template(us
     estate, code = buildings[0][columns["所属小区"]], buildings[0][columns["楼栋编号"]]
 
     manager.visit("/unit/list/")
+    manager.shot("unit-list", readme="list")
     units_before = manager.record_count()
     header, *units = sheet(download(manager, manager.page.get_by_role("link", name="导出 Excel（按当前筛选）"), tmp_path))
     assert len(units) == units_before

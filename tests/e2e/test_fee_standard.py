@@ -88,4 +88,4 @@ def test_a_fee_standard_is_drafted_returned_fixed_approved_published_and_posted(
     expect(notice.locator("tr", has_text="公示日期")).to_contain_text(today.isoformat())
     expect(notice.locator("tr", has_text="公示日期")).to_contain_text(effective.isoformat())
     expect(notice.locator("table.lines tr", has_text="物业服务费")).to_contain_text("2.95")
-    public.shot("fee-notice", full_page=True)
+    public.shot("fee-notice", full_page=True, readme="fee-notice")

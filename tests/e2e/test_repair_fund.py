@@ -116,13 +116,13 @@ def test_a_repair_is_planned_approved_voted_done_filed_paid_and_apportioned(user
     assert cast > 2
     expect(committee.page.locator(".tally-table")).to_be_visible()
     expect(committee.page.locator("body")).to_contain_text("可以通过")
-    committee.shot("vote-tally", full_page=True)
 
     committee.visit(show_url)
     committee.fire("结束表决并计票")
     assert state_of(committee) == "表决通过"
     committee.visit(tally_url)
     expect(committee.page.locator(".alert-success")).to_contain_text("计票结果：表决通过")
+    committee.shot("vote-tally", full_page=True, readme="vote-tally")
 
     manager.visit(show_url)
     manager.fire("开始施工")

@@ -244,7 +244,9 @@ class VoteRoll(Entity):
     area: Mapped[Decimal] = mapped_column(Area, info=zh("专有部分面积（㎡）"))
     person: Mapped[str] = mapped_column(String(200), info=zh("计人数的业主", "同一业主的多套房屋、开发建设单位未售房屋各计一人"))
     voter_name: Mapped[str] = mapped_column(String(200), info=zh("业主"))
-    code: Mapped[str] = mapped_column(String(12), info=zh("电子投票码"))
+    # the owner's secret for electronic voting: unlabelled, so no generated page, export or
+    # API shows it; only the committee's printed 表决票 carries it to the owner
+    code: Mapped[str] = mapped_column(String(12))
 
     __table_args__ = (
         UniqueConstraint("application_id", "unit_id", name="uq_vote_roll_unit",

@@ -699,3 +699,45 @@ def test_the_state_cannot_be_set_through_rest_or_the_edit_form(app):
     client.post(f"/fund_application/edit/{pk}", data={"state": "paid", "title": "新名字"})
     with app.app_context():
         assert db.session.get(FundApplication, pk).state == "draft"
+
+
+def test_the_electronic_voting_codes_never_appear_on_generated_pages_or_the_api(app):
+    with app.app_context():
+        application = _advance(_application(), "open_vote")
+        roll = db.session.execute(select(VoteRoll).where(VoteRoll.application_id == application.id)).scalars().first()
+        pk, code = roll.id, roll.code
+        db.session.commit()
+    client = client_of(app, "admin")
+    for url in (f"/vote_roll/show/{pk}", "/vote_roll/list/", f"/api/v1/vote_roll/{pk}", "/api/v1/vote_roll/",
+                "/vote_roll/export/"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert code.encode() not in response.data, url
+
+
+def test_a_jurisdiction_rule_overrides_the_default(ctx):
+    from fractions import Fraction
+
+    from models.fund_vote import VoteRule, rule_for
+    from models.region import District
+
+    district = db.session.execute(select(District)).scalars().first()
+    assert rule_for(db.session, district.id, "use").approval == Fraction(1, 2)
+    db.session.add(VoteRule(district=district, matter="use", quorum="0", approval="2/3", strict=False, base="total"))
+    db.session.flush()
+    rule = rule_for(db.session, district.id, "use")
+    assert (rule.quorum, rule.approval, rule.strict, rule.base) == (0, Fraction(2, 3), False, "total")
+    assert rule_for(db.session, district.id + 1000, "use").approval == Fraction(1, 2)
+
+
+def test_the_rule_in_force_when_the_vote_opened_applies_to_the_count(ctx):
+    from models.fund_vote import VoteRule
+
+    application = _advance(_application(), "open_vote")
+    for rule in db.session.execute(select(VoteRule)).scalars():
+        rule.approval = "9/10"
+    db.session.flush()
+    _vote_all(application)
+    _fire(application, "close_vote")
+    result = db.session.execute(select(VoteResult).where(VoteResult.application_id == application.id)).scalar_one()
+    assert "1/2" in result.rule and result.passed

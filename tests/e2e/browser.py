@@ -184,16 +184,19 @@ class Person:
         self.context.close()
 
 
-def expect_text(locator: Any, text: str) -> None:
-    """Wait until the element shows ``text`` (Playwright's retrying assertion)."""
-    from playwright.sync_api import expect
+def expect(target: Any):
+    """Playwright's retrying assertions, imported when used: without the package the
+    test modules still load and the tests skip with their reason (conftest.py)."""
+    from playwright.sync_api import expect as playwright_expect
 
+    return playwright_expect(target)
+
+
+def expect_text(locator: Any, text: str) -> None:
     expect(locator).to_contain_text(text)
 
 
 def expect_value(locator: Any, value: str) -> None:
-    from playwright.sync_api import expect
-
     expect(locator).to_have_value(value)
 
 

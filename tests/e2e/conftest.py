@@ -38,21 +38,24 @@ def _required() -> bool:
     return os.environ.get("REQUIRE_SERVICES", "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def _unavailable(reason: str) -> None:
-    if _required():
-        pytest.fail(f"{reason}; REQUIRE_SERVICES=1 demands the browser suite", pytrace=False)
-    pytest.skip(f"{reason} (install Debian's chromium and `make setup`; REQUIRE_SERVICES=1 makes this a failure)")
+def _missing() -> str | None:
+    """Why the browser tests cannot run here (None: they can)."""
+    if shutil.which("chromium") is None:
+        return "browser tests need Debian's chromium on PATH (apt install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "browser tests need the playwright package (make setup installs the test extra)"
+    return None
 
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator:
+    if reason := _missing():
+        pytest.fail(f"{reason}; REQUIRE_SERVICES=1 demands the browser suite", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
     chromium = shutil.which("chromium")
-    if chromium is None:
-        _unavailable("browser tests need Debian's chromium on PATH")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _unavailable("browser tests need the playwright package (test extra)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=ARGS)
         try:
@@ -163,7 +166,12 @@ def pytest_runtest_makereport(item, call):
 
 
 def pytest_collection_modifyitems(items) -> None:
+    """Mark the browser tests; without a browser they skip before anything is set up,
+    unless REQUIRE_SERVICES=1 (then the ``browser`` fixture fails them)."""
     here = Path(__file__).parent
+    reason = _missing()
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.browser)
+            if reason and not _required():
+                item.add_marker(pytest.mark.skip(reason=f"{reason}; REQUIRE_SERVICES=1 makes this a failure"))

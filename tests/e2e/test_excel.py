@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from openpyxl import load_workbook
-from playwright.sync_api import expect
+from tests.e2e.browser import expect
 
 
 def download(person, link, folder: Path) -> Path:

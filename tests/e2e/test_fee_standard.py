@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from dateutil.relativedelta import relativedelta
-from playwright.sync_api import expect
+from tests.e2e.browser import expect
 
 ESTATE = "望京花园"  # estate 1, the one manager_a and committee_a serve
 TITLE = "2027 年度调整后物业收费标准"

@@ -6,7 +6,7 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-from playwright.sync_api import expect
+from tests.e2e.browser import expect
 
 ESTATE = "望京花园"
 BUILDING = "望京花园 2号楼"  # the smallest building of estate 1: its owners vote

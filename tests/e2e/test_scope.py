@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import expect
+from tests.e2e.browser import expect
 
 ESTATES = ("望京花园", "保利西园", "宝星华庭")  # estate 1 (staff_a's), 2, 3: one 街道
 

@@ -117,13 +117,16 @@ def server_errors(app) -> Iterator[ServerErrors]:
         got_request_exception.disconnect(errors.record, app)
 
 
+#: while a browser test runs: CSRF tokens checked as in production; a crash answered by the
+#: Chinese 500 page (and recorded by ``server_errors``) rather than raised into werkzeug;
+#: static files cached by the browser, which otherwise revalidates ~20 of them per page
+BROWSER_CONFIG = {"WTF_CSRF_ENABLED": True, "PROPAGATE_EXCEPTIONS": False, "SEND_FILE_MAX_AGE_DEFAULT": 3600}
+
+
 @pytest.fixture()
 def real_forms(app) -> Iterator[None]:
-    """The browser posts real forms: CSRF tokens are checked as in production, and a
-    crash becomes the Chinese 500 page (recorded by ``server_errors``) rather than
-    werkzeug's English one."""
-    saved = {k: app.config.get(k) for k in ("WTF_CSRF_ENABLED", "PROPAGATE_EXCEPTIONS")}
-    app.config.update(WTF_CSRF_ENABLED=True, PROPAGATE_EXCEPTIONS=False)
+    saved = {k: app.config.get(k) for k in BROWSER_CONFIG}
+    app.config.update(BROWSER_CONFIG)
     try:
         yield
     finally:

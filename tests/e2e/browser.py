@@ -51,10 +51,10 @@ class Watch:
         if message.type != "error":
             return
         failed = _FAILED_RESOURCE.match(message.text)
-        where = (message.location or {}).get("url", "")
+        where = (message.location or {}).get("url") or (message.page.url if message.page else "?")
         if failed and (urlsplit(where).path, int(failed.group(1))) in self.expected:
             return
-        self.problems.append(f"console error on {where or message.page.url if message.page else where}: {message.text}")
+        self.problems.append(f"console error on {where}: {message.text}")
 
     def on_pageerror(self, error: Any) -> None:
         self.problems.append(f"JS error: {error}")
@@ -81,9 +81,8 @@ class Person:
         self.context.on("request", self.watch.on_request)
         self.context.on("response", self.watch.on_response)
         self.context.on("console", self.watch.on_console)
-        self.context.on("page", lambda page: page.on("pageerror", self.watch.on_pageerror))
+        self.context.on("page", lambda page: page.on("pageerror", self.watch.on_pageerror))  # new_page() too
         self.page = self.context.new_page()
-        self.page.on("pageerror", self.watch.on_pageerror)
         if username is not None:
             self.log_in(username)
 

@@ -195,7 +195,7 @@ class VoteRule(Entity):
     base: Mapped[str] = mapped_column(
         String(20), default="participating", info=zh("同意比例的计算基数", choices=BASES)
     )
-    basis: Mapped[str | None] = mapped_column(String(200), info=zh("依据", "如 民法典第二百七十八条"))
+    basis: Mapped[str] = mapped_column(String(200), info=zh("依据", "如 民法典第二百七十八条、本市维修资金管理办法"))
 
     __table_args__ = (
         MATTERS.constraint("matter", "ck_vote_rule_matter"),

@@ -28,7 +28,7 @@ def upgrade():
     sa.Column('approval', sa.String(length=10), nullable=False),
     sa.Column('strict', sa.Boolean(), nullable=False),
     sa.Column('base', sa.String(length=20), nullable=False),
-    sa.Column('basis', sa.String(length=200), nullable=True),
+    sa.Column('basis', sa.String(length=200), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
     sa.CheckConstraint("base IN ('participating', 'total')", name='ck_vote_rule_base'),
     sa.CheckConstraint("matter IN ('use', 'major')", name='ck_vote_rule_matter'),

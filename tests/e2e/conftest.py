@@ -53,8 +53,9 @@ def _missing() -> str | None:
 def browser() -> Iterator:
     if reason := _missing():
         pytest.fail(f"{reason}; REQUIRE_SERVICES=1 demands the browser suite", pytrace=False)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=10_000)  # a loaded 2-core CI machine renders slowly
     chromium = shutil.which("chromium")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=ARGS)
@@ -124,7 +125,7 @@ BROWSER_CONFIG = {"WTF_CSRF_ENABLED": True, "PROPAGATE_EXCEPTIONS": False, "SEND
 
 
 @pytest.fixture()
-def real_forms(app) -> Iterator[None]:
+def browser_config(app) -> Iterator[None]:
     saved = {k: app.config.get(k) for k in BROWSER_CONFIG}
     app.config.update(BROWSER_CONFIG)
     try:
@@ -145,7 +146,7 @@ def shots(request) -> Path:
 
 
 @pytest.fixture()
-def users(request, browser, live_server, app, real_forms, server_errors, shots) -> Iterator[Users]:
+def users(request, browser, live_server, app, browser_config, server_errors, shots) -> Iterator[Users]:
     """``users("manager_a")``: a page of a fresh context, signed in through the login page."""
     made = Users(browser, live_server, app.config["DEMO_PASSWORD"], server_errors, shots)
     try:

@@ -261,6 +261,7 @@ class VoteRoll(Entity):
         menu = Menu.FUND
         icon = "fa-list-ol"
         list_columns = ("application", "unit", "area", "voter_name")
+        form_columns = ("application", "unit", "area", "voter_name")
         search_columns = ("application",)
         order_by = ("id", "asc")
         str_loads = ("unit",)

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Boolean, CheckConstraint, Date, DateTime, Index, Integer, String, Text, UniqueConstraint, case, func,
     insert, select,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.base import Admin, Choices, Entity, Menu, Money, fk, positive, zh
@@ -652,7 +653,12 @@ def cast_ballot(session: Session, app: FundApplication, unit_id: int, choice: st
         raise Refused(f"同一业主的多套房屋计为一人，须作出相同表决（已投「{BALLOT_CHOICES.label(earlier)}」）")
     ballot = Ballot(application_id=app.id, estate_id=app.estate_id, unit_id=unit_id, choice=choice,
                     channel=channel, scan=scan, recorded_by=recorded_by[:100], cast_at=now())
-    session.add(ballot)
+    try:
+        # two ballots for one unit at the same moment: the database's unique key decides
+        with session.begin_nested():
+            session.add(ballot)
+    except IntegrityError:
+        raise Refused("该房屋已经投过票，每户只能投一票") from None
     return ballot
 
 

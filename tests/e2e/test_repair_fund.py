@@ -145,6 +145,15 @@ def test_a_repair_is_planned_approved_voted_done_filed_paid_and_apportioned(user
     shares = use_entries(manager, title)
     assert len(shares) == roll and sum(shares) == -cost
 
+    # one affected unit's 分户账 shows its share of this repair
+    share = manager.rows(title).filter(has_text="2号楼 1-101").locator("td", has_text=re.compile(r"^-\d+\.\d{2}$"))
+    share = share.inner_text().strip()
+    manager.visit("/unit/list/?_flt_0_room_no=1-101")
+    manager.submit(manager.rows("2号楼").locator("a[href^='/unit/show/']"))
+    manager.submit(manager.page.get_by_role("link", name=re.compile("维修资金分户账")))
+    expect(manager.page.locator("tr", has_text=title)).to_contain_text(share)
+    manager.shot("unit-ledger", full_page=True)
+
     committee.visit(show_url)
     committee.fire("决算公示")
     assert state_of(committee) == "已决算公示"

@@ -4,7 +4,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export FLASK_APP := wsgi
 
-.PHONY: setup db run test test-pg deploy serve backup restore clean
+.PHONY: setup db run test test-browser screenshots test-pg deploy serve backup restore clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -23,9 +23,20 @@ db: setup
 run: db
 	$(BIN)/flask run --host $${HOST:-127.0.0.1} --port $${PORT:-5000}
 
-## the whole test suite
+## the whole test suite (browser tests included; they skip without Debian's chromium
+## unless REQUIRE_SERVICES=1)
 test: setup
 	$(BIN)/pytest
+
+## only the end-to-end tests in a real browser (Debian's chromium); screenshots in build/screenshots/
+test-browser: setup
+	$(BIN)/pytest tests/e2e
+
+## refresh the README's pictures (docs/screenshots/) from a browser run
+screenshots: setup
+	rm -rf build/screenshots/readme
+	REQUIRE_SERVICES=1 $(BIN)/pytest tests/e2e
+	mkdir -p docs/screenshots && cp build/screenshots/readme/*.png docs/screenshots/
 
 ## the whole suite on PostgreSQL: TEST_DATABASE_URL=postgresql://user@host/dbname, a database
 ## the tests own (it and <dbname>_template are dropped and recreated)
@@ -53,4 +64,4 @@ restore: setup
 	$(BIN)/flask restore --yes "$$BACKUP"
 
 clean:
-	rm -rf $(VENV) instance
+	rm -rf $(VENV) instance build

@@ -42,7 +42,7 @@ screenshots: setup
 ## the tests own (it and <dbname>_template are dropped and recreated)
 test-pg: setup
 	@test -n "$${TEST_DATABASE_URL:-}" || { echo "请设置 TEST_DATABASE_URL=postgresql://用户@主机:端口/测试库名" >&2; exit 2; }
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not browser"  # the browser suite checks pages, not the database: once, in `make test`
 
 # --- production (README 部署) ---
 

@@ -119,9 +119,13 @@ class Menu:
     PARKING = ("车辆与停车", "fa-car")
     FACILITY = ("设施设备", "fa-cogs")
     FEES = ("收费管理", "fa-jpy")
+    # daily operations (issue 6): service desk and community life, safety, service quality
+    OPERATIONS = ("日常运营", "fa-wrench")
+    SAFETY = ("安全管理", "fa-shield")
+    QUALITY = ("服务质量", "fa-star-half-o")
     SYSTEM = ("系统管理", "fa-sliders")
 
-    ORDER = (REGION, MASTER, PEOPLE, PARKING, FACILITY, FEES, SYSTEM)
+    ORDER = (REGION, MASTER, PEOPLE, PARKING, FACILITY, FEES, OPERATIONS, SAFETY, QUALITY, SYSTEM)
 
 
 class Admin:
@@ -163,6 +167,8 @@ class Admin:
     frozen_by: ClassVar[str | None] = None
     #: one-to-many collections listed on the record's page (its lines)
     details: ClassVar[Sequence[str]] = ()
+    #: read-only properties that lists, pages and exports may show: name -> Chinese label
+    computed: ClassVar[dict[str, str]] = {}
 
 
 class Entity(Model):

@@ -47,6 +47,9 @@ class Transition:
     effect: Effect | None = None
     #: button style on the record's page
     style: str = "primary"
+    #: columns the person fills in with the transition (a new deadline, a satisfaction
+    #: level); they are set on the row before the guard runs, so the guard judges them
+    inputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,12 @@ class Workflow:
     def available(self, obj: Any) -> list[Transition]:
         return [t for t in self.transitions if getattr(obj, self.field) in t.source]
 
-    def fire(self, session: Session, obj: Any, name: str, user: Any = None, comment: str = "") -> "WorkflowEvent":
-        """Move ``obj`` along one transition, or raise TransitionRefused (nothing changed)."""
+    def fire(self, session: Session, obj: Any, name: str, user: Any = None, comment: str = "",
+             values: dict[str, Any] | None = None) -> "WorkflowEvent":
+        """Move ``obj`` along one transition, or raise TransitionRefused (the caller rolls back).
+
+        ``values``: what the person filled in for the transition's ``inputs``.
+        """
         t = self.transition(name)
         state = getattr(obj, self.field)
         if state not in t.source:
@@ -77,6 +84,8 @@ class Workflow:
         comment = (comment or "").strip()
         if t.comment_required and not comment:
             raise TransitionRefused(f"「{t.label}」必须填写意见")
+        for field in t.inputs:
+            setattr(obj, field, (values or {}).get(field))
         if t.guard and (message := t.guard(obj, session)):
             raise TransitionRefused(message)
         setattr(obj, self.field, t.target)

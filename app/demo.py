@@ -27,6 +27,7 @@ from werkzeug.security import generate_password_hash
 
 from app import audit, fakes, roles
 from app.demo_fees import load_fees
+from app.demo_operations import load_operations
 from app.extensions import db
 from models.access import UserScope
 from models.base import Entity
@@ -415,8 +416,9 @@ def load(
     # Core inserts pass no ORM event: one audit record per table
     audit.record_all(session, [(m, writer.counts[m.Admin.label]) for m in writer._next_id], "演示数据 {count} 条")
     fees = load_fees(session, rng, estate_ids, manager="manager_a", committee="committee_a")
+    operations = load_operations(session, rng, estate_ids)
     session.commit()
-    return {**writer.counts, **fees, USERS_KEY: users}
+    return {**writer.counts, **fees, **operations, USERS_KEY: users}
 
 
 def _demo_users() -> int:

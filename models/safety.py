@@ -310,7 +310,7 @@ def _require_evaluation(drill: "EmergencyDrill", _session: Session) -> str | Non
     return None if drill.evaluation else "请选择演练评估结果"
 
 
-def _findings_to_hazards(drill: "EmergencyDrill", session: Session) -> None:
+def findings_to_hazards(drill: "EmergencyDrill", session: Session) -> None:
     """Each line of 发现问题 becomes a hazard of the ledger (整改 item), source 演练发现."""
     for line in (drill.findings or "").splitlines():
         text = line.strip(" \t-、·0123456789.")
@@ -325,7 +325,7 @@ DRILL_FLOW = Workflow(
     transitions=(
         Transition("hold", "完成演练", ("planned",), "held"),
         Transition("evaluate", "评估", ("held",), "evaluated", guard=_require_evaluation,
-                   effect=_findings_to_hazards, inputs=("evaluation",), style="success"),
+                   effect=findings_to_hazards, inputs=("evaluation",), style="success"),
     ),
     frozen=frozenset({"evaluated"}),
 )

@@ -142,7 +142,8 @@ class KeyLoan(Entity):
         label = "钥匙借用"
         menu = Menu.OPERATIONS
         icon = "fa-key"
-        list_columns = ("lent_at", "key_name", "borrower", "purpose", "due_back_at", "returned_at", "outstanding")
+        list_columns = ("lent_at", "key_name", "borrower", "mobile", "purpose", "due_back_at", "returned_at",
+                        "outstanding")
         search_columns = ("estate", "key_name", "borrower", "lent_at", "returned_at")
         order_by = ("lent_at", "desc")
         date_order = (("lent_at", "returned_at"), ("lent_at", "due_back_at"))

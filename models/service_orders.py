@@ -260,7 +260,7 @@ class RepairOrder(Entity):
         label = "报修工单"
         menu = Menu.OPERATIONS
         icon = "fa-wrench"
-        list_columns = ("reported_at", "location", "category", "requester", "first_receiver", "state",
+        list_columns = ("reported_at", "location", "category", "requester", "phone", "first_receiver", "state",
                         "deadline", "timing")
         search_columns = ("estate", "state", "category", "channel", "requester", "location", "reported_at",
                           "deadline", "satisfaction")
@@ -395,7 +395,7 @@ class Complaint(Entity):
         label = "投诉建议"
         menu = Menu.OPERATIONS
         icon = "fa-bullhorn"
-        list_columns = ("received_at", "kind", "category", "urgency", "complainant", "first_receiver", "state",
+        list_columns = ("received_at", "kind", "category", "urgency", "complainant", "phone", "first_receiver", "state",
                         "deadline", "timing")
         search_columns = ("estate", "state", "kind", "category", "urgency", "complainant", "received_at",
                           "deadline", "valid", "satisfaction")

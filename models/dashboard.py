@@ -426,15 +426,17 @@ class Todo:
     #: place in FAB's list for the column type (text: 3 = equal; date: 1 = after, 2 = before)
     filters: Callable[[Context], dict[str, Any]] = field(default=lambda ctx: {})
     urgent: bool = True
+    #: the page of the model's view that lists these rows (a list, or a page of its own)
+    page: str = "list"
 
 
 TODOS: dict[str, Todo] = {}
 
 
 def todo(key: str, model: type[Entity], label: str, filters: Callable[[Context], dict[str, Any]] = lambda ctx: {},
-         urgent: bool = True):
+         urgent: bool = True, page: str = "list"):
     def register(count: Callable[[Session, Context], int]):
-        TODOS[key] = Todo(key, model, label, count, filters, urgent)
+        TODOS[key] = Todo(key, model, label, count, filters, urgent, page)
         return count
 
     return register
@@ -506,7 +508,8 @@ def waiting_items(session: Session, ctx: Context, may_list: Callable[[type[Entit
             continue
         count = item.count(session, ctx)
         if count:
-            found.append(Waiting(item.label, count, (f"{item.model.__name__}View.list", item.filters(ctx)), item.urgent))
+            found.append(Waiting(item.label, count, (f"{item.model.__name__}View.{item.page}", item.filters(ctx)),
+                                 item.urgent))
     return found
 
 
@@ -589,7 +592,7 @@ def _votes_closing_count(session: Session, ctx: Context) -> int:
                     FundApplication.vote_until <= ctx.today + dt.timedelta(days=VOTE_CLOSING_DAYS))
 
 
-@todo("fund_top_up", FundEntry, "维修资金需续交的分户账")
+@todo("fund_top_up", FundEntry, "维修资金需续交的分户账", page="top_up")
 def _top_up_count(session: Session, ctx: Context) -> int:
     # Estate is selected so that the scoping listener sees an estate-owned entity: a
     # statement reading only a subquery's columns would not be scoped at all

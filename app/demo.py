@@ -28,6 +28,7 @@ from werkzeug.security import generate_password_hash
 from app import audit, fakes, roles
 from app.demo_fees import load_fees
 from app.demo_fund import load_fund
+from app.demo_operations import load_operations
 from app.demo_oversight import load_oversight
 from app.extensions import db
 from models.access import UserScope
@@ -418,9 +419,10 @@ def load(
     audit.record_all(session, [(m, writer.counts[m.Admin.label]) for m in writer._next_id], "演示数据 {count} 条")
     fees = load_fees(session, rng, estate_ids, manager="manager_a", committee="committee_a")
     fund = load_fund(session, rng, estate_ids, manager="manager_a", committee="committee_a", official="official_jd")
+    operations = load_operations(session, rng, estate_ids)
     oversight = load_oversight(session, rng, estate_ids, official="official_jd", manager="manager_a")
     session.commit()
-    return {**writer.counts, **fees, **fund, **oversight, USERS_KEY: users}
+    return {**writer.counts, **fees, **fund, **operations, **oversight, USERS_KEY: users}
 
 
 def _demo_users() -> int:

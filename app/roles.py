@@ -13,6 +13,10 @@ from collections.abc import Iterable, Iterator
 from flask_appbuilder import AppBuilder
 
 from models.base import Entity, Menu, declared_entities, file_columns
+from models.community_life import NOTICE_FLOW
+from models.safety import DRILL_FLOW, HAZARD_FLOW, PLAN_FLOW
+from models.service_orders import COMPLAINT_FLOW, REPAIR_FLOW
+from models.staff_quality import SURVEY_FLOW
 
 ADMIN = "系统管理员"
 MANAGER = "物业经理"
@@ -38,6 +42,22 @@ _FEES_MANAGER = {
     "FeeStandardLine": MANAGE,
     "Bill": READ | {"generate", "pay"},
 }
+
+#: daily operations (SPEC 2 "operations", issue 6): 物业 manage and move every workflow;
+#: 业委会 and officials read
+_OPERATIONS = (Menu.OPERATIONS, Menu.SAFETY, Menu.QUALITY)
+_OPERATION_FLOWS = {
+    "RepairOrder": REPAIR_FLOW, "Complaint": COMPLAINT_FLOW, "Hazard": HAZARD_FLOW, "EmergencyPlan": PLAN_FLOW,
+    "EmergencyDrill": DRILL_FLOW, "Notice": NOTICE_FLOW, "Survey": SURVEY_FLOW,
+}
+
+
+def _operations(level: frozenset[str], *, transitions: bool) -> dict[tuple[str, str] | str, frozenset[str]]:
+    grants: dict[tuple[str, str] | str, frozenset[str]] = {menu: level for menu in _OPERATIONS}
+    if transitions:
+        grants.update({name: level | {t.name for t in flow.transitions} for name, flow in _OPERATION_FLOWS.items()})
+    return grants
+
 
 #: oversight (SPEC 2, 7): officials keep every record of their jurisdiction and fire every
 #: transition; a 物业经理 reads the ratings and inspections of the estates they serve and
@@ -73,7 +93,7 @@ _FUND_OFFICIAL = {
 MATRIX: dict[str, dict[tuple[str, str] | str, frozenset[str]]] = {
     MANAGER: {
         Menu.REGION: READ, **{menu: MANAGE for menu in _MASTER_DATA}, "Estate": _OWN_ESTATE,
-        **_FEES_MANAGER, **_FUND_MANAGER, **_OVERSIGHT_MANAGER,
+        **_FEES_MANAGER, **_operations(MANAGE, transitions=True), **_FUND_MANAGER, **_OVERSIGHT_MANAGER,
     },
     STAFF: {
         Menu.REGION: READ,
@@ -82,17 +102,18 @@ MATRIX: dict[str, dict[tuple[str, str] | str, frozenset[str]]] = {
         "Building": MANAGE_NO_DELETE,
         Menu.FEES: READ,
         "Bill": READ | {"pay"},
+        **_operations(MANAGE, transitions=True),
         Menu.FUND: READ,
     },
     # the audit log reads through the estate scope: 业委会 their estate, officials their 街道
     COMMITTEE: {
         Menu.REGION: READ, **{menu: READ for menu in _MASTER_DATA}, "AuditLog": READ,
         Menu.FEES: READ, "FeeStandard": READ | {"approve", "return"}, **_FUND_COMMITTEE,
-        Menu.OVERSIGHT: READ,
+        Menu.OVERSIGHT: READ, **_operations(READ, transitions=False),
     },
     OFFICIAL: {
         Menu.REGION: READ, **{menu: READ for menu in _MASTER_DATA}, "AuditLog": READ, Menu.FEES: READ,
-        **_FUND_OFFICIAL, **_OVERSIGHT_OFFICIAL,
+        **_FUND_OFFICIAL, **_OVERSIGHT_OFFICIAL, **_operations(READ, transitions=False),
     },
 }
 

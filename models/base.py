@@ -120,11 +120,15 @@ class Menu:
     PARKING = ("车辆与停车", "fa-car")
     FACILITY = ("设施设备", "fa-cogs")
     FEES = ("收费管理", "fa-jpy")
+    # daily operations (issue 6): service desk and community life, safety, service quality
+    OPERATIONS = ("日常运营", "fa-wrench")
+    SAFETY = ("安全管理", "fa-shield")
+    QUALITY = ("服务质量", "fa-star-half-o")
     FUND = ("维修资金", "fa-university")
     OVERSIGHT = ("监督考核", "fa-gavel")
     SYSTEM = ("系统管理", "fa-sliders")
 
-    ORDER = (REGION, MASTER, PEOPLE, PARKING, FACILITY, FEES, FUND, OVERSIGHT, SYSTEM)
+    ORDER = (REGION, MASTER, PEOPLE, PARKING, FACILITY, FEES, OPERATIONS, SAFETY, QUALITY, FUND, OVERSIGHT, SYSTEM)
 
 
 class Admin:
@@ -169,6 +173,8 @@ class Admin:
     #: rows are never changed or deleted once written (logs, ledgers, ballots): the ORM
     #: refuses it (app.audit) and database triggers refuse raw SQL (see the migrations)
     append_only: ClassVar[bool] = False
+    #: read-only properties that lists, pages and exports may show: name -> Chinese label
+    computed: ClassVar[dict[str, str]] = {}
 
 
 class Entity(Model):
@@ -214,9 +220,12 @@ def file_columns(model: type) -> tuple[str, ...]:
     return tuple(c.key for c in model.__table__.columns if isinstance(c.type, FileColumn))
 
 
-# FAB's FileColumn is a plain String(n) without state, but does not say so: SQLAlchemy
-# would then neither cache statements using it nor stay quiet about it
-FileColumn.cache_ok = True
+class Document(FileColumn):
+    """An uploaded document's stored name: FAB's FileColumn (its forms know it), stored as
+    VARCHAR(n) — FAB's is TEXT(n), which PostgreSQL refuses — and safe to cache."""
+
+    impl = String
+    cache_ok = True
 
 
 def declared_entities() -> list[type[Entity]]:

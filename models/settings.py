@@ -108,12 +108,32 @@ class Settings(Entity):
         Integer, server_default="85", info=zh("群众满意率目标(%)", "不低于", check=positive),
     )
 
+    # -- service desk deadlines (issue 6; seed 001 §4.3, seed 004 首按责任制) ---------------
+    repair_promise_days: Mapped[int] = mapped_column(
+        Integer, server_default="2",
+        info=zh("报修约定完成天数", "未另行约定时，约定完成时间为报修后此天数（一般 1～2 天）", check=positive),
+    )
+    repair_max_days: Mapped[int] = mapped_column(
+        Integer, server_default="7",
+        info=zh("报修最长完成天数", "约定完成时间（含延期）最迟为报修后此天数（一般不超过一周）", check=positive),
+    )
+    complaint_reply_hours: Mapped[int] = mapped_column(
+        Integer, server_default="24", info=zh("投诉答复时限（小时）", "受理后须在此时限内答复", check=positive),
+    )
+    urgent_complaint_reply_hours: Mapped[int] = mapped_column(
+        Integer, server_default="12", info=zh("紧急投诉答复时限（小时）", check=positive),
+    )
+
     __table_args__ = (
         CheckConstraint("id = 1", name="ck_settings_single_row"),
         CheckConstraint("lockout_threshold > 0", name="ck_settings_lockout"),
         CheckConstraint("fund_publicity_days >= 0", name="ck_settings_fund_publicity_days"),
         CheckConstraint("committee_term_years BETWEEN 1 AND 5", name="ck_settings_committee_term"),
         CheckConstraint("grade_pass <= grade_good AND grade_good <= grade_excellent", name="ck_settings_grades"),
+        CheckConstraint("repair_promise_days > 0 AND repair_max_days >= repair_promise_days",
+                        name="ck_settings_repair_days"),
+        CheckConstraint("complaint_reply_hours > 0 AND urgent_complaint_reply_hours > 0",
+                        name="ck_settings_complaint_hours"),
     )
 
     def __str__(self) -> str:
@@ -127,7 +147,8 @@ class Settings(Entity):
         label = "系统设置"
         menu = Menu.SYSTEM
         icon = "fa-sliders"
-        list_columns = ("lockout_threshold", "complaint_hotline", "fund_deposit_rate", "fund_publicity_days")
+        list_columns = ("lockout_threshold", "complaint_hotline", "fund_deposit_rate", "fund_publicity_days",
+                        "repair_promise_days", "complaint_reply_hours")
         actions = frozenset({"edit"})
         scope_path = None
         rules = (
@@ -136,4 +157,7 @@ class Settings(Entity):
             lambda v: [("grade_good", "分数线须满足 合格 ≤ 良好 ≤ 优秀")]
             if None not in (v.get("grade_pass"), v.get("grade_good"), v.get("grade_excellent"))
             and not v["grade_pass"] <= v["grade_good"] <= v["grade_excellent"] else [],
+            lambda v: [("repair_max_days", "报修最长完成天数不能少于约定完成天数")]
+            if v.get("repair_max_days") and v.get("repair_promise_days")
+            and v["repair_max_days"] < v["repair_promise_days"] else [],
         )

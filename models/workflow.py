@@ -55,6 +55,9 @@ class Transition:
     #: where the row goes when that is decided by data, not by a person (a vote's
     #: tally): called after the guard, returns one of the states
     outcome: Callable[[Any, Session], str] | None = None
+    #: columns the person fills in with the transition (a new deadline, a satisfaction
+    #: level); they are set on the row before the guard runs, so the guard judges them
+    inputs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,11 +80,13 @@ class Workflow:
         return [t for t in self.transitions
                 if getattr(obj, self.field) in t.source and (t.applies is None or t.applies(obj))]
 
-    def fire(self, session: Session, obj: Any, name: str, user: Any = None, comment: str = "") -> "WorkflowEvent":
-        """Move ``obj`` along one transition, or raise TransitionRefused (nothing changed).
+    def fire(self, session: Session, obj: Any, name: str, user: Any = None, comment: str = "",
+             values: dict[str, Any] | None = None) -> "WorkflowEvent":
+        """Move ``obj`` along one transition, or raise TransitionRefused (the caller rolls back).
 
-        The row is locked and re-read first: of two users firing at the same moment the
-        second waits, then sees the new state and is refused with it.
+        ``values``: what the person filled in for the transition's ``inputs``. The row is
+        locked and re-read first: of two users firing at the same moment the second waits,
+        then sees the new state and is refused with it.
         """
         t = self.transition(name)
         if t.applies is not None and not t.applies(obj):
@@ -95,12 +100,14 @@ class Workflow:
         comment = (comment or "").strip()
         if t.comment_required and not comment:
             raise TransitionRefused(f"「{t.label}」必须填写意见")
-        if t.guard and (message := t.guard(obj, session)):
-            raise TransitionRefused(message)
-        target = t.outcome(obj, session) if t.outcome else t.target
         # the flushes from here to the end of the transition may change a frozen row
         obj._firing_transition = True
         try:
+            for field in t.inputs:
+                setattr(obj, field, (values or {}).get(field))
+            if t.guard and (message := t.guard(obj, session)):
+                raise TransitionRefused(message)
+            target = t.outcome(obj, session) if t.outcome else t.target
             setattr(obj, self.field, target)
             if t.effect:
                 t.effect(obj, session)

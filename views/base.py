@@ -37,6 +37,53 @@ class RulesForm:
         return valid
 
 
+def input_fields(model: type[Entity], transition: Any) -> list[dict[str, Any]]:
+    """How the workflow panel renders a transition's inputs: name, label, kind, choices."""
+    from sqlalchemy import Date, DateTime, Integer
+
+    fields = []
+    for name in transition.inputs:
+        column = model.__table__.columns[name]
+        info = column.info
+        kind = ("choice" if "choices" in info else "datetime" if isinstance(column.type, DateTime)
+                else "date" if isinstance(column.type, Date) else "number" if isinstance(column.type, Integer)
+                else "text")
+        fields.append({"name": f"input_{name}", "label": info.get("label", name), "kind": kind,
+                       "choices": info["choices"].pairs if "choices" in info else ()})
+    return fields
+
+
+def transition_inputs(model: type[Entity], transition: Any, form: Any) -> dict[str, Any]:
+    """The typed values of a transition's inputs, or Refused (in Chinese) for a bad one."""
+    import datetime as dt
+
+    from models.workflow import TransitionRefused
+
+    values: dict[str, Any] = {}
+    for field in input_fields(model, transition):
+        name = field["name"].removeprefix("input_")
+        raw = (form.get(field["name"]) or "").strip()
+        if not raw:
+            values[name] = None
+            continue
+        try:
+            if field["kind"] == "datetime":
+                values[name] = dt.datetime.fromisoformat(raw).replace(second=0, microsecond=0, tzinfo=None)
+            elif field["kind"] == "date":
+                values[name] = dt.date.fromisoformat(raw)
+            elif field["kind"] == "number":
+                values[name] = int(raw)
+            elif field["kind"] == "choice":
+                if raw not in {code for code, _ in field["choices"]}:
+                    raise ValueError(raw)
+                values[name] = raw
+            else:
+                values[name] = raw[: model.__table__.columns[name].type.length or None]
+        except ValueError:
+            raise TransitionRefused(f"「{field['label']}」填写的格式不正确") from None
+    return values
+
+
 class EntityModelView(ModelView):
     """The HTML views of a declared entity (list, show, add, edit, delete, export, lookup)."""
 
@@ -159,7 +206,8 @@ class EntityModelView(ModelView):
             abort(403)
         session = self.datamodel.session
         try:
-            flow.fire(session, item, name, g.user, request.form.get("comment", ""))
+            values = transition_inputs(self.model, flow.transition(name), request.form)
+            flow.fire(session, item, name, g.user, request.form.get("comment", ""), values)
             session.commit()
         except Refused as refused:  # a guard's refusal, or a domain service's (TransitionRefused is one)
             session.rollback()
@@ -188,6 +236,8 @@ class EntityModelView(ModelView):
             "labels": flow.states,
             "transition_labels": {t.name: t.label for t in flow.transitions},
             "notes": item.workflow_notes(self.datamodel.session) if hasattr(item, "workflow_notes") else [],
+            "inputs": [(t, input_fields(self.model, t)) for t in flow.available(item)
+                       if t.inputs and self.may_fire(t.name)],
         }
 
     @expose("/history/<int:pk>")

@@ -63,7 +63,8 @@ class EntitySpec:
 
     def labels(self) -> dict[str, str]:
         names = [*self.columns, *self.relations]
-        return {name: column_info(self.model, name).get("label", name) for name in names}
+        labels = {name: column_info(self.model, name).get("label", name) for name in names}
+        return {**labels, **self.admin.computed}
 
     def descriptions(self) -> dict[str, str]:
         """Only non-empty help texts: FAB's REST layer translates "" into the PO header."""
@@ -258,6 +259,7 @@ def build_all() -> None:
     import views.fees  # noqa: F401
     import views.fund_disclosure  # noqa: F401
     import views.repair_fund  # noqa: F401
+    import views.operations  # noqa: F401
     specs = [EntitySpec(m) for m in declared_entities()]
     # Names first: a form's big-relation field points at its target's lookup route.
     for spec in specs:

@@ -6,6 +6,11 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
+from sqlalchemy import select
+
+from app.extensions import db
+from models.estate import Unit
+from models.fund_vote import VoteRoll
 from tests.e2e.browser import expect
 
 ESTATE = "望京花园"
@@ -81,7 +86,41 @@ def use_entries(person, title: str) -> list[Decimal]:
     return amounts
 
 
-def test_a_repair_is_planned_approved_voted_done_filed_paid_and_apportioned(users, tmp_path):
+def printed_codes(app, show_url: str, count: int) -> list[tuple[str, str, str]]:
+    """(building id, room, 电子投票码) of the first units of the roll: what the committee's
+    printed 表决票 hands each owner (the code is on no page, so it is read from the database)."""
+    pk = int(re.search(r"/(\d+)$", show_url).group(1))
+    with app.app_context():
+        try:
+            rows = db.session.execute(
+                select(Unit.building_id, Unit.room_no, VoteRoll.code).join(Unit, Unit.id == VoteRoll.unit_id)
+                .where(VoteRoll.application_id == pk).order_by(VoteRoll.unit_id).limit(count)
+            ).all()
+        finally:
+            db.session.remove()
+    return [(str(building), room, code) for building, room, code in rows]
+
+
+def vote_online(owner, show_url: str, building: str, room: str, code: str) -> None:
+    """业主电子投票 on the public page, without signing in: unit, code, 同意."""
+    pk = re.search(r"/(\d+)$", show_url).group(1)
+    owner.visit(f"/public/vote/{pk}")
+    page = owner.page
+    page.locator("select[name=building]").select_option(building)
+    page.locator("input[name=room]").fill(room)
+    page.locator("input[name=code]").fill(code)
+    page.locator("label.radio-inline", has_text="同意").click()
+    owner.submit(page.get_by_role("button", name="提交表决"))
+    expect(page.locator(".alert-success")).to_contain_text(f"投票成功：{BUILDING.split()[-1]}")
+    expect(page.locator(".alert-success")).to_contain_text(room)
+
+
+def yuan(amount: Decimal) -> str:
+    """An amount as the disclosure pages print it: 26,500.55."""
+    return f"{amount:,.2f}"
+
+
+def test_a_repair_is_planned_approved_voted_done_filed_paid_and_apportioned(users, app, tmp_path):
     title, cost = "2号楼屋面防水大修", Decimal("26500.55")
     admin = users("admin")
     publicity_days(admin, 0)
@@ -98,14 +137,21 @@ def test_a_repair_is_planned_approved_voted_done_filed_paid_and_apportioned(user
     committee.fire("开始业主表决")
     assert state_of(committee) == "业主表决"
 
-    # paper ballots, each with its scan, until every owner of the building has voted
-    scan = tmp_path / "表决票.png"
-    scan.write_bytes(PNG)
+    # a few owners vote online with the code printed on their 表决票 ...
+    online = printed_codes(app, show_url, 2)
+    owner = users()
+    for building, room, code in online:
+        vote_online(owner, show_url, building, room, code)
     committee.submit(committee.page.locator("a[href^='/fund_application/tally/']").first)
     tally_url = committee.page.url
     page = committee.page
     roll = int(re.search(r"名册 (\d+) 户", page.locator(".panel-body p").first.inner_text()).group(1))
-    for cast in range(roll):
+    expect(page.locator(".panel-body p").first).to_contain_text(f"已投 {len(online)} 户，未投 {roll - len(online)} 户")
+
+    # ... the others on paper, each ballot with its scan, until every owner of the building has voted
+    scan = tmp_path / "表决票.png"
+    scan.write_bytes(PNG)
+    for cast in range(roll - len(online)):
         page.locator("#select2-unit-container").click()  # the units still to vote, asked of the server
         page.locator(".select2-container--open li.select2-results__option"
                      ":not(.loading-results):not(.select2-results__message)").first.click()
@@ -157,6 +203,28 @@ def test_a_repair_is_planned_approved_voted_done_filed_paid_and_apportioned(user
     committee.visit(show_url)
     committee.fire("决算公示")
     assert state_of(committee) == "已决算公示"
+
+    # the use, its cost and the unit's share in the disclosure (第30条), signed in and on the public page
+    unit_share = [re.compile(r"(^|\s)2号楼 1-101$"), re.compile(r"^\d+\.\d+$"), yuan(-Decimal(share))]  # 房屋, 面积, 分摊
+    committee.visit("/fund_account/disclosure/")
+    committee.page.locator("select[name=estate]").select_option(label=ESTATE)
+    committee.submit(committee.page.locator("form.fund-filter button").first)
+    use = committee.page.locator(".fund-use", has_text=title)
+    expect(use).to_have_count(1)
+    expect(use).to_contain_text(yuan(cost))
+    expect(use.locator(".fund-shares tr", has_text="2号楼 1-101").locator("td")).to_have_text(unit_share)
+    public_page = committee.page.locator("a", has_text="公示栏页面").get_attribute("href")
+
+    anyone = users()
+    anyone.visit(public_page)
+    expect(anyone.page.locator("h1")).to_contain_text(ESTATE)
+    settled = anyone.page.locator(".fund-use", has_text=f"{title}（决算公示日期")
+    expect(settled).to_have_count(1)
+    expect(settled).to_contain_text(yuan(cost))
+    expect(settled.locator(".fund-shares tr", has_text="2号楼 1-101").locator("td")).to_have_text(unit_share)
+    used = anyone.page.locator(".fund-use", has_text=f"{title}（大中修）")  # 二、本期使用情况
+    expect(used).to_contain_text(yuan(cost))
+    anyone.shot("public-fund", full_page=True)
 
 
 def test_an_emergency_repair_goes_from_creation_to_payment_without_a_vote(users):

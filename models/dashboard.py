@@ -12,8 +12,8 @@ Adding a figure for a new entity costs one decorated function::
         query = select(Estate.name.label("estate"), ...).join(...).group_by(Estate.name)
         return rows(session, narrow(query, WorkOrder.estate_id, ctx))
 
-KPIs (``kpi``) and waiting items (``todo``) register the same way. Extension points
-not yet backed by data on this branch are listed in ``PENDING_KPIS``.
+KPIs (``kpi``) and waiting items (``todo``) register the same way; a KPI registered
+without a counts function shows "暂无数据".
 
 Scoping needs an estate-owned entity among the selected columns (the listener looks at
 the statement's mappers): a query reading only a subquery's columns must also select
@@ -35,12 +35,14 @@ from sqlalchemy.orm import Session
 
 from models.base import Entity, Money
 from models.company import PropertyCompany, ServiceContract
-from models.estate import Estate
+from models.estate import Estate, Unit
 from models.fees import Bill
 from models.oversight import (
     EVENT_STATES, GRADES, GridEvent, IntegrityAssessment, RectificationNotice, StarRating,
 )
 from models.repair_fund import INFLOWS, STATES as FUND_STATES, FundApplication, FundEntry
+from models.safety import HAZARD_OPEN, Hazard
+from models.service_orders import SATISFIED, Complaint, RepairOrder, local_now, overdue_clause
 from models.settings import Settings
 
 HUNDRED = Decimal(100)
@@ -55,6 +57,8 @@ class Context:
     today: dt.date
     settings: Settings
     estate_id: int | None = None
+    #: Beijing wall-clock time, naive like the service-desk columns (their deadlines are to the minute)
+    now: dt.datetime = field(default_factory=local_now)
 
 
 Row = dict[str, Any]
@@ -364,19 +368,6 @@ def _kpi_public_satisfaction(session: Session, ctx: Context) -> tuple[Any, Any]:
     return tuple(session.execute(narrow(query, GridEvent.estate_id, ctx)).one())
 
 
-#: Extension points: KPIs whose data lives in modules not on this branch (operations:
-#: 满意度调查, 投诉, 报修回访). Register them with ``kpi(...)`` on a counts function once
-#: those entities exist; until then they show "暂无数据".
-PENDING_KPIS = (
-    ("satisfaction", "满意度", "kpi_satisfaction", ">="),
-    ("complaint_rate", "有效投诉率", "kpi_complaint_rate", "<="),
-    ("revisit_rate", "回访率", "kpi_revisit_rate", ">="),
-)
-for _key, _label, _target, _direction in PENDING_KPIS:
-    if _key not in KPIS:
-        kpi(_key, _label, _target, _direction, source="待接入日常运营数据")(None)
-
-
 @dataclass(frozen=True)
 class KpiValue:
     label: str
@@ -426,17 +417,19 @@ class Todo:
     #: place in FAB's list for the column type (text: 3 = equal; date: 1 = after, 2 = before)
     filters: Callable[[Context], dict[str, Any]] = field(default=lambda ctx: {})
     urgent: bool = True
-    #: the page of the model's view that lists these rows (a list, or a page of its own)
-    page: str = "list"
+    #: the view's page the link opens ("list", or a page of its own such as the 超时 list)
+    endpoint: str = "list"
+    #: a transition the user must be able to fire: a reminder for those who do the work
+    acts: str | None = None
 
 
 TODOS: dict[str, Todo] = {}
 
 
 def todo(key: str, model: type[Entity], label: str, filters: Callable[[Context], dict[str, Any]] = lambda ctx: {},
-         urgent: bool = True, page: str = "list"):
+         urgent: bool = True, endpoint: str = "list", acts: str | None = None):
     def register(count: Callable[[Session, Context], int]):
-        TODOS[key] = Todo(key, model, label, count, filters, urgent, page)
+        TODOS[key] = Todo(key, model, label, count, filters, urgent, endpoint, acts)
         return count
 
     return register
@@ -500,16 +493,17 @@ def waiting_transitions(session: Session, models: Iterable[type[Entity]], may_fi
     return sorted(found, key=lambda w: w.label)
 
 
-def waiting_items(session: Session, ctx: Context, may_list: Callable[[type[Entity]], bool]) -> list[Waiting]:
+def waiting_items(session: Session, ctx: Context, may_list: Callable[[type[Entity]], bool],
+                  may_fire: Callable[[type[Entity], str], bool] = lambda model, name: True) -> list[Waiting]:
     """Overdue and expiring things (the registered todos) the user may see, with their count."""
     found = []
     for item in TODOS.values():
-        if not may_list(item.model):
+        if not may_list(item.model) or (item.acts and not may_fire(item.model, item.acts)):
             continue
         count = item.count(session, ctx)
         if count:
-            found.append(Waiting(item.label, count, (f"{item.model.__name__}View.{item.page}", item.filters(ctx)),
-                                 item.urgent))
+            link = (f"{item.model.__name__}View.{item.endpoint}", item.filters(ctx))
+            found.append(Waiting(item.label, count, link, item.urgent))
     return found
 
 
@@ -592,10 +586,170 @@ def _votes_closing_count(session: Session, ctx: Context) -> int:
                     FundApplication.vote_until <= ctx.today + dt.timedelta(days=VOTE_CLOSING_DAYS))
 
 
-@todo("fund_top_up", FundEntry, "维修资金需续交的分户账", page="top_up")
+@todo("fund_top_up", FundEntry, "维修资金需续交的分户账", endpoint="top_up")
 def _top_up_count(session: Session, ctx: Context) -> int:
     # Estate is selected so that the scoping listener sees an estate-owned entity: a
     # statement reading only a subquery's columns would not be scoped at all
     warnings = _top_up_per_estate(ctx)
     query = select(Estate.id, warnings.c.warnings).join(warnings, warnings.c.estate_id == Estate.id)
     return sum(count for _estate, count in session.execute(narrow(query, Estate.id, ctx)))
+
+
+# -- daily operations (日常运营): service desk, hazards, 回访 ------------------------------
+
+#: months of service-desk requests (by the day they came in) the figures and KPIs look back over
+OPERATIONS_MONTHS = 12
+
+
+def operations_window(ctx: Context) -> dt.datetime:
+    start = ctx.today.replace(day=1) - relativedelta(months=OPERATIONS_MONTHS)
+    return dt.datetime.combine(start, dt.time())
+
+
+def _desk_on_time(session: Session, ctx: Context, model: Any, started: Any, done: Any) -> list[Row]:
+    """Per estate: done by the deadline, done late, still open past it (strictly later = late)."""
+    def count_if(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    query = (
+        select(Estate.name.label("estate"),
+               count_if(done.is_not(None) & (done <= model.deadline)).label("on_time"),
+               count_if(done.is_not(None) & (done > model.deadline)).label("late"),
+               count_if(overdue_clause(model, ctx.now)).label("overdue"),
+               count_if(done.is_not(None)).label("handled"))
+        .join(Estate, Estate.id == model.estate_id)
+        .where(started >= operations_window(ctx))
+        .group_by(Estate.name)
+        .order_by(Estate.name)
+    )
+    found = rows(session, narrow(query, model.estate_id, ctx))
+    for row in found:
+        row["rate"] = percent(row["on_time"], row["handled"])
+    return found
+
+
+_ON_TIME_Y = (("on_time", "按时办结"), ("late", "超时办结"), ("overdue", "超时未办结"))
+
+
+@figure("repairs_on_time", "报修工单按时完成情况（近 12 个月）", chart="bar", x="estate", stacked=True, y=_ON_TIME_Y,
+        needs="RepairOrder",
+        columns=(("estate", "小区"), ("on_time", "按时完工"), ("late", "超时完工"), ("overdue", "超时未完工"),
+                 ("rate", "按时完成率(%)")))
+def _repairs_on_time(session: Session, ctx: Context) -> list[Row]:
+    return _desk_on_time(session, ctx, RepairOrder, RepairOrder.reported_at, RepairOrder.finished_at)
+
+
+@figure("complaints_on_time", "投诉建议按时答复情况（近 12 个月）", chart="bar", x="estate", stacked=True, y=_ON_TIME_Y,
+        needs="Complaint",
+        columns=(("estate", "小区"), ("on_time", "按时答复"), ("late", "超时答复"), ("overdue", "超时未答复"),
+                 ("rate", "按时答复率(%)")))
+def _complaints_on_time(session: Session, ctx: Context) -> list[Row]:
+    return _desk_on_time(session, ctx, Complaint, Complaint.received_at, Complaint.replied_at)
+
+
+@figure("open_hazards", "未销号的安全隐患", chart="bar", x="estate", stacked=True,
+        y=(("found", "发现"), ("rectifying", "整改中"), ("rectified", "已整改待复查")), needs="Hazard",
+        columns=(("estate", "小区"), ("found", "发现"), ("rectifying", "整改中"), ("rectified", "已整改待复查"),
+                 ("overdue", "其中超期")))
+def _open_hazards(session: Session, ctx: Context) -> list[Row]:
+    def count_if(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    query = (
+        select(Estate.name.label("estate"),
+               *(count_if(Hazard.state == state).label(state) for state in HAZARD_OPEN),
+               count_if(Hazard.due_on < ctx.today).label("overdue"))
+        .join(Estate, Estate.id == Hazard.estate_id)
+        .where(Hazard.state.in_(HAZARD_OPEN))
+        .group_by(Estate.name)
+        .order_by(Estate.name)
+    )
+    return rows(session, narrow(query, Hazard.estate_id, ctx))
+
+
+def _visits(session: Session, ctx: Context, model: Any, started: Any) -> list[Row]:
+    """回访 verdicts per estate, one per visit: the kept verdict of each request, and one
+    不满意 per reopening (a reopened request is visited again, its verdict overwritten)."""
+    levels = [func.coalesce(func.sum(case((model.satisfaction == code, 1), else_=0)), 0).label(code)
+              for code in SATISFIED]
+    query = (
+        select(Estate.name.label("estate"), *levels,
+               func.coalesce(func.sum(model.reopen_count), 0).label("dissatisfied"))
+        .join(Estate, Estate.id == model.estate_id)
+        .where(started >= operations_window(ctx))
+        .group_by(Estate.name)
+    )
+    return rows(session, narrow(query, model.estate_id, ctx))
+
+
+def _satisfied_and_visits(row: Row) -> tuple[int, int]:
+    satisfied = sum(row[code] for code in SATISFIED)
+    return satisfied, satisfied + row["dissatisfied"]
+
+
+@figure("revisit_satisfaction", "报修与投诉回访满意度（近 12 个月）", chart="bar", x="estate", stacked=True,
+        y=(("very_satisfied", "非常满意"), ("satisfied", "满意"), ("fair", "基本满意"), ("dissatisfied", "不满意")),
+        kpi="kpi_satisfaction", needs="RepairOrder",
+        columns=(("estate", "小区"), ("very_satisfied", "非常满意"), ("satisfied", "满意"), ("fair", "基本满意"),
+                 ("dissatisfied", "不满意"), ("rate", "满意率(%)")))
+def _revisit_satisfaction(session: Session, ctx: Context) -> list[Row]:
+    merged: dict[str, Row] = {}
+    for model, started in ((RepairOrder, RepairOrder.reported_at), (Complaint, Complaint.received_at)):
+        for row in _visits(session, ctx, model, started):
+            into = merged.setdefault(row["estate"], dict.fromkeys(row, 0) | {"estate": row["estate"]})
+            for name, value in row.items():
+                if name != "estate":
+                    into[name] += value
+    found = [merged[name] for name in sorted(merged)]
+    for row in found:
+        row["rate"] = percent(*_satisfied_and_visits(row))
+    return found
+
+
+@kpi("satisfaction", "满意度", "kpi_satisfaction", needs="RepairOrder",
+     source="近 12 个月报修、投诉回访满意（含基本满意）次数 ÷ 回访次数")
+def _kpi_satisfaction(session: Session, ctx: Context) -> tuple[Any, Any]:
+    satisfied = visits = 0
+    for model, started in ((RepairOrder, RepairOrder.reported_at), (Complaint, Complaint.received_at)):
+        for row in _visits(session, ctx, model, started):
+            part, whole = _satisfied_and_visits(row)
+            satisfied, visits = satisfied + part, visits + whole
+    return satisfied, visits
+
+
+# 有效投诉率 per household: seed 004's target list names it 用户有效投诉率 (≤2%), 用户 being
+# the households served, so valid complaints (not suggestions or enquiries, not 不予受理)
+# received in the window are divided by the units, not by all complaints.
+@kpi("complaint_rate", "有效投诉率", "kpi_complaint_rate", "<=", needs="Complaint",
+     source="近 12 个月有效投诉件数 ÷ 房屋户数")
+def _kpi_complaint_rate(session: Session, ctx: Context) -> tuple[Any, Any]:
+    valid = count_of(session, ctx, Complaint, Complaint.kind == "complaint", Complaint.valid.is_(True),
+                     Complaint.state != "closed", Complaint.received_at >= operations_window(ctx))
+    return valid, count_of(session, ctx, Unit)
+
+
+# 回访率 of the repair service (seed 004: 维修服务回访率 ≥30%): orders visited since their
+# last completion among the completed ones (a reopened order counts again once finished).
+@kpi("revisit_rate", "回访率", "kpi_revisit_rate", needs="RepairOrder", source="近 12 个月报修工单已回访 ÷ 已完工")
+def _kpi_revisit_rate(session: Session, ctx: Context) -> tuple[Any, Any]:
+    since = RepairOrder.reported_at >= operations_window(ctx)
+    finished = RepairOrder.finished_at.is_not(None)
+    return (count_of(session, ctx, RepairOrder, since, finished, RepairOrder.visited_at >= RepairOrder.finished_at),
+            count_of(session, ctx, RepairOrder, since, finished))
+
+
+@todo("repairs_overdue", RepairOrder, "超时未完工的报修工单", endpoint="overdue", acts="finish")
+def _overdue_repairs(session: Session, ctx: Context) -> int:
+    return count_of(session, ctx, RepairOrder, overdue_clause(RepairOrder, ctx.now))
+
+
+@todo("complaints_overdue", Complaint, "超时未答复的投诉建议", endpoint="overdue", acts="answer")
+def _overdue_complaints(session: Session, ctx: Context) -> int:
+    return count_of(session, ctx, Complaint, overdue_clause(Complaint, ctx.now))
+
+
+# "not 复查通过" is every open state (HAZARD_OPEN): one list filter (text filter 7 = not equal)
+@todo("hazards_overdue", Hazard, "超过整改期限未销号的安全隐患",
+      lambda ctx: {"_flt_7_state": "closed", "_flt_2_due_on": ctx.today.isoformat()}, acts="complete")
+def _overdue_hazards(session: Session, ctx: Context) -> int:
+    return count_of(session, ctx, Hazard, Hazard.state.in_(HAZARD_OPEN), Hazard.due_on < ctx.today)

@@ -23,17 +23,23 @@ from models.base import declared_entities
 from models.estate import Building, Estate, Unit
 from models.fees import Bill, FeeItem, FeeStandard
 from models.oversight import AssessmentItem, Grid, GridEvent, Inspection, IntegrityAssessment, RectificationNotice
+from models.company import Employee
 from models.repair_fund import FundApplication, FundEntry
+from models.safety import Hazard
+from models.service_orders import Complaint, RepairOrder, local_now
 from models.settings import Settings
 from tests.pages import data_words, english_words
 from tests.support import client_of, in_db, record_count, text_of
 
 TODAY = dt.date.today()
 LAST_MONTH = TODAY.replace(day=1) - relativedelta(months=1)
+#: one fixed moment, so that a deadline cannot pass between two reads of the same test
+NOW = local_now().replace(second=0)
+HOUR, DAY = dt.timedelta(hours=1), dt.timedelta(days=1)
 
 
 def _ctx(estate_id=None) -> Context:
-    return Context(TODAY, Settings.current(db.session), estate_id)
+    return Context(TODAY, Settings.current(db.session), estate_id, now=NOW)
 
 
 @pytest.fixture()
@@ -208,6 +214,103 @@ def test_the_workbench_counts_closing_votes_and_top_up_warnings(tiny):
     assert items["即将截止的业主表决"] == 1 and items["维修资金需续交的分户账"] == 1
 
 
+# -- daily operations: service desk, hazards, 回访 ----------------------------------------------
+
+@pytest.fixture()
+def desk(tiny):
+    """Repairs, complaints and hazards of the test estate, counted by hand in the tests below."""
+    clerk = Employee(estate=tiny, name="李客服", position="客服")
+    db.session.add(clerk)
+    db.session.flush()
+
+    def repair(state, reported, deadline, finished=None, satisfaction=None, visited=None, reopened=0):
+        db.session.add(RepairOrder(
+            estate=tiny, requester="张", category="door", location="1号楼", description="门坏了",
+            first_receiver=clerk, reported_at=reported, deadline=deadline, finished_at=finished, state=state,
+            satisfaction=satisfaction, visited_at=visited, reopen_count=reopened))
+
+    repair("done", NOW - 3 * DAY, NOW - DAY, NOW - 2 * DAY, "very_satisfied", NOW - DAY)   # on time, visited
+    repair("done", NOW - 5 * DAY, NOW - 3 * DAY, NOW - 2 * DAY, "satisfied", NOW - DAY, 1)  # late, reopened once
+    repair("visiting", NOW - 2 * DAY, NOW - DAY, NOW - DAY)                                 # at the deadline: on time
+    repair("processing", NOW - 3 * DAY, NOW - HOUR)                                         # overdue
+    repair("processing", NOW - DAY, NOW)                                                    # due now: not yet overdue
+    repair("pending", NOW - DAY, NOW + DAY)
+    repair("done", NOW - 800 * DAY, NOW - 799 * DAY, NOW - 799 * DAY, "fair", NOW - 798 * DAY, 1)  # out of the window
+
+    def complaint(state, received, kind="complaint", urgency="normal", valid=True, replied=None,
+                  satisfaction=None, reopened=0, deadline=None):
+        db.session.add(Complaint(
+            estate=tiny, complainant="赵", kind=kind, category="noise", urgency=urgency, content="噪声",
+            first_receiver=clerk, received_at=received, valid=valid, replied_at=replied, state=state,
+            satisfaction=satisfaction, visited_at=replied and NOW - HOUR, reopen_count=reopened, deadline=deadline))
+
+    # reply deadlines: 24 h, urgent 12 h after receipt (a reopened one keeps its own)
+    complaint("done", NOW - 3 * DAY, replied=NOW - 2 * DAY - HOUR, satisfaction="fair")   # on time
+    complaint("visiting", NOW - 3 * DAY, urgency="urgent", valid=False, replied=NOW - 2 * DAY)  # late
+    complaint("handling", NOW - 2 * DAY, satisfaction="dissatisfied", reopened=1, deadline=NOW - HOUR)  # overdue
+    complaint("received", NOW - DAY, valid=False)                                          # due now: not overdue
+    complaint("received", NOW - HOUR, kind="suggestion")
+    complaint("closed", NOW - DAY)                                                         # 不予受理: not counted
+
+    yesterday = TODAY - DAY
+    for state, due in (("found", None), ("rectifying", yesterday), ("rectified", yesterday), ("rectifying", TODAY),
+                       ("closed", TODAY - 5 * DAY)):
+        db.session.add(Hazard(estate=tiny, category="fire", location="地下车库", description="隐患",
+                              found_on=TODAY - 10 * DAY, due_on=due, state=state, responsible=clerk))
+    db.session.flush()
+    return tiny
+
+
+def test_repairs_finished_by_the_deadline_are_on_time_and_open_ones_past_it_overdue(desk):
+    [row] = _figure("repairs_on_time", desk)
+    assert {k: row[k] for k in ("on_time", "late", "overdue", "handled", "rate")} == \
+        {"on_time": 2, "late": 1, "overdue": 1, "handled": 3, "rate": Decimal("66.67")}
+
+
+def test_complaints_answered_by_their_urgencys_deadline_are_on_time(desk):
+    [row] = _figure("complaints_on_time", desk)
+    assert {k: row[k] for k in ("on_time", "late", "overdue", "handled", "rate")} == \
+        {"on_time": 1, "late": 1, "overdue": 1, "handled": 2, "rate": Decimal("50.00")}
+
+
+def test_open_hazards_are_counted_per_state_with_those_past_their_deadline(desk):
+    [row] = _figure("open_hazards", desk)
+    assert {k: row[k] for k in ("found", "rectifying", "rectified", "overdue")} == \
+        {"found": 1, "rectifying": 2, "rectified": 1, "overdue": 2}
+
+
+def test_revisit_satisfaction_counts_each_reopening_as_one_dissatisfied_visit(desk):
+    [row] = _figure("revisit_satisfaction", desk)
+    assert {k: row[k] for k in ("very_satisfied", "satisfied", "fair", "dissatisfied", "rate")} == \
+        {"very_satisfied": 1, "satisfied": 1, "fair": 1, "dissatisfied": 2, "rate": Decimal("60.00")}
+
+
+def test_operations_kpis_are_measured_against_their_settings_targets(desk):
+    values = {v.label: v for v in kpi_values(db.session, _ctx(desk.id), lambda name: True)}
+    # 3 satisfied visits of 5 (repairs and complaints); requests older than 12 months left out
+    assert (values["满意度"].target, values["满意度"].actual, values["满意度"].met) == (98, Decimal("60.00"), False)
+    # 2 valid complaints (not the invalid ones, the suggestion or the 不予受理 one) for 3 units
+    assert (values["有效投诉率"].target, values["有效投诉率"].actual, values["有效投诉率"].met) == \
+        (2, Decimal("66.67"), False)
+    # 2 of the 3 finished repairs visited since they were finished
+    assert (values["回访率"].target, values["回访率"].actual, values["回访率"].met) == (30, Decimal("66.67"), True)
+
+
+def test_the_workbench_reminds_of_overdue_requests_and_hazards(desk):
+    items = {w.label: w.count for w in waiting_items(db.session, _ctx(desk.id), lambda model: True)}
+    assert items["超时未完工的报修工单"] == 1 and items["超时未答复的投诉建议"] == 1
+    assert items["超过整改期限未销号的安全隐患"] == 2
+
+
+def test_operations_reminders_are_for_those_who_do_the_work(desk):
+    def may_fire(model, name):
+        return model not in (RepairOrder, Complaint, Hazard)
+
+    labels = {w.label for w in waiting_items(db.session, _ctx(desk.id), lambda model: True, may_fire)}
+    assert not labels & {"超时未完工的报修工单", "超时未答复的投诉建议", "超过整改期限未销号的安全隐患"}
+    assert "超时未处置的网格事件" in labels
+
+
 @pytest.fixture()
 def fund_everywhere(app):
     """Ledger entries and votes in estates 1 and 2 (the demo data has none yet), committed."""
@@ -346,24 +449,34 @@ def test_dashboard_pages_load_nothing_from_another_host_and_scripts_carry_the_no
     assert client.get("/static/vendor/echarts/echarts.min.js").status_code == 200
 
 
-def test_each_workbench_link_lists_as_many_rows_as_its_badge_says(app):
-    client = client_of(app, "official_jd")
+@pytest.mark.parametrize("user", ["official_jd", "manager_a"])
+def test_each_workbench_link_lists_as_many_rows_as_its_badge_says(app, user):
+    client = client_of(app, user)
     html = text_of(client.get("/"))
     links = re.findall(r'<a class="list-group-item" href="([^"]+)"><span class="badge">(\d+)</span>', html)
     assert len(links) >= 5
     for href, count in links:
-        listed = client.get(unescape(href))
+        # the 超时 reminders open the lists' own 超时 page, which redirects to the filtered list
+        listed = client.get(unescape(href), follow_redirects=True)
         assert listed.status_code == 200, href
-        if "/list/" in href:
-            assert record_count(text_of(listed)) == int(count), href
-        else:  # a page of its own, e.g. 续交预警: "共 N 户"
-            assert re.search(rf"共\s*<strong>{count}</strong>", text_of(listed)), href
+        assert _listed(text_of(listed)) == int(count), href
+
+
+def _listed(page):
+    """Rows of a list page, or units of the 续交预警 page (a page of its own, no FAB list)."""
+    units = re.search(r"共 <strong>(\d+)</strong> 户", page)
+    return int(units.group(1)) if units else record_count(page)
+
+
+def test_the_service_desk_reminders_are_on_the_managers_workbench_not_the_officials(app):
+    reminders = ("超时未完工的报修工单", "超时未答复的投诉建议", "超过整改期限未销号的安全隐患")
+    assert all(label in text_of(client_of(app, "manager_a").get("/")) for label in reminders)
+    assert not any(label in text_of(client_of(app, "official_jd").get("/")) for label in reminders)
 
 
 def test_the_workbench_offers_only_transitions_the_user_may_fire(app):
     html = text_of(client_of(app, "manager_a").get("/"))
     assert "网格事件「已派单」，待处置完成" in html
-    # the officials' steps (派单 of a grid event, 公布结果 of a rating) are not offered to 物业
-    official = text_of(client_of(app, "official_jd").get("/"))
-    for step in ("网格事件「已上报」，待派单", "诚信考核「考核中」，待公布结果"):
-        assert step in official and step not in html, step
+    # the grid events' 派单 and the assessments' 公布结果 are the officials' (报修工单 has a 待派单 state of its own)
+    assert "网格事件「已上报」" not in html and "待公布结果" not in html
+    assert "报修工单「待派单」，待派单" in html

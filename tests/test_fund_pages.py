@@ -317,7 +317,7 @@ def test_a_paper_ballot_without_its_scan_is_refused(app, users):
     response = users("committee_a").post(f"/fund_application/ballot/{pk}", data={"unit": str(unit_id), "choice": "yes"},
                                          follow_redirects=True)
     assert ("danger", "纸质表决票须上传扫描件") in flashed(text_of(response))
-    assert in_db(app, lambda: db.session.scalar(select(func.count()).select_from(Ballot))) == 0
+    assert in_db(app, lambda: db.session.scalar(select(func.count()).select_from(Ballot).where(Ballot.application_id == pk))) == 0
 
 
 def test_a_ballot_scan_of_another_type_is_refused(app, users):
@@ -327,7 +327,7 @@ def test_a_ballot_scan_of_another_type_is_refused(app, users):
         f"/fund_application/ballot/{pk}", data={"unit": str(unit_id), "choice": "yes", "scan": _scan("票.docx", b"x")},
         content_type="multipart/form-data", follow_redirects=True)
     assert ("danger", "只能上传 PDF、JPG 或 PNG 文件") in flashed(text_of(response))
-    assert in_db(app, lambda: db.session.scalar(select(func.count()).select_from(Ballot))) == 0
+    assert in_db(app, lambda: db.session.scalar(select(func.count()).select_from(Ballot).where(Ballot.application_id == pk))) == 0
 
 
 def test_a_manager_cannot_record_a_paper_ballot(app, users):
@@ -349,7 +349,7 @@ def test_another_estates_application_answers_404_on_every_fund_page(app, users):
     response = committee.post(f"/fund_application/ballot/{pk}", data={"unit": str(unit_id), "choice": "yes",
                                                                        "scan": _scan()}, content_type="multipart/form-data")
     assert response.status_code == 404
-    assert in_db(app, lambda: db.session.scalar(select(func.count()).select_from(Ballot))) == 0
+    assert in_db(app, lambda: db.session.scalar(select(func.count()).select_from(Ballot).where(Ballot.application_id == pk))) == 0
 
 
 # -- printing ---------------------------------------------------------------------------------------------

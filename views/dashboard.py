@@ -70,7 +70,7 @@ def workbench(session: Any) -> dict[str, Any]:
     """What waits for the signed-in user: overdue and expiring things, then transitions."""
     ctx = context(session)
     return {
-        "urgent": waiting_items(session, ctx, may_list),
+        "urgent": waiting_items(session, ctx, may_list, may_fire),
         "transitions": waiting_transitions(session, declared_entities(), may_fire),
         "pages": [(page, label) for page, label in DASHBOARD_PAGES.items()
                   if current_app.appbuilder.sm.has_access(f"can_{page}", DASHBOARD_VIEW)],

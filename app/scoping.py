@@ -96,10 +96,15 @@ def scope_options() -> list[Any]:
     estate_ids = current_estate_ids()
     if estate_ids is None:
         return []
-    return [
-        with_loader_criteria(model, clause(model, model.Admin.scope_path, estate_ids))
-        for model in scoped_models()
-    ]
+    # built once per request: every statement of the request carries the same options
+    cached = g.get("scope_options")
+    if cached is None or cached[0] != estate_ids:
+        cached = (estate_ids, [
+            with_loader_criteria(model, clause(model, model.Admin.scope_path, estate_ids))
+            for model in scoped_models()
+        ])
+        g.scope_options = cached
+    return cached[1]
 
 
 def estates_of(session: Session, obj: Any) -> set[int | None]:

@@ -321,6 +321,9 @@ class Bill(Entity):
         CheckConstraint("amount >= 0 AND paid >= 0 AND paid <= amount", name="ck_bill_paid"),
         CheckConstraint("outstanding = amount - paid", name="ck_bill_outstanding"),
         Index("ix_bill_estate_period", "estate_id", "period"),
+        # the list's order (newest period first) across estates, and the arrears list
+        Index("ix_bill_period", "period"),
+        Index("ix_bill_estate_outstanding", "estate_id", "outstanding"),
     )
 
     def __str__(self) -> str:

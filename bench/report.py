@@ -60,7 +60,10 @@ def _database(name: str, db: dict[str, Any]) -> list[str]:
     for user, pages in ours.items():
         for key, page in pages.items():
             base = plain.get(user, {}).get(key)
-            ratio = round(page["median_ms"] / base["median_ms"], 2) if base else None
+            failed = base.get("error") if base else None
+            if failed:
+                base = {"median_ms": f"出错（{failed}）", "queries": "—"}
+            ratio = round(page["median_ms"] / base["median_ms"], 2) if base and not failed else None
             ok = (page["median_ms"] <= T.PAGE_MEDIAN_MS and page["p95_ms"] <= T.PAGE_P95_MS
                   and page["queries"] <= T.MAX_QUERIES and (ratio is None or ratio <= T.PAGE_RATIO))
             lines.append(

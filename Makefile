@@ -4,7 +4,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export FLASK_APP := wsgi
 
-.PHONY: setup db run test clean
+.PHONY: setup db run test bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -26,6 +26,11 @@ run: db
 ## the whole test suite
 test: setup
 	$(BIN)/pytest
+
+## benchmarks at city scale (issue 7): bench/results.json and docs/benchmarks.md (< 30 min)
+bench: setup
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[bench]"
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance

@@ -176,12 +176,15 @@ class AppSecurityManager(SecurityManager):
             .options(joinedload(self.user_model.roles), joinedload(self.user_model.groups))
         ).unique().scalar_one_or_none()
 
-    def _granted(self, user: Any) -> frozenset[tuple[str, str]]:
-        """(permission, view) pairs of the user's database roles, cached for the request."""
+    def _granted(self, user: Any) -> tuple[frozenset[tuple[str, str]], tuple[Any, ...]]:
+        """(permission, view) pairs of the user's database roles, and the user's built-in
+        roles (FAB_ROLES), read once per request."""
         cached = g.get("granted_permissions")
         if cached is not None and cached[0] == user.id:
             return cached[1]
-        role_ids = [role.id for role in self.get_user_roles(user) if role.name not in self.builtin_roles]
+        roles = self.get_user_roles(user)
+        builtin = tuple(role for role in roles if role.name in self.builtin_roles)
+        role_ids = [role.id for role in roles if role.name not in self.builtin_roles]
         pairs: frozenset[tuple[str, str]] = frozenset()
         if role_ids:
             pairs = frozenset(self.session.execute(
@@ -193,24 +196,22 @@ class AppSecurityManager(SecurityManager):
                       assoc_permissionview_role.c.permission_view_id == PermissionView.id)
                 .where(assoc_permissionview_role.c.role_id.in_(role_ids))
             ).tuples())
-        g.granted_permissions = (user.id, pairs)
-        return pairs
+        g.granted_permissions = (user.id, (pairs, builtin))
+        return pairs, builtin
 
     def _has_view_access(self, user: Any, permission_name: str, view_name: str) -> bool:
         if not has_request_context() or getattr(user, "id", None) is None:
             return super()._has_view_access(user, permission_name, view_name)
-        roles = self.get_user_roles(user)
-        if any(role.name in self.builtin_roles and self._has_access_builtin_roles(role, permission_name, view_name)
-               for role in roles):
-            return True
-        return (permission_name, view_name) in self._granted(user)
+        pairs, builtin = self._granted(user)
+        return (permission_name, view_name) in pairs or any(
+            self._has_access_builtin_roles(role, permission_name, view_name) for role in builtin
+        )
 
     def _get_user_permission_view_menus(self, user: Any, permission_name: str, view_menus_name: list[str]) -> set[str]:
         if user is None or not has_request_context() or getattr(user, "id", None) is None:
             return super()._get_user_permission_view_menus(user, permission_name, view_menus_name)
-        found = {view for permission, view in self._granted(user) if permission == permission_name}
-        for role in self.get_user_roles(user):
-            if role.name in self.builtin_roles:
-                found |= {name for name in view_menus_name
-                          if self._has_access_builtin_roles(role, permission_name, name)}
+        pairs, builtin = self._granted(user)
+        found = {view for permission, view in pairs if permission == permission_name}
+        for role in builtin:
+            found |= {name for name in view_menus_name if self._has_access_builtin_roles(role, permission_name, name)}
         return found

@@ -32,24 +32,30 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[rank - 1]
 
 
-def summary(times_ms: list[float]) -> dict[str, float]:
+def summary(timed: tuple[list[float], list[float]]) -> dict[str, float]:
+    """Wall-clock median/p95, and the median CPU time of this process per run: on a
+    shared machine the wall clock includes waiting for a core, the CPU time does not
+    (it leaves out the database server's own CPU on PostgreSQL)."""
+    times_ms, cpu_ms = timed
     return {
         "median_ms": round(statistics.median(times_ms), 2),
         "p95_ms": round(percentile(times_ms, 95), 2),
         "min_ms": round(min(times_ms), 2),
+        "cpu_median_ms": round(statistics.median(cpu_ms), 2),
         "runs": len(times_ms),
     }
 
 
-def repeat(action: Callable[[], Any], warmup: int, runs: int) -> list[float]:
+def repeat(action: Callable[[], Any], warmup: int, runs: int) -> tuple[list[float], list[float]]:
     for _ in range(warmup):
         action()
-    times = []
+    times, cpu = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         action()
         times.append((time.perf_counter() - start) * 1000)
-    return times
+        cpu.append((time.process_time() - start_cpu) * 1000)
+    return times, cpu
 
 
 class QueryCounter:

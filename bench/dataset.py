@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import random
-import shutil
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -152,8 +151,8 @@ def _audit_history(session, rng: random.Random, count: int) -> None:
 
 def _fund_data(session, size: Size) -> dict:
     """The 维修资金 列支范围 with a ballot per unit, once models.repair_fund exists."""
-    try:
-        import models.repair_fund  # noqa: F401
-    except ImportError:
+    from importlib.util import find_spec
+
+    if find_spec("models.repair_fund") is None:
         return {"fund": "维修资金模块尚未合入：不生成"}
     return {"fund": "维修资金模块已存在，但基准数据尚未接入"}

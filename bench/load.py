@@ -113,5 +113,5 @@ def run(database_url: str, paths: list[str], duration: int = 60, connections: in
         "p50_ms": round(values["p50_us"] / 1000, 1), "p95_ms": round(values["p95_us"] / 1000, 1),
         "p99_ms": round(values["p99_us"] / 1000, 1), "max_ms": round(values["max_us"] / 1000, 1),
         "errors": errors, "error_detail": {k: values[k] for k in ("connect", "read", "write", "timeout", "status")},
-        "mix": paths,
+        "mix": paths, "load_average": [round(x, 2) for x in os.getloadavg()],
     }

@@ -72,18 +72,11 @@ def pg_database(server, size: dataset.Size, rebuild: bool) -> tuple[str, dict]:
 
 def measure(url: str, size: dataset.Size, runs: int, warmup: int) -> dict:
     common = ["--db", url, "--size", size.name]
-    found: dict = {}
-    for app in ("ours", "plain"):
-        _log(f"  pages ({app})")
-        found[f"pages_{app}"] = run_worker(["pages", "--app", app, *common, "--runs", str(runs), "--warmup", str(warmup)])
-    _log("  menu entries")
-    found["menu"] = run_worker(["menu", *common])
-    _log("  bill generation")
-    found["billgen"] = run_worker(["billgen", *common, "--runs", "3"])
-    _log("  export")
-    found["export"] = run_worker(["export", *common])
-    _log("  import")
-    found["import"] = run_worker(["import", *common])
+    _log("  product: pages, bill generation, export, import, menu")
+    found: dict = run_worker(["suite", *common, "--runs", str(runs), "--warmup", str(warmup)])
+    _log("  plain Flask-AppBuilder: pages")
+    found["pages_plain"] = run_worker(["pages", "--app", "plain", *common, "--runs", str(runs), "--warmup", str(warmup)])
+    found["load_average"] = [round(x, 2) for x in os.getloadavg()]
     found["tally"] = found["apportionment"] = {"status": "维修资金模块尚未合入 main：未测"}
     found["dashboard"] = {"status": "辖区看板尚未合入 main：未测"}
     return found
@@ -118,8 +111,6 @@ def main(argv: list[str] | None = None) -> int:
         server = Server().start()
         try:
             url, built = pg_database(server, size, args.rebuild)
-            import sqlalchemy
-
             results["versions"]["PostgreSQL"] = server.admin("SHOW server_version")[0][0]
             results["databases"]["postgresql"] = {"data_set": built, **measure(url, size, runs, args.warmup)}
             if not args.skip_load:

@@ -37,6 +37,7 @@ class ExactDecimal(TypeDecorator):
     def __init__(self, precision: int, scale: int):
         super().__init__(precision, scale, asdecimal=True)
         self.quantum = Decimal(1).scaleb(-scale)
+        self.exponent = -scale
 
     def process_bind_param(self, value: Any, dialect: Any) -> Any:
         if value is None:
@@ -44,14 +45,16 @@ class ExactDecimal(TypeDecorator):
         value = Decimal(str(value)) if not isinstance(value, Decimal) else value
         value = value.quantize(self.quantum, rounding=ROUND_HALF_UP)  # as NUMERIC(p, s) rounds
         if dialect.name == "sqlite":
-            return int(value.scaleb(-self.quantum.as_tuple().exponent))
+            return int(value.scaleb(-self.exponent))
         return value
 
     def process_result_value(self, value: Any, dialect: Any) -> Any:
         if value is None:
             return None
         if dialect.name == "sqlite":
-            return (Decimal(value).scaleb(self.quantum.as_tuple().exponent)).quantize(self.quantum)
+            if type(value) is int:  # the stored count of 10^-s: scaleb is exact, at this scale
+                return Decimal(value).scaleb(self.exponent)
+            return (Decimal(value).scaleb(self.exponent)).quantize(self.quantum)
         return value
 
 

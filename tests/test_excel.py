@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-import time
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
@@ -330,7 +329,8 @@ def test_more_than_the_row_limit_is_refused(app, admin_client, monkeypatch):
     assert "最多导入 3 行" in response.get_data(as_text=True)
 
 
-def test_ten_thousand_owners_import_within_fifteen_seconds(app, admin_client):
+def test_ten_thousand_owners_import_in_one_go(app, admin_client):
+    """The time it takes is a benchmark (bench/, docs/benchmarks.md), not a unit test."""
     with app.app_context():
         estate = db.session.scalars(select(Estate.name).order_by(Estate.id)).first()
     start_day = date(1950, 1, 1)
@@ -341,13 +341,10 @@ def test_ten_thousand_owners_import_within_fifteen_seconds(app, admin_client):
     content = xlsx(OWNER_IMPORT_HEADERS, rows)
     before = count(app, Owner)
 
-    started = time.monotonic()
     response = upload(admin_client, "owner", content, dry_run=False)
-    elapsed = time.monotonic() - started
 
     assert response.status_code == 302, error_table(response)[:5]
     assert count(app, Owner) == before + 10_000
-    assert elapsed < 15, f"{elapsed:.1f} s"
 
 
 def test_buildings_import_by_estate_name_with_choice_labels_and_yes_no(app, admin_client):

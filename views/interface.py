@@ -24,8 +24,15 @@ class AppInterface(SQLAInterface):
     def __init__(self, obj: Any, session: Any = None, eager: tuple[str, ...] = ()):
         super().__init__(obj, session)
         self.eager = eager
+        self._eager_options: list[Any] | None = None
 
     def eager_options(self) -> list[Any]:
+        # loader options are immutable: built once per interface, reused by every query
+        if self._eager_options is None:
+            self._eager_options = self._build_eager_options()
+        return self._eager_options
+
+    def _build_eager_options(self) -> list[Any]:
         options = []
         for path in self.eager:
             model, loader = self.obj, None

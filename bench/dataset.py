@@ -13,6 +13,7 @@ import hashlib
 import random
 import sqlite3
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from bench.common import DATA, ROOT
@@ -150,9 +151,47 @@ def _audit_history(session, rng: random.Random, count: int) -> None:
 
 
 def _fund_data(session, size: Size) -> dict:
-    """The 维修资金 列支范围 with a ballot per unit, once models.repair_fund exists."""
+    """The 维修资金: an application of the flagship estate whose 列支范围 is every building
+    (about 10,000 units), its vote roll fixed by the product's own ``open_roll``, and a
+    ballot for every unit of the roll (one owner's units vote alike, as the product demands).
+    Ballots go in as one bulk insert: casting 10,000 through the form is not the subject."""
     from importlib.util import find_spec
 
     if find_spec("models.repair_fund") is None:
         return {"fund": "维修资金模块尚未合入：不生成"}
-    return {"fund": "维修资金模块已存在，但基准数据尚未接入"}
+    from sqlalchemy import insert, select
+
+    from app import audit
+    from models.estate import Building, Estate
+    from models.fund_vote import Ballot, VoteRoll
+    from models.repair_fund import FundApplication, FundScope, open_roll
+
+    rng = random.Random(size.seed + 1)
+    estate = session.execute(select(Estate).where(Estate.code == "BJCY0001")).scalar_one()
+    application = FundApplication(
+        estate=estate, title="全部楼栋屋面防水及外墙保温维修", category="major_repair", matter="use",
+        repair_part="全部楼栋屋面防水层、外墙保温层", budget=Decimal("8600000.00"),
+        contractor="北京城建安装集团有限公司", plan="分三期施工，每期 4 个月；质量保修期 5 年。",
+        exclusion_declared=True, state="voting", vote_from=dt.date(2026, 10, 8), vote_until=dt.date(2026, 11, 8),
+        actual_cost=Decimal("8423517.37"),
+    )
+    session.add(application)
+    session.flush()
+    buildings = session.execute(select(Building.id).where(Building.estate_id == estate.id)).scalars().all()
+    session.execute(insert(FundScope), [{"application_id": application.id, "building_id": b, "unit_id": None}
+                                         for b in buildings])
+    voters = open_roll(session, application)
+    roll = session.execute(select(VoteRoll.unit_id, VoteRoll.person)
+                           .where(VoteRoll.application_id == application.id).order_by(VoteRoll.unit_id)).all()
+    choice_of: dict[str, str] = {}
+    rows = []
+    cast_at = dt.datetime(2026, 10, 20, 10, 0)
+    for unit_id, person in roll:
+        choice = choice_of.setdefault(person, rng.choices(("yes", "no", "abstain"), (75, 15, 10))[0])
+        rows.append({"application_id": application.id, "estate_id": estate.id, "unit_id": unit_id,
+                     "choice": choice, "channel": "electronic", "scan": None, "recorded_by": "业主本人",
+                     "cast_at": cast_at})
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(Ballot), rows[start:start + 5000])
+    audit.record_all(session, [(FundScope, len(buildings)), (Ballot, len(rows))], "基准测试数据 {count} 条")
+    return {"fund": {"application_id": application.id, "roll": voters, "ballots": len(rows)}}

@@ -22,10 +22,13 @@ os.environ.setdefault("INSTANCE_PATH", str(DATA / "instance"))
 USERS = {"manager": "manager_a", "official": "official_jd"}
 
 
-def pages(unit_id: int, billed_period: dt.date, estate_id: int | None) -> list[tuple[str, str, str]]:
+def pages(unit_id: int, billed_period: dt.date, estate_id: int | None,
+          application_id: int | None = None) -> list[tuple[str, str, str]]:
     """The measured pages; ``estate_id`` narrows the plain baseline to the manager's estate."""
     scope = f"_flt_0_estate={estate_id}&" if estate_id else ""
-    return [
+    fund = [("fund_show", "维修资金使用申请详情", f"/fund_application/show/{application_id}"),
+            ("fund_tally", "表决与计票（1 万户）", f"/fund_application/tally/{application_id}")] if application_id else []
+    return fund + [
         ("unit_first", "房屋列表 首页", f"/unit/list/?{scope}"),
         ("unit_deep", "房屋列表 第 300 页", f"/unit/list/?{scope}page_UnitView=300"),
         ("unit_filtered", "房屋列表 筛选（出租）", f"/unit/list/?{scope}_flt_3_status=rented"),
@@ -61,7 +64,11 @@ def _fixtures(session) -> dict[str, Any]:
     period = session.execute(text("SELECT max(period) FROM bill")).scalar_one()
     if isinstance(period, str):
         period = dt.date.fromisoformat(period[:10])
-    return {"estate_id": estate_id, "unit_id": unit_id, "period": period}
+    application_id = None
+    if session.get_bind().dialect.has_table(session.connection(), "fund_application"):
+        application_id = session.execute(text(
+            "SELECT min(id) FROM fund_application WHERE estate_id = :e"), {"e": estate_id}).scalar_one()
+    return {"estate_id": estate_id, "unit_id": unit_id, "period": period, "application_id": application_id}
 
 
 # -- pages --------------------------------------------------------------------------------
@@ -93,7 +100,9 @@ def task_pages(args, app=None) -> dict:
             login(client, username)
             estate = None
         measured = {}
-        for page_key, label, path in pages(fixtures["unit_id"], fixtures["period"], estate):
+        # the baseline has no fund pages: a plain FAB app would not have them either
+        fund = None if plain else fixtures["application_id"]
+        for page_key, label, path in pages(fixtures["unit_id"], fixtures["period"], estate, fund):
             status = client.get(path).status_code
             if status != 200 and plain:  # a failure of the baseline is a finding, not a crash
                 measured[page_key] = {"label": label, "path": path, "error": f"HTTP {status}"}
@@ -175,6 +184,36 @@ def task_billgen(args, app=None) -> dict:
     return {"units": units, "months": 12, "bills": count, "median_s": round(best, 3),
             "runs_s": [round(r, 3) for r in runs], "cpu_s": [round(c, 3) for c in cpu],
             "bills_per_s": round(count / best)}
+
+
+def task_fund(args, app=None) -> dict:
+    """The live tally over the 10,000-unit roll and the apportionment of the actual cost."""
+    from app.extensions import db
+
+    app = app or our_app(args.db)
+    with app.app_context():
+        fixtures = _fixtures(db.session)
+        if not fixtures["application_id"]:
+            missing = {"status": "维修资金模块尚未合入：未测"}
+            return {"tally": missing, "apportionment": missing}
+        from models.repair_fund import FundApplication, apportion, current_tally, planned_shares
+
+        application = db.session.get(FundApplication, fixtures["application_id"])
+        result = current_tally(db.session, application)
+        tally = {"voters": result.total_heads, "passed": result.passed,
+                 **summary(repeat(lambda: current_tally(db.session, application), args.warmup, args.runs))}
+        shares = planned_shares(db.session, application)
+        from models.estate import Unit
+        from sqlalchemy import select
+
+        areas = dict(db.session.execute(select(Unit.id, Unit.floor_area).where(Unit.id.in_(list(shares)))).all())
+        apportionment = {
+            "units": len(shares), "amount": str(application.actual_cost), "sum_of_shares": str(sum(shares.values())),
+            "with_reading_areas": summary(repeat(lambda: planned_shares(db.session, application), 1, 5)),
+            "arithmetic_only": summary(repeat(lambda: apportion(application.actual_cost, areas), 1, 5)),
+        }
+        db.session.rollback()
+    return {"tally": tally, "apportionment": apportionment}
 
 
 def task_export(args, app=None) -> dict:
@@ -287,13 +326,14 @@ def task_suite(args) -> dict:
     args.runs = min(args.runs, 3)  # batch jobs run 3 times, not 20
     found["billgen"] = task_billgen(args, app)
     args.runs = runs
+    found.update(task_fund(args, app))
     found["export"] = task_export(args, app)
     found["import"] = task_import(args, app)
     found["menu"] = task_menu(args, app)
     return found
 
 
-TASKS = {"build": task_build, "suite": task_suite, "pages": task_pages, "menu": task_menu, "billgen": task_billgen,
+TASKS = {"build": task_build, "suite": task_suite, "fund": task_fund, "pages": task_pages, "menu": task_menu, "billgen": task_billgen,
          "export": task_export, "import": task_import}
 
 

@@ -39,16 +39,19 @@ from models.base import Entity, admin_of
 #: the user of writes made outside a web request (``flask`` commands, scripts)
 CLI_USER = "命令行"
 ANONYMOUS = "未登录用户"
-APPEND_ONLY = "操作日志只能追加，不能修改或删除"
 
 _DELETED = "audit_deleted"  # session.info key: what deleted rows held before the flush
 
 
 class AppendOnly(Exception):
-    """An attempt to change or delete an audit record."""
+    """An attempt to change or delete a row of an append-only entity (logs, ledgers, ballots)."""
 
-    def __init__(self) -> None:
-        super().__init__(APPEND_ONLY)
+    def __init__(self, model: type) -> None:
+        super().__init__(f"{admin_of(model).label}只能追加，不能修改或删除")
+
+
+def append_only(model: Any) -> bool:
+    return isinstance(model, type) and admin_of(model).append_only
 
 
 # -- installing -----------------------------------------------------------------------
@@ -231,11 +234,11 @@ def _write(session: Session, rows: list[dict[str, Any]]) -> None:
 
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     for obj in session.deleted:
-        if isinstance(obj, AuditLog):
-            raise AppendOnly()
+        if append_only(type(obj)):
+            raise AppendOnly(type(obj))
     for obj in session.dirty:
-        if isinstance(obj, AuditLog) and session.is_modified(obj):
-            raise AppendOnly()
+        if append_only(type(obj)) and session.is_modified(obj):
+            raise AppendOnly(type(obj))
     # What a deleted row held, read now while its related rows still exist.
     snapshots: dict[Any, tuple[dict[str, Any], int | None]] = {}
     cache: dict = {}
@@ -314,8 +317,8 @@ def _bulk_statement(state: ORMExecuteState) -> Any:
         return None
     mapper = state.bind_mapper
     model = mapper.class_ if mapper is not None else None
-    if model is AuditLog and (state.is_update or state.is_delete):
-        raise AppendOnly()
+    if append_only(model) and (state.is_update or state.is_delete):
+        raise AppendOnly(model)
     if model is None or not audited(model):
         return None
     result = state.invoke_statement()

@@ -43,6 +43,10 @@ class Config:
     SECRET_KEY = _secret_key()
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'app.db'}"
     SQLALCHEMY_TRACK_MODIFICATIONS = False
+    # uploaded documents (views.uploads); FAB's upload fields read the same two settings
+    UPLOAD_FOLDER = str(INSTANCE / "uploads") + "/"
+    FILE_ALLOWED_EXTENSIONS = ("pdf", "jpg", "jpeg", "png")
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
 
     AUTH_TYPE = 1  # AUTH_DB
     AUTH_ROLE_ADMIN = ADMIN  # the role matrix names the roles

@@ -38,8 +38,29 @@ _FEES_MANAGER = {
     "Bill": READ | {"generate", "pay"},
 }
 
+#: repair fund (SPEC 6): 物业经理 drafts, implements and asks for payment; 业委会 reviews,
+#: runs the vote and accepts the work; officials confirm emergencies, file and pay
+_FUND_MANAGER = {
+    Menu.FUND: READ,
+    "FundApplication": MANAGE | {"submit", "submit_emergency", "start_work", "settle", "request_transfer"},
+    "FundScope": MANAGE,
+    "FundEntry": READ | {"add", "reverse", "deposit"},
+}
+_FUND_COMMITTEE = {
+    Menu.FUND: READ,
+    "FundApplication": READ | {"approve", "return", "open_vote", "close_vote", "ballot", "confirm_emergency",
+                               "accept", "approve_overrun", "return_overrun", "disclose", "archive"},
+}
+_FUND_OFFICIAL = {
+    Menu.FUND: READ,
+    "FundApplication": READ | {"confirm_official", "reject_official", "file", "pay", "pay_emergency"},
+}
+
 MATRIX: dict[str, dict[tuple[str, str] | str, frozenset[str]]] = {
-    MANAGER: {Menu.REGION: READ, **{menu: MANAGE for menu in _MASTER_DATA}, "Estate": _OWN_ESTATE, **_FEES_MANAGER},
+    MANAGER: {
+        Menu.REGION: READ, **{menu: MANAGE for menu in _MASTER_DATA}, "Estate": _OWN_ESTATE,
+        **_FEES_MANAGER, **_FUND_MANAGER,
+    },
     STAFF: {
         Menu.REGION: READ,
         **{menu: MANAGE for menu in _MASTER_DATA},
@@ -47,13 +68,17 @@ MATRIX: dict[str, dict[tuple[str, str] | str, frozenset[str]]] = {
         "Building": MANAGE_NO_DELETE,
         Menu.FEES: READ,
         "Bill": READ | {"pay"},
+        Menu.FUND: READ,
     },
     # the audit log reads through the estate scope: 业委会 their estate, officials their 街道
     COMMITTEE: {
         Menu.REGION: READ, **{menu: READ for menu in _MASTER_DATA}, "AuditLog": READ,
-        Menu.FEES: READ, "FeeStandard": READ | {"approve", "return"},
+        Menu.FEES: READ, "FeeStandard": READ | {"approve", "return"}, **_FUND_COMMITTEE,
     },
-    OFFICIAL: {Menu.REGION: READ, **{menu: READ for menu in _MASTER_DATA}, "AuditLog": READ, Menu.FEES: READ},
+    OFFICIAL: {
+        Menu.REGION: READ, **{menu: READ for menu in _MASTER_DATA}, "AuditLog": READ, Menu.FEES: READ,
+        **_FUND_OFFICIAL,
+    },
 }
 
 #: every signed-in user may read and change their own account

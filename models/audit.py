@@ -93,6 +93,7 @@ class AuditLog(Entity):
         label = "操作日志"
         menu = Menu.SYSTEM
         icon = "fa-history"
+        append_only = True
         list_columns = ("created_at", "username", "action", "table_label", "record_id", "ip")
         search_columns = ("created_at", "username", "action", "table_label", "record_id", "ip")
         show_columns = (

@@ -122,9 +122,10 @@ class Menu:
     PARKING = ("车辆与停车", "fa-car")
     FACILITY = ("设施设备", "fa-cogs")
     FEES = ("收费管理", "fa-jpy")
+    FUND = ("维修资金", "fa-university")
     SYSTEM = ("系统管理", "fa-sliders")
 
-    ORDER = (REGION, MASTER, PEOPLE, PARKING, FACILITY, FEES, SYSTEM)
+    ORDER = (REGION, MASTER, PEOPLE, PARKING, FACILITY, FEES, FUND, SYSTEM)
 
 
 class Admin:
@@ -166,6 +167,9 @@ class Admin:
     frozen_by: ClassVar[str | None] = None
     #: one-to-many collections listed on the record's page (its lines)
     details: ClassVar[Sequence[str]] = ()
+    #: rows are never changed or deleted once written (logs, ledgers, ballots): the ORM
+    #: refuses it (app.audit) and database triggers refuse raw SQL (see the migrations)
+    append_only: ClassVar[bool] = False
 
 
 class Entity(Model):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,12 @@ class Transition:
     effect: Effect | None = None
     #: button style on the record's page
     style: str = "primary"
+    #: whether the transition exists for this row at all (e.g. only for emergencies);
+    #: a transition that does not apply is neither shown nor allowed
+    applies: Callable[[Any], bool] | None = None
+    #: where the row goes when that is decided by data, not by a person (a vote's
+    #: tally): called after the guard, returns one of the states
+    outcome: Callable[[Any, Session], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,8 @@ class Workflow:
     #: states in which nothing about the row (or its lines) may change any more
     frozen: frozenset[str] = frozenset()
     field: str = "state"
+    #: fields that may still change in an otherwise frozen state (a settlement's cost)
+    editable: dict[str, frozenset[str]] = dataclasses.field(default_factory=dict)
 
     def transition(self, name: str) -> Transition:
         for t in self.transitions:
@@ -64,11 +73,14 @@ class Workflow:
         raise TransitionRefused("没有这个操作")
 
     def available(self, obj: Any) -> list[Transition]:
-        return [t for t in self.transitions if getattr(obj, self.field) in t.source]
+        return [t for t in self.transitions
+                if getattr(obj, self.field) in t.source and (t.applies is None or t.applies(obj))]
 
     def fire(self, session: Session, obj: Any, name: str, user: Any = None, comment: str = "") -> "WorkflowEvent":
         """Move ``obj`` along one transition, or raise TransitionRefused (nothing changed)."""
         t = self.transition(name)
+        if t.applies is not None and not t.applies(obj):
+            raise TransitionRefused(f"「{t.label}」不适用于此记录")
         state = getattr(obj, self.field)
         if state not in t.source:
             raise TransitionRefused(
@@ -79,19 +91,31 @@ class Workflow:
             raise TransitionRefused(f"「{t.label}」必须填写意见")
         if t.guard and (message := t.guard(obj, session)):
             raise TransitionRefused(message)
-        setattr(obj, self.field, t.target)
-        if t.effect:
-            t.effect(obj, session)
-        obj._firing_transition = True  # this flush may change a frozen row: it is the transition
+        target = t.outcome(obj, session) if t.outcome else t.target
+        # the flushes from here to the end of the transition may change a frozen row
+        obj._firing_transition = True
+        try:
+            setattr(obj, self.field, target)
+            if t.effect:
+                t.effect(obj, session)
+            record = self._record(session, obj, t, state, target, comment, user)
+            session.flush()
+        finally:
+            obj.__dict__.pop("_firing_transition", None)
+        return record
+
+    @staticmethod
+    def _record(session: Session, obj: Any, t: Transition, state: str, target: str, comment: str,
+                user: Any) -> "WorkflowEvent":
         record = WorkflowEvent(
             table_name=obj.__tablename__, record_id=obj.id, transition=t.name,
-            from_state=state, to_state=t.target, comment=comment[:1000],
+            from_state=state, to_state=target, comment=comment[:1000],
             user_id=getattr(user, "id", None), username=getattr(user, "username", None) or "命令行",
             created_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
         )
         session.add(record)
         for listener in TRANSITION_LISTENERS:
-            listener(session, obj, state, t.target, comment)
+            listener(session, obj, state, target, comment)
         return record
 
 
@@ -134,6 +158,11 @@ def _persisted_state(obj: Any, field: str) -> Any:
     return history.deleted[0] if history.deleted else getattr(obj, field)
 
 
+def _changed_fields(obj: Any) -> set[str]:
+    state = inspect(obj)
+    return {attr.key for attr in state.attrs if attr.history.has_changes()}
+
+
 def _frozen_owner(obj: Any) -> tuple[Any, Workflow] | None:
     """The workflow row that freezes ``obj``: itself, or the parent named in ``frozen_by``."""
     admin = admin_of(type(obj))
@@ -163,17 +192,14 @@ def _refuse_frozen_changes(session: Session, _context: Any, _instances: Any) -> 
                               or not session.is_modified(obj, include_collections=False)):
             continue
         state = _persisted_state(parent, flow.field) if parent in session.dirty else getattr(parent, flow.field)
+        if obj is parent and state in flow.editable and obj not in session.deleted \
+                and _changed_fields(obj) <= flow.editable[state]:
+            continue
         if state in flow.frozen and parent not in session.new:
             label = admin_of(type(parent)).label
             raise Frozen(f"{label}处于「{flow.states.label(state)}」状态，内容不能修改；如需调整，请退回或新建版本")
 
 
-def _transitions_done(session: Session, _context: Any) -> None:
-    for obj in session.identity_map.values():
-        obj.__dict__.pop("_firing_transition", None)
-
-
 def install() -> None:
-    for name, listener in (("before_flush", _refuse_frozen_changes), ("after_flush", _transitions_done)):
-        if not event.contains(Session, name, listener):
-            event.listen(Session, name, listener)
+    if not event.contains(Session, "before_flush", _refuse_frozen_changes):
+        event.listen(Session, "before_flush", _refuse_frozen_changes)

@@ -125,8 +125,6 @@ class EntityModelView(ModelView):
     @permission_name("show")
     def transition(self, name: str, pk: int):
         """One button per transition; the workflow decides, the view only adapts."""
-        from models.workflow import TransitionRefused
-
         flow = self.model.Admin.workflow
         if flow is None or name not in {t.name for t in flow.transitions}:
             abort(404)
@@ -139,7 +137,7 @@ class EntityModelView(ModelView):
         try:
             flow.fire(session, item, name, g.user, request.form.get("comment", ""))
             session.commit()
-        except TransitionRefused as refused:
+        except Refused as refused:  # a guard's refusal, or a domain service's (TransitionRefused is one)
             session.rollback()
             flash(str(refused), "danger")
         else:

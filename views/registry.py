@@ -247,6 +247,7 @@ def build_all() -> None:
         return
     import views.fee_standards  # noqa: F401  (these modules register extensions)
     import views.fees  # noqa: F401
+    import views.repair_fund  # noqa: F401
     specs = [EntitySpec(m) for m in declared_entities()]
     # Names first: a form's big-relation field points at its target's lookup route.
     for spec in specs:

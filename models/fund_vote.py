@@ -1,0 +1,350 @@
+"""The owners' vote on a repair-fund application (民法典 第278条, 建筑物区分所有权解释 第8/9条).
+
+The arithmetic is kept apart from the database so that it can be read against the law
+and tested case by case: :func:`tally` takes the electorate (one :class:`Voter` per unit,
+area in hundredths of a ㎡) and the ballots, and decides with exact fractions.
+
+- Area of a unit = its 建筑面积 (第8条).
+- Headcount (第9条): one unit = one person, except that the units of one owner (or of the
+  same co-owners) are one person, and all unsold developer units together are one person.
+  The roll stores, per unit, the key of the person it belongs to.
+- Quorum: participating area ≥ q × total area AND participating heads ≥ q × total heads
+  ("以上" includes the boundary). 同意, 反对 and 弃权 all participate.
+- Approval: 同意 > a × participating (area and heads) ("过半数" is strict). The older 双2/3
+  rule (同意 ≥ 2/3 of ALL owners) and the 3/4 rule for 筹集/改建 are other :class:`Rule` values,
+  kept per jurisdiction in :class:`VoteRule`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from sqlalchemy import (
+    Boolean, CheckConstraint, DateTime, ForeignKeyConstraint, Integer, String, UniqueConstraint, select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from flask_appbuilder.models.mixins import FileColumn
+
+from models.base import ALL_ESTATES, Admin, Area, Choices, Entity, Menu, fk, zh
+from models.estate import Unit
+from models.region import District
+
+BALLOT_CHOICES = Choices(("yes", "同意"), ("no", "反对"), ("abstain", "弃权"))
+CHANNELS = Choices(("paper", "纸质表决票"), ("electronic", "电子投票"))
+MATTERS = Choices(
+    ("use", "使用建筑物及其附属设施的维修资金"),
+    ("major", "筹集维修资金、改建重建建筑物及其附属设施"),
+)
+BASES = Choices(("participating", "参与表决的业主"), ("total", "全体业主"))
+#: the person key of every unsold developer unit of an estate (第9条: together one person)
+DEVELOPER = "developer"
+
+
+def parse_fraction(text: str | None) -> Fraction | None:
+    """"2/3", "1/2" or "0": a threshold as people write it; None when it is not one."""
+    try:
+        value = Fraction((text or "").strip())
+    except (ValueError, ZeroDivisionError):
+        return None
+    return value if 0 <= value <= 1 else None
+
+
+def _fraction_check(text: str) -> str | None:
+    return None if parse_fraction(text) is not None else "请填写 0 到 1 之间的分数，如 2/3"
+
+
+# -- the arithmetic ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Rule:
+    quorum: Fraction = Fraction(2, 3)
+    approval: Fraction = Fraction(1, 2)
+    #: "过半数" (strictly more than) or "以上" (at least)
+    strict: bool = True
+    #: whose area and heads 同意 is measured against
+    base: str = "participating"
+
+    def describe(self) -> str:
+        quorum = f"参与表决的专有部分面积和人数均达到总数的 {self.quorum} 以上" if self.quorum else "不设参与表决门槛"
+        whole = "参与表决部分" if self.base == "participating" else "全体业主"
+        approval = (f"同意的面积和人数均超过{whole}的 {self.approval}" if self.strict
+                    else f"同意的面积和人数均达到{whole}的 {self.approval} 以上")
+        return f"{quorum}；{approval}"
+
+
+@dataclass(frozen=True)
+class Voter:
+    """One unit of the electorate: its area (0.01 ㎡) and the person it counts towards."""
+
+    unit_id: int
+    area: int
+    person: str
+
+
+@dataclass(frozen=True)
+class Tally:
+    total_area: int
+    total_heads: int
+    participating_area: int
+    participating_heads: int
+    yes_area: int
+    yes_heads: int
+    no_area: int
+    no_heads: int
+    abstain_area: int
+    abstain_heads: int
+    #: units without a ballot counted as 同意 (only where the estate's rules say so)
+    silent_area: int
+    silent_heads: int
+    rule: Rule
+
+    def share(self, part: int, whole: int) -> Fraction:
+        return Fraction(part, whole) if whole else Fraction(0)
+
+    @property
+    def quorum_area_met(self) -> bool:
+        return self.share(self.participating_area, self.total_area) >= self.rule.quorum
+
+    @property
+    def quorum_heads_met(self) -> bool:
+        return self.share(self.participating_heads, self.total_heads) >= self.rule.quorum
+
+    def _approved(self, yes: int, participating: int, total: int) -> bool:
+        base = participating if self.rule.base == "participating" else total
+        if base == 0:
+            return False
+        ratio = Fraction(yes, base)
+        return ratio > self.rule.approval if self.rule.strict else ratio >= self.rule.approval
+
+    @property
+    def approval_area_met(self) -> bool:
+        return self._approved(self.yes_area, self.participating_area, self.total_area)
+
+    @property
+    def approval_heads_met(self) -> bool:
+        return self._approved(self.yes_heads, self.participating_heads, self.total_heads)
+
+    @property
+    def passed(self) -> bool:
+        return (self.quorum_area_met and self.quorum_heads_met
+                and self.approval_area_met and self.approval_heads_met)
+
+
+def tally(voters: Iterable[Voter], ballots: Mapping[int, str], rule: Rule = Rule(),
+          silent_consent: bool = False) -> Tally:
+    """Count the ballots (unit id → "yes"/"no"/"abstain") over the electorate.
+
+    A person's head goes with their ballots (the roll refuses one person voting two ways);
+    a person none of whose units voted is silent: not participating, or — where the
+    estate's rules say silence is consent — participating as 同意, as is a silent unit's area.
+    """
+    area = {"yes": 0, "no": 0, "abstain": 0, "silent": 0}
+    person_choice: dict[str, str] = {}
+    persons: set[str] = set()
+    total_area = 0
+    for voter in voters:
+        total_area += voter.area
+        persons.add(voter.person)
+        choice = ballots.get(voter.unit_id)
+        if choice is None:
+            if silent_consent:
+                area["silent"] += voter.area
+            continue
+        area[choice] += voter.area
+        person_choice.setdefault(voter.person, choice)
+    heads = {"yes": 0, "no": 0, "abstain": 0}
+    for choice in person_choice.values():
+        heads[choice] += 1
+    silent_heads = len(persons) - len(person_choice) if silent_consent else 0
+    voted_area = area["yes"] + area["no"] + area["abstain"]
+    return Tally(
+        total_area=total_area, total_heads=len(persons),
+        participating_area=voted_area + area["silent"],
+        participating_heads=len(person_choice) + silent_heads,
+        yes_area=area["yes"] + area["silent"], yes_heads=heads["yes"] + silent_heads,
+        no_area=area["no"], no_heads=heads["no"],
+        abstain_area=area["abstain"], abstain_heads=heads["abstain"],
+        silent_area=area["silent"], silent_heads=silent_heads, rule=rule,
+    )
+
+
+# -- the tables ----------------------------------------------------------------------
+
+class VoteRule(Entity):
+    """表决规则: the thresholds of a jurisdiction (区); a row without 区 is the default."""
+
+    __tablename__ = "vote_rule"
+
+    district_id: Mapped[int | None] = fk("district.id", nullable=True)
+    district: Mapped[District | None] = relationship(info=zh("适用区", "留空为默认规则"))
+    matter: Mapped[str] = mapped_column(String(20), default="use", info=zh("表决事项", choices=MATTERS))
+    quorum: Mapped[str] = mapped_column(
+        String(10), default="2/3", info=zh("参与表决门槛", "参与表决的面积和人数均须达到总数的此比例以上，如 2/3；0 为不设", check=_fraction_check)
+    )
+    approval: Mapped[str] = mapped_column(
+        String(10), default="1/2", info=zh("同意比例", "如 1/2（过半数）、3/4、2/3", check=_fraction_check)
+    )
+    strict: Mapped[bool] = mapped_column(
+        Boolean, default=True, info=zh("须超过该比例", "勾选为“过半数”（不含本数）；不勾选为“以上”（含本数）")
+    )
+    base: Mapped[str] = mapped_column(
+        String(20), default="participating", info=zh("同意比例的计算基数", choices=BASES)
+    )
+    basis: Mapped[str] = mapped_column(String(200), info=zh("依据", "如 民法典第二百七十八条、本市维修资金管理办法"))
+
+    __table_args__ = (
+        MATTERS.constraint("matter", "ck_vote_rule_matter"),
+        BASES.constraint("base", "ck_vote_rule_base"),
+    )
+
+    def __str__(self) -> str:
+        return f"{self.district or '默认'} {MATTERS.label(self.matter)}"
+
+    def rule(self) -> Rule:
+        return Rule(parse_fraction(self.quorum), parse_fraction(self.approval), self.strict, self.base)
+
+    class Admin(Admin):
+        label = "表决规则"
+        menu = Menu.FUND
+        icon = "fa-gavel"
+        list_columns = ("district", "matter", "quorum", "approval", "strict", "base", "basis")
+        search_columns = ("district", "matter")
+        order_by = ("id", "asc")
+        scope_path = None
+
+
+def rule_for(session: Session, district_id: int | None, matter: str) -> Rule:
+    """The jurisdiction's own rule for the matter, else the default row, else the law's."""
+    rows = session.execute(
+        select(VoteRule).where(VoteRule.matter == matter,
+                               (VoteRule.district_id == district_id) | VoteRule.district_id.is_(None))
+        .order_by(VoteRule.district_id.is_(None), VoteRule.id),
+        execution_options={ALL_ESTATES: True},
+    ).scalars().first()
+    if rows is not None:
+        return rows.rule()
+    return Rule() if matter == "use" else Rule(approval=Fraction(3, 4), strict=False)
+
+
+class VoteRoll(Entity):
+    """表决名册: the electorate of one application, fixed when the vote opens."""
+
+    __tablename__ = "vote_roll"
+
+    application_id: Mapped[int] = fk("fund_application.id")
+    application: Mapped["FundApplication"] = relationship(info=zh("使用申请"))  # noqa: F821
+    estate_id: Mapped[int] = fk("estate.id")
+    unit_id: Mapped[int] = fk("unit.id")
+    unit: Mapped[Unit] = relationship(info=zh("房屋"))
+    area: Mapped[Decimal] = mapped_column(Area, info=zh("专有部分面积（㎡）"))
+    person: Mapped[str] = mapped_column(String(200), info=zh("计人数的业主", "同一业主的多套房屋、开发建设单位未售房屋各计一人"))
+    voter_name: Mapped[str] = mapped_column(String(200), info=zh("业主"))
+    # the owner's secret for electronic voting: unlabelled, so no generated page, export or
+    # API shows it; only the committee's printed 表决票 carries it to the owner
+    code: Mapped[str] = mapped_column(String(12))
+
+    __table_args__ = (
+        UniqueConstraint("application_id", "unit_id", name="uq_vote_roll_unit",
+                         info={"message": "该房屋已在表决名册中"}),
+    )
+
+    def __str__(self) -> str:
+        return str(self.unit)
+
+    class Admin(Admin):
+        label = "表决名册"
+        menu = Menu.FUND
+        icon = "fa-list-ol"
+        list_columns = ("application", "unit", "area", "voter_name")
+        search_columns = ("application",)
+        order_by = ("id", "asc")
+        str_loads = ("unit",)
+        actions = frozenset()  # written when the vote opens
+        append_only = True
+
+
+class Ballot(Entity):
+    """表决票: one per unit of the roll (a database constraint); never changed."""
+
+    __tablename__ = "ballot"
+
+    application_id: Mapped[int] = fk("fund_application.id")
+    application: Mapped["FundApplication"] = relationship(info=zh("使用申请"))  # noqa: F821
+    estate_id: Mapped[int] = fk("estate.id")
+    unit_id: Mapped[int] = fk("unit.id")
+    unit: Mapped[Unit] = relationship(info=zh("房屋"))  # noqa: F821
+    choice: Mapped[str] = mapped_column(String(10), info=zh("表决意见", choices=BALLOT_CHOICES))
+    channel: Mapped[str] = mapped_column(String(12), info=zh("表决方式", choices=CHANNELS))
+    scan: Mapped[str | None] = mapped_column(FileColumn(255), info=zh("表决票扫描件"))
+    recorded_by: Mapped[str] = mapped_column(String(100), info=zh("录入人"))
+    cast_at: Mapped[dt.datetime] = mapped_column(DateTime, info=zh("投票时间"))
+
+    __table_args__ = (
+        UniqueConstraint("application_id", "unit_id", name="uq_ballot_unit",
+                         info={"message": "该房屋已经投过票，每户只能投一票"}),
+        ForeignKeyConstraint(("application_id", "unit_id"), ("vote_roll.application_id", "vote_roll.unit_id"),
+                             name="fk_ballot_roll"),
+        BALLOT_CHOICES.constraint("choice", "ck_ballot_choice"),
+        CHANNELS.constraint("channel", "ck_ballot_channel"),
+        CheckConstraint("channel <> 'paper' OR scan IS NOT NULL", name="ck_ballot_paper_scan"),
+    )
+
+    def __str__(self) -> str:
+        return f"{self.unit} {BALLOT_CHOICES.label(self.choice)}"
+
+    class Admin(Admin):
+        label = "表决票"
+        menu = Menu.FUND
+        icon = "fa-check-square-o"
+        list_columns = ("application", "unit", "choice", "channel", "recorded_by", "cast_at")
+        search_columns = ("application", "choice", "channel")
+        order_by = ("cast_at", "desc")
+        str_loads = ("unit",)
+        actions = frozenset()  # cast on the application's vote page, one per unit
+        append_only = True
+
+
+class VoteResult(Entity):
+    """表决结果: the outcome stored together with every number it was computed from."""
+
+    __tablename__ = "vote_result"
+
+    application_id: Mapped[int] = fk("fund_application.id")
+    application: Mapped["FundApplication"] = relationship(info=zh("使用申请"))  # noqa: F821
+    estate_id: Mapped[int] = fk("estate.id")
+    total_area: Mapped[Decimal] = mapped_column(Area, info=zh("总面积（㎡）"))
+    total_heads: Mapped[int] = mapped_column(Integer, info=zh("总人数"))
+    participating_area: Mapped[Decimal] = mapped_column(Area, info=zh("参与表决面积（㎡）"))
+    participating_heads: Mapped[int] = mapped_column(Integer, info=zh("参与表决人数"))
+    yes_area: Mapped[Decimal] = mapped_column(Area, info=zh("同意面积（㎡）"))
+    yes_heads: Mapped[int] = mapped_column(Integer, info=zh("同意人数"))
+    no_area: Mapped[Decimal] = mapped_column(Area, info=zh("反对面积（㎡）"))
+    no_heads: Mapped[int] = mapped_column(Integer, info=zh("反对人数"))
+    abstain_area: Mapped[Decimal] = mapped_column(Area, info=zh("弃权面积（㎡）"))
+    abstain_heads: Mapped[int] = mapped_column(Integer, info=zh("弃权人数"))
+    silent_area: Mapped[Decimal] = mapped_column(Area, info=zh("未反馈视为同意面积（㎡）"))
+    silent_heads: Mapped[int] = mapped_column(Integer, info=zh("未反馈视为同意人数"))
+    rule: Mapped[str] = mapped_column(String(300), info=zh("表决规则"))
+    passed: Mapped[bool] = mapped_column(Boolean, info=zh("是否通过"))
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime, info=zh("计票时间"))
+
+    __table_args__ = (UniqueConstraint("application_id", name="uq_vote_result_application",
+                                       info={"message": "该申请已经计票"}),)
+
+    def __str__(self) -> str:
+        return "通过" if self.passed else "未通过"
+
+    class Admin(Admin):
+        label = "表决结果"
+        menu = Menu.FUND
+        icon = "fa-bar-chart"
+        list_columns = ("application", "passed", "participating_area", "yes_area", "participating_heads", "yes_heads", "computed_at")
+        search_columns = ("application", "passed")
+        order_by = ("computed_at", "desc")
+        actions = frozenset()  # written by the tally when the vote closes
+        append_only = True

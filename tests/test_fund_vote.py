@@ -1,0 +1,119 @@
+"""The owners' vote, case by case against the law (民法典 第278条; 解释 第8/9条).
+
+Each case is computed by hand: areas in ㎡, one person per owner (all units of one
+owner, and all unsold developer units, count as ONE person).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+
+from models.fund_vote import DEVELOPER, Rule, Voter, parse_fraction, tally
+
+DOUBLE_TWO_THIRDS = Rule(quorum=Fraction(0), approval=Fraction(2, 3), strict=False, base="total")
+THREE_QUARTERS = Rule(approval=Fraction(3, 4), strict=False)
+
+
+def electorate(*units: tuple[str, str]) -> list[Voter]:
+    """(area in ㎡, person) per unit; unit ids count from 1."""
+    return [Voter(i, int(Decimal(area) * 100), person) for i, (area, person) in enumerate(units, start=1)]
+
+
+def separate(*areas: str) -> list[Voter]:
+    """Every unit a different owner."""
+    return electorate(*[(area, f"owner{i}") for i, area in enumerate(areas)])
+
+
+YES, NO, ABSTAIN = "yes", "no", "abstain"
+
+# (name, electorate, ballots by unit id, rule, silent consent, passed, hand-computed numbers)
+CASES = [
+    ("exactly two thirds participating meets the quorum",
+     separate("100", "100", "100"), {1: YES, 2: YES}, Rule(), False, True,
+     dict(participating_area=20000, participating_heads=2, yes_area=20000, yes_heads=2)),
+    ("just under two thirds of the area misses the quorum",
+     separate("100", "100", "100.01"), {1: YES, 2: YES}, Rule(), False, False,
+     dict(participating_area=20000, total_area=30001)),
+    ("two thirds of an area with cents is exact, not a rounded float",
+     separate("33.33", "33.33", "33.33"), {1: YES, 2: YES}, Rule(), False, True,
+     dict(participating_area=6666, total_area=9999)),
+    ("exactly half agreeing is not more than half",
+     separate("100", "100", "100", "100"), {1: YES, 2: YES, 3: NO, 4: NO}, Rule(), False, False,
+     dict(yes_area=20000, participating_area=40000, yes_heads=2, participating_heads=4)),
+    ("one owner with three units is one person with all three areas",
+     electorate(("100", "A"), ("100", "A"), ("100", "A"), ("100", "B"), ("100", "C")),
+     {1: YES, 2: YES, 3: YES, 4: NO}, Rule(), False, False,
+     # area: 400/500 participate, 300/400 agree; heads: 2/3 participate, but 1 of 2 agree is only half
+     dict(total_heads=3, participating_heads=2, yes_heads=1, yes_area=30000, participating_area=40000)),
+    ("all unsold developer units together are one person",
+     electorate(("100", DEVELOPER), ("100", DEVELOPER), ("100", DEVELOPER), ("100", DEVELOPER),
+                ("100", "X"), ("100", "Y")),
+     {1: YES, 2: YES, 3: YES, 4: YES, 5: YES}, Rule(), False, True,
+     dict(total_heads=3, participating_heads=2, yes_heads=2, participating_area=50000, total_area=60000)),
+    ("abstentions participate but do not agree",
+     separate("100", "100", "100"), {1: YES, 2: ABSTAIN, 3: ABSTAIN}, Rule(), False, False,
+     dict(participating_heads=3, abstain_heads=2, abstain_area=20000, yes_heads=1)),
+    ("a majority of the participants carries it even with an abstention and a silent unit",
+     separate("100", "100", "100", "100", "100"), {1: YES, 2: YES, 3: YES, 4: ABSTAIN}, Rule(), False, True,
+     dict(participating_heads=4, participating_area=40000, yes_area=30000)),
+    ("反对 is recorded as 反对 and participates",
+     separate("100", "100", "100"), {1: NO, 2: NO, 3: YES}, Rule(), False, False,
+     dict(no_heads=2, no_area=20000, participating_heads=3)),
+    ("silence counts as consent only where the estate's rules say so",
+     separate("100", "100", "100"), {1: YES}, Rule(), True, True,
+     dict(silent_heads=2, silent_area=20000, participating_heads=3, yes_heads=3)),
+    ("without that rule silence is simply not participating",
+     separate("100", "100", "100"), {1: YES}, Rule(), False, False,
+     dict(silent_heads=0, participating_heads=1)),
+    ("the older 双2/3 rule counts 同意 against all owners, boundary included",
+     separate("100", "100", "100"), {1: YES, 2: YES, 3: NO}, DOUBLE_TWO_THIRDS, False, True,
+     dict(yes_area=20000, total_area=30000)),
+    ("the older 双2/3 rule fails one unit short of two thirds of all owners",
+     separate("100", "100", "100", "100"), {1: YES, 2: NO, 3: YES}, DOUBLE_TWO_THIRDS, False, False,
+     dict(yes_heads=2, total_heads=4)),
+    ("筹集/改建 need three quarters, boundary included",
+     separate("100", "100", "100", "100"), {1: YES, 2: YES, 3: YES, 4: NO}, THREE_QUARTERS, False, True,
+     dict(yes_heads=3, participating_heads=4)),
+    ("nobody voting passes nothing",
+     separate("100", "100"), {}, Rule(), False, False,
+     dict(participating_area=0, participating_heads=0)),
+]
+
+
+@pytest.mark.parametrize(("name", "voters", "ballots", "rule", "silent", "passed", "numbers"), CASES,
+                         ids=[case[0] for case in CASES])
+def test_tally_decides_like_the_law(name, voters, ballots, rule, silent, passed, numbers):
+    result = tally(voters, ballots, rule, silent_consent=silent)
+    assert {key: getattr(result, key) for key in numbers} == numbers
+    assert result.passed is passed
+
+
+def test_headcount_and_area_thresholds_are_checked_separately():
+    # one big owner: area quorum met, headcount quorum missed
+    voters = electorate(("900", "big"), ("10", "a"), ("10", "b"), ("10", "c"))
+    result = tally(voters, {1: YES})
+    assert result.quorum_area_met and not result.quorum_heads_met and not result.passed
+
+
+def test_units_of_one_owner_count_once_in_the_total_heads():
+    voters = electorate(("80", "A"), ("90", "A"), ("100", "B"))
+    assert tally(voters, {}).total_heads == 2
+    assert tally(voters, {}).total_area == 27000
+
+
+@pytest.mark.parametrize(("text", "value"), [("2/3", Fraction(2, 3)), ("1/2", Fraction(1, 2)), ("0", 0), ("1", 1)])
+def test_thresholds_are_written_as_fractions(text, value):
+    assert parse_fraction(text) == value
+
+
+@pytest.mark.parametrize("text", ["", "abc", "3/2", "-1/2", "1/0", "0.6.6"])
+def test_a_threshold_outside_zero_to_one_is_not_one(text):
+    assert parse_fraction(text) is None
+
+
+def test_the_rule_reads_in_chinese():
+    assert Rule().describe() == "参与表决的专有部分面积和人数均达到总数的 2/3 以上；同意的面积和人数均超过参与表决部分的 1/2"
+    assert DOUBLE_TWO_THIRDS.describe() == "不设参与表决门槛；同意的面积和人数均达到全体业主的 2/3 以上"

@@ -1,7 +1,7 @@
 """indexes for the list order and arrears of big tables (units, bills); no duplicate bill indexes
 
 Revision ID: b7e1a2c3d4f5
-Revises: d64dc0d50710
+Revises: a741257224ee
 Create Date: 2026-11-21 08:05:00
 
 At 100,000 units and 1.3 million bills, a list page sorted by 房号 or by 账期
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision = 'b7e1a2c3d4f5'
-down_revision = 'd64dc0d50710'
+down_revision = 'a741257224ee'
 branch_labels = None
 depends_on = None
 

@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     _log(f"size {size.name}: {size}")
     url, built = sqlite_database(size, args.rebuild)
     results["databases"]["sqlite"] = {"data_set": built, **measure(url, size, runs, args.warmup)}
+    _save(args, results, started)  # partial results survive a failure further on
 
     if not args.skip_pg:
         from bench.pg import Server
@@ -123,12 +124,16 @@ def main(argv: list[str] | None = None) -> int:
                 results["load"] = load.run(url, paths, duration=args.load_seconds)
         finally:
             server.stop()
+    _save(args, results, started)
+    _log(f"done in {results['total_minutes']} min: {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+    return 0
+
+
+def _save(args, results: dict, started: float) -> None:
     results["total_minutes"] = round((time.time() - started) / 60, 1)
     args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str) + "\n")
     args.markdown.parent.mkdir(parents=True, exist_ok=True)
     args.markdown.write_text(report.markdown(results))
-    _log(f"done in {results['total_minutes']} min: {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
-    return 0
 
 
 def _load_mix(pages: dict) -> list[str]:

@@ -432,7 +432,7 @@ class FundApplication(Entity):
     budget: Mapped[Decimal] = mapped_column(Money, info=zh("费用预算（元）", check=positive))
     contractor: Mapped[str] = mapped_column(String(100), info=zh("维修单位"))
     plan: Mapped[str] = mapped_column(Text, info=zh("实施计划", "工期、施工方案、质量要求"))
-    attachment: Mapped[str | None] = mapped_column(FileColumn(255), info=zh("方案附件", "预算书、施工方案等（PDF 或图片）"))
+    attachment: Mapped[str | None] = mapped_column(FileColumn(), info=zh("方案附件", "预算书、施工方案等（PDF 或图片）"))
     exclusion_declared: Mapped[bool] = mapped_column(
         Boolean, default=False,
         info=zh("不属于不得列支情形", "声明本次费用不属于开发建设单位保修责任、专业经营单位设施、人为损坏、物业服务合同约定的日常养护"),
@@ -443,7 +443,7 @@ class FundApplication(Entity):
     vote_from: Mapped[dt.date | None] = mapped_column(Date, info=zh("表决开始"))
     vote_until: Mapped[dt.date | None] = mapped_column(Date, info=zh("表决截止"))
     actual_cost: Mapped[Decimal | None] = mapped_column(Money, info=zh("决算金额（元）", check=positive))
-    audit_report: Mapped[str | None] = mapped_column(FileColumn(255), info=zh("审价报告", "决算金额超过审价门槛时必须上传"))
+    audit_report: Mapped[str | None] = mapped_column(FileColumn(), info=zh("审价报告", "决算金额超过审价门槛时必须上传"))
     acceptance_note: Mapped[str | None] = mapped_column(String(500), info=zh("验收意见"))
     paid_on: Mapped[dt.date | None] = mapped_column(Date, info=zh("划转日期"))
     disclosed_on: Mapped[dt.date | None] = mapped_column(Date, info=zh("决算公示日期"))

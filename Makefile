@@ -4,7 +4,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export FLASK_APP := wsgi
 
-.PHONY: setup db run test bench clean
+.PHONY: setup db run test test-pg bench deploy serve backup restore clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -26,6 +26,31 @@ run: db
 ## the whole test suite
 test: setup
 	$(BIN)/pytest
+
+## the whole suite on PostgreSQL: TEST_DATABASE_URL=postgresql://user@host/dbname, a database
+## the tests own (it and <dbname>_template are dropped and recreated)
+test-pg: setup
+	@test -n "$${TEST_DATABASE_URL:-}" || { echo "请设置 TEST_DATABASE_URL=postgresql://用户@主机:端口/测试库名" >&2; exit 2; }
+	$(BIN)/pytest
+
+# --- production (README 部署) ---
+
+## once per release, before starting the servers: migrate the schema, sync the roles
+deploy: setup
+	$(BIN)/flask deploy
+
+## gunicorn with sync workers (gunicorn.conf.py: BIND, WEB_CONCURRENCY; SECRET_KEY required)
+serve: setup
+	$(BIN)/gunicorn -c gunicorn.conf.py
+
+## BACKUP=file: a dump of the database (pg_dump -Fc on PostgreSQL, a copy on SQLite)
+backup: setup
+	$(BIN)/flask backup $${BACKUP:+"$$BACKUP"}
+
+## BACKUP=file: replace the database's contents by that dump
+restore: setup
+	@test -n "$${BACKUP:-}" || { echo "请指定备份文件：make restore BACKUP=文件" >&2; exit 2; }
+	$(BIN)/flask restore --yes "$$BACKUP"
 
 ## benchmarks at city scale (issue 7): bench/results.json and docs/benchmarks.md (< 30 min)
 bench: setup

@@ -1,10 +1,31 @@
-"""Command-line tasks: `flask sync-roles` and `flask demo`."""
+"""Command-line tasks: `flask deploy`, `flask sync-roles`, `flask demo`, `flask backup`/`restore`."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    """A refusal ends the command with its Chinese message, not a traceback."""
+    from models.errors import Refused
+
+    try:
+        yield
+    except Refused as refused:
+        raise click.ClickException(str(refused)) from refused
+
+
+def _echo_balances(balances: dict) -> None:
+    """Per estate, the ledger balances (compare them after a restore)."""
+    for estate_id, values in balances.items():
+        click.echo(f"小区 {estate_id}：" + "，".join(f"{name} {value}" for name, value in values.items()))
 
 
 def register(app: Flask) -> None:
@@ -17,6 +38,50 @@ def register(app: Flask) -> None:
         counts = roles.sync(current_app.appbuilder)
         for role, n in counts.items():
             click.echo(f"{role}: {n} 项权限")
+
+    @app.cli.command("deploy")
+    @with_appcontext
+    def deploy() -> None:
+        """Once per release, before the workers start: migrate the schema, sync the roles."""
+        from flask_migrate import upgrade
+
+        from app import roles
+
+        upgrade()
+        roles.sync(current_app.appbuilder)
+        click.echo("数据库已迁移到最新版本，角色权限已同步")
+
+    @app.cli.command("backup")
+    @click.argument("target", required=False, type=click.Path(dir_okay=False, path_type=Path))
+    @with_appcontext
+    def backup_command(target: Path | None) -> None:
+        """Dump the database to TARGET (default: instance/backups/<库名>-<时间>)."""
+        from app import backup
+        from app.extensions import db
+
+        url = db.engine.url
+        with _refusals():
+            target = backup.backup(url, target or backup.default_target(url, Path(current_app.instance_path) / "backups"))
+        click.echo(f"已备份到 {target}")
+        _echo_balances(backup.balances(db.session))
+
+    @app.cli.command("restore")
+    @click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--yes", is_flag=True, help="不再确认（脚本中使用）")
+    @with_appcontext
+    def restore_command(source: Path, yes: bool) -> None:
+        """Replace the whole database by the dump SOURCE (stop the app servers first)."""
+        from app import backup
+        from app.extensions import db
+
+        if not yes:
+            click.confirm(f"将用 {source} 覆盖当前数据库的全部数据，确定吗？", abort=True)
+        db.session.remove()
+        db.engine.dispose()
+        with _refusals():
+            backup.restore(db.engine.url, source)
+        click.echo(f"已从 {source} 恢复")
+        _echo_balances(backup.balances(db.session))
 
     @app.cli.command("demo")
     @click.option("--units", default=1200, show_default=True, help="大小区的房屋套数（规模参数）")

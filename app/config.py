@@ -37,16 +37,27 @@ def _flag(name: str, default: bool | None = False) -> bool | None:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
 
+def database_url(url: str | None) -> str | None:
+    """``postgresql://`` (what people write) means the psycopg 3 driver we install."""
+    if url:
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
 class Config:
     APP_NAME = "物业管理后台"
     APP_ICON = ""
     SECRET_KEY = _secret_key()
-    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{INSTANCE / 'app.db'}"
+    SQLALCHEMY_DATABASE_URI = database_url(os.environ.get("DATABASE_URL")) or f"sqlite:///{INSTANCE / 'app.db'}"
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     # uploaded documents (views.uploads); FAB's upload fields read the same two settings
     UPLOAD_FOLDER = str(INSTANCE / "uploads") + "/"
     FILE_ALLOWED_EXTENSIONS = ("pdf", "jpg", "jpeg", "png")
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    #: a restarted PostgreSQL or a connection a firewall dropped costs a reconnect, not an error page
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
     AUTH_TYPE = 1  # AUTH_DB
     AUTH_ROLE_ADMIN = ADMIN  # the role matrix names the roles
@@ -82,6 +93,8 @@ class Config:
     RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", None)
     #: per process; with several workers use Redis, e.g. redis://localhost:6379/0
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    #: several installations may share one Redis
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "wuye")
     RATELIMIT_HEADERS_ENABLED = True
 
     FAB_PASSWORD_COMPLEXITY_ENABLED = True

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 
 from flask_appbuilder import AppBuilder
 
-from models.base import Entity, Menu, declared_entities
+from models.base import Entity, Menu, declared_entities, file_columns
 
 ADMIN = "系统管理员"
 MANAGER = "物业经理"
@@ -21,7 +21,8 @@ COMMITTEE = "业委会委员"
 OFFICIAL = "街道监督员"
 
 #: what a level allows; an entity only gets the actions it declares
-READ = frozenset({"list", "show", "export"})
+#: (download: the documents of the rows one may read, where the entity holds any)
+READ = frozenset({"list", "show", "export", "download"})
 MANAGE = READ | {"add", "edit", "delete", "import"}
 MANAGE_NO_DELETE = MANAGE - {"delete"}
 
@@ -103,7 +104,8 @@ def transitions_of(model: type[Entity]) -> frozenset[str]:
 
 def available_actions(model: type[Entity]) -> frozenset[str]:
     extra = {"import"} if model.Admin.importable else set()
-    return READ | model.Admin.actions | model.Admin.extra_actions | extra | transitions_of(model)
+    read = READ if file_columns(model) else READ - {"download"}
+    return read | model.Admin.actions | model.Admin.extra_actions | extra | transitions_of(model)
 
 
 def actions_of(role: str, model: type[Entity]) -> frozenset[str]:

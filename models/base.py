@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar
 
 from flask_appbuilder import Model
+from flask_appbuilder.models.mixins import FileColumn
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, Numeric, String, TypeDecorator
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -212,6 +213,16 @@ def lookup_columns_of(model: type) -> tuple[str, ...]:
     texts = [c.key for c in model.__table__.columns
              if isinstance(c.type, String) and "label" in c.info and not c.foreign_keys]
     return (texts[0],) if texts else ("id",)
+
+
+def file_columns(model: type) -> tuple[str, ...]:
+    """Columns holding an uploaded document's stored name (FAB's FileColumn)."""
+    return tuple(c.key for c in model.__table__.columns if isinstance(c.type, FileColumn))
+
+
+# FAB's FileColumn is a plain String(n) without state, but does not say so: SQLAlchemy
+# would then neither cache statements using it nor stay quiet about it
+FileColumn.cache_ok = True
 
 
 def declared_entities() -> list[type[Entity]]:

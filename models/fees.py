@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from models.base import ALL_ESTATES, Admin, Choices, Entity, ExactDecimal, Menu, Money, fk, positive, zh
 from models.errors import Refused
 from models.estate import Estate, Unit
+from models.locks import lock_row
 from models.parking import ParkingSpace
 from models.workflow import Transition, Workflow
 
@@ -481,10 +482,12 @@ def record_payment(
     """A full or partial payment of one bill; the bill's balance moves in the same transaction."""
     from models.rules import violations
 
-    # lock the bill row so that two cashiers cannot both settle the same balance
-    bill = session.execute(select(Bill).where(Bill.id == bill.id).with_for_update()).scalar_one()
+    # two cashiers cannot both settle the same balance: the second waits, then sees it paid
+    bill = lock_row(session, bill)
     if amount is None or amount <= 0:
         raise Refused("缴费金额必须大于 0")
+    if bill.outstanding == 0:
+        raise Refused("该账单已结清，无需再缴费")
     if amount > bill.outstanding:
         raise Refused(f"缴费金额不能超过欠费金额 {bill.outstanding:f} 元")
     problems = violations(Payment, {"bill": bill, "amount": amount, "method": method, "paid_on": paid_on})

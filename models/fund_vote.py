@@ -261,6 +261,7 @@ class VoteRoll(Entity):
         menu = Menu.FUND
         icon = "fa-list-ol"
         list_columns = ("application", "unit", "area", "voter_name")
+        form_columns = ("application", "unit", "area", "voter_name")
         search_columns = ("application",)
         order_by = ("id", "asc")
         str_loads = ("unit",)
@@ -280,7 +281,7 @@ class Ballot(Entity):
     unit: Mapped[Unit] = relationship(info=zh("房屋"))  # noqa: F821
     choice: Mapped[str] = mapped_column(String(10), info=zh("表决意见", choices=BALLOT_CHOICES))
     channel: Mapped[str] = mapped_column(String(12), info=zh("表决方式", choices=CHANNELS))
-    scan: Mapped[str | None] = mapped_column(FileColumn(), info=zh("表决票扫描件"))  # TEXT: PostgreSQL allows no TEXT(255)
+    scan: Mapped[str | None] = mapped_column(FileColumn(255), info=zh("表决票扫描件"))
     recorded_by: Mapped[str] = mapped_column(String(100), info=zh("录入人"))
     cast_at: Mapped[dt.datetime] = mapped_column(DateTime, info=zh("投票时间"))
 

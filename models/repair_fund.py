@@ -24,6 +24,7 @@ from sqlalchemy import (
     Boolean, CheckConstraint, Date, DateTime, Index, Integer, String, Text, UniqueConstraint, case, func,
     insert, select,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.base import Admin, Choices, Entity, Menu, Money, fk, positive, zh
@@ -432,7 +433,7 @@ class FundApplication(Entity):
     budget: Mapped[Decimal] = mapped_column(Money, info=zh("费用预算（元）", check=positive))
     contractor: Mapped[str] = mapped_column(String(100), info=zh("维修单位"))
     plan: Mapped[str] = mapped_column(Text, info=zh("实施计划", "工期、施工方案、质量要求"))
-    attachment: Mapped[str | None] = mapped_column(FileColumn(), info=zh("方案附件", "预算书、施工方案等（PDF 或图片）"))
+    attachment: Mapped[str | None] = mapped_column(FileColumn(255), info=zh("方案附件", "预算书、施工方案等（PDF 或图片）"))
     exclusion_declared: Mapped[bool] = mapped_column(
         Boolean, default=False,
         info=zh("不属于不得列支情形", "声明本次费用不属于开发建设单位保修责任、专业经营单位设施、人为损坏、物业服务合同约定的日常养护"),
@@ -443,7 +444,7 @@ class FundApplication(Entity):
     vote_from: Mapped[dt.date | None] = mapped_column(Date, info=zh("表决开始"))
     vote_until: Mapped[dt.date | None] = mapped_column(Date, info=zh("表决截止"))
     actual_cost: Mapped[Decimal | None] = mapped_column(Money, info=zh("决算金额（元）", check=positive))
-    audit_report: Mapped[str | None] = mapped_column(FileColumn(), info=zh("审价报告", "决算金额超过审价门槛时必须上传"))
+    audit_report: Mapped[str | None] = mapped_column(FileColumn(255), info=zh("审价报告", "决算金额超过审价门槛时必须上传"))
     acceptance_note: Mapped[str | None] = mapped_column(String(500), info=zh("验收意见"))
     paid_on: Mapped[dt.date | None] = mapped_column(Date, info=zh("划转日期"))
     disclosed_on: Mapped[dt.date | None] = mapped_column(Date, info=zh("决算公示日期"))
@@ -652,7 +653,12 @@ def cast_ballot(session: Session, app: FundApplication, unit_id: int, choice: st
         raise Refused(f"同一业主的多套房屋计为一人，须作出相同表决（已投「{BALLOT_CHOICES.label(earlier)}」）")
     ballot = Ballot(application_id=app.id, estate_id=app.estate_id, unit_id=unit_id, choice=choice,
                     channel=channel, scan=scan, recorded_by=recorded_by[:100], cast_at=now())
-    session.add(ballot)
+    try:
+        # two ballots for one unit at the same moment: the database's unique key decides
+        with session.begin_nested():
+            session.add(ballot)
+    except IntegrityError:
+        raise Refused("该房屋已经投过票，每户只能投一票") from None
     return ballot
 
 

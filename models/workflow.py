@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Choices, Entity, admin_of
 from models.errors import Refused
+from models.locks import lock_row
 
 #: called after every fired transition as (session, obj, from_state, to_state, comment);
 #: the audit trail registers itself here (models do not import the application)
@@ -77,10 +78,15 @@ class Workflow:
                 if getattr(obj, self.field) in t.source and (t.applies is None or t.applies(obj))]
 
     def fire(self, session: Session, obj: Any, name: str, user: Any = None, comment: str = "") -> "WorkflowEvent":
-        """Move ``obj`` along one transition, or raise TransitionRefused (nothing changed)."""
+        """Move ``obj`` along one transition, or raise TransitionRefused (nothing changed).
+
+        The row is locked and re-read first: of two users firing at the same moment the
+        second waits, then sees the new state and is refused with it.
+        """
         t = self.transition(name)
         if t.applies is not None and not t.applies(obj):
             raise TransitionRefused(f"「{t.label}」不适用于此记录")
+        lock_row(session, obj)
         state = getattr(obj, self.field)
         if state not in t.source:
             raise TransitionRefused(

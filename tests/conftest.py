@@ -1,9 +1,11 @@
-"""Test fixtures: one migrated, seeded database per session, restored before each test."""
+"""Test fixtures: one migrated, seeded database per session, restored before each test.
+
+SQLite by default; ``TEST_DATABASE_URL=postgresql://...`` runs the same suite on
+PostgreSQL (tests/databases.py; ``make test-pg``)."""
 
 from __future__ import annotations
 
 import os
-import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -18,6 +20,8 @@ from sqlalchemy.pool import NullPool  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
+from tests.databases import chosen_database  # noqa: E402
+from tests.live import start_gunicorn, stop  # noqa: E402
 from tests.support import login  # noqa: E402
 
 #: small but complete: 3 estates, the large one with this many units
@@ -25,13 +29,23 @@ TEST_UNITS = 120
 
 
 @pytest.fixture(scope="session")
-def app():
-    db_file = _SCRATCH / "test.db"
+def test_db():
+    """Where the tests' data lives (tests/databases.py: SQLite, or TEST_DATABASE_URL)."""
+    database = chosen_database(_SCRATCH)
+    yield database
+    database.close()
+
+
+@pytest.fixture(scope="session")
+def app(test_db):
+    test_db.create_empty()
     app = create_app({
         "TESTING": True,
         "WTF_CSRF_ENABLED": False,
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_file}",
-        "SQLALCHEMY_ENGINE_OPTIONS": {"poolclass": NullPool},
+        "SQLALCHEMY_DATABASE_URI": test_db.url,
+        # SQLite: no connection may outlive a test (the file is replaced under it);
+        # PostgreSQL: a pool per test (a new server process per query would dominate)
+        "SQLALCHEMY_ENGINE_OPTIONS": {"poolclass": NullPool} if test_db.dialect == "sqlite" else {},
     })
     with app.app_context():
         from flask_migrate import upgrade
@@ -42,18 +56,9 @@ def app():
         roles.sync(app.appbuilder)
         demo.load(units=TEST_UNITS, estates=3, seed=7)
         db.session.remove()
-    template = _SCRATCH / "template.db"
-    _copy_sqlite(db_file, template)
-    app.config["TEST_DB_FILE"], app.config["TEST_DB_TEMPLATE"] = db_file, template
+        db.engine.dispose()
+    test_db.snapshot()
     return app
-
-
-def _copy_sqlite(source: Path, target: Path) -> None:
-    src, dst = sqlite3.connect(source), sqlite3.connect(target)
-    with dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
 
 
 @pytest.fixture(autouse=True)
@@ -65,8 +70,31 @@ def _fresh_database(request):
     app = request.getfixturevalue("app")
     with app.app_context():
         db.session.remove()
-    _copy_sqlite(app.config["TEST_DB_TEMPLATE"], app.config["TEST_DB_FILE"])
+        db.engine.dispose()
+    request.getfixturevalue("test_db").restore()
     yield
+
+
+@pytest.fixture()
+def start_live_server(app, test_db):
+    """Starts gunicorn in production mode on the freshly seeded test database
+    (tests/live.py); keyword arguments are extra environment variables."""
+    if test_db.dialect != "postgresql":
+        pytest.skip("只在 PostgreSQL 上运行（make test-pg）：多个进程同时写需要行锁")
+    servers = []
+
+    def start(**env: str):
+        servers.append(start_gunicorn(test_db.url, _SCRATCH, **env))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        stop(server)
+
+
+@pytest.fixture()
+def live_server(start_live_server):
+    return start_live_server()
 
 
 @pytest.fixture()

@@ -9,7 +9,7 @@ from models.base import declared_entities
 from views.registry import VIEWS
 
 #: words that are fine on a Chinese page: units, brands, formats and abbreviations
-ALLOWED_WORDS = {"ID", "Excel", "SUV", "MPV", "AAA", "AA", "B", "C", "A", "QR", "IP", "xlsx"}
+ALLOWED_WORDS = {"ID", "Excel", "SUV", "MPV", "AAA", "AA", "B", "C", "A", "QR", "IP", "xlsx", "PDF", "JPG", "PNG"}
 
 _SKIP_TAGS = {"script", "style", "noscript"}
 _VISIBLE_ATTRS = {"placeholder", "title", "alt", "aria-label", "data-original-title"}

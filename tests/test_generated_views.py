@@ -87,6 +87,17 @@ def test_the_server_side_search_returns_one_page_of_matches(admin_client):
     assert data["pagination"]["more"] in (True, False)
 
 
+def test_the_server_side_search_ignores_letter_case(app, admin_client):
+    from models.parking import Vehicle
+
+    with app.app_context():
+        plate = db.session.execute(select(Vehicle.plate).order_by(Vehicle.id).limit(1)).scalar_one()
+    typed = plate[1:].lower()  # 京A12345 typed as a12345
+    assert typed != plate[1:]
+    data = admin_client.get("/vehicle/lookup/", query_string={"q": typed}).get_json()
+    assert plate in {row["text"] for row in data["results"]}
+
+
 def test_decimal_fields_keep_their_scale(app, admin_client):
     with app.app_context():
         unit = db.session.execute(select(Unit).limit(1)).scalar_one()

@@ -723,7 +723,8 @@ def test_a_jurisdiction_rule_overrides_the_default(ctx):
 
     district = db.session.execute(select(District)).scalars().first()
     assert rule_for(db.session, district.id, "use").approval == Fraction(1, 2)
-    db.session.add(VoteRule(district=district, matter="use", quorum="0", approval="2/3", strict=False, base="total"))
+    db.session.add(VoteRule(district=district, matter="use", quorum="0", approval="2/3", strict=False, base="total",
+                            basis="本市旧规则"))
     db.session.flush()
     rule = rule_for(db.session, district.id, "use")
     assert (rule.quorum, rule.approval, rule.strict, rule.base) == (0, Fraction(2, 3), False, "total")
@@ -741,3 +742,4 @@ def test_the_rule_in_force_when_the_vote_opened_applies_to_the_count(ctx):
     _fire(application, "close_vote")
     result = db.session.execute(select(VoteResult).where(VoteResult.application_id == application.id)).scalar_one()
     assert "1/2" in result.rule and result.passed
+

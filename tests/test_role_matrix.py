@@ -28,7 +28,7 @@ import pytest
 
 from app import roles
 from app.extensions import db
-from models.base import Entity, Menu, declared_entities
+from models.base import Entity, Menu, declared_entities, file_columns
 from tests.support import (
     ANONYMOUS,
     SignedInClients,
@@ -89,6 +89,14 @@ def _importable(model: type[Entity]) -> bool:
     return model.Admin.importable
 
 
+def _holds_documents(model: type[Entity]) -> bool:
+    return bool(file_columns(model))
+
+
+#: a well-formed stored name that no row holds: a permitted user gets 404, others 403
+UNKNOWN_DOCUMENT = "0123456789abcdef0123456789abcdef.pdf"
+
+
 READ_API = frozenset({"list", "show"})
 
 #: every route of a generated view and API; the deletes come last (they may succeed)
@@ -101,6 +109,8 @@ ROUTES = (
     Route("import", "GET", "/{t}/import/", frozenset({"import"}), _importable),
     Route("lookup", "GET", "/{t}/lookup/", frozenset({"list"})),
     Route("history", "GET", "/{t}/history/{pk}", frozenset({"show"})),
+    Route("download", "GET", "/{t}/download/" + UNKNOWN_DOCUMENT, frozenset({"download"}), _holds_documents,
+          when_allowed=(404,)),
     Route("REST list", "GET", "/api/v1/{t}/", READ_API),
     Route("REST get", "GET", "/api/v1/{t}/{pk}", READ_API),
     Route("REST info", "GET", "/api/v1/{t}/_info", READ_API),

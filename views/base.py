@@ -116,6 +116,30 @@ class EntityModelView(ModelView):
             abort(404)
         return template_download(self)
 
+    @expose("/download/<string:filename>")
+    @has_access
+    @permission_name("download")
+    def download(self, filename: str):
+        """A stored document, only if a row this user may see names it (else 404).
+
+        Replaces FAB's download, which serves any file of the upload folder to anyone
+        holding the permission: here the estate scope of the data layer decides.
+        """
+        from models.base import file_columns
+        from views.uploads import send_document
+
+        columns = file_columns(self.model)
+        if not columns or not filename:
+            abort(404)
+        row = self.datamodel.session.query(self.model).filter(
+            or_(*(getattr(self.model, c) == filename for c in columns))
+        ).first()
+        if row is None:
+            abort(404)
+        column = next(c for c in columns if getattr(row, c) == filename)
+        label = self.label_columns.get(column, column)
+        return send_document(filename, f"{label}_{row.id}")
+
     # -- workflow ---------------------------------------------------------------------
     def may_fire(self, name: str) -> bool:
         return self.appbuilder.sm.has_access(f"can_{name}", self.class_permission_name)
@@ -191,7 +215,8 @@ class EntityModelView(ModelView):
             columns = [getattr(self.model, c) for c in names if c not in hidden]
             # a masked number only matches when typed whole
             exact = [getattr(self.model, c) == text for c in names if c in hidden]
-            matches = [c.contains(text, autoescape=True) for c in columns if isinstance(c.type, String)]
+            # ILIKE: PostgreSQL's LIKE is case-sensitive, SQLite's is not (plates, codes)
+            matches = [c.icontains(text, autoescape=True) for c in columns if isinstance(c.type, String)]
             matches += [c == int(text) for c in columns if not isinstance(c.type, String) and text.isdigit()]
             matches += exact
             query = query.filter(or_(*matches)) if matches else query.filter(false())

@@ -115,3 +115,70 @@ class AjaxRelationField(Field):
     def pre_validate(self, form: Any) -> None:
         if self._bad_id:
             raise ValidationError("所选记录不存在")
+
+
+class DocumentInput:
+    """A file input (PDF or image) and, when a document is stored, its scoped download link."""
+
+    def __call__(self, field: "DocumentField", **kwargs: Any) -> Markup:
+        current = ""
+        if field.object_data:
+            url = url_for(f"{field.view_name}.download", filename=field.object_data)
+            current = (f'<p class="form-control-static"><i class="fa fa-paperclip"></i> 已上传：'
+                       f'<a href="{escape(url)}">下载</a>（重新选择文件即替换）</p>')
+        return Markup(
+            f'{current}<input type="file" class="form-control" id="{field.id}" name="{field.name}" '
+            f'accept=".pdf,.jpg,.jpeg,.png">'
+        )
+
+
+class DocumentField(Field):
+    """An uploaded document (FAB's FileColumn): stored by ``views.uploads.save_upload``.
+
+    The column keeps the random stored name; submitting no file keeps the stored one.
+    (FAB's edit form is built from the posted data, not the row, so whether a document
+    is already stored is unknown here: a mandatory document is the model's NOT NULL.)
+    """
+
+    widget = DocumentInput()
+
+    def __init__(self, label: str, view_name: str, **kwargs: Any):
+        super().__init__(label, **kwargs)
+        self.view_name = view_name
+        self.upload = None
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        from werkzeug.datastructures import FileStorage
+
+        file = valuelist[0] if valuelist else None
+        self.upload = file if isinstance(file, FileStorage) and file.filename else None
+
+    def pre_validate(self, form: Any) -> None:
+        from models.errors import Refused
+        from views.uploads import check_upload
+
+        if self.upload is None:
+            return
+        try:
+            check_upload(self.upload)
+        except Refused as refused:
+            raise ValidationError(str(refused)) from None
+
+    def populate_obj(self, obj: Any, name: str) -> None:
+        from views.uploads import save_upload
+
+        if self.upload is not None:
+            setattr(obj, name, save_upload(self.upload))
+
+
+class DocumentLink:
+    """List and show pages: a stored document reads as a 下载 link through the row's view."""
+
+    def __init__(self, view_name: str):
+        self.view_name = view_name
+
+    def __call__(self, value: Any) -> Markup | str:
+        if not value:
+            return ""
+        url = url_for(f"{self.view_name}.download", filename=value)
+        return Markup(f'<a href="{escape(url)}"><i class="fa fa-download"></i> 下载</a>')

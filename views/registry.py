@@ -17,10 +17,10 @@ from flask_appbuilder import AppBuilder
 from sqlalchemy import Boolean, DateTime, inspect
 from wtforms import BooleanField
 
-from models.base import Entity, admin_of, declared_entities, is_decimal
+from models.base import Entity, admin_of, declared_entities, file_columns, is_decimal
 from models.rules import column_info
 from views.base import EntityApi, EntityModelView
-from views.fields import AjaxRelationField, ChoiceField, datetime_field, decimal_field
+from views.fields import AjaxRelationField, ChoiceField, DocumentField, DocumentLink, datetime_field, decimal_field
 from views.interface import AppInterface
 from views.masking import masked_formatter
 
@@ -107,6 +107,8 @@ class EntitySpec:
             formatters[name] = choices.label
         for name in self.masked():
             formatters[name] = masked_formatter(f"{self.name}View", display)
+        for name in file_columns(self.model):
+            formatters[name] = DocumentLink(f"{self.name}View")
         formatters.update(self.admin.formatters)
         return formatters
 
@@ -129,7 +131,9 @@ class EntitySpec:
             col = self.columns[name]
             required = not col.nullable
             default = col.default.arg if col.default is not None and not callable(col.default.arg) else None
-            if "choices" in col.info:
+            if name in file_columns(self.model):
+                fields[name] = DocumentField(text, f"{self.name}View", description=help_text)
+            elif "choices" in col.info:
                 fields[name] = ChoiceField(
                     text, col.info["choices"], required, description=help_text, default=default
                 )
@@ -180,8 +184,10 @@ class EntitySpec:
                 "list_buttons": getattr(EXTENSIONS.get(self.model), "list_buttons", ()),
                 "show_buttons": getattr(EXTENSIONS.get(self.model), "show_buttons", ()),
             },
-            # FAB's file download route serves nothing here; import only where declared
-            exclude_route_methods={"download", "action", "action_post"}
+            # documents are served by our scoped download, only where a row holds one;
+            # import only where declared
+            exclude_route_methods={"action", "action_post"}
+            | (set() if file_columns(self.model) else {"download"})
             | {a for a in ("add", "edit", "delete") if a not in self.admin.actions}
             | (set() if self.admin.importable else {"import_excel", "import_template"}),
         )
@@ -195,6 +201,9 @@ class EntitySpec:
     def build_api(self) -> type[EntityApi]:
         def rest(name: str) -> str:
             return f"{name}.id" if name in self.relations else name
+
+        # a document is uploaded through the form only (checked, stored under a random name)
+        writable = [n for n in self.form_columns() if n not in file_columns(self.model)]
 
         return type(
             f"{self.name}Api",
@@ -210,8 +219,8 @@ class EntitySpec:
                 description_columns=self.descriptions(),
                 list_columns=["id", *map(rest, self.list_columns())],
                 show_columns=["id", *map(rest, self.form_columns())],
-                add_columns=self.form_columns(),
-                edit_columns=self.form_columns(),
+                add_columns=writable,
+                edit_columns=writable,
                 order_columns=[c for c in self.list_columns() if c in self.columns],
                 search_columns=self.search_columns(),
                 base_order=self.admin.order_by,

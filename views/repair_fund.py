@@ -1,4 +1,6 @@
-"""Repair fund pages: ledger corrections and first deposits, paper ballots, the live tally.
+"""Repair fund pages: the application's page (列支范围, payment preview, links), the live
+tally with paper-ballot entry, the printable ballots, ledger corrections, first deposits,
+续交预警 and each unit's 分户账.
 
 Each endpoint adapts a domain service of ``models.repair_fund``; the data layer scopes
 every query, so a row of another estate is simply not found (404).
@@ -7,26 +9,67 @@ every query, so a row of another estate is simply not found (404).
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.security.decorators import permission_name
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import joinedload
 
 from models.errors import Refused
-from models.estate import Estate
-from models.fund_vote import BALLOT_CHOICES, Ballot, VoteResult, VoteRoll
+from models.estate import Building, Estate, Unit
+from models.fund_vote import BALLOT_CHOICES, MATTERS, Ballot, VoteResult, VoteRoll
 from models.repair_fund import (
-    FundApplication, FundEntry, current_tally, deposit_first, reverse_entry, cast_ballot,
+    CATEGORIES, ENTRY_KINDS, STATES, FundApplication, FundEntry, FundPayment, balances, cast_ballot,
+    current_tally, deposit_first, electorate_unit_ids, planned_shares, reverse_entry, top_up_warnings,
 )
 from models.settings import Settings
 from views.registry import extends
 
+#: states in which the cost is settled and the payment is still to come
+BEFORE_PAYMENT = ("settled", "transfer_requested", "filed")
+#: rows of the tally page's unit search (Select2 pages through the rest)
+LOOKUP_PAGE = 20
+
+
+def _m2(hundredths: int) -> str:
+    """0.01 ㎡ counts (the tally's unit) as ㎡ with two decimals."""
+    return f"{Decimal(hundredths).scaleb(-2):.2f}"
+
+
+def _percent(part: Fraction) -> str:
+    """A share as a percentage with two decimals, exactly rounded (for display only)."""
+    return f"{Decimal(part.numerator * 100) / Decimal(part.denominator):.2f}" if part else "0.00"
+
+
+def _units(session, unit_ids) -> dict[int, Unit]:
+    """The units by id, with what their names read (楼栋, 小区), in one query per 5000."""
+    found: dict[int, Unit] = {}
+    ids = list(unit_ids)
+    for start in range(0, len(ids), 5000):
+        found.update({u.id: u for u in session.execute(
+            select(Unit).options(joinedload(Unit.building).joinedload(Building.estate))
+            .where(Unit.id.in_(ids[start:start + 5000]))).scalars()})
+    return found
+
+
+def _has(view_name: str, permission: str) -> bool:
+    from flask import current_app
+
+    return current_app.appbuilder.sm.has_access(permission, view_name)
+
+
+# -- the ledger ----------------------------------------------------------------------
 
 @extends(FundEntry)
 class FundEntryActions:
-    list_buttons = (("首期交存", "deposit", "can_deposit", "fa-plus-circle"),)
+    list_buttons = (
+        ("首期交存", "deposit", "can_deposit", "fa-plus-circle"),
+        ("续交预警", "top_up", "can_list", "fa-exclamation-triangle"),
+    )
     show_buttons = ()
 
     @expose("/reverse/<int:pk>", methods=["POST"])
@@ -59,6 +102,8 @@ class FundEntryActions:
         form = {"estate": request.form.get("estate", ""), "day": request.form.get("day", dt.date.today().isoformat())}
         if request.method == "POST":
             estate = session.get(Estate, int(form["estate"])) if form["estate"].isdigit() else None
+            if estate is not None and estate.id not in {e.id for e in estates}:
+                estate = None  # another estate's id reads like no estate at all
             try:
                 if estate is None:
                     raise Refused("请选择小区")
@@ -77,10 +122,79 @@ class FundEntryActions:
                 return redirect(url_for(f"{self.endpoint}.list"))
         return self.render_template("fund/deposit.html", title="首期交存", estates=estates, form=form, rate=rate)
 
+    @expose("/top_up/")
+    @has_access
+    @permission_name("list")
+    def top_up(self):
+        """续交预警: units of the user's estates whose balance fell below the threshold."""
+        session = self.datamodel.session
+        percent = Settings.current(session).fund_top_up_percent
+        found = top_up_warnings(session, percent)
+        units = _units(session, [r.unit_id for r in found])
+        rows = [
+            {"unit": units[r.unit_id], "first": Decimal(r.first_deposit), "balance": Decimal(r.balance),
+             "percent": _percent(Fraction(Decimal(r.balance)) / Fraction(Decimal(r.first_deposit)))}
+            for r in found if r.unit_id in units  # the scope hides other estates' units
+        ]
+        return self.render_template("fund/top_up.html", title="续交预警", rows=rows, threshold=percent)
+
+    def render_template(self, template: str, **kwargs: Any):
+        if template == self.show_template and "pk" in kwargs:
+            entry = self.datamodel.get(kwargs["pk"], self._base_filters)
+            if entry is not None:
+                session = self.datamodel.session
+                kwargs["extra_panel"] = "fund/entry_panel.html"
+                kwargs["entry"] = entry
+                kwargs["reversed_by"] = session.execute(
+                    select(FundEntry).where(FundEntry.reverses_id == entry.id)).scalar_one_or_none()
+                kwargs["may_reverse"] = (self.may_fire("reverse") and entry.reverses_id is None
+                                         and entry.kind != "use" and kwargs["reversed_by"] is None)
+                kwargs["kinds"] = ENTRY_KINDS
+        return super().render_template(template, **kwargs)
+
+
+@extends(Unit)
+class UnitFundActions:
+    show_buttons = (("维修资金分户账", "fund_ledger", "can_show", "fa-book"),)
+
+    @expose("/fund_ledger/<int:pk>")
+    @has_access
+    @permission_name("show")
+    def fund_ledger(self, pk: int):
+        """分户账: every entry of one unit, oldest first, with the running balance."""
+        unit = self.datamodel.get(pk, self._base_filters)
+        if unit is None:
+            abort(404)
+        if not _has("FundEntryView", "can_list"):
+            abort(403)
+        session = self.datamodel.session
+        entries = session.execute(
+            select(FundEntry).options(joinedload(FundEntry.application))
+            .where(FundEntry.unit_id == unit.id).order_by(FundEntry.occurred_on, FundEntry.id)
+        ).scalars().all()
+        running, rows = Decimal("0.00"), []
+        for entry in entries:
+            running += entry.amount
+            rows.append({"entry": entry, "balance": running})
+        first = sum((e.amount for e in entries if e.kind == "deposit"), Decimal("0.00"))
+        return self.render_template("fund/unit_ledger.html", title=f"{unit} · 维修资金分户账", unit=unit, rows=rows,
+                                    balance=running, first=first, kinds=ENTRY_KINDS)
+
+
+# -- use applications and the vote ---------------------------------------------------
 
 @extends(FundApplication)
 class FundApplicationActions:
-    show_buttons = (("表决与计票", "tally", "can_show", "fa-bar-chart"),)
+    show_buttons = (
+        ("表决与计票", "tally", "can_show", "fa-bar-chart"),
+        ("打印表决票与名册", "print_ballots", "can_ballot", "fa-print"),
+    )
+
+    def _application(self, pk: int) -> FundApplication:
+        app = self.datamodel.get(pk, self._base_filters)
+        if app is None:
+            abort(404)
+        return app
 
     @expose("/tally/<int:pk>")
     @has_access
@@ -88,48 +202,150 @@ class FundApplicationActions:
     def tally(self, pk: int):
         """The live tally: area and headcount, each threshold with its progress."""
         session = self.datamodel.session
-        app = self.datamodel.get(pk, self._base_filters)
-        if app is None:
-            abort(404)
+        app = self._application(pk)
         counted = current_tally(session, app) if app.rule_quorum else None
         result = session.execute(select(VoteResult).where(VoteResult.application_id == app.id)).scalar_one_or_none()
-        # in the database: 10,000 ballot ids sent back as NOT IN parameters cost a query and most of the page
-        voted = select(Ballot.id).where(Ballot.application_id == VoteRoll.application_id,
-                                        Ballot.unit_id == VoteRoll.unit_id).exists()
-        waiting = session.execute(
-            select(VoteRoll).where(VoteRoll.application_id == app.id, ~voted).order_by(VoteRoll.unit_id).limit(500)
-        ).scalars().all()
+        roll = session.scalar(select(func.count()).select_from(VoteRoll).where(VoteRoll.application_id == app.id))
+        cast = session.scalar(select(func.count()).select_from(Ballot).where(Ballot.application_id == app.id))
         return self.render_template(
             "fund/tally.html", title=f"{app.title} · 表决与计票", app=app, tally=counted, result=result,
-            waiting=waiting, choices=BALLOT_CHOICES,
+            rows=self._tally_rows(counted) if counted else [], bars=self._bars(counted) if counted else [],
+            roll=roll, cast=cast, choices=BALLOT_CHOICES, states=STATES,
             may_record=app.state == "voting" and self.may_fire("ballot"),
         )
+
+    @staticmethod
+    def _tally_rows(t) -> list[tuple[str, str, int]]:
+        rows = [("总数", t.total_area, t.total_heads), ("参与表决", t.participating_area, t.participating_heads),
+                ("同意", t.yes_area, t.yes_heads), ("反对", t.no_area, t.no_heads),
+                ("弃权", t.abstain_area, t.abstain_heads)]
+        if t.silent_area or t.silent_heads:
+            rows.append(("未反馈视为同意", t.silent_area, t.silent_heads))
+        return [(label, _m2(area), heads) for label, area, heads in rows]
+
+    @staticmethod
+    def _bars(t) -> list[dict[str, Any]]:
+        """The four thresholds: progress against the whole, the line to reach, met or not."""
+        rule = t.rule
+        per_participants = rule.base == "participating"
+        approval = ("过" if rule.strict else "达到") + f" {rule.approval}" + ("" if rule.strict else " 以上")
+        base_area = t.participating_area if per_participants else t.total_area
+        base_heads = t.participating_heads if per_participants else t.total_heads
+        base_name = "参与表决" if per_participants else "全体业主"
+        specs = (
+            ("参与表决面积", t.participating_area, t.total_area, "总面积", f"达到 {rule.quorum} 以上", rule.quorum,
+             t.quorum_area_met, True),
+            ("参与表决人数", t.participating_heads, t.total_heads, "总人数", f"达到 {rule.quorum} 以上", rule.quorum,
+             t.quorum_heads_met, False),
+            ("同意面积", t.yes_area, base_area, f"{base_name}面积", approval, rule.approval, t.approval_area_met, True),
+            ("同意人数", t.yes_heads, base_heads, f"{base_name}人数", approval, rule.approval, t.approval_heads_met, False),
+        )
+        bars = []
+        for label, part, whole, of, need, line, met, area in specs:
+            share = t.share(part, whole)
+            bars.append({
+                "label": label, "part": _m2(part) if area else str(part), "whole": _m2(whole) if area else str(whole),
+                "unit": "㎡" if area else "人", "of": of, "need": need, "met": met,
+                "percent": _percent(share), "width": _percent(min(share, Fraction(1))), "line": _percent(line),
+            })
+        return bars
+
+    @expose("/roll_lookup/<int:pk>")
+    @has_access
+    @permission_name("ballot")
+    def roll_lookup(self, pk: int):
+        """Select2 search over the units of the roll that have not voted yet."""
+        session = self.datamodel.session
+        app = self._application(pk)
+        text = request.args.get("q", "").strip()[:50]
+        page = request.args.get("page", "1")
+        page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+        voted = select(Ballot.unit_id).where(Ballot.application_id == app.id)
+        query = (
+            select(VoteRoll.unit_id, Building.name, Unit.room_no, VoteRoll.voter_name)
+            .join(Unit, Unit.id == VoteRoll.unit_id).join(Building, Building.id == Unit.building_id)
+            .where(VoteRoll.application_id == app.id, VoteRoll.unit_id.not_in(voted))
+        )
+        if text:
+            query = query.where(or_(*(c.contains(text, autoescape=True)
+                                      for c in (Building.name, Unit.room_no, VoteRoll.voter_name))))
+        rows = session.execute(query.order_by(Building.name, Unit.room_no)
+                               .offset((page - 1) * LOOKUP_PAGE).limit(LOOKUP_PAGE + 1)).all()
+        results = [{"id": unit_id, "text": f"{building} {room}（{name}）"}
+                   for unit_id, building, room, name in rows[:LOOKUP_PAGE]]
+        return jsonify(results=results, pagination={"more": len(rows) > LOOKUP_PAGE})
 
     @expose("/ballot/<int:pk>", methods=["POST"])
     @has_access
     @permission_name("ballot")
     def ballot(self, pk: int):
         """录入纸质表决票: the unit, the owner's choice and the scanned form."""
-        from views.uploads import save_upload
+        from views.uploads import discard_upload, save_upload
 
         session = self.datamodel.session
-        app = self.datamodel.get(pk, self._base_filters)
-        if app is None:
-            abort(404)
-        unit = request.form.get("unit", "")
+        app = self._application(pk)
+        unit, scan = request.form.get("unit", ""), None
         try:
             if not unit.isdigit():
                 raise Refused("请选择房屋")
-            scan = save_upload(request.files.get("scan"))
+            if not request.files.get("scan"):
+                raise Refused("纸质表决票须上传扫描件")
+            scan = save_upload(request.files["scan"])
             cast_ballot(session, app, int(unit), request.form.get("choice", ""), channel="paper",
                         recorded_by=g.user.username, scan=scan)
             session.commit()
         except Refused as refused:
             session.rollback()
+            discard_upload(scan)  # a refused ballot leaves no file behind
             flash(str(refused), "danger")
         else:
             flash("已录入表决票", "success")
         return redirect(url_for(f"{self.endpoint}.tally", pk=pk))
 
+    @expose("/print_ballots/<int:pk>")
+    @has_access
+    @permission_name("ballot")
+    def print_ballots(self, pk: int):
+        """表决票与名册 for printing (A4): one slip per unit with its 电子投票码; committee only."""
+        session = self.datamodel.session
+        app = self._application(pk)
+        roll = session.execute(
+            select(VoteRoll).options(joinedload(VoteRoll.unit).joinedload(Unit.building))
+            .where(VoteRoll.application_id == app.id).join(Unit, Unit.id == VoteRoll.unit_id)
+            .join(Building, Building.id == Unit.building_id).order_by(Building.name, Unit.room_no)
+        ).scalars().all()
+        return self.render_template("fund/print_ballots.html", title=f"{app.title} · 表决票", app=app, roll=roll,
+                                    choices=BALLOT_CHOICES, matters=MATTERS, today=dt.date.today())
+
     def render_template(self, template: str, **kwargs: Any):
+        if template == self.show_template and "pk" in kwargs:
+            app = self.datamodel.get(kwargs["pk"], self._base_filters)
+            if app is not None:
+                kwargs.update(self._panel(app))
         return super().render_template(template, **kwargs)
+
+    def _panel(self, app: FundApplication) -> dict[str, Any]:
+        """The application's page: its 列支范围, the way to the vote, the payment preview."""
+        session = self.datamodel.session
+        unit_ids = electorate_unit_ids(session, app)
+        area = session.scalar(select(func.sum(Unit.floor_area)).where(Unit.id.in_(unit_ids))) if unit_ids else 0
+        panel: dict[str, Any] = {
+            "extra_panel": "fund/application_panel.html", "fund_app": app, "categories": CATEGORIES,
+            "scope_units": len(unit_ids), "scope_area": Decimal(area or 0).quantize(Decimal("0.01")),
+            "may_add_scope": app.state in ("draft", "returned") and _has("FundScopeView", "can_add"),
+            "result": session.execute(select(VoteResult).where(VoteResult.application_id == app.id)).scalar_one_or_none(),
+            "payment": session.execute(select(FundPayment).where(FundPayment.application_id == app.id)).scalar_one_or_none(),
+            "roll_size": session.scalar(select(func.count()).select_from(VoteRoll).where(VoteRoll.application_id == app.id)),
+            "ballots": session.scalar(select(func.count()).select_from(Ballot).where(Ballot.application_id == app.id)),
+            "preview": None,
+        }
+        if app.state in BEFORE_PAYMENT and app.actual_cost and unit_ids:
+            shares = planned_shares(session, app)
+            current = balances(session, shares)
+            units = _units(session, shares)
+            rows = [{"unit": units[u], "share": share, "balance": current[u], "short": current[u] < share}
+                    for u, share in shares.items()]
+            rows.sort(key=lambda r: (not r["short"], r["unit"].building.name, r["unit"].room_no))
+            panel["preview"] = {"rows": rows, "total": sum(shares.values(), Decimal("0.00")),
+                                "short": sum(1 for r in rows if r["short"])}
+        return panel

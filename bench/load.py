@@ -1,4 +1,4 @@
-"""Throughput: gunicorn (2 sync workers) on PostgreSQL, wrk with 20 connections for 60 s.
+"""Throughput: gunicorn (production config, 2 sync workers) on PostgreSQL, wrk, 20 connections, 60 s.
 
 Two signed-in sessions (物业经理 and 街道监督员) share the connections; each request
 is the next of a fixed mix of list, filtered list and detail pages (a dashboard is
@@ -72,11 +72,14 @@ def _login(port: int, username: str) -> str:
 def run(database_url: str, paths: list[str], duration: int = 60, connections: int = 20) -> dict:
     port = _free_port()
     instance = Path(tempfile.mkdtemp(prefix="bench-gunicorn-", dir=DATA))
+    # the production configuration (gunicorn.conf.py), with 2 workers on a free port
     env = {**os.environ, "DATABASE_URL": database_url, "INSTANCE_PATH": str(instance),
-           "SECRET_KEY": "bench-load-test-secret-key-0123456789abcdef", "RATELIMIT_ENABLED": "0"}
+           "SECRET_KEY": "bench-load-test-secret-key-0123456789abcdef", "RATELIMIT_ENABLED": "0",
+           "BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": "2"}
+    config = ROOT / "gunicorn.conf.py"
+    options = ["-c", str(config)] if config.exists() else ["-w", "2", "-k", "sync", "-b", f"127.0.0.1:{port}", "wsgi:app"]
     server = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "-w", "2", "-k", "sync", "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "wsgi:app"],
+        [PYTHON, "-m", "gunicorn", *options],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )
     try:

@@ -21,7 +21,10 @@ depends_on = None
 def upgrade():
     op.create_index('ix_unit_estate_room_no', 'unit', ['estate_id', 'room_no'])
     op.create_index('ix_unit_room_no', 'unit', ['room_no'])
-    op.create_index('ix_bill_period', 'bill', ['period'])
+    op.create_index('ix_bill_period', 'bill', ['period', 'id'])
+    # ordered by period then id: a page of one estate's bills is read from the index in order
+    op.drop_index('ix_bill_estate_period', table_name='bill')
+    op.create_index('ix_bill_estate_period', 'bill', ['estate_id', 'period', 'id'])
     op.create_index('ix_bill_estate_outstanding', 'bill', ['estate_id', 'outstanding'])
     op.drop_index('ix_bill_estate_id', table_name='bill')
     op.drop_index('ix_bill_unit_id', table_name='bill')
@@ -29,6 +32,8 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index('ix_bill_estate_period', table_name='bill')
+    op.create_index('ix_bill_estate_period', 'bill', ['estate_id', 'period'])
     op.create_index('ix_bill_space_id', 'bill', ['space_id'])
     op.create_index('ix_bill_unit_id', 'bill', ['unit_id'])
     op.create_index('ix_bill_estate_id', 'bill', ['estate_id'])

@@ -79,15 +79,13 @@ def task_pages(args, app=None) -> dict:
         from bench.plain_fab import create_plain_app
 
         app = create_plain_app(args.db)
-        engine_of = lambda: app.extensions["sqlalchemy"].engine  # noqa: E731
     else:
         app = app or our_app(args.db)
-        engine_of = lambda: app.extensions["sqlalchemy"].engine  # noqa: E731
     with app.app_context():
-        engine = engine_of()
+        engine = app.extensions["sqlalchemy"].engine
         session = app.appbuilder.session
         fixtures = _fixtures(session)
-        session.remove() if hasattr(session, "remove") else None
+        session.remove()
     counter = QueryCounter(engine)
     results: dict[str, Any] = {"fixtures": {k: str(v) for k, v in fixtures.items()}, "users": {}}
     for key, username in USERS.items():

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from bench.common import DATA
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
-PORT = int(os.environ.get("BENCH_PG_PORT", "55433"))
+PORT = int(os.environ.get("BENCH_PG_PORT", "55491"))
 CLUSTER = DATA / "pg"
 #: settings a small dedicated benchmark server gets (durability off: nothing here is precious)
 SERVER_OPTIONS = (
@@ -53,8 +53,10 @@ class Server:
         return with_database(self.base, name)
 
     def start(self) -> "Server":
-        if self.external or self._ready():
+        if self.external or (self._ours() and self._ready()):
             return self
+        if self._ready():  # someone else's server on our port: never use or touch it
+            raise RuntimeError(f"端口 {PORT} 上已有别的 PostgreSQL；请设 BENCH_PG_PORT 为空闲端口，或用 DATABASE_URL 指定服务器")
         if not (CLUSTER / "PG_VERSION").exists():
             shutil.rmtree(CLUSTER, ignore_errors=True)
             CLUSTER.mkdir(parents=True)
@@ -78,6 +80,14 @@ class Server:
         if self.started_here:
             subprocess.run(_as_server_user([str(PG_BIN / "pg_ctl"), "-D", str(CLUSTER), "-m", "fast", "stop"]),
                            capture_output=True)
+
+    def _ours(self) -> bool:
+        """Our cluster is running (its postmaster.pid names our port)."""
+        pid = CLUSTER / "postmaster.pid"
+        try:
+            return pid.exists() and str(PORT) in pid.read_text().splitlines()[3:4]
+        except (OSError, IndexError):
+            return False
 
     def _ready(self) -> bool:
         if self.external:

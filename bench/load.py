@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -106,6 +107,7 @@ def run(database_url: str, paths: list[str], duration: int = 60, connections: in
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+        shutil.rmtree(instance, ignore_errors=True)
     found = dict(re.findall(r"(\w+)=(\d+)", out.split("RESULT", 1)[1]))
     values = {k: int(v) for k, v in found.items()}
     seconds = values["duration_us"] / 1e6

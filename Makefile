@@ -4,7 +4,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export FLASK_APP := wsgi
 
-.PHONY: setup db run test test-browser screenshots test-pg deploy serve backup restore clean
+.PHONY: setup db run test test-browser screenshots test-pg bench deploy serve backup restore clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -62,6 +62,11 @@ backup: setup
 restore: setup
 	@test -n "$${BACKUP:-}" || { echo "请指定备份文件：make restore BACKUP=文件" >&2; exit 2; }
 	$(BIN)/flask restore --yes "$$BACKUP"
+
+## benchmarks at city scale (issue 7): bench/results.json and docs/benchmarks.md (< 30 min)
+bench: setup
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[bench]"
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance build

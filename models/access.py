@@ -60,16 +60,12 @@ class UserScope(Entity):
 
 def estate_ids_of(session: Session, user_id: Any) -> set[int]:
     """Every estate a user's grants reach (one query, not subject to scoping itself)."""
-    grants = select(UserScope.estate_id, UserScope.community_id, UserScope.street_id).where(
-        UserScope.user_id == user_id
-    )
-    rows = session.execute(grants, execution_options={ALL_ESTATES: True}).all()
-    estates = {r.estate_id for r in rows if r.estate_id}
-    communities = {r.community_id for r in rows if r.community_id}
-    streets = {r.street_id for r in rows if r.street_id}
-    if communities or streets:
-        query = select(Estate.id).join(Community).where(
-            or_(Estate.community_id.in_(communities), Community.street_id.in_(streets))
-        )
-        estates |= set(session.execute(query, execution_options={ALL_ESTATES: True}).scalars())
-    return estates
+    def granted(column: Any) -> Any:
+        return select(column).where(UserScope.user_id == user_id, column.is_not(None))
+
+    query = select(Estate.id).join(Community, Estate.community_id == Community.id).where(or_(
+        Estate.id.in_(granted(UserScope.estate_id)),
+        Estate.community_id.in_(granted(UserScope.community_id)),
+        Community.street_id.in_(granted(UserScope.street_id)),
+    ))
+    return set(session.execute(query, execution_options={ALL_ESTATES: True}).scalars())

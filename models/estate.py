@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, CheckConstraint, Date, Integer, String, UniqueConstraint, event
+from sqlalchemy import Boolean, CheckConstraint, Date, Index, Integer, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Admin, Area, Choices, Entity, ExactDecimal, fk, positive, zh
@@ -165,6 +165,9 @@ class Unit(Entity):
         UNIT_TYPES.constraint("unit_type", "ck_unit_type"),
         UNIT_USAGES.constraint("usage", "ck_unit_usage"),
         UNIT_STATUSES.constraint("status", "ck_unit_status"),
+        # the list's order (房号), within one estate and across a 街道's estates
+        Index("ix_unit_estate_room_no", "estate_id", "room_no"),
+        Index("ix_unit_room_no", "room_no"),
     )
 
     def __str__(self) -> str:

@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 
-from models.base import Document, ALL_ESTATES, Admin, Area, Choices, Entity, Menu, fk, zh
+from models.base import ALL_ESTATES, Admin, Area, Choices, Document, Entity, Menu, fk, zh
 from models.estate import Unit
 from models.region import District
 

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from models.base import Document, Admin, Choices, Entity, Menu, Money, fk, positive, zh
+from models.base import Admin, Choices, Document, Entity, Menu, Money, fk, positive, zh
 from models.errors import Refused
 from models.fees import cents
 from models.estate import Building, Estate, Unit

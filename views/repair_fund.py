@@ -205,8 +205,7 @@ class FundApplicationActions:
         app = self._application(pk)
         counted = current_tally(session, app) if app.rule_quorum else None
         result = session.execute(select(VoteResult).where(VoteResult.application_id == app.id)).scalar_one_or_none()
-        roll = session.scalar(select(func.count()).select_from(VoteRoll).where(VoteRoll.application_id == app.id))
-        cast = session.scalar(select(func.count()).select_from(Ballot).where(Ballot.application_id == app.id))
+        roll, cast = _roll_and_ballots(session, app)
         return self.render_template(
             "fund/tally.html", title=f"{app.title} · 表决与计票", app=app, tally=counted, result=result,
             rows=self._tally_rows(counted) if counted else [], bars=self._bars(counted) if counted else [],
@@ -335,8 +334,7 @@ class FundApplicationActions:
             "may_add_scope": app.state in ("draft", "returned") and _has("FundScopeView", "can_add"),
             "result": session.execute(select(VoteResult).where(VoteResult.application_id == app.id)).scalar_one_or_none(),
             "payment": session.execute(select(FundPayment).where(FundPayment.application_id == app.id)).scalar_one_or_none(),
-            "roll_size": session.scalar(select(func.count()).select_from(VoteRoll).where(VoteRoll.application_id == app.id)),
-            "ballots": session.scalar(select(func.count()).select_from(Ballot).where(Ballot.application_id == app.id)),
+            **dict(zip(("roll_size", "ballots"), _roll_and_ballots(session, app))),
             "preview": None,
         }
         if app.state in BEFORE_PAYMENT and app.actual_cost and unit_ids:
@@ -349,3 +347,10 @@ class FundApplicationActions:
             panel["preview"] = {"rows": rows, "total": sum(shares.values(), Decimal("0.00")),
                                 "short": sum(1 for r in rows if r["short"])}
         return panel
+
+
+def _roll_and_ballots(session: Any, app: FundApplication) -> tuple[int, int]:
+    """Units on the roll and ballots cast, in one query (a page has a budget of 8)."""
+    roll = select(func.count()).select_from(VoteRoll).where(VoteRoll.application_id == app.id).scalar_subquery()
+    cast = select(func.count()).select_from(Ballot).where(Ballot.application_id == app.id).scalar_subquery()
+    return tuple(session.execute(select(roll, cast)).one())

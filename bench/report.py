@@ -1,0 +1,141 @@
+"""docs/benchmarks.md from bench/results.json (tables), followed by bench/notes.md (the
+hand-written analysis: before/after, profiles, targets we believe wrong)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench import targets as T
+from bench.common import ROOT
+
+DB_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+USER_NAMES = {"manager": "物业经理（1 个小区）", "official": "街道监督员（全部小区）"}
+
+
+def _ok(value: float | None, limit: float, higher_is_better: bool = False) -> str:
+    if value is None:
+        return "—"
+    return T.verdict(value >= limit if higher_is_better else value <= limit)
+
+
+def markdown(results: dict[str, Any]) -> str:
+    size = results["size"]
+    m, v = results["machine"], results["versions"]
+    out = [
+        "# 性能基准（issue 7）",
+        "",
+        "由 `make bench` 生成（`bench/results.json` 为完整数据）。本页的表格每次运行自动重写，"
+        "文末「分析与说明」来自 `bench/notes.md`。",
+        "",
+        f"- 运行时间：{results['started']}，总耗时 {results.get('total_minutes', '?')} 分钟",
+        f"- 机器：{m['cpu']}，{m['cores']} 核，内存 {m['memory_gb']} GB；{m['os']}；"
+        f"开始时系统负载 {m['load_average_at_start']}",
+        "- 版本：" + "，".join(f"{k} {val}" for k, val in v.items()),
+        f"- 数据规模：{size['estates']} 个小区、{size['total_units']:,} 套房屋（最大小区 {size['large_units']:,} 套）、"
+        f"{size['audit_records']:,} 条操作日志；导出 {size['export_rows']:,} 行、导入 {size['import_owners']:,} 名业主",
+        "",
+    ]
+    for db_key, db in results["databases"].items():
+        out += _database(DB_NAMES.get(db_key, db_key), db)
+    out += _load(results.get("load"))
+    notes = ROOT / "bench" / "notes.md"
+    if notes.exists():
+        out += ["", notes.read_text().rstrip(), ""]
+    return "\n".join(out) + "\n"
+
+
+def _database(name: str, db: dict[str, Any]) -> list[str]:
+    data = db["data_set"]
+    lines = [f"## {name}", ""]
+    if data.get("cached"):
+        lines.append("数据集：复用缓存（生成器未变）。")
+    else:
+        totals = data.get("totals", {})
+        lines.append(f"数据集：本次生成，耗时 {data.get('timings_s')} 秒；账单 {totals.get('bills', '?'):,} 张、"
+                     f"业主 {totals.get('owners', '?'):,} 名、操作日志 {totals.get('audit_records', '?'):,} 条。")
+    if db.get("load_average"):
+        lines.append(f"测量期间系统负载（1/5/15 分钟）：{db['load_average']}。")
+    lines += ["", "### 列表与详情页（毫秒；SQL 条数；与原生 FAB 之比）", "",
+              "中位/p95 为墙钟时间；CPU 为本进程每次请求的 CPU 时间中位数（不含等待 CPU 的时间；"
+              "PostgreSQL 时不含数据库服务器的 CPU）。比值 = 本系统中位 / 原生 FAB 中位。", "",
+              "| 用户 | 页面 | 本系统 中位 | p95 | CPU | SQL | 原生 FAB 中位 | p95 | CPU | 原生 SQL | 比值 | 结论 |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    ours, plain = db["pages_ours"]["users"], db["pages_plain"]["users"]
+    for user, pages in ours.items():
+        for key, page in pages.items():
+            base = plain.get(user, {}).get(key)
+            failed = base.get("error") if base else None
+            if failed:
+                base = {"median_ms": f"出错（{failed}）", "queries": "—", "p95_ms": "—", "cpu_median_ms": "—"}
+            ratio = round(page["median_ms"] / base["median_ms"], 2) if base and not failed else None
+            ok = (page["median_ms"] <= T.PAGE_MEDIAN_MS and page["p95_ms"] <= T.PAGE_P95_MS
+                  and page["queries"] <= T.MAX_QUERIES and (ratio is None or ratio <= T.PAGE_RATIO))
+            base = base or {}
+            lines.append(
+                f"| {USER_NAMES[user]} | {page['label']} | {page['median_ms']} | {page['p95_ms']} | "
+                f"{page.get('cpu_median_ms', '—')} | {page['queries']} | {base.get('median_ms', '—')} | "
+                f"{base.get('p95_ms', '—')} | {base.get('cpu_median_ms', '—')} | {base.get('queries', '—')} | "
+                f"{ratio or '—'} | {T.verdict(ok)} |"
+            )
+    const = db["pages_ours"].get("query_constancy", {})
+    menu = db.get("menu", {})
+    lines += ["", "### SQL 条数是否恒定", "",
+              "| 场景 | SQL 条数 |", "|---|---:|"]
+    for user, counts in const.items():
+        for key, count in counts.items():
+            lines.append(f"| {USER_NAMES[user]} 房屋列表 每页 {key.rsplit('_', 1)[1]} 条 | {count} |")
+    if menu:
+        lines.append(f"| 物业经理 房屋列表（现有菜单） | {menu['unit_list_queries']} |")
+        lines.append(f"| 物业经理 房屋列表（再加 30 个菜单项） | {menu['with_30_more_menu_entries']} |")
+    bills, export, imp = db["billgen"], db["export"], db["import"]
+    lines += [
+        "", "### 批处理、导出导入", "",
+        "| 项目 | 结果 | 目标 | 结论 |", "|---|---|---|---|",
+        f"| 生成账单 {bills['units']:,} 套 × {bills['months']} 个月 | {bills['bills']:,} 张，{bills['median_s']} 秒，"
+        f"**{bills['bills_per_s']:,} 张/秒**（3 次取中位；CPU {bills.get('cpu_s')} 秒） | ≥ {T.BILLS_PER_S:,} 张/秒 | "
+        f"{_ok(bills['bills_per_s'], T.BILLS_PER_S, True)} |",
+        f"| 导出房屋 Excel（街道监督员，全部 {export.get('units', 0):,} 套） | {export['seconds']} 秒（CPU {export.get('cpu_s')} 秒），"
+        f"{export['bytes'] / 1e6:.2f} MB；"
+        f"进程峰值内存 {export['peak_rss_mb']} MB（导出前 {export['rss_before_mb']} MB） | ≤ {T.EXPORT_S} 秒，≤ {T.EXPORT_PEAK_MB} MB | "
+        f"{T.verdict(export['seconds'] <= T.EXPORT_S and export['peak_rss_mb'] <= T.EXPORT_PEAK_MB)} |",
+        f"| 导入业主 {imp['owners']:,} 名（物业经理） | 校验（试导入）{imp['dry_run_s']} 秒；导入 {imp['import_s']} 秒"
+        f"（CPU {imp.get('import_cpu_s')} 秒），"
+        f"写入 {imp['imported']:,} 名 | ≤ {T.IMPORT_S} 秒 | {_ok(imp['import_s'], T.IMPORT_S)} |",
+        _tally_row(db["tally"]),
+        _apportion_row(db["apportionment"]),
+        f"| 辖区看板（100 个小区） | {db['dashboard'].get('status', db['dashboard'].get('median_ms'))} | ≤ {T.DASHBOARD_MS} 毫秒 | — |",
+        "",
+    ]
+    return lines
+
+
+def _load(load: dict[str, Any] | None) -> list[str]:
+    if not load:
+        return ["## 负载测试", "", "本次未运行（`--skip-pg` 或 `--skip-load`）。", ""]
+    ok = load["requests_per_s"] >= T.LOAD_RPS and load["p95_ms"] <= T.LOAD_P95_MS and load["errors"] == 0
+    return [
+        "## 负载测试（gunicorn 2 个 sync worker，PostgreSQL，wrk 20 个并发连接）", "",
+        "| 时长 | 请求数 | 请求/秒 | p50 | p95 | p99 | 错误 | 结论 |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|",
+        f"| {load['duration_s']} 秒 | {load['requests']:,} | {load['requests_per_s']} | {load['p50_ms']} ms | "
+        f"{load['p95_ms']} ms | {load['p99_ms']} ms | {load['errors']} | {T.verdict(ok)} |",
+        "", f"测试结束时系统负载（1/5/15 分钟）：{load.get('load_average')}。",
+        "", "请求组合（两个登录会话：物业经理、街道监督员，轮流）：" + "、".join(f"`{p}`" for p in load["mix"]), "",
+    ]
+
+
+def _tally_row(tally: dict[str, Any]) -> str:
+    if "median_ms" not in tally:
+        return f"| 表决计票（1 万张选票） | {tally.get('status')} | ≤ {T.TALLY_MS} 毫秒 | — |"
+    return (f"| 表决计票：{tally['voters']:,} 人的名册与选票（读库 + 计票） | 中位 {tally['median_ms']} 毫秒，"
+            f"p95 {tally['p95_ms']}（CPU {tally['cpu_median_ms']}） | ≤ {T.TALLY_MS} 毫秒 | "
+            f"{_ok(tally['median_ms'], T.TALLY_MS)} |")
+
+
+def _apportion_row(found: dict[str, Any]) -> str:
+    if "with_reading_areas" not in found:
+        return f"| 分摊（1 万套） | {found.get('status')} | ≤ {T.APPORTION_MS} 毫秒 | — |"
+    full, pure = found["with_reading_areas"], found["arithmetic_only"]
+    return (f"| 分摊 {found['amount']} 元到 {found['units']:,} 套（最大余额法，合计 {found['sum_of_shares']} 元） | "
+            f"含读取范围与面积：中位 {full['median_ms']} 毫秒；仅计算：{pure['median_ms']} 毫秒 | "
+            f"≤ {T.APPORTION_MS} 毫秒 | {_ok(full['median_ms'], T.APPORTION_MS)} |")

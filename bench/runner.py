@@ -1,0 +1,146 @@
+"""``make bench``: build or reuse the data sets, measure everything, write the results.
+
+    python -m bench                 # full size, SQLite and PostgreSQL
+    python -m bench --size smoke    # 1,000 units (what tests/test_bench_smoke.py runs)
+    python -m bench --skip-pg       # SQLite only
+
+DATABASE_URL=postgresql://user@host/db points the PostgreSQL half at an existing
+server (the user needs CREATEDB); without it a private cluster is started in
+bench/data/pg.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from bench import dataset, report
+from bench.common import DATA, ROOT, machine, run_worker, versions
+
+RESULTS = ROOT / "bench" / "results.json"
+
+
+def _log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def sqlite_database(size: dataset.Size, rebuild: bool) -> tuple[str, dict]:
+    """A fresh working copy of the cached SQLite data set (built first if needed)."""
+    DATA.mkdir(parents=True, exist_ok=True)
+    cache = dataset.sqlite_cache(size)
+    built = {"cached": True}
+    if rebuild or not cache.exists():
+        _log(f"SQLite: generating the {size.name} data set (cache miss)")
+        partial = cache.with_suffix(".partial.db")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{partial}{suffix}").unlink(missing_ok=True)
+        built = run_worker(["build", "--db", f"sqlite:///{partial}", "--size", size.name])
+        dataset.copy_sqlite(partial, cache)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{partial}{suffix}").unlink(missing_ok=True)
+        built["cached"] = False
+        dataset.prune_sqlite(size)
+    work = DATA / f"run_{size.name}.db"
+    dataset.copy_sqlite(cache, work)
+    return f"sqlite:///{work}", built
+
+
+def pg_database(server, size: dataset.Size, rebuild: bool) -> tuple[str, dict]:
+    """A fresh working database cloned from the cached template database."""
+    template = dataset.cache_name(size)
+    built = {"cached": True}
+    if rebuild or not server.exists(template):
+        _log(f"PostgreSQL: generating the {size.name} data set (cache miss)")
+        server.create(template)
+        try:
+            built = run_worker(["build", "--db", server.url(template), "--size", size.name])
+        except Exception:
+            server.drop(template)
+            raise
+        built["cached"] = False
+        for old in server.databases(f"bench_{size.name}_"):
+            if old != template:
+                server.drop(old)
+    work = f"bench_run_{size.name}"
+    server.create(work, template=template)
+    return server.url(work), built
+
+
+def measure(url: str, size: dataset.Size, runs: int, warmup: int) -> dict:
+    common = ["--db", url, "--size", size.name]
+    _log("  product: pages, bill generation, export, import, menu")
+    found: dict = run_worker(["suite", *common, "--runs", str(runs), "--warmup", str(warmup)])
+    _log("  plain Flask-AppBuilder: pages")
+    found["pages_plain"] = run_worker(["pages", "--app", "plain", *common, "--runs", str(runs), "--warmup", str(warmup)])
+    found["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    found.setdefault("tally", {"status": "维修资金模块尚未合入 main：未测"})
+    found.setdefault("apportionment", {"status": "维修资金模块尚未合入 main：未测"})
+    found["dashboard"] = {"status": "辖区看板尚未合入 main：未测"}
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench")
+    parser.add_argument("--size", default="full", choices=sorted(dataset.SIZES))
+    parser.add_argument("--skip-pg", action="store_true")
+    parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument("--rebuild", action="store_true", help="generate the data sets even if cached")
+    parser.add_argument("--runs", type=int, default=None)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--load-seconds", type=int, default=60)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--markdown", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    args = parser.parse_args(argv)
+    size = dataset.SIZES[args.size]
+    runs = args.runs or (20 if size.name == "full" else 3)
+    started = time.time()
+    results: dict = {
+        "size": size.__dict__, "machine": machine(), "versions": versions(),
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"), "databases": {},
+    }
+    _log(f"size {size.name}: {size}")
+    url, built = sqlite_database(size, args.rebuild)
+    results["databases"]["sqlite"] = {"data_set": built, **measure(url, size, runs, args.warmup)}
+    _save(args, results, started)  # partial results survive a failure further on
+
+    if not args.skip_pg:
+        from bench.pg import Server
+
+        server = Server().start()
+        try:
+            url, built = pg_database(server, size, args.rebuild)
+            results["versions"]["PostgreSQL"] = server.admin("SHOW server_version")[0][0]
+            results["databases"]["postgresql"] = {"data_set": built, **measure(url, size, runs, args.warmup)}
+            if not args.skip_load:
+                from bench import load
+
+                _log("load test (gunicorn, 2 sync workers, PostgreSQL)")
+                url, _ = pg_database(server, size, False)  # a clean copy: the import added owners
+                paths = _load_mix(results["databases"]["postgresql"]["pages_ours"])
+                results["load"] = load.run(url, paths, duration=args.load_seconds)
+        finally:
+            server.stop()
+    _save(args, results, started)
+    _log(f"done in {results['total_minutes']} min: {args.out.relative_to(ROOT) if args.out.is_relative_to(ROOT) else args.out}")
+    return 0
+
+
+def _save(args, results: dict, started: float) -> None:
+    results["total_minutes"] = round((time.time() - started) / 60, 1)
+    args.out.write_text(json.dumps(results, ensure_ascii=False, indent=2, default=str) + "\n")
+    args.markdown.parent.mkdir(parents=True, exist_ok=True)
+    args.markdown.write_text(report.markdown(results))
+
+
+def _load_mix(pages: dict) -> list[str]:
+    """list, filtered, search and detail pages of the manager's measurements (same URLs)."""
+    keys = ("unit_first", "unit_filtered", "bill_first", "bill_filtered", "unit_search", "unit_show", "bill_search")
+    return [pages["users"]["manager"][k]["path"] for k in keys]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

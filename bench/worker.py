@@ -1,0 +1,351 @@
+"""One measurement in a fresh process: ``python -m bench.worker <task> --db URL --size S``.
+
+Tasks: build, pages (``--app ours|plain``), billgen, export, import. Each prints one
+JSON document (bench.common.emit) that the runner collects.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import os
+import time
+from typing import Any
+
+from bench.common import DATA, DEMO_PASSWORD, QueryCounter, emit, repeat, reset_peak_rss, rss_mb, summary
+from bench.dataset import SIZES, Size
+
+os.environ.setdefault("INSTANCE_PATH", str(DATA / "instance"))
+
+#: (key, label, path) of the list/detail pages measured for each user
+USERS = {"manager": "manager_a", "official": "official_jd"}
+
+
+def pages(unit_id: int, billed_period: dt.date, estate_id: int | None,
+          application_id: int | None = None) -> list[tuple[str, str, str]]:
+    """The measured pages; ``estate_id`` narrows the plain baseline to the manager's estate."""
+    scope = f"_flt_0_estate={estate_id}&" if estate_id else ""
+    fund = [("fund_show", "维修资金使用申请详情", f"/fund_application/show/{application_id}"),
+            ("fund_tally", "表决与计票（1 万户）", f"/fund_application/tally/{application_id}")] if application_id else []
+    return fund + [
+        ("unit_first", "房屋列表 首页", f"/unit/list/?{scope}"),
+        ("unit_deep", "房屋列表 第 300 页", f"/unit/list/?{scope}page_UnitView=300"),
+        ("unit_filtered", "房屋列表 筛选（出租）", f"/unit/list/?{scope}_flt_3_status=rented"),
+        ("unit_search", "房屋列表 搜索房号", f"/unit/list/?{scope}_flt_2_room_no=2-150"),
+        ("bill_first", "账单列表 首页", f"/bill/list/?{scope}"),
+        ("bill_deep", "账单列表 第 300 页", f"/bill/list/?{scope}page_BillView=300"),
+        ("bill_filtered", "账单列表 筛选（欠费）", f"/bill/list/?{scope}_flt_1_outstanding=0"),
+        ("bill_search", "账单列表 按账期", f"/bill/list/?{scope}_flt_0_period={billed_period:%Y-%m-%d}"),
+        ("unit_show", "房屋详情", f"/unit/show/{unit_id}"),
+    ]
+
+
+def our_app(url: str):
+    from app import create_app
+
+    return create_app({
+        "SQLALCHEMY_DATABASE_URI": url, "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False,
+    })
+
+
+def login(client, username: str) -> None:
+    response = client.post("/login/", data={"username": username, "password": DEMO_PASSWORD})
+    if response.status_code != 302:
+        raise RuntimeError(f"login of {username} failed ({response.status_code})")
+
+
+def _fixtures(session) -> dict[str, Any]:
+    """Ids the pages need: the flagship estate, one of its units, the last billed month."""
+    from sqlalchemy import text
+
+    estate_id = session.execute(text("SELECT id FROM estate WHERE code = 'BJCY0001'")).scalar_one()
+    unit_id = session.execute(text("SELECT min(id) FROM unit WHERE estate_id = :e"), {"e": estate_id}).scalar_one()
+    period = session.execute(text("SELECT max(period) FROM bill")).scalar_one()
+    if isinstance(period, str):
+        period = dt.date.fromisoformat(period[:10])
+    application_id = None
+    if session.get_bind().dialect.has_table(session.connection(), "fund_application"):
+        application_id = session.execute(text(
+            "SELECT min(id) FROM fund_application WHERE estate_id = :e"), {"e": estate_id}).scalar_one()
+    return {"estate_id": estate_id, "unit_id": unit_id, "period": period, "application_id": application_id}
+
+
+# -- pages --------------------------------------------------------------------------------
+
+def task_pages(args, app=None) -> dict:
+    plain = args.app == "plain"
+    if plain:
+        from bench.plain_fab import create_plain_app
+
+        app = create_plain_app(args.db)
+    else:
+        app = app or our_app(args.db)
+    with app.app_context():
+        engine = app.extensions["sqlalchemy"].engine
+        session = app.appbuilder.session
+        fixtures = _fixtures(session)
+        session.remove()
+    counter = QueryCounter(engine)
+    results: dict[str, Any] = {"fixtures": {k: str(v) for k, v in fixtures.items()}, "users": {}}
+    for key, username in USERS.items():
+        client = app.test_client()
+        if plain:
+            # no scoping in the baseline: the admin, narrowed to the manager's estate by a filter
+            login(client, "admin")
+            estate = fixtures["estate_id"] if key == "manager" else None
+        else:
+            login(client, username)
+            estate = None
+        measured = {}
+        # the baseline has no fund pages: a plain FAB app would not have them either
+        fund = None if plain else fixtures["application_id"]
+        for page_key, label, path in pages(fixtures["unit_id"], fixtures["period"], estate, fund):
+            status = client.get(path).status_code
+            if status != 200 and plain:  # a failure of the baseline is a finding, not a crash
+                measured[page_key] = {"label": label, "path": path, "error": f"HTTP {status}"}
+                continue
+            if status != 200:
+                raise RuntimeError(f"{args.app} {username} {path}: HTTP {status}")
+            with counter.measuring():
+                client.get(path)
+            queries = counter.count
+            times = repeat(lambda: client.get(path), args.warmup, args.runs)
+            measured[page_key] = {"label": label, "path": path, "queries": queries, **summary(times)}
+        results["users"][key] = measured
+        if not plain:
+            results.setdefault("query_constancy", {})[key] = _constancy(app, client, counter)
+    return results
+
+
+def _constancy(app, client, counter) -> dict[str, int]:
+    """Queries of the same list at other page sizes, and with 30 more menu entries."""
+    found = {}
+    for size in (10, 25, 100):
+        client.get(f"/unit/list/?psize_UnitView={size}")
+        with counter.measuring():
+            client.get(f"/unit/list/?psize_UnitView={size}")
+        found[f"unit_list_psize_{size}"] = counter.count
+    return found
+
+
+def task_menu(args, app=None) -> dict:
+    """The unit list's query count before and after adding 30 menu entries."""
+    app = app or our_app(args.db)
+    with app.app_context():
+        engine = app.extensions["sqlalchemy"].engine
+    counter = QueryCounter(engine)
+    client = app.test_client()
+    login(client, USERS["manager"])
+    client.get("/unit/list/")
+    with counter.measuring():
+        client.get("/unit/list/")
+    before = counter.count
+    with app.app_context():
+        for n in range(30):
+            app.appbuilder.add_link(f"bench_link_{n}", href="/unit/list/", label=f"附加菜单{n}",
+                                    category="基础资料")
+    client.get("/unit/list/")
+    with counter.measuring():
+        client.get("/unit/list/")
+    return {"unit_list_queries": before, "with_30_more_menu_entries": counter.count}
+
+
+# -- services ------------------------------------------------------------------------------
+
+def task_billgen(args, app=None) -> dict:
+    from dateutil.relativedelta import relativedelta
+
+    from app.extensions import db
+    from models.estate import Estate
+    from models.fees import generate_bills, month_start
+
+    app = app or our_app(args.db)
+    runs, cpu = [], []
+    count = 0
+    with app.app_context():
+        fixtures = _fixtures(db.session)
+        first = month_start(fixtures["period"]) + relativedelta(months=1)
+        for _ in range(args.runs):
+            estate = db.session.get(Estate, fixtures["estate_id"])
+            start, start_cpu = time.perf_counter(), time.process_time()
+            count = generate_bills(db.session, estate, first, 12)
+            db.session.flush()
+            runs.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
+            db.session.rollback()
+        units = db.session.execute(
+            __import__("sqlalchemy").text("SELECT count(*) FROM unit WHERE estate_id = :e"),
+            {"e": fixtures["estate_id"]},
+        ).scalar_one()
+    best = sorted(runs)[len(runs) // 2]
+    return {"units": units, "months": 12, "bills": count, "median_s": round(best, 3),
+            "runs_s": [round(r, 3) for r in runs], "cpu_s": [round(c, 3) for c in cpu],
+            "bills_per_s": round(count / best)}
+
+
+def task_fund(args, app=None) -> dict:
+    """The live tally over the 10,000-unit roll and the apportionment of the actual cost."""
+    from app.extensions import db
+
+    app = app or our_app(args.db)
+    with app.app_context():
+        fixtures = _fixtures(db.session)
+        if not fixtures["application_id"]:
+            missing = {"status": "维修资金模块尚未合入：未测"}
+            return {"tally": missing, "apportionment": missing}
+        from models.repair_fund import FundApplication, apportion, current_tally, planned_shares
+
+        application = db.session.get(FundApplication, fixtures["application_id"])
+        result = current_tally(db.session, application)
+        tally = {"voters": result.total_heads, "passed": result.passed,
+                 **summary(repeat(lambda: current_tally(db.session, application), args.warmup, args.runs))}
+        shares = planned_shares(db.session, application)
+        from models.estate import Unit
+        from sqlalchemy import select
+
+        areas = dict(db.session.execute(select(Unit.id, Unit.floor_area).where(Unit.id.in_(list(shares)))).all())
+        apportionment = {
+            "units": len(shares), "amount": str(application.actual_cost), "sum_of_shares": str(sum(shares.values())),
+            "with_reading_areas": summary(repeat(lambda: planned_shares(db.session, application), 1, 5)),
+            "arithmetic_only": summary(repeat(lambda: apportion(application.actual_cost, areas), 1, 5)),
+        }
+        db.session.rollback()
+    return {"tally": tally, "apportionment": apportionment}
+
+
+def task_export(args, app=None) -> dict:
+    app = app or our_app(args.db)
+    client = app.test_client()
+    login(client, USERS["official"])
+    client.get("/unit/list/")
+    reset_peak_rss()
+    before = rss_mb()
+    start, start_cpu = time.perf_counter(), time.process_time()
+    response = client.get("/unit/export/")
+    body = response.get_data()
+    seconds, cpu = time.perf_counter() - start, time.process_time() - start_cpu
+    after = rss_mb()
+    if response.status_code != 200:
+        raise RuntimeError(f"export: HTTP {response.status_code}")
+    from openpyxl import load_workbook
+
+    rows = None
+    if args.size == "smoke":  # reading 100k rows back would take longer than writing them
+        rows = sum(1 for _ in load_workbook(io.BytesIO(body), read_only=True).active.iter_rows(min_row=2))
+    with app.app_context():
+        from sqlalchemy import text
+
+        units = app.extensions["sqlalchemy"].session.execute(text("SELECT count(*) FROM unit")).scalar_one()
+    return {"seconds": round(seconds, 2), "cpu_s": round(cpu, 2), "bytes": len(body), "units": units, "rows_checked": rows,
+            "rss_before_mb": before["rss_mb"], "peak_rss_mb": after["peak_rss_mb"],
+            "peak_rss_growth_mb": round(after["peak_rss_mb"] - before["rss_mb"], 1)}
+
+
+def owners_workbook(count: int, estate_name: str, seed: int = 99) -> bytes:
+    import random
+
+    from openpyxl import Workbook
+
+    from app import fakes
+    from models.people import Owner
+    from views.excel import ImportSheet
+
+    rng = random.Random(seed)
+    sheet = ImportSheet(Owner)
+    book = Workbook(write_only=True)
+    ws = book.create_sheet("业主")
+    ws.append(sheet.headers)
+    seen = set()
+    for n in range(count):
+        while True:
+            number = fakes.id_card_for(rng, dt.date(1950 + rng.randint(0, 50), rng.randint(1, 12), rng.randint(1, 28)),
+                                       rng.random() < 0.5, "110105")
+            if number not in seen:
+                seen.add(number)
+                break
+        values = {"estate": estate_name, "name": fakes.person_name(rng), "id_type": "resident_id",
+                  "id_number": number, "mobile": fakes.mobile(rng), "is_developer": "否"}
+        row = []
+        for _header, owner, _part in sheet.columns:
+            row.append(values.get(owner.name, ""))
+        ws.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def task_import(args, app=None) -> dict:
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    size: Size = SIZES[args.size]
+    app = app or our_app(args.db)
+    with app.app_context():
+        estate_name = db.session.execute(text("SELECT name FROM estate WHERE code = 'BJCY0001'")).scalar_one()
+        before = db.session.execute(text("SELECT count(*) FROM owner")).scalar_one()
+        workbook = owners_workbook(size.import_owners, estate_name)
+        db.session.remove()
+    client = app.test_client()
+    login(client, USERS["manager"])
+    timings = {}
+    for dry_run in ("1", ""):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        response = client.post("/owner/import/", data={
+            "dry_run": dry_run, "file": (io.BytesIO(workbook), "owners.xlsx"),
+        }, content_type="multipart/form-data")
+        key = "dry_run" if dry_run else "import"
+        timings[f"{key}_s"] = round(time.perf_counter() - start, 2)
+        timings[f"{key}_cpu_s"] = round(time.process_time() - start_cpu, 2)
+        expected = 200 if dry_run else 302
+        if response.status_code != expected:
+            raise RuntimeError(f"import (dry_run={dry_run!r}): HTTP {response.status_code}\n"
+                               + response.get_data(as_text=True)[-2000:])
+    with app.app_context():
+        after = db.session.execute(text("SELECT count(*) FROM owner")).scalar_one()
+    return {"owners": size.import_owners, "imported": after - before, **timings}
+
+
+def task_build(args) -> dict:
+    from bench.dataset import build
+
+    app = our_app(args.db)
+    with app.app_context():
+        return build(SIZES[args.size])
+
+
+def task_suite(args) -> dict:
+    """Every measurement of the product in one process (one app start instead of five);
+    the 30 extra menu entries go last, they stay in the app."""
+    app = our_app(args.db)
+    found = {"pages_ours": task_pages(args, app)}
+    runs = args.runs
+    args.runs = min(args.runs, 3)  # batch jobs run 3 times, not 20
+    found["billgen"] = task_billgen(args, app)
+    args.runs = runs
+    found.update(task_fund(args, app))
+    found["export"] = task_export(args, app)
+    found["import"] = task_import(args, app)
+    found["menu"] = task_menu(args, app)
+    return found
+
+
+TASKS = {"build": task_build, "suite": task_suite, "fund": task_fund, "pages": task_pages, "menu": task_menu, "billgen": task_billgen,
+         "export": task_export, "import": task_import}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="bench.worker")
+    parser.add_argument("task", choices=sorted(TASKS))
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--size", default="full", choices=sorted(SIZES))
+    parser.add_argument("--app", default="ours", choices=("ours", "plain"))
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+    emit(TASKS[args.task](args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,85 @@
+"""The benchmark suite at 1,000 units, so that `make bench` cannot rot.
+
+Speed targets are judged by `make bench` (docs/benchmarks.md), never here: these
+tests only hold the benchmark code to what it promises to measure, and the
+product to the one figure that does not depend on the machine, the number of SQL
+queries per page.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench import runner
+from bench.targets import MAX_QUERIES
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    code = runner.main(["--size", "smoke", "--skip-pg", "--runs", "1", "--warmup", "0",
+                        "--out", str(out / "results.json"), "--markdown", str(out / "benchmarks.md")])
+    assert code == 0
+    return json.loads((out / "results.json").read_text()), (out / "benchmarks.md").read_text()
+
+
+def test_every_page_is_measured_for_both_users_and_the_plain_baseline(results):
+    sqlite = results[0]["databases"]["sqlite"]
+    for app in ("pages_ours", "pages_plain"):
+        for user in ("manager", "official"):
+            pages = sqlite[app]["users"][user]
+            assert {"unit_first", "unit_deep", "unit_filtered", "unit_search", "bill_first", "bill_deep",
+                    "bill_filtered", "bill_search", "unit_show"} <= set(pages)
+    assert all(page["median_ms"] > 0 for page in sqlite["pages_ours"]["users"]["official"].values())
+
+
+def _queries(results, keep) -> dict[str, int]:
+    pages = results[0]["databases"]["sqlite"]["pages_ours"]["users"]
+    return {f"{user} {key}": page["queries"] for user, found in pages.items() for key, page in found.items()
+            if keep(key)}
+
+
+def test_a_page_costs_at_most_eight_queries(results):
+    counts = _queries(results, lambda key: key != "fund_show")
+    assert counts and max(counts.values()) <= MAX_QUERIES, counts
+
+
+@pytest.mark.xfail(strict=True, reason="views/repair_fund.py: the application page's panel costs 14 queries "
+                                       "(docs/benchmarks.md, 未达标项)")
+def test_the_fund_application_page_costs_at_most_eight_queries(results):
+    counts = _queries(results, lambda key: key == "fund_show")
+    assert counts and max(counts.values()) <= MAX_QUERIES, counts
+
+
+def test_the_query_count_does_not_grow_with_the_page_size(results):
+    for counts in results[0]["databases"]["sqlite"]["pages_ours"]["query_constancy"].values():
+        assert len(set(counts.values())) == 1, counts
+
+
+def test_the_query_count_does_not_grow_with_the_menu(results):
+    menu = results[0]["databases"]["sqlite"]["menu"]
+    assert menu["with_30_more_menu_entries"] == menu["unit_list_queries"]
+
+
+def test_bill_generation_bills_every_unit_and_let_space_for_twelve_months(results):
+    bills = results[0]["databases"]["sqlite"]["billgen"]
+    assert bills["months"] == 12 and bills["bills"] >= bills["units"] * 2 * 12 and bills["bills_per_s"] > 0
+
+
+def test_the_export_holds_every_unit_the_official_sees(results):
+    export = results[0]["databases"]["sqlite"]["export"]
+    assert export["rows_checked"] == export["units"] > 0
+    assert export["peak_rss_mb"] > 0
+
+
+def test_the_import_writes_every_owner(results):
+    imported = results[0]["databases"]["sqlite"]["import"]
+    assert imported["imported"] == imported["owners"] == results[0]["size"]["import_owners"]
+
+
+def test_the_report_names_the_machine_the_versions_and_the_targets(results):
+    markdown = results[1]
+    assert "Flask-AppBuilder 5.3.0" in markdown and "核" in markdown
+    assert "原生 FAB" in markdown and "≥ 50,000 张/秒" in markdown

@@ -441,12 +441,17 @@ def test_the_top_up_warning_lists_short_units_of_the_users_estates_only(app, use
 
 def test_the_unit_ledger_shows_every_entry_with_its_running_balance(app, users):
     def build():
-        pk = _deposit_entry()
-        entry = db.session.get(FundEntry, pk)
-        db.session.add(FundEntry(estate_id=entry.estate_id, unit_id=entry.unit_id, kind="interest",
+        # a unit of its own, so that its ledger holds exactly the two entries written here
+        estate = _estate(0)
+        building = db.session.scalars(select(Building).where(Building.estate_id == estate.id)).first()
+        unit = Unit(estate=estate, building=building, floor=1, room_no="账页101", floor_area=Decimal("88.00"))
+        db.session.add(unit)
+        db.session.flush()
+        deposit_first(db.session, estate, Decimal("50"), TODAY)
+        db.session.add(FundEntry(estate_id=estate.id, unit_id=unit.id, kind="interest",
                                  amount=Decimal("1.25"), occurred_on=TODAY, note="利息"))
         db.session.commit()
-        return entry.unit_id, entry.amount
+        return unit.id, Decimal("4400.00")  # 88.00 ㎡ × 50 元/㎡
 
     unit_id, deposit = in_db(app, build)
     unit_page = text_of(users("staff_a").get(f"/unit/show/{unit_id}"))

@@ -383,9 +383,12 @@ def test_a_manager_handles_an_event_dispatched_to_his_estate_but_may_not_dispatc
 
 def test_a_manager_cannot_touch_another_estates_event(app):
     with app.app_context():
-        other = _first(GridEvent, GridEvent.estate_id == 2, GridEvent.state == "dispatched")
+        event = db.session.scalars(select(GridEvent).where(GridEvent.estate_id == 2, GridEvent.state != "closed")
+                                   .order_by(GridEvent.id)).first()
+        event.state = "dispatched"  # another estate's event waiting for exactly the manager's step
+        db.session.commit()
+        other = event.id
         db.session.remove()
-    assert other is not None
     manager = client_of(app, "manager_a")
     assert manager.post(f"/grid_event/transition/handle/{other}", data={"comment": "x"}).status_code == 404
     assert manager.get(f"/grid_event/show/{other}").status_code == 404

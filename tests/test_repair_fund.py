@@ -342,8 +342,8 @@ def test_the_emergency_flow_needs_no_vote(ctx):
 @pytest.mark.parametrize("until", ["submit_emergency", "confirm_emergency", "confirm_official", "accept"])
 def test_the_emergency_path_cannot_skip_to_paid(ctx, until):
     _deposit(_estate(2))
-    app = _advance(_application(_estate(2), category="emergency", budget="1000.00"), until)
-    app.actual_cost = Decimal("900.00")
+    app = _advance(_application(_estate(2), category="emergency", budget="1000.00", actual_cost=Decimal("900.00")),
+                   until)
     for name in ("pay_emergency", "pay", "file", "request_transfer"):
         with pytest.raises(TransitionRefused):
             _fire(app, name)

@@ -32,7 +32,7 @@ from app.demo_operations import load_operations
 from app.demo_oversight import load_oversight
 from app.extensions import db
 from models.access import UserScope
-from models.base import Entity
+from models.base import Entity, batches
 from models.company import Department, Employee, PropertyCompany, ServiceContract
 from models.estate import Building, Estate, Unit
 from models.facility import Facility, FacilityEvent, MaintenancePlan
@@ -267,8 +267,8 @@ class Writer:
         for row_id, row in enumerate(rows, start):
             row["id"] = row_id
         self._next_id[model] = start + len(rows)
-        for i in range(0, len(rows), self.BATCH):
-            self.session.execute(insert(model.__table__), rows[i : i + self.BATCH])
+        for chunk in batches(rows, self.BATCH):
+            self.session.execute(insert(model.__table__), chunk)
         self.counts[model.Admin.label] += len(rows)
         return rows
 

@@ -21,6 +21,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import record_all
+from models.base import batches
 from models.estate import Building, Estate, Unit
 from models.fees import cents
 from models.fund_vote import Ballot, VoteRoll
@@ -78,8 +79,8 @@ def load_fund(session: Session, rng: random.Random, estate_ids: list[int], *, ma
         else:
             _interest(estate, ledger, range(first_year, today.year), today.year - ITEMISED_YEARS)
         entries += ledger.rows
-    for start in range(0, len(entries), 20_000):
-        session.execute(insert(FundEntry.__table__), entries[start:start + 20_000])
+    for chunk in batches(entries, 20_000):
+        session.execute(insert(FundEntry.__table__), chunk)
     counts["资金流水"] = len(entries)
     record_all(session, [(FundEntry, len(entries))], "演示数据 {count} 条")
     session.flush()

@@ -11,7 +11,7 @@ declaration.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar
 
@@ -187,6 +187,13 @@ class Entity(Model):
     Admin: ClassVar[type[Admin]]
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, info=zh("ID"))
+
+
+def batches(items: Iterable[Any], size: int = 5000) -> Iterator[list[Any]]:
+    """``items`` in lists of at most ``size``: bulk inserts, and IN lists a database accepts."""
+    items = list(items)
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def positive(value: Any) -> str | None:

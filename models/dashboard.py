@@ -40,7 +40,7 @@ from models.fees import Bill
 from models.oversight import (
     EVENT_STATES, GRADES, GridEvent, IntegrityAssessment, RectificationNotice, StarRating,
 )
-from models.repair_fund import INFLOWS, STATES as FUND_STATES, FundApplication, FundEntry
+from models.repair_fund import INFLOWS, STATES as FUND_STATES, FundApplication, FundEntry, top_up_units
 from models.safety import HAZARD_OPEN, Hazard
 from models.service_orders import SATISFIED, Complaint, RepairOrder, local_now, overdue_clause
 from models.settings import Settings
@@ -513,14 +513,7 @@ def waiting_items(session: Session, ctx: Context, may_list: Callable[[type[Entit
 def _top_up_per_estate(ctx: Context) -> Any:
     """续交预警 per estate: units whose balance fell below the settings' share of their first
     deposit (as models.repair_fund.top_up_warnings), counted per estate in SQL."""
-    first = func.sum(case((FundEntry.kind == "deposit", FundEntry.amount), else_=0))
-    per_unit = (
-        select(FundEntry.estate_id.label("estate_id"))
-        .where(FundEntry.unit_id.is_not(None))
-        .group_by(FundEntry.unit_id, FundEntry.estate_id)
-        .having(first > 0, func.sum(FundEntry.amount) * 100 < first * ctx.settings.fund_top_up_percent)
-        .subquery()
-    )
+    per_unit = top_up_units(ctx.settings.fund_top_up_percent).subquery()
     return select(per_unit.c.estate_id, func.count().label("warnings")).group_by(per_unit.c.estate_id).subquery()
 
 

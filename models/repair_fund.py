@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from models.base import Admin, Choices, Document, Entity, Menu, Money, fk, positive, zh
+from models.base import Admin, Choices, Document, Entity, Menu, Money, batches, fk, positive, zh
 from models.errors import Refused
 from models.fees import cents
 from models.estate import Building, Estate, Unit
@@ -197,14 +197,14 @@ def balances(session: Session, unit_ids: Iterable[int] | None = None, estate_id:
     query = select(FundEntry.unit_id, func.sum(FundEntry.amount)).where(FundEntry.unit_id.is_not(None))
     if estate_id is not None:
         query = query.where(FundEntry.estate_id == estate_id)
-    ids = list(unit_ids) if unit_ids is not None else None
+    if unit_ids is None:
+        return {u: Decimal(total) for u, total in session.execute(query.group_by(FundEntry.unit_id))}
+    ids = list(unit_ids)
     found: dict[int, Decimal] = {}
-    for start in range(0, len(ids), 5000) if ids is not None else [None]:
-        chunk = query if start is None else query.where(FundEntry.unit_id.in_(ids[start:start + 5000]))
-        found.update({u: Decimal(total) for u, total in session.execute(chunk.group_by(FundEntry.unit_id))})
-    if ids is not None:
-        return {u: found.get(u, Decimal("0.00")) for u in ids}
-    return found
+    for chunk in batches(ids):
+        found.update({u: Decimal(total) for u, total in session.execute(
+            query.where(FundEntry.unit_id.in_(chunk)).group_by(FundEntry.unit_id))})
+    return {u: found.get(u, Decimal("0.00")) for u in ids}
 
 
 def deposit_first(session: Session, estate: Estate, rate: Decimal, day: dt.date) -> int:
@@ -225,20 +225,22 @@ def deposit_first(session: Session, estate: Estate, rate: Decimal, day: dt.date)
     return len(rows)
 
 
-def top_up_warnings(session: Session, threshold_percent: int, estate_id: int | None = None):
-    """续交预警: units whose balance fell below ``threshold_percent`` % of their first deposit.
-
-    Rows of (unit_id, estate_id, first_deposit, balance), computed in SQL.
-    """
+def top_up_units(threshold_percent: int):
+    """续交预警 as a query: (unit_id, estate_id, first_deposit, balance) of each unit whose
+    balance fell below ``threshold_percent`` % of its first deposit, grouped in SQL."""
     first = func.sum(case((FundEntry.kind == "deposit", FundEntry.amount), else_=0))
     balance = func.sum(FundEntry.amount)
-    query = (
+    return (
         select(FundEntry.unit_id, FundEntry.estate_id, first.label("first_deposit"), balance.label("balance"))
         .where(FundEntry.unit_id.is_not(None))
         .group_by(FundEntry.unit_id, FundEntry.estate_id)
         .having(first > 0, balance * 100 < first * threshold_percent)
-        .order_by(FundEntry.estate_id, FundEntry.unit_id)
     )
+
+
+def top_up_warnings(session: Session, threshold_percent: int, estate_id: int | None = None):
+    """The 续交预警 rows of :func:`top_up_units`, by estate and unit."""
+    query = top_up_units(threshold_percent).order_by(FundEntry.estate_id, FundEntry.unit_id)
     if estate_id is not None:
         query = query.where(FundEntry.estate_id == estate_id)
     return session.execute(query).all()
@@ -277,10 +279,6 @@ def apportion(amount: Decimal, weights: Mapping[int, Decimal]) -> dict[int, Deci
 
 # -- use applications ----------------------------------------------------------------
 
-def _settings(session: Session) -> Settings:
-    return Settings.current(session)
-
-
 def _is_emergency(app: FundApplication) -> bool:
     return app.category == "emergency"
 
@@ -298,7 +296,7 @@ def _check_plan(app: FundApplication, session: Session) -> str | None:
 
 
 def _check_emergency(app: FundApplication, session: Session) -> str | None:
-    kinds = emergency_kinds(_settings(session))
+    kinds = emergency_kinds(Settings.current(session))
     if app.emergency_kind not in kinds:
         return f"应急维修须属于以下紧急情况之一：{'、'.join(kinds)}"
     return _check_plan(app, session)
@@ -310,7 +308,7 @@ def emergency_kinds(settings: Settings) -> list[str]:
 
 
 def _start_publicity(app: FundApplication, session: Session) -> None:
-    days = _settings(session).fund_publicity_days
+    days = Settings.current(session).fund_publicity_days
     app.publicity_from = dt.date.today()
     app.publicity_until = app.publicity_from + dt.timedelta(days=days - 1) if days else app.publicity_from - dt.timedelta(days=1)
 
@@ -324,7 +322,7 @@ def _publicity_over(app: FundApplication, _session: Session) -> str | None:
 def _open_vote(app: FundApplication, session: Session) -> None:
     open_roll(session, app)
     app.vote_from = dt.date.today()
-    app.vote_until = app.vote_from + dt.timedelta(days=max(_settings(session).fund_vote_days - 1, 0))
+    app.vote_until = app.vote_from + dt.timedelta(days=max(Settings.current(session).fund_vote_days - 1, 0))
 
 
 def _vote_may_close(app: FundApplication, session: Session) -> str | None:
@@ -344,7 +342,7 @@ def _vote_outcome(app: FundApplication, session: Session) -> str:
 def _check_settlement(app: FundApplication, session: Session) -> str | None:
     if app.actual_cost is None or app.actual_cost <= 0:
         return "请先在编辑页填写决算金额"
-    threshold = _settings(session).fund_audit_threshold
+    threshold = Settings.current(session).fund_audit_threshold
     if app.actual_cost > threshold and not app.audit_report:
         return f"决算金额超过 {threshold} 元，须上传审价（审计）报告"
     return None
@@ -352,7 +350,7 @@ def _check_settlement(app: FundApplication, session: Session) -> str | None:
 
 def _settlement_outcome(app: FundApplication, session: Session) -> str:
     """An actual cost ≥ the overrun percentage over budget goes back for approval."""
-    percent = _settings(session).fund_overrun_percent
+    percent = Settings.current(session).fund_overrun_percent
     return "overrun_review" if app.actual_cost * 100 >= app.budget * (100 + percent) else "settled"
 
 
@@ -556,13 +554,10 @@ def open_roll(session: Session, app: FundApplication) -> int:
     if not unit_ids:
         raise Refused("列支范围为空，不能表决")
     units = {}
-    for start in range(0, len(unit_ids), 5000):
-        chunk = unit_ids[start:start + 5000]
+    owners: dict[int, list[tuple[int, str, bool]]] = {}
+    for chunk in batches(unit_ids):
         units.update({u.id: u for u in session.execute(
             select(Unit.id, Unit.floor_area, Unit.status).where(Unit.id.in_(chunk))).all()})
-    owners: dict[int, list[tuple[int, str, bool]]] = {}
-    for start in range(0, len(unit_ids), 5000):
-        chunk = unit_ids[start:start + 5000]
         for unit_id, owner_id, name, developer in session.execute(
             select(UnitOwnership.unit_id, Owner.id, Owner.name, Owner.is_developer)
             .join(Owner, Owner.id == UnitOwnership.owner_id).where(UnitOwnership.unit_id.in_(chunk))
@@ -582,8 +577,8 @@ def open_roll(session: Session, app: FundApplication) -> int:
         rows.append(dict(application_id=app.id, estate_id=app.estate_id, unit_id=unit_id, area=unit.floor_area,
                          person=person[:200], voter_name=name[:200],
                          code="".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))))
-    for start in range(0, len(rows), 5000):
-        session.execute(insert(VoteRoll), rows[start:start + 5000])
+    for chunk in batches(rows):
+        session.execute(insert(VoteRoll), chunk)
     rule = rule_for(session, app.estate.community.street.district_id, app.matter)
     app.rule_quorum, app.rule_approval = str(rule.quorum), str(rule.approval)
     app.rule_strict, app.rule_base = rule.strict, rule.base
@@ -702,9 +697,8 @@ def planned_shares(session: Session, app: FundApplication) -> dict[int, Decimal]
     """Each unit's share of the actual cost, by 建筑面积."""
     unit_ids = electorate_unit_ids(session, app)
     areas: dict[int, Decimal] = {}
-    for start in range(0, len(unit_ids), 5000):
-        areas.update(session.execute(
-            select(Unit.id, Unit.floor_area).where(Unit.id.in_(unit_ids[start:start + 5000]))).all())
+    for chunk in batches(unit_ids):
+        areas.update(session.execute(select(Unit.id, Unit.floor_area).where(Unit.id.in_(chunk))).all())
     return apportion(app.actual_cost, areas)
 
 
@@ -716,9 +710,8 @@ def shortfalls(session: Session, app: FundApplication) -> list[tuple[str, Decima
     if not short:
         return []
     names = {}
-    for start in range(0, len(short), 5000):
-        names.update({u.id: str(u) for u in session.execute(
-            select(Unit).where(Unit.id.in_(short[start:start + 5000]))).scalars()})
+    for chunk in batches(short):
+        names.update({u.id: str(u) for u in session.execute(select(Unit).where(Unit.id.in_(chunk))).scalars()})
     return [(names[u], shares[u], current[u]) for u in short]
 
 
@@ -734,7 +727,7 @@ def disburse(session: Session, app: FundApplication) -> FundPayment:
     rows = [dict(estate_id=app.estate_id, unit_id=unit_id, kind="use", amount=-share, occurred_on=today,
                  application_id=app.id, note=f"{app.title} 分摊"[:200], created_at=stamp)
             for unit_id, share in shares.items() if share > 0]
-    for start in range(0, len(rows), 5000):
-        session.execute(insert(FundEntry), rows[start:start + 5000])
+    for chunk in batches(rows):
+        session.execute(insert(FundEntry), chunk)
     app.paid_on = today
     return payment

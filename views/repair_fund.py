@@ -19,6 +19,7 @@ from flask_appbuilder.security.decorators import permission_name
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
+from models.base import batches
 from models.errors import Refused
 from models.estate import Building, Estate, Unit
 from models.fund_vote import BALLOT_CHOICES, MATTERS, Ballot, VoteResult, VoteRoll
@@ -48,11 +49,10 @@ def _percent(part: Fraction) -> str:
 def _units(session, unit_ids) -> dict[int, Unit]:
     """The units by id, with what their names read (楼栋, 小区), in one query per 5000."""
     found: dict[int, Unit] = {}
-    ids = list(unit_ids)
-    for start in range(0, len(ids), 5000):
+    for chunk in batches(unit_ids):
         found.update({u.id: u for u in session.execute(
             select(Unit).options(joinedload(Unit.building).joinedload(Building.estate))
-            .where(Unit.id.in_(ids[start:start + 5000]))).scalars()})
+            .where(Unit.id.in_(chunk))).scalars()})
     return found
 
 

@@ -11,6 +11,7 @@ declaration.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar
@@ -187,6 +188,11 @@ class Entity(Model):
     Admin: ClassVar[type[Admin]]
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, info=zh("ID"))
+
+
+def utc_now_naive() -> dt.datetime:
+    """Now, as the DateTime columns store it: naive UTC."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 def batches(items: Iterable[Any], size: int = 5000) -> Iterator[list[Any]]:

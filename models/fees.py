@@ -16,7 +16,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import CheckConstraint, Date, DateTime, Index, Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from models.base import ALL_ESTATES, Admin, Choices, Entity, ExactDecimal, Menu, Money, fk, positive, zh
+from models.base import ALL_ESTATES, Admin, Choices, Entity, ExactDecimal, Menu, Money, fk, positive, utc_now_naive, zh
 from models.errors import Refused
 from models.estate import Estate, Unit
 from models.locks import lock_row
@@ -415,7 +415,7 @@ def generate_bills(session: Session, estate: Estate, first: dt.date, months: int
     if not 1 <= months <= 24:
         raise Refused("一次生成的月份数须在 1 到 24 之间")
     periods = [month_start(first) + relativedelta(months=i) for i in range(months)]
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = utc_now_naive()
     batches = []
     for period in periods:  # check every month before writing any
         standard = in_force(session, estate.id, period)

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from models.base import Admin, Choices, Document, Entity, Menu, Money, batches, fk, positive, zh
+from models.base import Admin, Choices, Document, Entity, Menu, Money, batches, fk, positive, utc_now_naive, zh
 from models.errors import Refused
 from models.fees import cents
 from models.estate import Building, Estate, Unit
@@ -169,10 +169,6 @@ class FundEntry(Entity):
         append_only = True
 
 
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-
-
 def reverse_entry(session: Session, entry: FundEntry, reason: str) -> FundEntry:
     """冲正: a new entry with the opposite amount that points at the original."""
     reason = (reason or "").strip()
@@ -186,7 +182,7 @@ def reverse_entry(session: Session, entry: FundEntry, reason: str) -> FundEntry:
         raise Refused("该流水已经冲正过")
     correction = FundEntry(
         estate_id=entry.estate_id, unit_id=entry.unit_id, kind=entry.kind, amount=-entry.amount,
-        occurred_on=dt.date.today(), reverses_id=entry.id, note=f"冲正：{reason}"[:200], created_at=now(),
+        occurred_on=dt.date.today(), reverses_id=entry.id, note=f"冲正：{reason}"[:200], created_at=utc_now_naive(),
     )
     session.add(correction)
     return correction
@@ -216,7 +212,7 @@ def deposit_first(session: Session, estate: Estate, rate: Decimal, day: dt.date)
         select(Unit.id, Unit.floor_area).where(Unit.estate_id == estate.id, Unit.id.not_in(has_deposit))
         .order_by(Unit.id)
     ).all()
-    stamp = now()
+    stamp = utc_now_naive()
     rows = [dict(estate_id=estate.id, unit_id=unit_id, kind="deposit", amount=cents(area * rate),
                  occurred_on=day, note=f"首期交存 {area:f}㎡ × {rate:f} 元/㎡", created_at=stamp)
             for unit_id, area in units]
@@ -617,7 +613,7 @@ def record_result(session: Session, app: FundApplication) -> Tally:
         yes_area=area(result.yes_area), yes_heads=result.yes_heads, no_area=area(result.no_area),
         no_heads=result.no_heads, abstain_area=area(result.abstain_area), abstain_heads=result.abstain_heads,
         silent_area=area(result.silent_area), silent_heads=result.silent_heads,
-        rule=result.rule.describe()[:300], passed=result.passed, computed_at=now(),
+        rule=result.rule.describe()[:300], passed=result.passed, computed_at=utc_now_naive(),
     ))
     return result
 
@@ -649,7 +645,7 @@ def cast_ballot(session: Session, app: FundApplication, unit_id: int, choice: st
     if earlier is not None and earlier != choice:
         raise Refused(f"同一业主的多套房屋计为一人，须作出相同表决（已投「{BALLOT_CHOICES.label(earlier)}」）")
     ballot = Ballot(application_id=app.id, estate_id=app.estate_id, unit_id=unit_id, choice=choice,
-                    channel=channel, scan=scan, recorded_by=recorded_by[:100], cast_at=now())
+                    channel=channel, scan=scan, recorded_by=recorded_by[:100], cast_at=utc_now_naive())
     try:
         # two ballots for one unit at the same moment: the database's unique key decides
         with session.begin_nested():
@@ -720,7 +716,7 @@ def disburse(session: Session, app: FundApplication) -> FundPayment:
     if session.scalar(select(FundPayment.id).where(FundPayment.application_id == app.id)):
         raise Refused("该申请已经划转")
     shares = planned_shares(session, app)
-    today, stamp = dt.date.today(), now()
+    today, stamp = dt.date.today(), utc_now_naive()
     payment = FundPayment(application_id=app.id, estate_id=app.estate_id, amount=app.actual_cost,
                           units=len(shares), paid_on=today, created_at=stamp)
     session.add(payment)

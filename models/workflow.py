@@ -21,7 +21,7 @@ from flask_appbuilder import Model
 from sqlalchemy import DateTime, Index, Integer, String, Text, event, inspect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from models.base import Choices, Entity, admin_of
+from models.base import Choices, Entity, admin_of, utc_now_naive
 from models.errors import Refused
 from models.locks import lock_row
 
@@ -124,7 +124,7 @@ class Workflow:
             table_name=obj.__tablename__, record_id=obj.id, transition=t.name,
             from_state=state, to_state=target, comment=comment[:1000],
             user_id=getattr(user, "id", None), username=getattr(user, "username", None) or "命令行",
-            created_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+            created_at=utc_now_naive(),
         )
         session.add(record)
         for listener in TRANSITION_LISTENERS:

@@ -69,7 +69,9 @@ def current_estate_ids() -> frozenset[int] | None:
     else:
         from app.extensions import db
 
-        scope = frozenset(estate_ids_of(db.session, user.id))
+        estate_ids, every = estate_ids_of(db.session, user.id)
+        scope = frozenset(estate_ids)
+        g.scope_is_every_estate = every
     g.estate_scope = scope
     return scope
 
@@ -97,17 +99,34 @@ def scope_options() -> list[Any]:
     estate_ids = current_estate_ids()
     if estate_ids is None:
         return []
-    return list(_options_for(estate_ids))
+    return list(_options_for(estate_ids, bool(g.get("scope_is_every_estate"))))
 
 
 @lru_cache(maxsize=256)
-def _options_for(estate_ids: frozenset[int]) -> tuple[Any, ...]:
+def _options_for(estate_ids: frozenset[int], every_estate: bool) -> tuple[Any, ...]:
     """The criteria for one set of estates: immutable, so built once and shared by every
-    request of users with that scope (building them cost ~10 ms of each page)."""
+    request of users with that scope (building them cost ~10 ms of each page).
+
+    A jurisdiction of every estate there is (a city-wide official) needs no criterion on
+    a table whose every row is in some estate: "estate_id IN (all of them)" changes no
+    result there, yet makes each COUNT step through every index entry (SQLite: 50 ms
+    instead of 5 over 1.3 M bills). Rows that may be in no estate (the audit log's
+    system records) keep theirs; writes are checked against the estates themselves.
+    """
     return tuple(
         with_loader_criteria(model, clause(model, model.Admin.scope_path, estate_ids))
         for model in scoped_models()
+        if not (every_estate and _always_in_an_estate(model))
     )
+
+
+def _always_in_an_estate(model: type[Entity]) -> bool:
+    """The scope path is a NOT NULL foreign key to an estate (or the estate's own id)."""
+    column = model.__table__.columns.get(model.Admin.scope_path)
+    if column is None or column.nullable:
+        return False
+    return (column.primary_key and column.table.name == "estate") or any(
+        fk.column.table.name == "estate" for fk in column.foreign_keys)
 
 
 def estates_of(session: Session, obj: Any) -> set[int | None]:
@@ -220,3 +239,4 @@ def limit_request_to(estate_id: int) -> None:
     """Scope the rest of this request to one estate: an anonymous owner voting on their
     own estate's application acts inside that estate and nowhere else."""
     g.estate_scope = frozenset({estate_id})
+    g.scope_is_every_estate = False

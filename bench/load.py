@@ -1,8 +1,8 @@
 """Throughput: gunicorn (production config, 2 sync workers) on PostgreSQL, wrk, 20 connections, 60 s.
 
 Two signed-in sessions (物业经理 and 街道监督员) share the connections; each request
-is the next of a fixed mix of list, filtered list and detail pages (a dashboard is
-added once it exists). wrk's Lua hooks report p95 and every non-2xx/3xx answer.
+is the next of a fixed mix of list, filtered list, detail and dashboard pages. wrk's Lua
+hooks report p95 and every non-2xx/3xx answer.
 """
 
 from __future__ import annotations

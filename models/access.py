@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import CheckConstraint, ForeignKey, UniqueConstraint, or_, select
+from sqlalchemy import CheckConstraint, ForeignKey, UniqueConstraint, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.base import ALL_ESTATES, Admin, Entity, Menu, fk, zh
@@ -58,14 +58,17 @@ class UserScope(Entity):
         )
 
 
-def estate_ids_of(session: Session, user_id: Any) -> set[int]:
-    """Every estate a user's grants reach (one query, not subject to scoping itself)."""
+def estate_ids_of(session: Session, user_id: Any) -> tuple[set[int], bool]:
+    """Every estate a user's grants reach, and whether that is every estate there is
+    (one query, not subject to scoping itself)."""
     def granted(column: Any) -> Any:
         return select(column).where(UserScope.user_id == user_id, column.is_not(None))
 
-    query = select(Estate.id).join(Community, Estate.community_id == Community.id).where(or_(
+    every = select(func.count()).select_from(Estate).scalar_subquery()
+    query = select(Estate.id, every).join(Community, Estate.community_id == Community.id).where(or_(
         Estate.id.in_(granted(UserScope.estate_id)),
         Estate.community_id.in_(granted(UserScope.community_id)),
         Community.street_id.in_(granted(UserScope.street_id)),
     ))
-    return set(session.execute(query, execution_options={ALL_ESTATES: True}).scalars())
+    rows = session.execute(query, execution_options={ALL_ESTATES: True}).all()
+    return {estate_id for estate_id, _every in rows}, bool(rows) and len(rows) == rows[0][1]

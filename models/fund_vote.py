@@ -2,7 +2,9 @@
 
 The arithmetic is kept apart from the database so that it can be read against the law
 and tested case by case: :func:`tally` takes the electorate (one :class:`Voter` per unit,
-area in hundredths of a ㎡) and the ballots, and decides with exact fractions.
+area in hundredths of a ㎡) and the ballots and counts them per choice; :func:`count_up`
+decides from those counts with exact fractions. The live count sums the same figures in
+SQL (``models.repair_fund.current_tally``) and hands them to the same :func:`count_up`.
 
 - Area of a unit = its 建筑面积 (第8条).
 - Headcount (第9条): one unit = one person, except that the units of one owner (or of the
@@ -101,6 +103,9 @@ class Tally:
     silent_area: int
     silent_heads: int
     rule: Rule
+    #: units on the roll and ballots cast (not part of the decision)
+    units: int = 0
+    ballots: int = 0
 
     def share(self, part: int, whole: int) -> Fraction:
         return Fraction(part, whole) if whole else Fraction(0)
@@ -134,41 +139,56 @@ class Tally:
                 and self.approval_area_met and self.approval_heads_met)
 
 
+#: the key of units and persons without a ballot in :func:`count_up`'s figures
+SILENT = None
+
+
 def tally(voters: Iterable[Voter], ballots: Mapping[int, str], rule: Rule = Rule(),
           silent_consent: bool = False) -> Tally:
     """Count the ballots (unit id → "yes"/"no"/"abstain") over the electorate.
 
-    A person's head goes with their ballots (the roll refuses one person voting two ways);
-    a person none of whose units voted is silent: not participating, or — where the
-    estate's rules say silence is consent — participating as 同意, as is a silent unit's area.
+    A person's head goes with their ballots (the roll refuses one person voting two ways;
+    should two ballots still disagree, the first choice in the order abstain, no, yes
+    counts — the same in SQL, ``models.repair_fund.current_tally``); a person none of
+    whose units voted is silent.
     """
-    area = {"yes": 0, "no": 0, "abstain": 0, "silent": 0}
-    person_choice: dict[str, str] = {}
-    persons: set[str] = set()
-    total_area = 0
+    area: dict[str | None, int] = {}
+    units: dict[str | None, int] = {}
+    person_choice: dict[str, str | None] = {}
     for voter in voters:
-        total_area += voter.area
-        persons.add(voter.person)
-        choice = ballots.get(voter.unit_id)
-        if choice is None:
-            if silent_consent:
-                area["silent"] += voter.area
-            continue
-        area[choice] += voter.area
-        person_choice.setdefault(voter.person, choice)
-    heads = {"yes": 0, "no": 0, "abstain": 0}
+        choice = ballots.get(voter.unit_id, SILENT)
+        area[choice] = area.get(choice, 0) + voter.area
+        units[choice] = units.get(choice, 0) + 1
+        known = person_choice.get(voter.person, SILENT)
+        person_choice[voter.person] = choice if known is SILENT else min(known, choice or known)
+    heads: dict[str | None, int] = {}
     for choice in person_choice.values():
-        heads[choice] += 1
-    silent_heads = len(persons) - len(person_choice) if silent_consent else 0
-    voted_area = area["yes"] + area["no"] + area["abstain"]
+        heads[choice] = heads.get(choice, 0) + 1
+    return count_up(area, heads, units, rule, silent_consent)
+
+
+def count_up(area: Mapping[str | None, int], heads: Mapping[str | None, int], units: Mapping[str | None, int],
+             rule: Rule, silent_consent: bool) -> Tally:
+    """The tally from the figures per choice (area in 0.01 ㎡, persons, units; SILENT = no ballot).
+
+    Silent units and persons do not participate, or — where the estate's rules say
+    silence is consent — participate as 同意.
+    """
+    def of(figures: Mapping[str | None, int], choice: str | None) -> int:
+        return int(figures.get(choice, 0))
+
+    silent_area = of(area, SILENT) if silent_consent else 0
+    silent_heads = of(heads, SILENT) if silent_consent else 0
+    voted_area = sum(of(area, c) for c in BALLOT_CHOICES.codes)
+    voted_heads = sum(of(heads, c) for c in BALLOT_CHOICES.codes)
     return Tally(
-        total_area=total_area, total_heads=len(persons),
-        participating_area=voted_area + area["silent"],
-        participating_heads=len(person_choice) + silent_heads,
-        yes_area=area["yes"] + area["silent"], yes_heads=heads["yes"] + silent_heads,
-        no_area=area["no"], no_heads=heads["no"],
-        abstain_area=area["abstain"], abstain_heads=heads["abstain"],
-        silent_area=area["silent"], silent_heads=silent_heads, rule=rule,
+        total_area=sum(area.values()), total_heads=sum(heads.values()),
+        participating_area=voted_area + silent_area, participating_heads=voted_heads + silent_heads,
+        yes_area=of(area, "yes") + silent_area, yes_heads=of(heads, "yes") + silent_heads,
+        no_area=of(area, "no"), no_heads=of(heads, "no"),
+        abstain_area=of(area, "abstain"), abstain_heads=of(heads, "abstain"),
+        silent_area=silent_area, silent_heads=silent_heads, rule=rule,
+        units=sum(units.values()), ballots=sum(of(units, c) for c in BALLOT_CHOICES.codes),
     )
 
 

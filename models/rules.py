@@ -8,13 +8,13 @@ last line of defence; ``views.errors`` translates what still reaches them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import UniqueConstraint, inspect, select
+from sqlalchemy import UniqueConstraint, inspect, select, tuple_
 from sqlalchemy.orm import Session
 
-from models.base import Entity
+from models.base import Entity, batches
 
 
 def column_info(model: type[Entity], name: str) -> dict[str, Any]:
@@ -97,6 +97,29 @@ def violations(
         found.extend(rule(dict(values)))
     if session is not None:
         found.extend(_duplicates(model, values, session, pk))
+    return found
+
+
+def stored_duplicates(
+    model: type[Entity], rows: Sequence[Mapping[str, Any]], session: Session
+) -> dict[int, list[tuple[str, str]]]:
+    """:func:`violations`' duplicate check for many new rows at once (an import): row index →
+    (field, message) for each stored row it collides with. One query per unique set and
+    batch of keys, not one per row and set (10,000 owners: 20,000 queries)."""
+    found: dict[int, list[tuple[str, str]]] = {}
+    for columns, message in unique_sets(model):
+        keys: dict[tuple[Any, ...], list[int]] = {}
+        for index, values in enumerate(rows):
+            key = tuple(_value(model, values, c) for c in columns)
+            if not any(v in (None, "") for v in key):
+                keys.setdefault(key, []).append(index)
+        attrs = [getattr(model, c) for c in columns]
+        for chunk in batches(list(keys)):
+            with session.no_autoflush:
+                stored = session.execute(select(*attrs).where(tuple_(*attrs).in_(chunk))).all()
+            for key in stored:
+                for index in keys.get(tuple(key), ()):
+                    found.setdefault(index, []).append((_field_for(model, columns[-1]), message))
     return found
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import zipfile
 from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
@@ -135,6 +136,31 @@ def test_export_shows_choice_labels_relations_as_text_and_areas_as_two_decimal_n
     assert {row[0].value for row in data} <= buildings
     assert sheet.freeze_panes == "A2"
     assert sheet["A1"].font.b
+
+
+def test_export_writes_an_exact_decimal_with_its_own_digits(app, admin_client):
+    """989.57 as a binary float would be written 989.5700000000001: the file holds the decimal."""
+    with app.app_context():
+        unit = db.session.scalars(select(Unit).order_by(Unit.id)).first()
+        unit.floor_area = Decimal("989.57")  # larger than any 套内面积
+        db.session.commit()
+        room = unit.room_no
+    response = admin_client.get(f"/unit/export/?_flt_0_room_no={room}")
+    with zipfile.ZipFile(BytesIO(response.data)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "<v>989.57</v>" in sheet and "989.57000" not in sheet
+
+
+def test_export_never_turns_a_text_into_a_formula(app, admin_client):
+    """Formula injection: a name typed as "=HYPERLINK(...)" stays text in the sheet."""
+    text = '=HYPERLINK("http://example.invalid","点我")'
+    with app.app_context():
+        estate = db.session.scalars(select(Estate).order_by(Estate.id)).first()
+        estate.name = text
+        db.session.commit()
+    sheet = load_workbook(BytesIO(admin_client.get("/estate/export/").data)).worksheets[0]
+    cells = [cell for row in sheet.iter_rows(min_row=2) for cell in row if cell.value == text]
+    assert cells and all(cell.data_type == "s" for cell in cells)
 
 
 def test_export_of_estates_writes_dates_as_dates(admin_client, app):

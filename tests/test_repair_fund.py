@@ -8,18 +8,19 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import DatabaseError
 
 from app.audit import AppendOnly
 from app.extensions import db
 from models.errors import Refused
 from models.estate import Building, Estate, Unit
-from models.fund_vote import Ballot, VoteResult, VoteRoll
+from models.fund_vote import Ballot, VoteResult, VoteRoll, Voter, tally
 from models.people import Owner, UnitOwnership
 from models.repair_fund import (
-    FUND_FLOW, FundApplication, FundEntry, FundPayment, FundScope, apportion, balances, cast_ballot,
-    deposit_first, disburse, electorate_unit_ids, reverse_entry, shortfalls, top_up_warnings,
+    FUND_FLOW, FundAccount, FundApplication, FundEntry, FundPayment, FundScope, apportion, balances, cast_ballot,
+    current_tally, deposit_first, disburse, electorate_unit_ids, reverse_entry, shortfalls, top_up_warnings,
+    vote_rule,
 )
 from models.settings import Settings
 from models.workflow import Frozen, TransitionRefused, WorkflowEvent
@@ -86,6 +87,20 @@ def _cast(app: FundApplication, unit_id: int, choice: str):
     ballot = cast_ballot(db.session, app, unit_id, choice, channel="paper", recorded_by="测试", scan=SCAN)
     db.session.flush()
     return ballot
+
+
+def _one_owner_of(estate: Estate, count: int) -> list[Unit]:
+    """The first ``count`` units of the estate's first building, owned by one person alone."""
+    units = db.session.execute(select(Unit).where(Unit.building_id == _building(estate).id)
+                               .order_by(Unit.id).limit(count)).scalars().all()
+    owner = Owner(estate=estate, name="王测试", id_type="resident_id", id_number="11010519491231002X")
+    db.session.add(owner)
+    db.session.flush()
+    for unit in units:
+        db.session.execute(UnitOwnership.__table__.delete().where(UnitOwnership.unit_id == unit.id))
+        db.session.add(UnitOwnership(unit=unit, owner=owner, share=Decimal("100")))
+    db.session.flush()
+    return units
 
 
 def _advance(app: FundApplication, until: str) -> FundApplication:
@@ -320,6 +335,34 @@ def test_a_payment_never_drives_a_balance_negative(ctx, cost):
     db.session.rollback()
 
 
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(choices=st.lists(st.sampled_from([None, "yes", "no", "abstain"]), min_size=1, max_size=120),
+       silence_is_consent=st.booleans())
+def test_the_count_in_the_database_equals_the_count_of_the_law(ctx, choices, silence_is_consent):
+    """current_tally aggregates in SQL; fund_vote.tally is the arithmetic read against the law.
+    Ballots are written directly, so a person's units may even disagree (a race the roll
+    check cannot see): both counts must still agree, number for number."""
+    estate = _estate()
+    try:
+        _one_owner_of(estate, 4)
+        app = _advance(_application(estate), "open_vote")
+        db.session.execute(update(FundAccount).where(FundAccount.estate_id == estate.id)
+                           .values(silent_consent=silence_is_consent))
+        roll = db.session.execute(select(VoteRoll).where(VoteRoll.application_id == app.id)
+                                  .order_by(VoteRoll.unit_id)).scalars().all()
+        ballots = {entry.unit_id: choice for entry, choice in zip(roll, choices) if choice}
+        for unit_id, choice in ballots.items():
+            db.session.add(Ballot(application_id=app.id, estate_id=estate.id, unit_id=unit_id, choice=choice,
+                                  channel="electronic", recorded_by="业主", cast_at=dt.datetime(2026, 11, 1)))
+        db.session.flush()
+        voters = [Voter(entry.unit_id, int(entry.area * 100), entry.person) for entry in roll]
+        expected = tally(voters, ballots, vote_rule(app), silence_is_consent)
+        assert current_tally(db.session, app) == expected
+        assert (expected.units, expected.ballots) == (len(roll), len(ballots))
+    finally:
+        db.session.rollback()
+
+
 # -- the application's flows -------------------------------------------------------------
 
 def test_the_normal_flow_goes_through_the_vote_to_archive(ctx):
@@ -445,15 +488,7 @@ def test_a_building_and_a_unit_inside_it_count_the_unit_once(ctx):
 
 def test_the_roll_counts_an_owner_of_several_units_as_one_person(ctx):
     estate = _estate()
-    units = db.session.execute(select(Unit).where(Unit.building_id == _building(estate).id)
-                               .order_by(Unit.id).limit(2)).scalars().all()
-    owner = Owner(estate=estate, name="王测试", id_type="resident_id", id_number="11010519491231002X")
-    db.session.add(owner)
-    db.session.flush()
-    for unit in units:
-        db.session.execute(UnitOwnership.__table__.delete().where(UnitOwnership.unit_id == unit.id))
-        db.session.add(UnitOwnership(unit=unit, owner=owner, share=Decimal("100")))
-    db.session.flush()
+    units = _one_owner_of(estate, 2)
     app = _advance(_application(estate), "open_vote")
     persons = db.session.execute(select(VoteRoll.person).where(
         VoteRoll.application_id == app.id, VoteRoll.unit_id.in_([u.id for u in units]))).scalars().all()

@@ -32,6 +32,7 @@ from models.base import Entity, Menu, declared_entities, file_columns
 from tests.support import (
     ANONYMOUS,
     SignedInClients,
+    in_db,
     absence_problem,
     allowance_problem,
     expect,
@@ -252,3 +253,24 @@ def test_the_menu_shows_exactly_the_entities_the_user_may_list(app, clients, use
     categories = {label for label, _icon in Menu.ORDER}
     wanted = {m.Admin.menu[0] for m in may_list}
     assert menu_categories(text_of(response)) & categories == wanted
+
+
+def test_the_menu_follows_a_changed_role_at_the_next_request(app, clients):
+    """The menu is rendered once per set of grants (views/navbar.py): a role taken away
+    takes its entries with it from the next page on, and the same grants give it back."""
+    client = clients("staff_a")
+    before = navbar_links(text_of(client.get("/")))
+    assert "/unit/list/" in before
+
+    def set_roles(names: list[str]) -> None:
+        sm = app.appbuilder.sm
+        user = sm.find_user(username="staff_a")
+        user.roles = [sm.find_role(name) for name in names]
+        db.session.commit()
+
+    in_db(app, lambda: set_roles([roles.COMMITTEE]))
+    after = navbar_links(text_of(client.get("/")))
+    assert after != before
+    assert after == navbar_links(text_of(clients("committee_a").get("/")))
+    in_db(app, lambda: set_roles([roles.STAFF]))
+    assert navbar_links(text_of(client.get("/"))) == before

@@ -807,6 +807,29 @@ def test_the_street_official_sees_the_rows_of_all_three_estates(app, world, clie
         expect(official.get(f"/{table(model)}/show/{world.foreign[model]}"), 200)
 
 
+def test_an_estate_outside_the_jurisdiction_is_hidden_from_the_moment_it_exists(app, world, clients):
+    """The official's street holds every estate, so their reads carry no criteria
+    (app/scoping.scope_options); each request decides that afresh, in the same query as
+    the jurisdiction: an estate of another street is hidden from the next request on."""
+    official = clients("official_jd")
+    assert rest_list(official, Building)[0] == world.every[Building]
+
+    def create_elsewhere() -> tuple[int, int]:
+        street = Street(district=db.session.scalars(select(District)).first(), name="外街道", code="990000001")
+        community = Community(street=street, name="外社区", code="990000001001")
+        estate = Estate(community=community, name="辖区外小区", code="OUT0001", address="外区某路 1 号")
+        building = Building(estate=estate, code="1", name="1号楼", floors=6)
+        db.session.add_all([street, community, estate, building])
+        db.session.commit()
+        return estate.id, building.id
+
+    estate_id, building_id = in_db(app, create_elsewhere)
+    assert rest_list(official, Building)[0] == world.every[Building]
+    assert estate_id not in rest_list(official, Estate)[0]
+    expect(official.get(f"/building/show/{building_id}"), 404)
+    expect(official.get(f"/estate/show/{estate_id}"), 404)
+
+
 @pytest.mark.parametrize("model", [m for m in SCOPED if may("list", m, roles.COMMITTEE)], ids=_name)
 def test_a_committee_member_sees_only_the_large_estate(app, world, clients, model):
     member = clients("committee_a")

@@ -216,6 +216,18 @@ class EntityModelView(ModelView):
             flash(f"已{flow.transition(name).label}", "success")
         return redirect(url_for(f"{self.endpoint}.show", pk=pk))
 
+    # -- the show page ----------------------------------------------------------------
+    def _get_show_widget(self, pk: Any, item: Any, *args: Any, **kwargs: Any):
+        g.shown_item = item  # read once by FAB's show under the scope; the panels reuse it
+        return super()._get_show_widget(pk, item, *args, **kwargs)
+
+    def shown(self, pk: Any) -> Any | None:
+        """The row the show page being rendered is about, without reading it again."""
+        item = g.get("shown_item")
+        if isinstance(item, self.model) and str(item.id) == str(pk):
+            return item
+        return self.datamodel.get(pk, self._base_filters)
+
     def render_template(self, template: str, **kwargs: Any):
         if template == self.show_template and self.model.Admin.workflow is not None and "pk" in kwargs:
             kwargs["workflow"] = self._workflow_panel(kwargs["pk"])
@@ -224,7 +236,7 @@ class EntityModelView(ModelView):
     def _workflow_panel(self, pk: Any) -> dict[str, Any] | None:
         from models.workflow import timeline
 
-        item = self.datamodel.get(pk, self._base_filters)
+        item = self.shown(pk)
         if item is None:
             return None
         flow = self.model.Admin.workflow

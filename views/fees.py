@@ -117,7 +117,7 @@ class BillActions:
 
     def render_template(self, template: str, **kwargs: Any):
         if template == self.show_template and "pk" in kwargs:
-            bill = self.datamodel.get(kwargs["pk"], self._base_filters)
+            bill = self.shown(kwargs["pk"])
             if bill is not None:
                 kwargs["extra_panel"] = "fees/bill_pay.html"
                 kwargs["bill"] = bill

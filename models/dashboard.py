@@ -30,7 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import Select, case, func, select, type_coerce
+from sqlalchemy import Select, and_, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from models.base import Entity, Money
@@ -40,7 +40,9 @@ from models.fees import Bill
 from models.oversight import (
     EVENT_STATES, GRADES, GridEvent, IntegrityAssessment, RectificationNotice, StarRating,
 )
-from models.repair_fund import INFLOWS, STATES as FUND_STATES, FundApplication, FundEntry, top_up_units
+from models.repair_fund import (
+    BALANCE, FIRST_DEPOSIT, INFLOWS, STATES as FUND_STATES, FundApplication, FundEntry, needs_top_up, top_up_units,
+)
 from models.safety import HAZARD_OPEN, Hazard
 from models.service_orders import SATISFIED, Complaint, RepairOrder, local_now, overdue_clause
 from models.settings import Settings
@@ -59,6 +61,8 @@ class Context:
     estate_id: int | None = None
     #: Beijing wall-clock time, naive like the service-desk columns (their deadlines are to the minute)
     now: dt.datetime = field(default_factory=local_now)
+    #: results shared by the figures of one page (one pass over the bills, not three)
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 Row = dict[str, Any]
@@ -121,43 +125,47 @@ def collection_window(ctx: Context) -> dt.date:
     return ctx.today.replace(day=1) - relativedelta(months=COLLECTION_MONTHS)
 
 
+def bill_totals(session: Session, ctx: Context) -> list[Row]:
+    """Due, paid and arrears per estate and month over the collection window, in one pass
+    over the bills per page: the 收缴率 figures and KPI all sum these rows."""
+    if "bill_totals" not in ctx.memo:
+        query = (
+            select(Estate.name.label("estate"), Bill.period,
+                   type_coerce(func.sum(Bill.amount), Money).label("due"),
+                   type_coerce(func.sum(Bill.paid), Money).label("paid"),
+                   type_coerce(func.sum(Bill.outstanding), Money).label("arrears"))
+            .join(Estate, Estate.id == Bill.estate_id)
+            .where(Bill.period >= collection_window(ctx))
+            .group_by(Estate.name, Bill.period)
+            .order_by(Estate.name, Bill.period)
+        )
+        ctx.memo["bill_totals"] = rows(session, narrow(query, Bill.estate_id, ctx))
+    return ctx.memo["bill_totals"]
+
+
 @figure("collection_by_month", "收缴率（按小区、月份）", chart="line", x="period", y=(("rate", "收缴率(%)"),),
         series="estate", kpi="kpi_collection_rate", needs="Bill",
         columns=(("estate", "小区"), ("period", "账期"), ("due", "应收(元)"), ("paid", "已收(元)"), ("rate", "收缴率(%)")))
 def _collection_by_month(session: Session, ctx: Context) -> list[Row]:
-    query = (
-        select(Estate.name.label("estate"), Bill.period,
-               type_coerce(func.sum(Bill.amount), Money).label("due"),
-               type_coerce(func.sum(Bill.paid), Money).label("paid"))
-        .join(Estate, Estate.id == Bill.estate_id)
-        .where(Bill.period >= collection_window(ctx))
-        .group_by(Estate.name, Bill.period)
-        .order_by(Bill.period, Estate.name)
-    )
-    found = rows(session, narrow(query, Bill.estate_id, ctx))
-    for row in found:
-        row["rate"], row["period"] = percent(row["paid"], row["due"]), f"{row['period']:%Y-%m}"
-    return found
+    # by month, then by estate in the database's order of names (a stable sort keeps it)
+    found = sorted(bill_totals(session, ctx), key=lambda row: row["period"])
+    return [{"estate": row["estate"], "period": f"{row['period']:%Y-%m}", "due": row["due"], "paid": row["paid"],
+             "rate": percent(row["paid"], row["due"])} for row in found]
 
 
 @figure("collection_by_estate", "收缴率（近 12 个月，按小区）", chart="bar", x="estate", y=(("rate", "收缴率(%)"),),
         kpi="kpi_collection_rate", needs="Bill", pages=frozenset({"jurisdiction"}),
         columns=(("estate", "小区"), ("due", "应收(元)"), ("paid", "已收(元)"), ("arrears", "欠费(元)"), ("rate", "收缴率(%)")))
 def _collection_by_estate(session: Session, ctx: Context) -> list[Row]:
-    query = (
-        select(Estate.name.label("estate"),
-               type_coerce(func.sum(Bill.amount), Money).label("due"),
-               type_coerce(func.sum(Bill.paid), Money).label("paid"),
-               type_coerce(func.sum(Bill.outstanding), Money).label("arrears"))
-        .join(Estate, Estate.id == Bill.estate_id)
-        .where(Bill.period >= collection_window(ctx))
-        .group_by(Estate.name)
-        .order_by(Estate.name)
-    )
-    found = rows(session, narrow(query, Bill.estate_id, ctx))
-    for row in found:
-        row["rate"] = percent(row["paid"], row["due"])
-    return found
+    found: dict[str, Row] = {}
+    for row in bill_totals(session, ctx):
+        total = found.setdefault(row["estate"], {"estate": row["estate"], "due": Decimal("0.00"),
+                                                 "paid": Decimal("0.00"), "arrears": Decimal("0.00")})
+        for money in ("due", "paid", "arrears"):
+            total[money] += row[money]
+    for total in found.values():
+        total["rate"] = percent(total["paid"], total["due"])
+    return list(found.values())
 
 
 @figure("grid_events_by_state", "网格事件（按状态）", chart="bar", x="estate", series="state", stacked=True,
@@ -355,9 +363,10 @@ def kpi(key: str, label: str, target: str, direction: str = ">=", needs: str | N
 
 @kpi("collection_rate", "收缴率", "kpi_collection_rate", needs="Bill", source="近 12 个月已收金额 ÷ 应收金额")
 def _kpi_collection(session: Session, ctx: Context) -> tuple[Any, Any]:
-    query = select(type_coerce(func.sum(Bill.paid), Money), type_coerce(func.sum(Bill.amount), Money)) \
-        .where(Bill.period >= collection_window(ctx))
-    return tuple(session.execute(narrow(query, Bill.estate_id, ctx)).one())
+    totals = bill_totals(session, ctx)
+    if not totals:
+        return None, None
+    return sum(row["paid"] for row in totals), sum(row["due"] for row in totals)
 
 
 @kpi("public_satisfaction", "群众满意率", "kpi_public_satisfaction", needs="GridEvent",
@@ -510,31 +519,33 @@ def waiting_items(session: Session, ctx: Context, may_list: Callable[[type[Entit
 
 # -- repair fund (维修资金) -----------------------------------------------------------------
 
-def _top_up_per_estate(ctx: Context) -> Any:
-    """续交预警 per estate: units whose balance fell below the settings' share of their first
-    deposit (as models.repair_fund.top_up_warnings), counted per estate in SQL."""
-    per_unit = top_up_units(ctx.settings.fund_top_up_percent).subquery()
-    return select(per_unit.c.estate_id, func.count().label("warnings")).group_by(per_unit.c.estate_id).subquery()
-
-
 @figure("fund_balances", "维修资金结存与续交预警", chart="bar", x="estate", y=(("balance", "结存(元)"),),
         needs="FundEntry",
         columns=(("estate", "小区"), ("inflow", "交存及收益(元)"), ("used", "使用及退还(元)"), ("balance", "结存(元)"),
                  ("warnings", "续交预警(户)")))
 def _fund_balances(session: Session, ctx: Context) -> list[Row]:
-    warnings = _top_up_per_estate(ctx)
+    # one pass over the entries: per 分户账 (and the estate's own entries, unit NULL), then per estate
+    per_unit = (
+        select(FundEntry.estate_id, FundEntry.unit_id,
+               func.sum(case((FundEntry.kind.in_(INFLOWS), FundEntry.amount), else_=0)).label("inflow"),
+               func.sum(case((FundEntry.amount < 0, FundEntry.amount), else_=0)).label("used"),
+               BALANCE.label("balance"), FIRST_DEPOSIT.label("first_deposit"))
+        .group_by(FundEntry.estate_id, FundEntry.unit_id)
+    )
+    unit = narrow(per_unit, FundEntry.estate_id, ctx).subquery()
+    warning = and_(unit.c.unit_id.is_not(None),
+                   needs_top_up(unit.c.first_deposit, unit.c.balance, ctx.settings.fund_top_up_percent))
     query = (
         select(Estate.name.label("estate"),
-               type_coerce(func.sum(case((FundEntry.kind.in_(INFLOWS), FundEntry.amount), else_=0)), Money).label("inflow"),
-               type_coerce(func.sum(case((FundEntry.amount < 0, FundEntry.amount), else_=0)), Money).label("used"),
-               type_coerce(func.sum(FundEntry.amount), Money).label("balance"),
-               func.coalesce(func.max(warnings.c.warnings), 0).label("warnings"))
-        .join(Estate, Estate.id == FundEntry.estate_id)
-        .outerjoin(warnings, warnings.c.estate_id == FundEntry.estate_id)
+               type_coerce(func.sum(unit.c.inflow), Money).label("inflow"),
+               type_coerce(func.sum(unit.c.used), Money).label("used"),
+               type_coerce(func.sum(unit.c.balance), Money).label("balance"),
+               func.sum(case((warning, 1), else_=0)).label("warnings"))
+        .join(Estate, Estate.id == unit.c.estate_id)
         .group_by(Estate.name)
         .order_by(Estate.name)
     )
-    return rows(session, narrow(query, FundEntry.estate_id, ctx))
+    return rows(session, query)
 
 
 @figure("fund_applications", "维修资金使用申请（按办理环节）", chart="bar", x="state", y=(("count", "件数"),),
@@ -577,6 +588,13 @@ def _votes_closing(session: Session, ctx: Context) -> list[Row]:
 def _votes_closing_count(session: Session, ctx: Context) -> int:
     return count_of(session, ctx, FundApplication, FundApplication.state == "voting",
                     FundApplication.vote_until <= ctx.today + dt.timedelta(days=VOTE_CLOSING_DAYS))
+
+
+def _top_up_per_estate(ctx: Context) -> Any:
+    """续交预警 per estate: units whose balance fell below the settings' share of their first
+    deposit (as models.repair_fund.top_up_warnings), counted per estate in SQL."""
+    per_unit = top_up_units(ctx.settings.fund_top_up_percent).subquery()
+    return select(per_unit.c.estate_id, func.count().label("warnings")).group_by(per_unit.c.estate_id).subquery()
 
 
 @todo("fund_top_up", FundEntry, "维修资金需续交的分户账", endpoint="top_up")

@@ -18,10 +18,11 @@ import secrets
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Date, DateTime, Index, Integer, Select, String, Text, UniqueConstraint, case,
-    func, insert, select,
+    Boolean, CheckConstraint, Date, DateTime, Index, Integer, Select, String, Text, UniqueConstraint, and_,
+    case, func, insert, select,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -223,16 +224,24 @@ def deposit_first(session: Session, estate: Estate, rate: Decimal, day: dt.date)
     return len(rows)
 
 
+#: a unit's first deposit and balance, as sums over its 分户账 entries (SQL)
+FIRST_DEPOSIT = func.sum(case((FundEntry.kind == "deposit", FundEntry.amount), else_=0))
+BALANCE = func.sum(FundEntry.amount)
+
+
+def needs_top_up(first: Any, balance: Any, threshold_percent: int) -> Any:
+    """续交预警 (SQL): the balance fell below ``threshold_percent`` % of the first deposit."""
+    return and_(first > 0, balance * 100 < first * threshold_percent)
+
+
 def top_up_units(threshold_percent: int):
-    """续交预警 as a query: (unit_id, estate_id, first_deposit, balance) of each unit whose
-    balance fell below ``threshold_percent`` % of its first deposit, grouped in SQL."""
-    first = func.sum(case((FundEntry.kind == "deposit", FundEntry.amount), else_=0))
-    balance = func.sum(FundEntry.amount)
+    """续交预警 as a query: (unit_id, estate_id, first_deposit, balance) of each unit in
+    warning, grouped in SQL."""
     return (
-        select(FundEntry.unit_id, FundEntry.estate_id, first.label("first_deposit"), balance.label("balance"))
+        select(FundEntry.unit_id, FundEntry.estate_id, FIRST_DEPOSIT.label("first_deposit"), BALANCE.label("balance"))
         .where(FundEntry.unit_id.is_not(None))
         .group_by(FundEntry.unit_id, FundEntry.estate_id)
-        .having(first > 0, balance * 100 < first * threshold_percent)
+        .having(needs_top_up(FIRST_DEPOSIT, BALANCE, threshold_percent))
     )
 
 

@@ -112,6 +112,9 @@ def _options_for(estate_ids: frozenset[int], every_estate: bool) -> tuple[Any, .
     result there, yet makes each COUNT step through every index entry (SQLite: 50 ms
     instead of 5 over 1.3 M bills). Rows that may be in no estate (the audit log's
     system records) keep theirs; writes are checked against the estates themselves.
+    "Every estate" is decided afresh by each request (models.access.estate_ids_of): on
+    PostgreSQL (READ COMMITTED) an estate another user creates during this very request
+    could still show in its later statements; from the next request on it is hidden.
     """
     return tuple(
         with_loader_criteria(model, clause(model, model.Admin.scope_path, estate_ids))

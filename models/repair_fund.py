@@ -551,10 +551,6 @@ def electorate(app: FundApplication) -> Select:
     return select(Unit.id).where(Unit.id.in_(in_buildings.union(single)), Unit.estate_id == app.estate_id)
 
 
-def electorate_unit_ids(session: Session, app: FundApplication) -> list[int]:
-    return list(session.execute(electorate(app).order_by(Unit.id)).scalars())
-
-
 # -- the vote ------------------------------------------------------------------------
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"

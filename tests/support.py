@@ -372,3 +372,12 @@ def in_db(app, read):
             return read()
         finally:
             db.session.remove()
+
+
+def electorate_ids(application) -> list[int]:
+    """The unit ids of a fund application's 列支范围 in id order (models.repair_fund.electorate)."""
+    from app.extensions import db
+    from models.estate import Unit
+    from models.repair_fund import electorate
+
+    return list(db.session.scalars(electorate(application).order_by(Unit.id)))

@@ -19,11 +19,11 @@ from app.extensions import db
 from models.estate import Building, Estate, Unit
 from models.fund_vote import Ballot, VoteRoll
 from models.repair_fund import (
-    FUND_FLOW, FundApplication, FundEntry, FundScope, cast_ballot, deposit_first, electorate_unit_ids, planned_shares,
+    FUND_FLOW, FundApplication, FundEntry, FundScope, cast_ballot, deposit_first, planned_shares,
 )
 from models.settings import Settings
 from tests.pages import data_words, english_words
-from tests.support import SignedInClients, flashed, in_db, text_of
+from tests.support import SignedInClients, electorate_ids, flashed, in_db, text_of
 from views.uploads import STORED_NAME, upload_folder
 
 PDF = b"%PDF-1.4 test document"
@@ -83,7 +83,7 @@ def _application(position: int = 0, state: str = "draft", attachment: str | None
 def _short_unit(app_id: int) -> tuple[int, str]:
     """Empty one unit's 分户账 (a 退还) so that it cannot cover its share: (unit id, its name)."""
     app = db.session.get(FundApplication, app_id)
-    unit_id = electorate_unit_ids(db.session, app)[0]
+    unit_id = electorate_ids(app)[0]
     balance = db.session.scalar(select(func.sum(FundEntry.amount)).where(FundEntry.unit_id == unit_id))
     db.session.add(FundEntry(estate_id=app.estate_id, unit_id=unit_id, kind="refund", amount=-balance,
                              occurred_on=TODAY, note="测试退还"))

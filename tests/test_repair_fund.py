@@ -19,12 +19,12 @@ from models.fund_vote import Ballot, VoteResult, VoteRoll, Voter, tally
 from models.people import Owner, UnitOwnership
 from models.repair_fund import (
     FUND_FLOW, FundAccount, FundApplication, FundEntry, FundPayment, FundScope, apportion, balances, cast_ballot,
-    current_tally, deposit_first, disburse, electorate_unit_ids, reverse_entry, shortfalls, top_up_warnings,
+    current_tally, deposit_first, disburse, reverse_entry, shortfalls, top_up_warnings,
     vote_rule,
 )
 from models.settings import Settings
 from models.workflow import Frozen, TransitionRefused, WorkflowEvent
-from tests.support import client_of
+from tests.support import client_of, electorate_ids
 
 TODAY = dt.date.today()
 SCAN = "scan.pdf"
@@ -319,7 +319,7 @@ def test_a_payment_never_drives_a_balance_negative(ctx, cost):
     estate = _estate(2)
     _deposit(estate)
     app = _advance(_application(estate, budget=str(cost), actual_cost=cost, audit_report="report.pdf"), "settle")
-    unit_ids = electorate_unit_ids(db.session, app)
+    unit_ids = electorate_ids(app)
     before = balances(db.session, unit_ids)
     short = shortfalls(db.session, app)
     try:
@@ -464,7 +464,7 @@ def test_the_tally_not_a_person_decides_the_outcome(ctx):
 def test_the_stored_result_carries_the_numbers_it_came_from(ctx):
     app = _advance(_application(), "close_vote")
     result = db.session.execute(select(VoteResult).where(VoteResult.application_id == app.id)).scalar_one()
-    total_area = db.session.scalar(select(func.sum(Unit.floor_area)).where(Unit.id.in_(electorate_unit_ids(db.session, app))))
+    total_area = db.session.scalar(select(func.sum(Unit.floor_area)).where(Unit.id.in_(electorate_ids(app))))
     assert result.passed and result.total_area == total_area
     assert result.yes_area == result.participating_area == result.total_area
     assert "2/3" in result.rule and "1/2" in result.rule
@@ -482,7 +482,7 @@ def test_a_building_and_a_unit_inside_it_count_the_unit_once(ctx):
     estate = _estate()
     unit = db.session.execute(select(Unit).where(Unit.building_id == _building(estate).id)).scalars().first()
     app = _application(estate, units=(unit,))
-    ids = electorate_unit_ids(db.session, app)
+    ids = electorate_ids(app)
     assert len(ids) == len(set(ids)) and unit.id in ids
 
 
@@ -556,7 +556,7 @@ def test_an_electronic_ballot_needs_the_unit_code(ctx):
 
 def test_no_ballot_outside_the_voting_period(ctx):
     app = _application()
-    unit_id = electorate_unit_ids(db.session, app)[0]
+    unit_id = electorate_ids(app)[0]
     with pytest.raises(Refused, match="不在表决期内"):
         _cast(app, unit_id, "yes")
 
@@ -638,7 +638,7 @@ def test_payment_apportions_the_cost_by_area_in_one_transaction(ctx):
     estate = _estate(2)
     _deposit(estate)
     app = _advance(_application(estate, budget="2000.00"), "file")
-    unit_ids = electorate_unit_ids(db.session, app)
+    unit_ids = electorate_ids(app)
     before = balances(db.session, unit_ids)
     _fire(app, "pay")
     uses = db.session.execute(select(FundEntry.unit_id, FundEntry.amount).where(

@@ -18,7 +18,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from app.extensions import db, migrate
     from app.security import AppSecurityManager
     from models import workflow
-    from views import api_zh, dashboard, navbar, registry
+    from views import api_zh, dashboard, navbar, people, registry
     from views.errors import register_error_pages
     from views.history import local_time
     from views.home import HomeView
@@ -58,6 +58,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(public)
         app.add_template_filter(local_time, "local_time")
         navbar.install(app)
+        people.register(app)
         request_args.install(app)
         hardening.install(app)
         cli.register(app)

@@ -41,6 +41,7 @@ CLI_USER = "命令行"
 ANONYMOUS = "未登录用户"
 
 _DELETED = "audit_deleted"  # session.info key: what deleted rows held before the flush
+_TRANSITIONS = "audit_transitions"  # session.info key: transitions fired, recorded with their flush
 
 
 class AppendOnly(Exception):
@@ -68,6 +69,7 @@ def install(target: Any = Session) -> None:
         ("before_flush", _before_flush),
         ("after_flush", _after_flush),
         ("do_orm_execute", _bulk_statement),
+        ("after_soft_rollback", _forget_transitions),
     ):
         if not event.contains(target, name, listener):
             event.listen(target, name, listener)
@@ -255,6 +257,11 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     session.info[_DELETED] = snapshots
 
 
+def _forget_transitions(session: Session, _previous: Any) -> None:
+    """A step rolled back before its flush leaves nothing to record."""
+    session.info.pop(_TRANSITIONS, None)
+
+
 def _after_flush(session: Session, _context: Any) -> None:
     snapshots = session.info.pop(_DELETED, {})
     rows: list[dict[str, Any]] = []
@@ -264,6 +271,8 @@ def _after_flush(session: Session, _context: Any) -> None:
         nonlocal who
         who = who or actor()
         rows.append(_record(*args, who=who, when=when, **kwargs))
+
+    transitions: dict[Any, dict[str, Any]] = session.info.pop(_TRANSITIONS, {})
 
     for obj in session.new:
         model = type(obj)
@@ -292,10 +301,19 @@ def _after_flush(session: Session, _context: Any) -> None:
                 continue
             old[key] = jsonable(history.deleted[0] if history.deleted else None, column)
             new[key] = jsonable(history.added[0] if history.added else None, column)
-        if not new:
-            continue
         pk = _pk(state)
         values = {key: state.dict[key] for key, _ in _columns(model) if key in state.dict}
+        fired = transitions.pop(obj, None)
+        if fired is not None:
+            # one record per workflow step: the state change and what the step changed with it
+            field = admin_of(model).workflow.field
+            old.pop(field, None)
+            new.pop(field, None)
+            record(model, pk, "transition", old=old or None, new={**fired, **new},
+                   estate_id=estate_of(session, model, values, pk, cache))
+            continue
+        if not new:
+            continue
         record(model, pk, "update", old=old, new=new, estate_id=estate_of(session, model, values, pk, cache))
 
     for obj in session.deleted:
@@ -308,6 +326,11 @@ def _after_flush(session: Session, _context: Any) -> None:
                if values.get(key, NO_VALUE) is not NO_VALUE}
         record(model, _pk(state), "delete", old=old, estate_id=estate_id)
 
+    for obj, fired in transitions.items():  # a step that changed nothing else in the row
+        state = inspect(obj)
+        pk = _pk(state)
+        values = {key: state.dict[key] for key, _ in _columns(type(obj)) if key in state.dict}
+        record(type(obj), pk, "transition", new=fired, estate_id=estate_of(session, type(obj), values, pk, cache))
     _write(session, rows)
 
 
@@ -348,18 +371,18 @@ def record_bulk(session: Session, model: type[Entity], count: int, summary: str 
 
 def record_transition(session: Session, obj: Entity, from_state: Any, to_state: Any,
                       comment: str | None = None) -> None:
-    """A workflow step (e.g. 待审核 → 已通过) of one record, with the person's comment."""
-    state = inspect(obj)
-    if state.key is None:
+    """A workflow step (e.g. 待审核 → 已通过) of one record, with the person's comment: written
+    with the flush that saves the step, as one record together with the fields it changed."""
+    if inspect(obj).key is None:
         session.flush()
-    model = type(obj)
+    fired = {"from": jsonable(from_state), "to": jsonable(to_state), "comment": comment or ""}
+    if session.is_modified(obj, include_collections=False):
+        session.info.setdefault(_TRANSITIONS, {})[obj] = fired
+        return
+    model, state = type(obj), inspect(obj)  # nothing else to flush: recorded at once
     pk = _pk(state)
     values = {key: state.dict[key] for key, _ in _columns(model) if key in state.dict}
-    _write(session, [_record(
-        model, pk, "transition",
-        new={"from": jsonable(from_state), "to": jsonable(to_state), "comment": comment or ""},
-        estate_id=estate_of(session, model, values, pk),
-    )])
+    _write(session, [_record(model, pk, "transition", new=fired, estate_id=estate_of(session, model, values, pk))])
 
 
 def record_all(session: Session, counts: Iterable[tuple[type[Entity], int]], summary: str) -> None:

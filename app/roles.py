@@ -133,6 +133,27 @@ def dashboard_permissions(role: str) -> set[tuple[str, str]]:
     return pairs | ({("menu_access", DASHBOARD_MENU)} if pages else set())
 
 
+#: the menus each role works with, in the sidebar's order; what else it may open sits under
+#: 更多功能 (a role not named here, the administrator included, sees every menu in order)
+NAVIGATION: dict[str, tuple[str, ...]] = {
+    MANAGER: (DASHBOARD_MENU, Menu.MASTER[0], Menu.PEOPLE[0], Menu.FEES[0], Menu.OPERATIONS[0], Menu.SAFETY[0],
+              Menu.QUALITY[0], Menu.FUND[0], Menu.PARKING[0], Menu.FACILITY[0]),
+    STAFF: (DASHBOARD_MENU, Menu.MASTER[0], Menu.PEOPLE[0], Menu.FEES[0], Menu.OPERATIONS[0], Menu.SAFETY[0],
+            Menu.PARKING[0], Menu.FACILITY[0]),
+    COMMITTEE: (DASHBOARD_MENU, Menu.FEES[0], Menu.FUND[0], Menu.MASTER[0], Menu.PEOPLE[0], Menu.OPERATIONS[0]),
+    OFFICIAL: (DASHBOARD_MENU, Menu.OVERSIGHT[0], Menu.FUND[0], Menu.FEES[0], Menu.MASTER[0], Menu.SAFETY[0],
+               Menu.OPERATIONS[0]),
+}
+
+
+def navigation_of(roles: Iterable[str]) -> tuple[str, ...]:
+    """The sidebar's first menus for a user holding these roles (empty: every menu in order)."""
+    roles = list(roles)
+    if ADMIN in roles or any(role not in NAVIGATION for role in roles):
+        return ()
+    return tuple(dict.fromkeys(label for role in roles for label in NAVIGATION[role]))
+
+
 #: every signed-in user may read and change their own account
 OWN_ACCOUNT = {
     ("can_userinfo", "UserDBModelView"),
@@ -140,6 +161,33 @@ OWN_ACCOUNT = {
     ("can_this_form_get", "ResetMyPasswordView"),
     ("can_this_form_post", "ResetMyPasswordView"),
 }
+
+#: how each action reads to an administrator (the role pages); transitions read as their label
+ACTION_LABELS = {
+    "list": "查看列表", "show": "查看详情", "export": "导出", "download": "下载附件", "add": "新增",
+    "edit": "修改", "delete": "删除", "import": "导入", "generate": "生成账单", "pay": "登记缴费",
+    "reverse": "冲正", "deposit": "登记交存", "ballot": "录入纸质表决票",
+}
+
+
+def action_label(model: type[Entity], action: str) -> str:
+    flow = model.Admin.workflow
+    if flow is not None and action in {t.name for t in flow.transitions}:
+        return flow.transition(action).label
+    return ACTION_LABELS[action]
+
+
+def grants_in_chinese(role: str) -> list[tuple[str, str, list[str]]]:
+    """(menu, entity, actions) a role may do, in Chinese and in menu order (the role pages)."""
+    found = []
+    for model in declared_entities():
+        actions = actions_of(role, model)
+        if actions:
+            order = [*ACTION_LABELS, *sorted(transitions_of(model))]
+            labels = [action_label(model, a) for a in sorted(actions, key=lambda a: order.index(a) if a in order else 99)]
+            found.append((model.Admin.menu[0], model.Admin.label, labels))
+    return found
+
 
 _API = {"list": ("get", "info"), "show": ("get", "info"), "add": ("post",), "edit": ("put",), "delete": ("delete",)}
 

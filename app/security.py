@@ -17,7 +17,7 @@ from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import Permission, PermissionView, ViewMenu, assoc_permissionview_role
 from flask_appbuilder.security.views import AuthDBView as FabAuthDBView
-from flask_appbuilder.security.views import UserDBModelView
+from flask_appbuilder.security.views import RoleModelView, UserDBModelView
 from sqlalchemy import select
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import joinedload
@@ -121,7 +121,42 @@ class UserView(UserDBModelView):
         )
 
 
+class RoleView(RoleModelView):
+    """Roles are declared in code (app.roles.MATRIX) and synced: here they are read, in Chinese,
+    never edited (an edit would be undone by the next sync)."""
+
+    class_permission_name = "RoleModelView"  # keep FAB's permission names
+    base_permissions = ["can_list", "can_show"]
+    list_columns = ["name"]
+    show_columns = ["name"]
+    list_title, show_title = "角色列表", "角色权限"
+    show_template = "security/role_show.html"
+    exclude_route_methods = {"add", "edit", "delete", "action", "action_post", "api_column_add",
+                             "api_column_edit", "api_readvalues"}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # FAB's 复制角色 would create a role the matrix does not know
+        self.actions = {}
+        self.base_permissions = ["can_list", "can_show"]
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk: Any):
+        from app.roles import ADMIN, grants_in_chinese
+
+        role = self.datamodel.get(pk, self._base_filters)
+        if role is None:
+            abort(404)
+        return self.render_template(
+            self.show_template, title=f"{self.show_title}：{role.name}", role=role,
+            everything=role.name == ADMIN, grants=grants_in_chinese(role.name),
+            users=sorted(role.user, key=lambda u: u.username) if hasattr(role, "user") else [],
+        )
+
+
 class AppSecurityManager(SecurityManager):
+    rolemodelview = RoleView
     userdbmodelview = UserView
     authdbview = AuthDBView
     security_api = SecurityApi

@@ -23,15 +23,17 @@ USERS = {"manager": "manager_a", "official": "official_jd"}
 
 
 def pages(unit_id: int, billed_period: dt.date, estate_id: int | None,
-          application_id: int | None = None) -> list[tuple[str, str, str]]:
-    """The measured pages; ``estate_id`` narrows the plain baseline to the manager's estate."""
+          application_id: int | None = None, plain: bool = False) -> list[tuple[str, str, str]]:
+    """The measured pages; ``estate_id`` narrows the plain baseline to the manager's estate.
+    The same filters on both apps: 状态 等于 is FAB's text operator 3, ours the closed list's 0."""
     scope = f"_flt_0_estate={estate_id}&" if estate_id else ""
+    status = "_flt_3_status" if plain else "_flt_0_status"
     fund = [("fund_show", "维修资金使用申请详情", f"/fund_application/show/{application_id}"),
             ("fund_tally", "表决与计票（1 万户）", f"/fund_application/tally/{application_id}")] if application_id else []
     return fund + [
         ("unit_first", "房屋列表 首页", f"/unit/list/?{scope}"),
         ("unit_deep", "房屋列表 第 300 页", f"/unit/list/?{scope}page_UnitView=300"),
-        ("unit_filtered", "房屋列表 筛选（出租）", f"/unit/list/?{scope}_flt_3_status=rented"),
+        ("unit_filtered", "房屋列表 筛选（出租）", f"/unit/list/?{scope}{status}=rented"),
         ("unit_search", "房屋列表 搜索房号", f"/unit/list/?{scope}_flt_2_room_no=2-150"),
         ("bill_first", "账单列表 首页", f"/bill/list/?{scope}"),
         ("bill_deep", "账单列表 第 300 页", f"/bill/list/?{scope}page_BillView=300"),
@@ -100,7 +102,7 @@ def task_pages(args, app=None) -> dict:
         measured = {}
         # the baseline has no fund pages: a plain FAB app would not have them either
         fund = None if plain else fixtures["application_id"]
-        for page_key, label, path in pages(fixtures["unit_id"], fixtures["period"], estate, fund):
+        for page_key, label, path in pages(fixtures["unit_id"], fixtures["period"], estate, fund, plain):
             status = client.get(path).status_code
             if status != 200 and plain:  # a failure of the baseline is a finding, not a crash
                 measured[page_key] = {"label": label, "path": path, "error": f"HTTP {status}"}

@@ -12,14 +12,15 @@ declaration.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, ClassVar
 
 from flask_appbuilder import Model
 from flask_appbuilder.models.mixins import FileColumn
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, Numeric, String, TypeDecorator
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, Numeric, String, TypeDecorator, event, inspect
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 #: execution option of the few queries that must read across estates (see app.scoping)
 ALL_ESTATES = "all_estates"
@@ -58,6 +59,14 @@ class ExactDecimal(TypeDecorator):
                 return Decimal(value).scaleb(self.exponent)
             return (Decimal(value).scaleb(self.exponent)).quantize(self.quantum)
         return value
+
+
+def decimal_text(value: Decimal) -> str:
+    """How an amount, area or price reads everywhere: at least two decimals, no trailing zeros
+    beyond (2.95 not 2.9500, 0.355 stays, 1200 reads 1200.00)."""
+    text = f"{value.normalize():f}" if value else "0"
+    whole, _, fraction = text.partition(".")
+    return f"{whole}.{fraction.ljust(2, '0')}"
 
 
 def is_decimal(column_type: Any) -> bool:
@@ -115,6 +124,42 @@ def zh(
     return info
 
 
+def natural_key(text: str | None) -> str:
+    """A text that sorts as people read numbers: every run of digits padded to 10 places.
+
+    ``1-101 < 1-1001`` and ``2号楼 < 10号楼``, where plain text order puts 1-1001 and
+    10号楼 first. Stored beside the column (:func:`sort_key_of`), so lists sort by an index.
+    """
+    return re.sub(r"\d+", lambda m: m.group().lstrip("0").rjust(10, "0")[-10:], text or "")[:80]
+
+
+def sort_key_of(source: str):
+    """A column holding ``natural_key(<source>)``; the ``order_by`` and clicks on ``source`` use it.
+
+    Filled on every insert (bulk ones too: a column default reads the inserted row's values)
+    and on ORM updates of ``source`` (:func:`_keep_sort_keys`).
+    """
+    def default(context: Any) -> str:
+        return natural_key(context.get_current_parameters().get(source))
+
+    return mapped_column(String(80), default=default, info={"sort_key_of": source})
+
+
+def sort_keys(model: type) -> dict[str, str]:
+    """``{source column: its sort-key column}`` of a model."""
+    return {c.info["sort_key_of"]: c.key for c in model.__table__.columns if "sort_key_of" in c.info}
+
+
+def _keep_sort_keys(session: Session, _context: Any, _instances: Any) -> None:
+    for obj in [*session.new, *session.dirty]:
+        for source, key in sort_keys(type(obj)).items():
+            if obj in session.new or inspect(obj).attrs[source].history.has_changes():
+                setattr(obj, key, natural_key(getattr(obj, source)))
+
+
+event.listen(Session, "before_flush", _keep_sort_keys)
+
+
 class Menu:
     """Menu categories in display order: (label, icon)."""
 
@@ -142,11 +187,20 @@ class Admin:
     menu: ClassVar[tuple[str, str]] = Menu.MASTER
     icon: ClassVar[str] = "fa-table"
     list_columns: ClassVar[Sequence[str]] = ()
+    #: the filters offered above the list (and to REST clients), paths allowed ("unit.building")
     search_columns: ClassVar[Sequence[str]] = ()
     #: form columns; empty = every column of the model that has a label
     form_columns: ClassVar[Sequence[str]] = ()
     show_columns: ClassVar[Sequence[str]] = ()
     order_by: ClassVar[tuple[str, str]] = ("id", "desc")
+    #: what sorting by a column means when it is more than the column itself, e.g. a unit's
+    #: 楼栋: {"building": ("estate_id", "building.code", "entrance", "floor", "room_no")}.
+    #: A relation not named here sorts by its target's ``order_by``; a column with a
+    #: natural key (:func:`sort_key_of`) sorts by that key.
+    sort_by: ClassVar[dict[str, Sequence[str]]] = {}
+    #: what the keyword box searches (Django admin's ``search_fields``), paths allowed
+    #: ("building.name"); empty = the text columns among ``search_columns``
+    keyword_columns: ClassVar[Sequence[str]] = ()
     #: a big table: related selects search it server-side, page by page
     large: ClassVar[bool] = False
     #: columns the server-side select searches; empty = the entity's first text column

@@ -34,6 +34,7 @@ from sqlalchemy import Select, and_, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from models.base import Entity, Money
+from models.filter_ops import filter_args
 from models.company import PropertyCompany, ServiceContract
 from models.estate import Estate, Unit
 from models.fees import Bill
@@ -108,6 +109,18 @@ class Figure:
     #: the entity a user must be able to list to see it (None: everyone with the page)
     needs: str | None = None
     stacked: bool = False
+    #: a rate field (%): estates are ranked by it, worst first, and the chart shows the worst
+    #: ``CHART_ESTATES`` of them (the table below lists and searches every estate)
+    rank_by: str | None = None
+
+    @property
+    def percent_axis(self) -> bool:
+        """A rate chart: its axis runs from 0 to 100, so 96% never looks ten times 95%."""
+        return all("(%)" in label for _field, label in self.y) if self.y else False
+
+
+#: estates a ranked chart shows (the worst); the table lists every one
+CHART_ESTATES = 15
 
 
 FIGURES: dict[str, Figure] = {}
@@ -154,7 +167,7 @@ def _collection_by_month(session: Session, ctx: Context) -> list[Row]:
 
 
 @figure("collection_by_estate", "收缴率（近 12 个月，按小区）", chart="bar", x="estate", y=(("rate", "收缴率(%)"),),
-        kpi="kpi_collection_rate", needs="Bill", pages=frozenset({"jurisdiction"}),
+        kpi="kpi_collection_rate", needs="Bill", pages=frozenset({"jurisdiction"}), rank_by="rate",
         columns=(("estate", "小区"), ("due", "应收(元)"), ("paid", "已收(元)"), ("arrears", "欠费(元)"), ("rate", "收缴率(%)")))
 def _collection_by_estate(session: Session, ctx: Context) -> list[Row]:
     found: dict[str, Row] = {}
@@ -194,7 +207,7 @@ def _on_time_counts(handled: Any, deadline: Any, open_overdue: Any) -> tuple[Any
 
 
 @figure("grid_events_on_time", "网格事件按期处置率", chart="bar", x="estate", y=(("rate", "按期处置率(%)"),),
-        needs="GridEvent",
+        needs="GridEvent", rank_by="rate",
         columns=(("estate", "小区"), ("handled", "已处置"), ("on_time", "按期处置"), ("overdue", "超时未处置"),
                  ("rate", "按期处置率(%)")))
 def _grid_events_on_time(session: Session, ctx: Context) -> list[Row]:
@@ -422,8 +435,7 @@ class Todo:
     model: type[Entity]
     label: str
     count: Callable[[Session, Context], int]
-    #: url arguments of the model's list page: FAB filters ``_flt_<n>_<column>``, n the filter's
-    #: place in FAB's list for the column type (text: 3 = equal; date: 1 = after, 2 = before)
+    #: url arguments of the model's list page (models.filter_ops.filter_args)
     filters: Callable[[Context], dict[str, Any]] = field(default=lambda ctx: {})
     urgent: bool = True
     #: the view's page the link opens ("list", or a page of its own such as the 超时 list)
@@ -450,21 +462,22 @@ def count_of(session: Session, ctx: Context, model: Any, *conditions: Any) -> in
 
 
 @todo("grid_events_overdue", GridEvent, "超时未处置的网格事件",
-      lambda ctx: {"_flt_3_state": "dispatched", "_flt_2_deadline": ctx.today.isoformat()})
+      lambda ctx: filter_args(GridEvent, state="dispatched", deadline=("lt", ctx.today.isoformat())))
 def _overdue_events(session: Session, ctx: Context) -> int:
     return count_of(session, ctx, GridEvent, GridEvent.state == "dispatched", GridEvent.deadline < ctx.today)
 
 
 @todo("notices_overdue", RectificationNotice, "超过整改期限的整改通知",
-      lambda ctx: {"_flt_3_state": "issued", "_flt_2_deadline": ctx.today.isoformat()})
+      lambda ctx: filter_args(RectificationNotice, state="issued", deadline=("lt", ctx.today.isoformat())))
 def _overdue_notices(session: Session, ctx: Context) -> int:
     return count_of(session, ctx, RectificationNotice, RectificationNotice.state == "issued",
                     RectificationNotice.deadline < ctx.today)
 
 
 @todo("contracts_expiring", ServiceContract, "即将到期的物业服务合同",
-      lambda ctx: {"_flt_1_ends_on": (ctx.today - dt.timedelta(days=1)).isoformat(),
-                   "_flt_2_ends_on": (ctx.today + dt.timedelta(days=ctx.settings.contract_notice_days + 1)).isoformat()})
+      lambda ctx: {**filter_args(ServiceContract, ends_on=("ge", ctx.today.isoformat())),
+                   **filter_args(ServiceContract, ends_on=(
+                       "le", (ctx.today + dt.timedelta(days=ctx.settings.contract_notice_days)).isoformat()))})
 def _contracts_to_renew(session: Session, ctx: Context) -> int:
     return len(expiring_contracts(session, ctx))
 
@@ -497,7 +510,7 @@ def waiting_transitions(session: Session, models: Iterable[type[Entity]], may_fi
         for state, count in session.execute(query):
             found.append(Waiting(
                 f"{model.Admin.label}「{flow.states.label(state)}」，待{'/'.join(actions[state])}", count,
-                (f"{model.__name__}View.list", {"_flt_3_" + flow.field: state}), urgent=False,
+                (f"{model.__name__}View.list", filter_args(model, **{flow.field: state})), urgent=False,
             ))
     return sorted(found, key=lambda w: w.label)
 
@@ -556,16 +569,10 @@ def _fund_applications(session: Session, ctx: Context) -> list[Row]:
         .where(FundApplication.state != "archived")
         .group_by(FundApplication.state)
     )
-    found = rows(session, narrow(query, FundApplication.estate_id, ctx))
-    order = {code: i for i, code in enumerate(FUND_STATES.codes)}
-    found.sort(key=lambda row: order.get(row["state"], 99))
-    for row in found:
-        row["state"] = FUND_STATES.label(row["state"])
-    return found
-
-
-#: a vote closing within this many days is on the 工作台 and the dashboards
-VOTE_CLOSING_DAYS = 7
+    counts = {row["state"]: row["count"] for row in rows(session, narrow(query, FundApplication.estate_id, ctx))}
+    # every step, in the workflow's order, zeros included: "待备案 0" is information too
+    return [{"state": FUND_STATES.label(code), "count": counts.get(code, 0)}
+            for code in FUND_STATES.codes if code != "archived"]
 
 
 @figure("votes_closing", "即将截止的业主表决", needs="FundApplication",
@@ -575,7 +582,7 @@ def _votes_closing(session: Session, ctx: Context) -> list[Row]:
         select(Estate.name.label("estate"), FundApplication.title, FundApplication.vote_until)
         .join(Estate, Estate.id == FundApplication.estate_id)
         .where(FundApplication.state == "voting",
-               FundApplication.vote_until <= ctx.today + dt.timedelta(days=VOTE_CLOSING_DAYS))
+               FundApplication.vote_until <= closing_horizon(ctx))
         .order_by(FundApplication.vote_until)
     )
     found = rows(session, narrow(query, FundApplication.estate_id, ctx))
@@ -584,10 +591,16 @@ def _votes_closing(session: Session, ctx: Context) -> list[Row]:
     return found
 
 
-@todo("votes_closing", FundApplication, "即将截止的业主表决", lambda ctx: {"_flt_3_state": "voting"})
+def closing_horizon(ctx: Context) -> dt.date:
+    """The last 表决截止 day that counts as closing soon (the settings' horizon)."""
+    return ctx.today + dt.timedelta(days=ctx.settings.vote_closing_days)
+
+
+@todo("votes_closing", FundApplication, "即将截止的业主表决",
+      lambda ctx: filter_args(FundApplication, state="voting", vote_until=("le", closing_horizon(ctx).isoformat())))
 def _votes_closing_count(session: Session, ctx: Context) -> int:
     return count_of(session, ctx, FundApplication, FundApplication.state == "voting",
-                    FundApplication.vote_until <= ctx.today + dt.timedelta(days=VOTE_CLOSING_DAYS))
+                    FundApplication.vote_until <= closing_horizon(ctx))
 
 
 def _top_up_per_estate(ctx: Context) -> Any:
@@ -643,7 +656,7 @@ _ON_TIME_Y = (("on_time", "按时办结"), ("late", "超时办结"), ("overdue",
 
 
 @figure("repairs_on_time", "报修工单按时完成情况（近 12 个月）", chart="bar", x="estate", stacked=True, y=_ON_TIME_Y,
-        needs="RepairOrder",
+        needs="RepairOrder", rank_by="rate",
         columns=(("estate", "小区"), ("on_time", "按时完工"), ("late", "超时完工"), ("overdue", "超时未完工"),
                  ("rate", "按时完成率(%)")))
 def _repairs_on_time(session: Session, ctx: Context) -> list[Row]:
@@ -651,7 +664,7 @@ def _repairs_on_time(session: Session, ctx: Context) -> list[Row]:
 
 
 @figure("complaints_on_time", "投诉建议按时答复情况（近 12 个月）", chart="bar", x="estate", stacked=True, y=_ON_TIME_Y,
-        needs="Complaint",
+        needs="Complaint", rank_by="rate",
         columns=(("estate", "小区"), ("on_time", "按时答复"), ("late", "超时答复"), ("overdue", "超时未答复"),
                  ("rate", "按时答复率(%)")))
 def _complaints_on_time(session: Session, ctx: Context) -> list[Row]:
@@ -700,7 +713,7 @@ def _satisfied_and_visits(row: Row) -> tuple[int, int]:
 
 @figure("revisit_satisfaction", "报修与投诉回访满意度（近 12 个月）", chart="bar", x="estate", stacked=True,
         y=(("very_satisfied", "非常满意"), ("satisfied", "满意"), ("fair", "基本满意"), ("dissatisfied", "不满意")),
-        kpi="kpi_satisfaction", needs="RepairOrder",
+        kpi="kpi_satisfaction", needs="RepairOrder", rank_by="rate",
         columns=(("estate", "小区"), ("very_satisfied", "非常满意"), ("satisfied", "满意"), ("fair", "基本满意"),
                  ("dissatisfied", "不满意"), ("rate", "满意率(%)")))
 def _revisit_satisfaction(session: Session, ctx: Context) -> list[Row]:
@@ -761,6 +774,6 @@ def _overdue_complaints(session: Session, ctx: Context) -> int:
 
 # "not 复查通过" is every open state (HAZARD_OPEN): one list filter (text filter 7 = not equal)
 @todo("hazards_overdue", Hazard, "超过整改期限未销号的安全隐患",
-      lambda ctx: {"_flt_7_state": "closed", "_flt_2_due_on": ctx.today.isoformat()}, acts="complete")
+      lambda ctx: filter_args(Hazard, state=("neq", "closed"), due_on=("lt", ctx.today.isoformat())), acts="complete")
 def _overdue_hazards(session: Session, ctx: Context) -> int:
     return count_of(session, ctx, Hazard, Hazard.state.in_(HAZARD_OPEN), Hazard.due_on < ctx.today)

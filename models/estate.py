@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Boolean, CheckConstraint, Date, Index, Integer, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Admin, Area, Choices, Entity, ExactDecimal, fk, positive, zh
+from models.base import Admin, Area, Choices, Entity, ExactDecimal, fk, positive, sort_key_of, zh
 from models.region import Community
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ class Building(Entity):
     estate_id: Mapped[int] = fk("estate.id")
     estate: Mapped[Estate] = relationship(info=zh("所属小区"))
     code: Mapped[str] = mapped_column(String(20), info=zh("楼栋编号", "如 1、2A"))
+    code_key: Mapped[str] = sort_key_of("code")
     name: Mapped[str] = mapped_column(String(50), info=zh("楼栋名称", "如 1号楼"))
     floors: Mapped[int] = mapped_column(Integer, info=zh("层数", check=positive))
     entrances: Mapped[int] = mapped_column(Integer, default=1, info=zh("单元数", check=positive))
@@ -105,6 +106,7 @@ class Building(Entity):
         CheckConstraint("entrances > 0", name="ck_building_entrances"),
         CheckConstraint("floor_area > 0", name="ck_building_floor_area"),
         STRUCTURES.constraint("structure", "ck_building_structure"),
+        Index("ix_building_estate_code_key", "estate_id", "code_key"),
     )
 
     def __str__(self) -> str:
@@ -116,6 +118,8 @@ class Building(Entity):
         list_columns = ("estate", "code", "name", "floors", "entrances", "floor_area", "has_elevator")
         search_columns = ("estate", "code", "name", "structure", "has_elevator")
         order_by = ("code", "asc")
+        sort_by = {"code": ("estate_id", "code")}
+        lookup_columns = ("name", "code", "estate.name")
         str_loads = ("estate",)
         importable = True
 
@@ -136,6 +140,7 @@ class Unit(Entity):
     room_no: Mapped[str] = mapped_column(
         String(20), info=zh("房号", "楼栋内唯一，如 2-1503 (单元-室)")
     )
+    room_key: Mapped[str] = sort_key_of("room_no")
     floor_area: Mapped[Decimal] = mapped_column(
         Area, info=zh("建筑面积(㎡)", "表决与分摊的法定依据", check=positive)
     )
@@ -165,8 +170,9 @@ class Unit(Entity):
         UNIT_TYPES.constraint("unit_type", "ck_unit_type"),
         UNIT_USAGES.constraint("usage", "ck_unit_usage"),
         UNIT_STATUSES.constraint("status", "ck_unit_status"),
-        # the list's order (房号), within one estate and across a 街道's estates
-        Index("ix_unit_estate_room_no", "estate_id", "room_no"),
+        # the reading order (楼栋 → 单元 → 楼层 → 房号) is read from this index, building by building
+        Index("ix_unit_reading_order", "building_id", "entrance", "floor", "room_key"),
+        Index("ix_unit_estate_room_key", "estate_id", "room_key"),
         Index("ix_unit_room_no", "room_no"),
     )
 
@@ -177,14 +183,20 @@ class Unit(Entity):
         label = "房屋"
         icon = "fa-key"
         list_columns = ("building", "entrance", "floor", "room_no", "floor_area", "unit_type", "status")
-        search_columns = ("estate", "room_no", "floor", "unit_type", "usage", "status", "certificate_no")
+        search_columns = ("estate", "building", "entrance", "floor", "room_no", "unit_type", "usage", "status",
+                          "floor_area", "delivered_on", "certificate_no")
+        keyword_columns = ("room_no", "building.name", "certificate_no")
         form_columns = (
             "building", "entrance", "floor", "room_no", "floor_area", "inner_area",
             "unit_type", "usage", "status", "delivered_on", "certificate_no",
         )
-        order_by = ("room_no", "asc")
+        order_by = ("building", "asc")
+        #: the reading order: estate, then 楼栋 as people number them, 单元, 楼层, 房号
+        sort_by = {"building": ("estate_id", "building.code", "entrance", "floor", "room_no"),
+                   "room_no": ("estate_id", "room_no")}
         large = True
-        lookup_columns = ("room_no",)
+        #: a picker finds 8号楼 as well as 1-301
+        lookup_columns = ("room_no", "building.name", "estate.name")
         str_loads = ("building", "building.estate")
         importable = True
         rules = (

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import CheckConstraint, Date, DateTime, Index, Integer, String, Text, UniqueConstraint, func, select
@@ -117,6 +118,12 @@ def _check_publishable(standard: "FeeStandard", session: Session) -> str | None:
     return None
 
 
+def _check_has_lines(standard: "FeeStandard", _session: Session) -> str | None:
+    if not standard.lines:
+        return "收费标准还没有任何收费项目（价格），请先添加收费项目再提交审核"
+    return None
+
+
 def _stamp_publication(standard: "FeeStandard", _session: Session) -> None:
     standard.published_on = dt.date.today()
 
@@ -124,11 +131,13 @@ def _stamp_publication(standard: "FeeStandard", _session: Session) -> None:
 FEE_STANDARD_FLOW = Workflow(
     states=STANDARD_STATES,
     transitions=(
-        Transition("submit", "提交审核", ("draft", "returned"), "submitted"),
+        Transition("submit", "提交审核", ("draft", "returned"), "submitted", guard=_check_has_lines,
+                   consequence="提交后内容冻结，由业委会审核"),
         Transition("approve", "审核通过", ("submitted",), "approved", style="success"),
         Transition("return", "退回修改", ("submitted",), "returned", comment_required=True, style="warning"),
         Transition("publish", "公示", ("approved",), "published",
-                   guard=_check_publishable, effect=_stamp_publication, style="danger"),
+                   guard=_check_publishable, effect=_stamp_publication, style="danger",
+                   consequence="公示后在公示栏向全体业主公开，内容不能再修改，到生效日期起执行"),
     ),
     frozen=frozenset({"submitted", "approved", "published"}),
 )
@@ -182,11 +191,27 @@ class FeeStandard(Entity):
         return f"{self.title}（第 {self.version} 版）"
 
     def previous(self, session: Session) -> "FeeStandard | None":
-        """The estate's version before this one (for the side-by-side price history)."""
-        query = (select(FeeStandard).where(FeeStandard.estate_id == self.estate_id,
-                                           FeeStandard.version < self.version)
-                 .order_by(FeeStandard.version.desc()).limit(1))
+        """The published standard this one replaces: the latest published one of the estate
+        taking effect before it. A draft awaiting review is compared with what owners pay,
+        never with another draft; the public notice compares the same pairs."""
+        query = (select(FeeStandard)
+                 .where(FeeStandard.estate_id == self.estate_id, FeeStandard.state == "published",
+                        FeeStandard.effective_from < self.effective_from, FeeStandard.id != self.id)
+                 .order_by(FeeStandard.effective_from.desc(), FeeStandard.id.desc()).limit(1))
         return session.execute(query).scalar_one_or_none()
+
+    def price_changes(self, session: Session) -> tuple["FeeStandard | None", list[dict[str, Any]]]:
+        """The standard replaced and, per fee item, its old and new price (None: not in it)."""
+        previous = self.previous(session)
+        old = {line.item_id: line for line in previous.lines} if previous else {}
+        new = {line.item_id: line for line in self.lines}
+        items = {line.item_id: line.item for line in [*old.values(), *new.values()]}
+        rows = [
+            {"item": items[i], "basis": BILLING_BASES.label((new.get(i) or old.get(i)).billing_basis),
+             "old": old[i].unit_price if i in old else None, "new": new[i].unit_price if i in new else None}
+            for i in sorted(items, key=lambda i: items[i].code)
+        ]
+        return previous, rows
 
     def workflow_notes(self, session: Session) -> list[str]:
         """What the person about to publish needs to know (shown beside the buttons)."""

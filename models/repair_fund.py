@@ -488,7 +488,7 @@ class FundApplication(Entity):
         menu = Menu.FUND
         icon = "fa-wrench"
         list_columns = ("estate", "title", "category", "budget", "actual_cost", "state")
-        search_columns = ("estate", "title", "category", "state")
+        search_columns = ("estate", "title", "category", "state", "vote_until")
         form_columns = (
             "estate", "title", "category", "emergency_kind", "matter", "repair_part", "budget", "contractor",
             "plan", "attachment", "exclusion_declared", "actual_cost", "audit_report", "acceptance_note",

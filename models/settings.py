@@ -86,6 +86,10 @@ class Settings(Entity):
     committee_notice_days: Mapped[int] = mapped_column(
         Integer, server_default="90", info=zh("业委会换届提醒(天)", "任期届满前多少天起提醒筹备换届", check=positive),
     )
+    vote_closing_days: Mapped[int] = mapped_column(
+        Integer, server_default="14",
+        info=zh("表决截止提醒(天)", "业主表决在截止前多少天起列入「即将截止的业主表决」", check=positive),
+    )
     contract_notice_days: Mapped[int] = mapped_column(
         Integer, server_default="90", info=zh("合同续聘提醒(天)", "物业服务人不续聘须在期满前九十日书面通知", check=positive),
     )

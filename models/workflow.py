@@ -58,6 +58,9 @@ class Transition:
     #: columns the person fills in with the transition (a new deadline, a satisfaction
     #: level); they are set on the row before the guard runs, so the guard judges them
     inputs: tuple[str, ...] = ()
+    #: what cannot be undone, said in the confirmation dialog ("公示后向全体业主公开");
+    #: a transition into a frozen state asks for confirmation even without one
+    consequence: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,29 @@ class Workflow:
     def available(self, obj: Any) -> list[Transition]:
         return [t for t in self.transitions
                 if getattr(obj, self.field) in t.source and (t.applies is None or t.applies(obj))]
+
+    def confirmation(self, obj: Any, t: Transition) -> str | None:
+        """The question asked before an irreversible transition (None: it is not one)."""
+        if not t.consequence and t.target not in self.frozen:
+            return None
+        what = t.consequence or "执行后内容冻结，不能再修改"
+        return f"确定对「{obj}」执行「{t.label}」吗？{what}。"
+
+    def refusal(self, session: Session, obj: Any, t: Transition) -> str | None:
+        """What the guard would answer now, so the page can say it before the click.
+
+        Run in a savepoint that is rolled back: a guard only reads, and whatever it might
+        leave behind is undone. Transitions with inputs are judged on what the person fills
+        in, so they are not asked in advance."""
+        if t.guard is None or t.inputs:
+            return None
+        savepoint = session.begin_nested()
+        try:
+            return t.guard(obj, session)
+        except Refused as refused:
+            return str(refused)
+        finally:
+            savepoint.rollback()
 
     def fire(self, session: Session, obj: Any, name: str, user: Any = None, comment: str = "",
              values: dict[str, Any] | None = None) -> "WorkflowEvent":

@@ -201,12 +201,39 @@ def test_fund_balances_sum_the_ledger_per_estate_with_the_top_up_warnings(tiny):
         Decimal("3012.34"), Decimal("-800.00"), Decimal("2212.34"), 1)
 
 
-def test_fund_applications_are_counted_per_step(tiny):
-    assert _figure("fund_applications", tiny) == [{"state": "业主表决", "count": 2}]
+def test_fund_applications_are_counted_for_every_step_zeros_included(tiny):
+    from models.repair_fund import STATES
+
+    found = _figure("fund_applications", tiny)
+    assert [row["state"] for row in found] == [STATES.label(c) for c in STATES.codes if c != "archived"]
+    assert {row["state"]: row["count"] for row in found if row["count"]} == {"业主表决": 2}
+    assert {"state": "已申请划转", "count": 0} in found  # waiting for 备案: none, and said so
 
 
-def test_votes_closing_within_a_week_are_listed(tiny):
+def test_votes_closing_within_the_settings_horizon_are_listed(tiny):
     assert [(r["title"], r["days_left"]) for r in _figure("votes_closing", tiny)] == [("外墙维修", 3)]
+
+
+@pytest.mark.parametrize("days, listed", [(14, True), (15, False)])
+def test_a_vote_closing_on_the_horizons_last_day_is_listed_and_the_day_after_is_not(ctx, days, listed):
+    estate = db.session.get(Estate, 1)
+    db.session.add(FundApplication(estate=estate, title="临界表决", repair_part="屋面", budget=Decimal("100.00"),
+                                   contractor="某公司", plan="一周", state="voting", vote_from=TODAY,
+                                   vote_until=TODAY + dt.timedelta(days=days)))
+    db.session.flush()
+    assert Settings.current(db.session).vote_closing_days == 14
+    titles = [r["title"] for r in FIGURES["votes_closing"].query(db.session, _ctx())]
+    assert ("临界表决" in titles) is listed
+
+
+def test_a_longer_horizon_setting_lists_votes_further_ahead(ctx):
+    estate = db.session.get(Estate, 1)
+    db.session.add(FundApplication(estate=estate, title="三周后截止", repair_part="屋面", budget=Decimal("100.00"),
+                                   contractor="某公司", plan="一周", state="voting", vote_from=TODAY,
+                                   vote_until=TODAY + dt.timedelta(days=21)))
+    Settings.current(db.session).vote_closing_days = 21
+    db.session.flush()
+    assert "三周后截止" in [r["title"] for r in FIGURES["votes_closing"].query(db.session, _ctx())]
 
 
 def test_the_workbench_counts_closing_votes_and_top_up_warnings(tiny):
@@ -480,3 +507,27 @@ def test_the_workbench_offers_only_transitions_the_user_may_fire(app):
     # the grid events' 派单 and the assessments' 公布结果 are the officials' (报修工单 has a 待派单 state of its own)
     assert "网格事件「已上报」" not in html and "待公布结果" not in html
     assert "报修工单「待派单」，待派单" in html
+
+
+# -- ranking and axes ----------------------------------------------------------------------------
+
+def test_estates_are_ranked_worst_first_and_estates_without_a_rate_come_last():
+    from views.dashboard import ranked
+
+    rows = [{"estate": "甲", "rate": Decimal("96.35")}, {"estate": "乙", "rate": None},
+            {"estate": "丙", "rate": Decimal("95.82")}]
+    assert [(r["rank"], r["estate"]) for r in ranked(rows, "rate")] == [(1, "丙"), (2, "甲"), (3, "乙")]
+
+
+def test_rate_charts_run_from_zero_to_one_hundred_and_count_charts_from_zero():
+    assert FIGURES["collection_by_estate"].percent_axis
+    assert not FIGURES["fund_applications"].percent_axis
+
+
+def test_the_jurisdiction_page_ranks_estates_by_collection_rate(app):
+    page = text_of(client_of(app, "official_jd").get("/dashboard/jurisdiction/"))
+    table = page[page.find('id="table-collection_by_estate"'):]
+    table = table[:table.find("</table>")]
+    assert "排名（差→好）" in table
+    rates = [Decimal(r) for r in re.findall(r"<td>(\d+\.\d\d)</td></tr>", table)]
+    assert rates == sorted(rates) and len(rates) >= 2

@@ -219,20 +219,21 @@ def test_the_lookup_of_every_entity_answers_the_admin(app, clients, model):
 # -- menus -----------------------------------------------------------------------------------------
 
 
+def _sidebar(page: str) -> str:
+    start = page.find('<nav class="app-sidebar"')
+    return page[start:page.find("</nav>", start)] if start >= 0 else ""
+
+
 def navbar_links(page: str) -> dict[str, str]:
-    """href -> text of every entry of the menu bar's dropdowns."""
-    start = page.find('<ul class="nav navbar-nav">')
-    end = page.find('<ul class="nav navbar-nav navbar-right">', start)
-    menu = page[start:end] if start >= 0 else ""
-    links = re.findall(r'<a tabindex="-1" href="([^"]+)">(.*?)</a>', menu, re.S)
-    return {href: unescape(re.sub(r"<[^>]+>|&nbsp;", " ", text)).strip() for href, text in links}
+    """href -> text of every entry of the sidebar's menus (the 工作台 link aside)."""
+    menu = _sidebar(page)
+    links = re.findall(r'<li><a href="([^"]+)">(.*?)</a></li>', menu, re.S)
+    return {href: unescape(re.sub(r"<[^>]+>|&nbsp;", " ", text)).strip() for href, text in links
+            if 'class="nav-top"' not in menu or href != "/"}
 
 
 def menu_categories(page: str) -> set[str]:
-    start = page.find('<ul class="nav navbar-nav">')
-    end = page.find('<ul class="nav navbar-nav navbar-right">', start)
-    menu = page[start:end] if start >= 0 else ""
-    found = re.findall(r'class="dropdown-toggle"[^>]*>(.*?)<b class="caret">', menu, re.S)
+    found = re.findall(r'<details class="nav-group">\s*<summary>(.*?)</summary>', _sidebar(page), re.S)
     return {unescape(re.sub(r"<[^>]+>|&nbsp;", " ", t)).strip() for t in found}
 
 

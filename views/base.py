@@ -8,8 +8,8 @@ from flask import abort, current_app, flash, g, jsonify, redirect, request, url_
 from flask_appbuilder import ModelRestApi, ModelView, expose, has_access
 from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.security.decorators import permission_name
-from flask_appbuilder.urltools import get_filter_args, get_order_args
-from sqlalchemy import String, false, or_
+from flask_appbuilder.urltools import get_order_args, get_page_args, get_page_size_args
+from sqlalchemy import String, false, inspect, or_
 
 from models.base import Entity, lookup_columns_of
 from models.rules import violations
@@ -118,16 +118,61 @@ class EntityModelView(ModelView):
                 abort(404)
         super()._fill_form_exclude_cols(exclude_cols, form)
 
-    def _get_list_widget(self, filters: Any, **kwargs: Any):
-        only_exact_matches(filters, self.masked_columns, self.__class__.__name__)
-        return super()._get_list_widget(filters, **kwargs)
+    def pre_update(self, item: Any) -> None:
+        """Write the change now, so that a freeze or a database constraint refuses it with
+        its own Chinese sentence (FAB's edit would answer only "数据库错误")."""
+        from sqlalchemy.exc import IntegrityError
+
+        from views.errors import integrity_message
+
+        super().pre_update(item)
+        session = self.datamodel.session
+        try:
+            session.flush()
+        except IntegrityError as error:
+            session.rollback()
+            raise Refused(integrity_message(error, self.model)) from error
+        except Refused:
+            session.rollback()
+            raise
+
+    # -- the list and what filters it ---------------------------------------------------
+    def request_filters(self) -> tuple[Any, list[str]]:
+        """The filters of this request (typed; refused values listed, not applied) and the
+        keyword box, for the page, its export and its counts alike."""
+        from views.filters import KeywordFilter, keyword_paths, request_filters
+
+        problems = request_filters(self._filters, request.args)
+        only_exact_matches(self._filters, self.masked_columns, self.__class__.__name__)
+        filters = self._filters.copy()
+        keyword = request.args.get("q", "").strip()
+        if keyword:
+            hidden = frozenset() if sees_personal_data(self.__class__.__name__) else frozenset(self.masked_columns)
+            filters._add_filter(KeywordFilter(self.datamodel, keyword_paths(self.model), hidden), keyword)
+        return filters, problems
+
+    def _list(self, **kwargs: Any):
+        from views.filters import panel
+
+        order_column, order_direction = get_order_args().get(self.__class__.__name__, ("", ""))
+        if order_column and order_column not in self.order_columns:
+            order_column, order_direction = "", ""
+        filters, problems = self.request_filters()
+        widgets = self._get_list_widget(
+            filters=filters, order_column=order_column, order_direction=order_direction,
+            page=get_page_args().get(self.__class__.__name__),
+            page_size=get_page_size_args().get(self.__class__.__name__), **kwargs,
+        )
+        self.update_redirect()
+        widgets["panel"] = panel(self, self._filters, problems, request.args)
+        widgets["panel"]["count"] = widgets["list"].template_args.get("count")
+        return widgets
 
     # -- querying what the user currently sees ---------------------------------
     def current_query(self):
         """The list as currently filtered and ordered, unpaged (exports use it)."""
-        get_filter_args(self._filters)
-        only_exact_matches(self._filters, self.masked_columns, self.__class__.__name__)
-        filters = self._filters.get_joined_filters(self._base_filters)
+        filters, _ = self.request_filters()
+        filters = filters.get_joined_filters(self._base_filters)
         order_column, direction = get_order_args().get(self.__class__.__name__, self.base_order or ("", ""))
         if order_column and order_column not in self.order_columns:
             order_column, direction = self.base_order or ("", "")
@@ -235,16 +280,21 @@ class EntityModelView(ModelView):
 
     def _workflow_panel(self, pk: Any) -> dict[str, Any] | None:
         from models.workflow import timeline
+        from views.people import names_by_id
 
         item = self.shown(pk)
         if item is None:
             return None
         flow = self.model.Admin.workflow
+        events = timeline(self.datamodel.session, item)
         return {
             "state": flow.states.label(getattr(item, flow.field)),
             "phase": item.phase(self.datamodel.session) if hasattr(item, "phase") else None,
-            "buttons": [t for t in flow.available(item) if self.may_fire(t.name)],
-            "events": timeline(self.datamodel.session, item),
+            "buttons": [{"t": t, "refusal": flow.refusal(self.datamodel.session, item, t),
+                         "confirm": flow.confirmation(item, t)}
+                        for t in flow.available(item) if self.may_fire(t.name)],
+            "events": events,
+            "names": names_by_id(self.datamodel.session, (e.user_id for e in events)),
             "labels": flow.states,
             "transition_labels": {t.name: t.label for t in flow.transitions},
             "notes": item.workflow_notes(self.datamodel.session) if hasattr(item, "workflow_notes") else [],
@@ -265,27 +315,49 @@ class EntityModelView(ModelView):
     @has_access
     @permission_name("list")
     def lookup(self):
-        """Server-side search for Select2: one page of ``{id, text}`` matches."""
-        text = request.args.get("q", "").strip()[:50]
+        """Server-side search for Select2: one page of ``{id, text}`` matches.
+
+        Every word typed must match one of the entity's lookup columns ("8号楼 301": the
+        building's name and the room); rows that read alike are told apart by their
+        ``lookup_label`` (an owner's estate and ID tail)."""
+        words = request.args.get("q", "").split()[:5]
         page = request.args.get("page", "1")
         page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
         size = 20
         names = lookup_columns_of(self.model)
+        hidden = set() if sees_personal_data(self.__class__.__name__) else set(self.masked_columns)
         query = self.datamodel.session.query(self.model)
-        if text:
-            hidden = set(self.masked_columns) if not sees_personal_data(self.__class__.__name__) else set()
-            columns = [getattr(self.model, c) for c in names if c not in hidden]
-            # a masked number only matches when typed whole
-            exact = [getattr(self.model, c) == text for c in names if c in hidden]
-            # ILIKE: PostgreSQL's LIKE is case-sensitive, SQLite's is not (plates, codes)
-            matches = [c.icontains(text, autoescape=True) for c in columns if isinstance(c.type, String)]
-            matches += [c == int(text) for c in columns if not isinstance(c.type, String) and text.isdigit()]
-            matches += exact
+        for word in words:
+            matches = [match for name in names if (match := lookup_match(self.model, name, word[:50], hidden))
+                       is not None]
             query = query.filter(or_(*matches)) if matches else query.filter(false())
-        query = self.datamodel.apply_all(query, self._base_filters, names[0], "asc")
+        query = self.datamodel.apply_all(query, self._base_filters, self.base_order[0], self.base_order[1])
         rows = query.offset((page - 1) * size).limit(size + 1).all()
-        results = [{"id": row.id, "text": str(row)} for row in rows[:size]]
+        label = getattr(self.model, "lookup_label", None)
+        results = [{"id": row.id, "text": row.lookup_label() if label else str(row)} for row in rows[:size]]
         return jsonify(results=results, pagination={"more": len(rows) > size})
+
+
+def lookup_match(model: type, path: str, word: str, hidden: set[str]) -> Any:
+    """One lookup column's condition for one typed word (None: it cannot match it)."""
+    names = path.split(".")
+    owner, hops = model, []
+    for name in names[:-1]:
+        hops.append(getattr(owner, name))
+        owner = inspect(owner).relationships[name].mapper.class_
+    column = getattr(owner, names[-1])
+    if names[-1] in hidden and owner is model:
+        condition = column == word  # a masked number only matches when typed whole
+    elif isinstance(column.type, String):
+        # ILIKE: PostgreSQL's LIKE is case-sensitive, SQLite's is not (plates, codes)
+        condition = column.icontains(word, autoescape=True)
+    elif word.isdigit() and int(word) < 2**31:
+        condition = column == int(word)
+    else:
+        return None
+    for hop in reversed(hops):
+        condition = hop.has(condition)
+    return condition
 
 
 class EntityApi(ModelRestApi):

@@ -18,7 +18,9 @@ from sqlalchemy import select
 
 from app.roles import DASHBOARD_MENU, DASHBOARD_PAGES, DASHBOARD_VIEW
 from models.base import Entity, declared_entities
-from models.dashboard import FIGURES, Context, Figure, kpi_values, waiting_items, waiting_transitions
+from models.dashboard import (
+    CHART_ESTATES, FIGURES, Context, Figure, kpi_values, waiting_items, waiting_transitions,
+)
 from models.estate import Estate
 from models.settings import Settings
 
@@ -57,13 +59,26 @@ def panels(session: Any, ctx: Context, page: str) -> list[dict[str, Any]]:
 
 def _panel(item: Figure, rows: list[dict[str, Any]], ctx: Context) -> dict[str, Any]:
     target = getattr(ctx.settings, item.kpi) if item.kpi else None
+    columns, charted, note = item.columns, rows, ""
+    if item.rank_by and ctx.estate_id is None:
+        rows = ranked(rows, item.rank_by)
+        columns = (("rank", "排名（差→好）"), *item.columns)
+        if len(rows) > CHART_ESTATES:
+            charted, note = rows[:CHART_ESTATES], f"图中为最差的 {CHART_ESTATES} 个小区，全部 {len(rows)} 个见下表"
     spec = {
         "chart": item.chart, "x": item.x, "y": [list(pair) for pair in item.y], "series": item.series,
         "stacked": item.stacked, "target": target, "targetLabel": "目标" if target is not None else None,
-        "rows": [{k: _plain(v) for k, v in row.items()} for row in rows],
+        "percent": item.percent_axis, "horizontal": bool(item.rank_by and ctx.estate_id is None),
+        "rows": [{k: _plain(v) for k, v in row.items()} for row in charted],
     }
-    return {"key": item.key, "title": item.title, "chart": item.chart, "columns": item.columns,
-            "rows": rows, "spec": spec}
+    return {"key": item.key, "title": item.title, "chart": item.chart, "columns": columns,
+            "rows": rows, "spec": spec, "note": note, "searchable": len(rows) > CHART_ESTATES}
+
+
+def ranked(rows: list[dict[str, Any]], field: str) -> list[dict[str, Any]]:
+    """Worst first (lowest rate), estates without a rate last; each row gets its place."""
+    found = sorted(rows, key=lambda row: (row[field] is None, row[field] if row[field] is not None else 0))
+    return [{**row, "rank": place} for place, row in enumerate(found, start=1)]
 
 
 def workbench(session: Any) -> dict[str, Any]:

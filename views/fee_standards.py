@@ -1,19 +1,22 @@
-"""Fee standards: the version history, old and new price per item side by side."""
+"""Fee standards: the prices side by side with the standard they replace, on the review page
+and on a page of their own."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from flask import abort
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.security.decorators import permission_name
 
-from models.fees import BILLING_BASES, FeeStandard
+from models.fees import FeeStandard
 from views.registry import extends
 
 
 @extends(FeeStandard)
 class FeeStandardActions:
     #: buttons on a standard's page: (label, endpoint, permission, icon)
-    show_buttons = (("与上一版本对比价格", "compare", "can_show", "fa-columns"),)
+    show_buttons = (("与现行标准对比价格", "compare", "can_show", "fa-columns"),)
 
     @expose("/compare/<int:pk>")
     @has_access
@@ -22,14 +25,15 @@ class FeeStandardActions:
         standard = self.datamodel.get(pk, self._base_filters)
         if standard is None:
             abort(404)
-        previous = standard.previous(self.datamodel.session)
-        old = {line.item_id: line for line in previous.lines} if previous else {}
-        new = {line.item_id: line for line in standard.lines}
-        items = {line.item_id: line.item for line in [*old.values(), *new.values()]}
-        rows = [
-            {"item": items[i], "basis": BILLING_BASES.label((new.get(i) or old.get(i)).billing_basis),
-             "old": old[i].unit_price if i in old else None, "new": new[i].unit_price if i in new else None}
-            for i in sorted(items, key=lambda i: items[i].code)
-        ]
+        previous, rows = standard.price_changes(self.datamodel.session)
         return self.render_template("fees/compare.html", title="收费标准版本对比",
                                     standard=standard, previous=previous, rows=rows)
+
+    def render_template(self, template: str, **kwargs: Any):
+        # the reviewer sees the prices and what they change above the decision buttons
+        if template == self.show_template and "pk" in kwargs:
+            standard = self.shown(kwargs["pk"])
+            if standard is not None:
+                previous, rows = standard.price_changes(self.datamodel.session)
+                kwargs.update(extra_panel="fees/price_review.html", standard=standard, previous=previous, rows=rows)
+        return super().render_template(template, **kwargs)

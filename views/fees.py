@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from app.audit import record_bulk
 from models.errors import Refused
+from models.filter_ops import filter_args
 from models.estate import Estate
 from models.fees import PAYMENT_METHODS, Bill, Payment, collection_rates, generate_bills, record_payment
 from views.registry import extends
@@ -71,7 +72,7 @@ class BillActions:
     @permission_name("list")
     def arrears(self):
         """欠费清单: the bill list filtered to what is still owed."""
-        return redirect(url_for(f"{self.endpoint}.list", _flt_1_outstanding="0"))
+        return redirect(url_for(f"{self.endpoint}.list", **filter_args(Bill, outstanding=("gt", "0"))))
 
     @expose("/collection/")
     @has_access

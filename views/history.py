@@ -16,8 +16,9 @@ from sqlalchemy import func, inspect, select
 
 from app.extensions import db
 from models.audit import ACTIONS, SHANGHAI, AuditLog
-from models.base import ALL_ESTATES, Entity, declared_entities
+from models.base import ALL_ESTATES, Entity, declared_entities, sort_keys
 from models.rules import column_info, relationship_for
+from views.people import names_by_id
 
 #: the audit records of a record the user may see are shown whatever estate they name
 _ALL_ESTATES = {ALL_ESTATES: True}
@@ -31,7 +32,9 @@ def history_page(view: Any, pk: int) -> Any:
     model = view.model
     label = model.Admin.label
     endpoint = getattr(view, "endpoint", None) or type(view).__name__
-    entries = [entry(model, log) for log in records(model, pk)]
+    logs = records(model, pk)
+    names = names_by_id(db.session, (log.user_id for log in logs))
+    entries = [entry(model, log, names) for log in logs]
     return view.render_template(
         "entity/history.html",
         title=f"{label}变更历史",
@@ -63,10 +66,10 @@ def local_time(value: dt.datetime | None) -> str:
     return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def entry(model: type[Entity], log: AuditLog) -> dict[str, Any]:
+def entry(model: type[Entity], log: AuditLog, names: dict[int, str] | None = None) -> dict[str, Any]:
     return {
         "time": local_time(log.created_at),
-        "user": log.username,
+        "user": (names or {}).get(log.user_id, log.username),
         "ip": log.ip,
         "action": ACTIONS.label(log.action),
         "action_code": log.action,
@@ -136,10 +139,16 @@ def changes(model: type[Entity] | None, action: str, old_json: str | None, new_j
         rows = [{"field": label, "old": name(new.get("from")), "new": name(new.get("to"))}]
         if new.get("comment"):
             rows.append({"field": "说明", "old": "", "new": str(new["comment"])})
+        step = {k: v for k, v in new.items() if k not in ("from", "to", "comment")}
+        if step:  # what the step changed with the state (a publication date, a new deadline)
+            rows += changes(model, "update", json.dumps(old), json.dumps(step), reader)
         return rows
     if action == "bulk" or model is None and not (old or new):
         return []
     read = reader or _Reader(model)
+    derived = set(sort_keys(model).values()) if model is not None else set()  # kept by the app, not by people
+    old = {k: v for k, v in old.items() if k not in derived}
+    new = {k: v for k, v in new.items() if k not in derived}
     order = [p.key for p in inspect(model).column_attrs] if model is not None else []
     keys = [k for k in order if k in old or k in new] + [k for k in {**old, **new} if k not in order]
     return [

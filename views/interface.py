@@ -5,11 +5,44 @@ from __future__ import annotations
 from typing import Any
 
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from sqlalchemy import inspect, select
+from sqlalchemy import asc, desc, inspect, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Query, joinedload, selectinload
+from sqlalchemy.orm import Query, aliased, joinedload, selectinload
 
+from models.base import admin_of, sort_keys
 from views.errors import Refused, integrity_message
+from views.filters import AppFilterConverter, AppFilters
+
+
+def sort_terms(model: type, column: str) -> list[str]:
+    """The paths one sort column stands for (``Admin.sort_by``; a relation: its target's order)."""
+    declared = admin_of(model).sort_by.get(column)
+    if declared:
+        return list(declared)
+    rels = inspect(model).relationships
+    if column in rels and not rels[column].uselist:
+        target = rels[column].mapper.class_
+        return [f"{column}.{term}" for term in sort_terms(target, admin_of(target).order_by[0])]
+    return [column]
+
+
+def order_expressions(query: Query, model: type, column: str) -> tuple[Query, list[Any]]:
+    """``query`` joined to what sorting by ``column`` reads, and the columns to sort by,
+    natural keys in place of the texts they sort (``room_no`` by ``room_key``)."""
+    joined: dict[str, Any] = {}
+    found = []
+    for term in sort_terms(model, column):
+        owner, entity, names = model, model, term.split(".")
+        for depth, name in enumerate(names[:-1]):
+            key = ".".join(names[: depth + 1])
+            rel = inspect(owner).relationships[name]
+            if key not in joined:
+                joined[key] = aliased(rel.mapper.class_)
+                query = query.outerjoin(joined[key], getattr(entity, name))
+            owner, entity = rel.mapper.class_, joined[key]
+        leaf = sort_keys(owner).get(names[-1], names[-1])
+        found.append(getattr(entity, leaf))
+    return query, found
 
 
 class AppInterface(SQLAInterface):
@@ -20,6 +53,7 @@ class AppInterface(SQLAInterface):
     """
 
     eager: tuple[str, ...] = ()
+    filter_converter_class = AppFilterConverter
 
     def __init__(self, obj: Any, session: Any = None, eager: tuple[str, ...] = ()):
         super().__init__(obj, session)
@@ -44,6 +78,33 @@ class AppInterface(SQLAInterface):
                 model = rel.mapper.class_
             options.append(loader)
         return options
+
+    def get_filters(self, search_columns: Any = None, search_filters: Any = None) -> AppFilters:
+        return AppFilters(self.filter_converter_class, self, search_columns or [], search_filters)
+
+    def get_inner_filters(self, filters: Any) -> Any:
+        """The filters as given: each one applies its own path (``has()`` for "unit.building"),
+        so FAB's rebuilding them from their classes (losing the keyword filter's columns) is not needed."""
+        if filters is None:
+            return None
+        inner = AppFilters.__new__(AppFilters)
+        inner.__dict__.update(filters.__dict__)
+        inner.filters, inner.values = list(filters.filters), list(filters.values)
+        return inner
+
+    def apply_order_by(self, query: Query, order_column: str, order_direction: str,
+                       aliases_mapping: Any = None, bypass_many_to_many: bool = False,
+                       add_pk: bool = False) -> Query:
+        """Sorting as declared (``Admin.sort_by``, natural keys), the id breaking ties."""
+        if not order_column or "." in order_column:
+            return super().apply_order_by(query, order_column, order_direction, aliases_mapping,
+                                          bypass_many_to_many, add_pk)
+        direction = asc if order_direction == "asc" else desc
+        query, columns = order_expressions(query, self.obj, order_column)
+        terms = [direction(c) for c in columns]
+        if add_pk:
+            terms.append(direction(self.obj.id))
+        return query.order_by(*terms)
 
     def query_count(self, query: Query, *args: Any, **kwargs: Any) -> int:
         # Query.count() runs the list query as a subquery, which the session-level

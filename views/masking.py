@@ -55,9 +55,7 @@ def only_exact_matches(filters: Any, fields: Iterable[str], view_name: str) -> N
     fields = set(fields)
     if not fields or sees_personal_data(view_name):
         return
-    from flask_appbuilder.models.sqla.filters import FilterEqual
-
     kept = [(f, v) for f, v in zip(filters.filters, filters.values)
-            if f.column_name not in fields or isinstance(f, FilterEqual)]
+            if f.column_name not in fields or getattr(f, "op", None) == "eq"]
     filters.filters = [f for f, _ in kept]
     filters.values = [v for _, v in kept]

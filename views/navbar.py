@@ -1,4 +1,4 @@
-"""The navigation menu, rendered once per set of permissions and language.
+"""The navigation: a left sidebar, rendered once per set of permissions, roles and language.
 
 FAB renders the menu on every page: ~80 entries, each with a permission check and a
 translated label, about a third of a list page's time. The result depends only on
@@ -20,26 +20,60 @@ KEPT = 256
 
 
 def install(app: Flask) -> None:
-    """``navbar_menu()`` for app/templates/appbuilder/navbar_menu.html: FAB's own menu
-    template (read from FAB's blueprint, not copied), rendered at most once per key."""
-    source = app.blueprints["appbuilder"].jinja_loader.get_source(app.jinja_env, "appbuilder/navbar_menu.html")[0]
-    template = app.jinja_env.from_string(source)
+    """``sidebar_menu()`` for the layout: rendered at most once per key."""
+    template = app.jinja_env.get_template("nav/sidebar.html")
     rendered: dict[Any, Markup] = {}
 
-    def navbar_menu() -> Markup:
+    def sidebar_menu() -> Markup:
+        from app.roles import navigation_of
+
         appbuilder = current_app.appbuilder
         menu = appbuilder.menu
         user = g.get("user")
         if user is None or not user.is_authenticated or getattr(user, "id", None) is None:
-            return Markup(template.render(menu=menu))  # the login page: nothing to share
+            return Markup("")  # the login page has no menu
         pairs, builtin = appbuilder.sm._granted(user)
+        roles = tuple(sorted(role.name for role in user.roles))
         shape = tuple((item.name, tuple(child.name for child in item.childs or ())) for item in menu.get_list())
-        key = (str(get_locale()), pairs, tuple(role.name for role in builtin), shape)
+        key = (str(get_locale()), pairs, tuple(role.name for role in builtin), roles, shape)
         found = rendered.get(key)
         if found is None:
             if len(rendered) >= KEPT:
                 rendered.clear()
-            found = rendered[key] = Markup(template.render(menu=menu))
+            visible = app.jinja_env.filters["is_menu_visible"]
+            groups = [item for item in menu.get_list() if item.childs and visible(item)]
+            wanted = navigation_of(roles)
+            primary = [item for label in wanted for item in groups if item.label == label] if wanted else groups
+            others = [item for item in groups if item not in primary]
+            found = rendered[key] = Markup(template.render(menu=menu, primary=primary, others=others,
+                                                           appbuilder=appbuilder))
         return found
 
-    app.jinja_env.globals["navbar_menu"] = navbar_menu
+    app.jinja_env.globals["sidebar_menu"] = sidebar_menu
+    app.jinja_env.globals["breadcrumbs"] = breadcrumbs
+
+def breadcrumbs(title: str | None) -> list[tuple[str, str | None]]:
+    """工作台 › 菜单 › 列表 › this page: where the user is and the way back, on every page."""
+    from flask import request, url_for
+
+    from views.registry import VIEWS
+
+    user = g.get("user")
+    if user is None or not user.is_authenticated or request.endpoint is None:
+        return []
+    index = current_app.appbuilder.get_url_for_index
+    view_name, _, method = request.endpoint.partition(".")
+    if request.path == index or view_name in ("IndexView", "HomeView"):
+        return []
+    trail: list[tuple[str, str | None]] = [("工作台", index)]
+    model = next((m for m, view in VIEWS.items() if view.__name__ == view_name), None)
+    if model is not None:
+        listing = f"{model.Admin.label}列表"
+        trail.append((model.Admin.menu[0], None))
+        trail.append((listing, url_for(f"{view_name}.list") if method != "list" else None))
+        if method != "list" and title and title != listing:
+            trail.append((title, None))
+        return trail
+    if title:
+        trail.append((title, None))
+    return trail

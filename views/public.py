@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.scoping import limit_request_to
-from models.base import ALL_ESTATES
+from models.base import ALL_ESTATES, decimal_text
 from models.errors import Refused
 from models.estate import Building, Estate, Unit
 from models.fees import BILLING_BASES, BILLING_MODES, PRICE_FORMS, FeeStandard, FeeStandardLine, in_force
@@ -38,10 +38,8 @@ _ACROSS_ESTATES = {ALL_ESTATES: True}
 
 @public.app_template_filter("price")
 def price(value: Decimal) -> str:
-    """A unit price as posted: at least two decimals, no trailing zeros beyond (2.85, 0.355)."""
-    text = f"{value.normalize():f}"
-    whole, _, fraction = text.partition(".")
-    return f"{whole}.{fraction.ljust(2, '0')}"
+    """A unit price as posted (2.85, 0.355): as on every page (models.base.decimal_text)."""
+    return decimal_text(value)
 
 
 def _published_standards(estate_id: int) -> list[FeeStandard]:

@@ -17,7 +17,7 @@ from flask_appbuilder import AppBuilder
 from sqlalchemy import Boolean, DateTime, inspect
 from wtforms import BooleanField
 
-from models.base import Entity, admin_of, declared_entities, file_columns, is_decimal
+from models.base import Entity, admin_of, decimal_text, declared_entities, file_columns, is_decimal
 from models.rules import column_info
 from views.base import EntityApi, EntityModelView
 from views.fields import AjaxRelationField, ChoiceField, DocumentField, DocumentLink, datetime_field, decimal_field
@@ -32,7 +32,7 @@ def display(value: Any) -> str:
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, Decimal):
-        return f"{value:f}"
+        return decimal_text(value)
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, dt.date):
@@ -148,10 +148,12 @@ class EntitySpec:
         return fields
 
     def search_columns(self) -> list[str]:
-        return [
-            c for c in self.admin.search_columns
-            if c not in self.relations or not admin_of(self.relations[c].mapper.class_).large
-        ]
+        return list(self.admin.search_columns)
+
+    def order_columns(self) -> list[str]:
+        """Every list column a click can sort: columns and the relations they show."""
+        return [c for c in self.list_columns()
+                if c in self.columns or (c in self.relations and not self.relations[c].uselist)]
 
     def titles(self) -> dict[str, str]:
         """Explicit Chinese titles: FAB's automatic ones are English ("List Unit")."""
@@ -173,7 +175,7 @@ class EntitySpec:
             add_columns=self.form_columns(),
             edit_columns=self.form_columns(),
             search_columns=self.search_columns(),
-            order_columns=[c for c in self.list_columns() if c in self.columns],
+            order_columns=self.order_columns(),
             base_order=self.admin.order_by,
             formatters_columns=self.formatters(),
             masked_columns=tuple(self.masked()),
@@ -222,7 +224,7 @@ class EntitySpec:
                 show_columns=["id", *map(rest, self.form_columns())],
                 add_columns=writable,
                 edit_columns=writable,
-                order_columns=[c for c in self.list_columns() if c in self.columns],
+                order_columns=self.order_columns(),
                 search_columns=self.search_columns(),
                 base_order=self.admin.order_by,
                 page_size=25,
@@ -240,12 +242,16 @@ VIEWS: dict[type[Entity], type[EntityModelView]] = {}
 APIS: dict[type[Entity], type[EntityApi]] = {}
 #: mixins adding real extra behaviour (own endpoints) to one entity's generated view
 EXTENSIONS: dict[type[Entity], type] = {}
+#: (entity, first mixin, second mixin) of an entity extended twice (app.checks refuses it)
+DUPLICATE_EXTENSIONS: list[tuple[str, str, str]] = []
 
 
 def extends(model: type[Entity]):
     """Class decorator: ``@extends(Bill) class BillActions: ...`` mixes into BillView."""
 
     def register_mixin(mixin: type) -> type:
+        if model in EXTENSIONS and EXTENSIONS[model] is not mixin:
+            DUPLICATE_EXTENSIONS.append((model.__name__, EXTENSIONS[model].__name__, mixin.__name__))
         EXTENSIONS[model] = mixin
         return mixin
 
@@ -272,7 +278,10 @@ def build_all() -> None:
 
 
 def register(appbuilder: AppBuilder) -> None:
+    from app.checks import check_declarations
+
     build_all()
+    check_declarations()
     for model, view in VIEWS.items():
         admin = model.Admin
         category, category_icon = admin.menu

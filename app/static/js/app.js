@@ -19,3 +19,18 @@ $(function () {
     });
   });
 });
+
+// The list filters: a closed list is picked from its Chinese labels, several at once.
+$(function () {
+  $("select.filter-select").each(function () {
+    var $el = $(this);
+    $el.select2({ theme: "bootstrap", language: "zh-CN", width: "100%", placeholder: $el.data("placeholder") || "全部", allowClear: true });
+  });
+});
+
+// Dates in the filters are picked from a Chinese calendar (bootstrap-datepicker, zh-CN, local).
+$(function () {
+  $("input.date-input").datepicker({
+    language: "zh-CN", format: "yyyy-mm-dd", autoclose: true, todayHighlight: true, clearBtn: true
+  });
+});

@@ -51,17 +51,42 @@
         data: [{ yAxis: spec.target }]
       };
     }
+    // values start at zero (a 96% bar is never drawn ten times a 95% one); rates end at 100
+    var values = { type: "value", min: 0, max: spec.percent ? 100 : undefined };
+    var names = { type: "category", data: categories, inverse: spec.horizontal };
+    if (spec.horizontal) {  // ranked estates read top-down, worst first, names in full
+      return {
+        tooltip: { trigger: "axis" }, legend: { top: 0, type: "scroll" },
+        grid: { left: 10, right: 40, top: 40, bottom: 20, containLabel: true },
+        xAxis: values, yAxis: names, series: series.map(function (s) {
+          if (s.markLine) { s.markLine.data = [{ xAxis: spec.target }]; }
+          return s;
+        })
+      };
+    }
     return {
       tooltip: { trigger: "axis" },
       legend: { top: 0, type: "scroll" },
       grid: { left: 50, right: 30, top: 40, bottom: 40 },
-      xAxis: { type: "category", data: categories },
-      yAxis: { type: "value", scale: spec.target !== null },
+      xAxis: names,
+      yAxis: values,
       series: series
     };
   }
 
+  // a table of 100+ estates: typing part of a name keeps only the matching rows
+  function filterTable(input) {
+    var table = document.getElementById(input.getAttribute("data-table"));
+    var text = input.value.trim();
+    Array.prototype.forEach.call(table.tBodies[0].rows, function (row) {
+      row.hidden = text !== "" && row.textContent.indexOf(text) < 0;
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("input.table-search"), function (input) {
+      input.addEventListener("input", function () { filterTable(input); });
+    });
     var boxes = document.querySelectorAll("[data-figure]");
     Array.prototype.forEach.call(boxes, function (box) {
       var spec = JSON.parse(document.getElementById(box.getAttribute("data-figure")).textContent);

@@ -1,0 +1,128 @@
+"""Every declaration checked at start-up, as Django's system checks do.
+
+A typo in a model's ``Admin`` (a list column that does not exist, a sort term, a scope
+path), an action in the role matrix that its entity does not offer, or two extensions of
+one entity would otherwise be dropped silently or fail on the first page that uses it.
+The app refuses to start and names each declaration that is wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import inspect
+
+from models.base import declared_entities
+from models.filter_ops import column_kind
+
+
+class DeclarationError(RuntimeError):
+    """The declarations that are wrong, one per line."""
+
+
+def _resolves(model: type, path: str, *, columns_only: bool = False) -> bool:
+    """Whether ``path`` ("room_no", "building", "building.estate.name") names an attribute."""
+    names = path.split(".")
+    for depth, name in enumerate(names):
+        mapper = inspect(model)
+        if name in mapper.relationships:
+            if depth == len(names) - 1:
+                return not columns_only
+            model = mapper.relationships[name].mapper.class_
+        elif name in mapper.column_attrs:
+            return depth == len(names) - 1
+        else:
+            return False
+    return False
+
+
+def _entity_problems(model: type) -> Iterator[str]:
+    admin = model.Admin
+    where = f"{model.__name__}.Admin"
+    attributes = set(inspect(model).attrs.keys())
+    computed = set(admin.computed)
+
+    def unknown(names: Any, what: str, allow_computed: bool = False) -> Iterator[str]:
+        for name in names:
+            if name in attributes or (allow_computed and name in computed):
+                continue
+            yield f"{where}.{what}: 「{name}」不是 {model.__name__} 的字段"
+
+    yield from unknown(admin.list_columns, "list_columns", allow_computed=True)
+    yield from unknown(admin.show_columns, "show_columns", allow_computed=True)
+    yield from unknown(admin.form_columns, "form_columns")
+    yield from unknown(admin.details, "details")
+    for name in admin.search_columns:
+        if column_kind(model, name) is None:
+            yield f"{where}.search_columns: 「{name}」不能作为筛选条件（不存在或是一对多集合）"
+    for what in ("keyword_columns", "lookup_columns"):
+        for path in getattr(admin, what):
+            if not _resolves(model, path, columns_only=True):
+                yield f"{where}.{what}: 「{path}」不是 {model.__name__} 的字段路径"
+    for path in admin.str_loads:
+        if not _resolves(model, path) or _resolves(model, path, columns_only=True):
+            yield f"{where}.str_loads: 「{path}」不是 {model.__name__} 的关联路径"
+    order_column, direction = admin.order_by
+    if order_column not in attributes or direction not in ("asc", "desc"):
+        yield f"{where}.order_by: 「{order_column} {direction}」无法排序"
+    for column, terms in admin.sort_by.items():
+        if column not in attributes:
+            yield f"{where}.sort_by: 「{column}」不是 {model.__name__} 的字段"
+        for term in terms:
+            if not _resolves(model, term, columns_only=True):
+                yield f"{where}.sort_by[{column}]: 「{term}」不是字段路径"
+    if admin.scope_path is not None and not _resolves(model, admin.scope_path, columns_only=True):
+        yield f"{where}.scope_path: 「{admin.scope_path}」不是字段路径"
+    if admin.frozen_by is not None and admin.frozen_by not in inspect(model).relationships:
+        yield f"{where}.frozen_by: 「{admin.frozen_by}」不是关联"
+    flow = admin.workflow
+    if flow is not None:
+        if flow.field not in attributes:
+            yield f"{where}.workflow: 状态字段「{flow.field}」不存在"
+        for t in flow.transitions:
+            for state in (*t.source, t.target):
+                if state not in flow.states.labels:
+                    yield f"{where}.workflow: 流转「{t.name}」的状态「{state}」未在状态列表中声明"
+            for name in t.inputs:
+                if name not in attributes:
+                    yield f"{where}.workflow: 流转「{t.name}」的填写项「{name}」不是字段"
+
+
+def _matrix_problems() -> Iterator[str]:
+    """An action a grant names must exist on some entity it covers (``aprove`` is a typo,
+    not a grant); the generic levels (READ, MANAGE) may name actions an entity lacks."""
+    from app.roles import MANAGE, MATRIX, READ, available_actions
+
+    entities = declared_entities()
+    by_name = {m.__name__: m for m in entities}
+    generic = READ | MANAGE
+    for role, grants in MATRIX.items():
+        for key, actions in grants.items():
+            covered = [by_name[key]] if isinstance(key, str) and key in by_name else \
+                [m for m in entities if m.Admin.menu == key]
+            if isinstance(key, str) and key not in by_name:
+                yield f"角色矩阵 {role}: 「{key}」不是已声明的实体"
+                continue
+            offered = set().union(*(available_actions(m) for m in covered)) if covered else set()
+            for action in sorted(set(actions) - generic - offered):
+                target = key if isinstance(key, str) else key[0]
+                yield f"角色矩阵 {role} → {target}: 没有「{action}」这个操作"
+
+
+def problems() -> list[str]:
+    found: list[str] = []
+    for model in declared_entities():
+        found += _entity_problems(model)
+    found += _matrix_problems()
+    from views.registry import DUPLICATE_EXTENSIONS
+
+    found += [f"{name}: 同一实体有两个扩展（{first} 与 {second}），请合并为一个" for name, first, second
+              in DUPLICATE_EXTENSIONS]
+    return found
+
+
+def check_declarations() -> None:
+    found = problems()
+    if found:
+        raise DeclarationError("声明有误，应用不能启动：\n" + "\n".join(found))

@@ -1,0 +1,54 @@
+"""natural sort keys for 楼栋编号 and 房号; units read in 楼栋 → 单元 → 楼层 → 房号 order;
+the horizon of 即将截止的业主表决 as a setting
+
+Revision ID: c4d2e8f1a9b3
+Revises: b7e1a2c3d4f5
+Create Date: 2026-12-02 17:00:00
+
+Plain text order puts 1-1001 before 1-101 and 10号楼 before 2号楼. Each of these
+columns gets a stored key with every run of digits padded (models.base.natural_key),
+filled here for the rows that exist, and indexes in the order lists read them.
+"""
+import sqlalchemy as sa
+from alembic import op
+
+from models.base import natural_key
+
+revision = 'c4d2e8f1a9b3'
+down_revision = 'b7e1a2c3d4f5'
+branch_labels = None
+depends_on = None
+
+#: (table, source column, key column)
+KEYS = (("building", "code", "code_key"), ("unit", "room_no", "room_key"))
+
+
+def upgrade():
+    connection = op.get_bind()
+    for table, source, key in KEYS:
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column(key, sa.String(80), nullable=True))
+        rows = connection.execute(sa.text(f"SELECT id, {source} FROM {table}")).all()
+        if rows:
+            connection.execute(sa.text(f"UPDATE {table} SET {key} = :key WHERE id = :id"),
+                               [{"id": row[0], "key": natural_key(row[1])} for row in rows])
+        with op.batch_alter_table(table) as batch:
+            batch.alter_column(key, existing_type=sa.String(80), nullable=False)
+    op.create_index('ix_building_estate_code_key', 'building', ['estate_id', 'code_key'])
+    op.drop_index('ix_unit_estate_room_no', table_name='unit')
+    op.create_index('ix_unit_estate_room_key', 'unit', ['estate_id', 'room_key'])
+    op.create_index('ix_unit_reading_order', 'unit', ['building_id', 'entrance', 'floor', 'room_key'])
+    with op.batch_alter_table('settings') as batch:
+        batch.add_column(sa.Column('vote_closing_days', sa.Integer(), server_default='14', nullable=False))
+
+
+def downgrade():
+    with op.batch_alter_table('settings') as batch:
+        batch.drop_column('vote_closing_days')
+    op.drop_index('ix_unit_reading_order', table_name='unit')
+    op.drop_index('ix_unit_estate_room_key', table_name='unit')
+    op.create_index('ix_unit_estate_room_no', 'unit', ['estate_id', 'room_no'])
+    op.drop_index('ix_building_estate_code_key', table_name='building')
+    for table, _, key in KEYS:
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column(key)

@@ -1,0 +1,285 @@
+"""The list pages' filters, keyword box and order, as people use them every day."""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+
+import prison
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from models.base import natural_key
+from models.estate import Building, Estate, Unit
+from models.filter_ops import filter_arg
+from models.people import Owner
+from tests.support import client_of, in_db, record_count, shown_ids, text_of
+
+MANAGER = "manager_a"
+
+
+def _manager_estate_id() -> int:
+    return db.session.execute(select(Estate.id).order_by(Estate.id).limit(1)).scalar_one()
+
+
+def _building(code: str, name: str, estate_id: int | None = None) -> Building:
+    building = Building(estate_id=estate_id or _manager_estate_id(), code=code, name=name, floors=30, entrances=2)
+    db.session.add(building)
+    db.session.flush()
+    return building
+
+
+def _unit(building: Building, room_no: str, *, entrance: int = 1, floor: int = 1, status: str = "owner_occupied",
+          area: str = "90.00") -> Unit:
+    unit = Unit(building=building, room_no=room_no, entrance=entrance, floor=floor,
+                floor_area=Decimal(area), status=status)
+    db.session.add(unit)
+    db.session.flush()
+    return unit
+
+
+@pytest.fixture()
+def manager(app):
+    return client_of(app, MANAGER)
+
+
+# -- natural order ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("smaller, larger", [("1-101", "1-1001"), ("2号楼", "10号楼"), ("1-9", "1-10"), ("A2", "A10")])
+def test_numbers_inside_room_and_building_numbers_sort_as_people_read_them(smaller, larger):
+    assert smaller > larger  # plain text order, which this replaces, gets each pair wrong
+    assert natural_key(smaller) < natural_key(larger)
+
+
+def test_the_unit_list_reads_building_by_building_then_entrance_floor_and_room(app, manager):
+    def arrange():
+        ten, two = _building("Z10", "Z10号楼"), _building("Z2", "Z2号楼")
+        ids = {
+            "10-1-1001": _unit(ten, "1-1001", floor=10).id, "2-2-101": _unit(two, "2-101", entrance=2, floor=1).id,
+            "2-1-1001": _unit(two, "1-1001", floor=10).id, "2-1-101": _unit(two, "1-101", floor=1).id,
+        }
+        db.session.commit()
+        return ids, two.id, ten.id
+
+    ids, two, ten = in_db(app, arrange)
+    page = text_of(manager.get(f"/unit/list/?_flt_0_building={two}&psize_UnitView=100"))
+    shown = [int(pk) for pk in re.findall(r'href="/unit/show/(\d+)"', page)]
+    assert [pk for pk in shown if pk in ids.values()] == [ids["2-1-101"], ids["2-1-1001"], ids["2-2-101"]]
+    # across buildings: Z2 before Z10 (text order would put Z10 first)
+    page = text_of(manager.get("/unit/list/?q=Z&psize_UnitView=100"))
+    shown = [int(pk) for pk in re.findall(r'href="/unit/show/(\d+)"', page)]
+    assert shown.index(ids["2-2-101"]) < shown.index(ids["10-1-1001"])
+
+
+def test_a_renamed_room_number_moves_to_its_new_place_in_the_order(app):
+    def rename():
+        unit = _unit(_building("R1", "R1号楼"), "1-1001")
+        unit.room_no = "1-99"
+        db.session.commit()
+        return db.session.get(Unit, unit.id).room_key
+
+    assert in_db(app, rename) == natural_key("1-99")
+
+
+def test_sorting_by_the_building_column_is_offered_on_the_unit_list(manager):
+    page = text_of(manager.get("/unit/list/"))
+    assert "_oc_UnitView=building" in page
+
+
+# -- filters in Chinese ----------------------------------------------------------------------
+
+def test_a_closed_list_is_filtered_by_its_chinese_labels_never_by_stored_codes(manager):
+    page = text_of(manager.get("/unit/list/"))
+    select_html = re.search(r'<select[^>]*name="_flt_2_status"[^>]*>(.*?)</select>', page, re.S).group(1)
+    shown_text = re.sub(r"<[^>]+>", " ", select_html)
+    assert "未售" in shown_text and "出租" in shown_text
+    assert "unsold" not in shown_text and "owner_occupied" not in shown_text
+
+
+def test_typing_the_chinese_label_filters_like_the_code(app, manager):
+    by_label = text_of(manager.get("/unit/list/?_flt_0_status=未售&psize_UnitView=100"))
+    by_code = text_of(manager.get("/unit/list/?_flt_0_status=unsold&psize_UnitView=100"))
+    assert record_count(by_label) == record_count(by_code) > 0
+    assert "房屋状态 等于 未售" in by_label
+
+
+def test_several_choices_at_once_match_any_of_them(app, manager):
+    def counts():
+        estate = _manager_estate_id()
+        rows = db.session.execute(select(Unit.status).where(Unit.estate_id == estate)).scalars().all()
+        return rows.count("rented"), rows.count("vacant")
+
+    rented, vacant = in_db(app, counts)
+    page = text_of(manager.get("/unit/list/?_flt_2_status=rented&_flt_2_status=vacant"))
+    assert record_count(page) == rented + vacant
+    assert "房屋状态 属于 出租、空置" in page
+
+
+def test_an_unknown_choice_is_refused_in_chinese_and_not_applied(manager):
+    everything = record_count(text_of(manager.get("/unit/list/")))
+    page = text_of(manager.get("/unit/list/?_flt_0_status=found"))
+    assert "已忽略一个筛选条件" in page and "「房屋状态」没有「found」这一项" in page
+    assert record_count(page) == everything
+
+
+def test_units_are_filtered_by_building_and_entrance_together(app, manager):
+    def arrange():
+        building = _building("F8", "F8号楼")
+        wanted = [_unit(building, "2-301", entrance=2, floor=3).id, _unit(building, "2-302", entrance=2, floor=3).id]
+        _unit(building, "1-301", entrance=1, floor=3)
+        db.session.commit()
+        return building.id, set(wanted)
+
+    building, wanted = in_db(app, arrange)
+    page = text_of(manager.get(f"/unit/list/?_flt_0_building={building}&_flt_0_entrance=2"))
+    assert shown_ids(page, "unit") == wanted
+    assert "楼栋 等于" in page and "F8号楼" in page and "单元 等于 2" in page
+
+
+def test_the_export_holds_exactly_the_filtered_rows(app, manager):
+    def arrange():
+        building = _building("E8", "E8号楼")
+        for room in ("2-101", "2-102", "2-103"):
+            _unit(building, room, entrance=2, status="rented")
+        _unit(building, "2-104", entrance=2, status="vacant")
+        db.session.commit()
+        return building.id
+
+    building = in_db(app, arrange)
+    query = f"_flt_0_building={building}&_flt_0_entrance=2&_flt_2_status=rented"
+    response = manager.get(f"/unit/export/?{query}")
+    assert response.status_code == 200
+    from openpyxl import load_workbook
+    import io
+
+    rows = list(load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True))
+    assert len(rows) - 1 == 3
+
+
+def test_a_filter_on_another_estates_building_finds_nothing_and_names_nothing(app, manager):
+    def arrange():
+        other = db.session.execute(select(Estate.id).order_by(Estate.id.desc()).limit(1)).scalar_one()
+        building = _building("X9", "外小区楼", estate_id=other)
+        _unit(building, "9-901")
+        db.session.commit()
+        return building.id
+
+    foreign = in_db(app, arrange)
+    page = text_of(manager.get(f"/unit/list/?_flt_0_building={foreign}"))
+    assert record_count(page) == 0 and "外小区楼" not in page
+
+
+def test_date_and_amount_ranges_include_both_ends(app, manager):
+    def arrange():
+        building = _building("D1", "D1号楼")
+        areas = {"D-1": "59.99", "D-2": "60.00", "D-3": "80.00", "D-4": "80.01"}
+        ids = {room: _unit(building, room, area=area).id for room, area in areas.items()}
+        db.session.commit()
+        return building.id, ids
+
+    building, ids = in_db(app, arrange)
+    low, high = filter_arg(Unit, "floor_area", "ge"), filter_arg(Unit, "floor_area", "le")
+    page = text_of(manager.get(f"/unit/list/?_flt_0_building={building}&{low}=60&{high}=80"))
+    assert shown_ids(page, "unit") == {ids["D-2"], ids["D-3"]}
+
+
+def test_a_malformed_number_or_date_is_refused_with_the_field_named(manager):
+    low = filter_arg(Unit, "floor_area", "ge")
+    page = text_of(manager.get(f"/unit/list/?{low}=abc&{filter_arg(Unit, 'delivered_on', 'ge')}=2026-13-45"))
+    assert "「建筑面积(㎡)」请填写数字" in page and "「交付日期」请填写日期" in page
+
+
+# -- keyword box, chips and empty results -------------------------------------------------------
+
+def test_the_keyword_box_searches_building_names_and_room_numbers(app, manager):
+    def arrange():
+        building = _building("K8", "K8号楼")
+        return _unit(building, "2-1503").id, _unit(_building("K9", "K9号楼"), "K8-1").id
+
+    def commit_ids():
+        ids = arrange()
+        db.session.commit()
+        return ids
+
+    in_building, by_room = in_db(app, commit_ids)
+    page = text_of(manager.get("/unit/list/?q=K8"))
+    assert {in_building, by_room} <= shown_ids(page, "unit")
+    assert "关键字：K8" in page
+
+
+def test_an_empty_result_says_which_conditions_produced_it_and_how_to_clear_them(manager):
+    page = text_of(manager.get("/unit/list/?q=不存在的房号&_flt_0_status=未售"))
+    assert record_count(page) == 0
+    assert "没有符合条件的记录" in page and "关键字：不存在的房号" in page and "房屋状态 等于 未售" in page
+    assert "清除全部条件" in page
+
+
+def test_each_chip_removes_only_its_own_condition(manager):
+    page = text_of(manager.get("/unit/list/?q=1-&_flt_0_status=未售"))
+    links = re.findall(r'<a class="chip" href="([^"]+)"', page)
+    assert len(links) == 2
+    without_keyword = next(link for link in links if "q=" not in link)
+    assert "_flt_0_status" in without_keyword
+
+
+def test_the_filter_panel_offers_only_chinese_operators_and_labels(manager):
+    page = text_of(manager.get("/unit/list/"))
+    panel = re.search(r'<form class="filter-panel".*?</form>', page, re.S).group(0)
+    visible = re.sub(r"<[^>]+>", " ", panel)
+    latin = set(re.findall(r"[A-Za-z]{2,}", visible))
+    assert latin == set()
+
+
+# -- REST uses the same operators --------------------------------------------------------------------
+
+def test_rest_filters_accept_a_label_for_a_closed_list(manager):
+    q = prison.dumps({"filters": [{"col": "status", "opr": "eq", "value": "未售"}], "page_size": 100})
+    by_label = manager.get(f"/api/v1/unit/?q={q}").get_json()
+    q = prison.dumps({"filters": [{"col": "status", "opr": "eq", "value": "unsold"}], "page_size": 100})
+    by_code = manager.get(f"/api/v1/unit/?q={q}").get_json()
+    assert by_label["count"] == by_code["count"] > 0
+
+
+@pytest.mark.parametrize("condition, message", [
+    ({"col": "status", "opr": "sw", "value": "un"}, "不支持运算符「sw」"),
+    ({"col": "status", "opr": "eq", "value": "found"}, "没有「found」这一项"),
+    ({"col": "floor", "opr": "gt", "value": "abc"}, "请填写数字"),
+    ({"col": "floor", "opr": "gt", "value": "99999999999"}, "请填写整数"),
+])
+def test_a_rest_filter_that_cannot_be_meant_is_a_400_in_chinese(manager, condition, message):
+    q = prison.dumps({"filters": [condition]})
+    response = manager.get(f"/api/v1/unit/?q={q}")
+    assert response.status_code == 400
+    assert message in json.dumps(response.get_json(), ensure_ascii=False)
+
+
+# -- pickers -------------------------------------------------------------------------------------
+
+def test_the_unit_picker_finds_a_building_by_its_name_and_narrows_by_further_words(app, manager):
+    def arrange():
+        building = _building("P8", "P8号楼")
+        wanted = _unit(building, "1-301").id
+        _unit(_building("P9", "P9号楼"), "1-301")
+        db.session.commit()
+        return wanted
+
+    wanted = in_db(app, arrange)
+    found = manager.get("/unit/lookup/?q=P8号楼").get_json()["results"]
+    assert wanted in {r["id"] for r in found}
+    found = manager.get("/unit/lookup/?q=P8号楼 1-301").get_json()["results"]
+    assert [r["id"] for r in found] == [wanted]
+
+
+def test_two_owners_of_one_name_read_apart_in_the_owner_picker(app, manager):
+    def arrange():
+        estate = _manager_estate_id()
+        for number in ("110101199003071234", "110101198512125678"):
+            db.session.add(Owner(estate_id=estate, name="同名测试", id_type="resident_id", id_number=number))
+        db.session.commit()
+
+    in_db(app, arrange)
+    texts = [r["text"] for r in manager.get("/owner/lookup/?q=同名测试").get_json()["results"]]
+    assert len(texts) == 2 and len(set(texts)) == 2
+    assert any("1234" in t for t in texts) and any("5678" in t for t in texts)

@@ -1,0 +1,38 @@
+"""People as people read them: 姓 then 名 (李明, not "明 李"), never a login name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+
+def person_name(first: str | None, last: str | None, username: str | None = None) -> str:
+    """A Chinese name is family name first with no space; a Latin one keeps its order."""
+    first, last = (first or "").strip(), (last or "").strip()
+    if not (first or last):
+        return username or ""
+    if (first + last).isascii():
+        return f"{first} {last}".strip()
+    return f"{last}{first}"
+
+
+def name_of(user: Any) -> str:
+    return person_name(getattr(user, "first_name", None), getattr(user, "last_name", None),
+                       getattr(user, "username", None))
+
+
+def names_by_id(session: Any, user_ids: Iterable[int | None]) -> dict[int, str]:
+    """user id -> display name, in one query (timelines and histories name many people)."""
+    ids = {i for i in user_ids if i is not None}
+    if not ids:
+        return {}
+    user = current_app.appbuilder.sm.user_model
+    rows = session.execute(select(user.id, user.first_name, user.last_name, user.username).where(user.id.in_(ids)))
+    return {row.id: person_name(row.first_name, row.last_name, row.username) for row in rows}
+
+
+def register(app: Any) -> None:
+    app.jinja_env.globals["person_name"] = name_of

@@ -221,8 +221,8 @@ class AppSecurityManager(SecurityManager):
         builtin = tuple(role for role in roles if role.name in self.builtin_roles)
         role_ids = [role.id for role in roles if role.name not in self.builtin_roles]
         pairs: frozenset[tuple[str, str]] = frozenset()
-        if role_ids:
-            pairs = frozenset(self.session.execute(
+        if role_ids:  # plain tuples: the menu's cache key hashes them (a Row hashes slowly)
+            pairs = frozenset(tuple(row) for row in self.session.execute(
                 select(Permission.name, ViewMenu.name)
                 .select_from(PermissionView)
                 .join(Permission, PermissionView.permission_id == Permission.id)

@@ -61,7 +61,7 @@ class AuditLog(Entity):
     )
     # no foreign keys: the log outlives users and rows
     user_id: Mapped[int | None] = mapped_column(Integer, info=zh("用户编号"))
-    username: Mapped[str] = mapped_column(String(64), default="", info=zh("操作人"))
+    username: Mapped[str] = mapped_column(String(64), default="", info=zh("操作人", login=True))
     ip: Mapped[str] = mapped_column(String(45), default="", info=zh("IP 地址"))
     table_name: Mapped[str] = mapped_column(String(64), index=True, info=zh("数据表"))
     table_label: Mapped[str] = mapped_column(String(50), default="", info=zh("数据类别"))

@@ -110,9 +110,14 @@ def zh(
     check: Check | None = None,
     choices: Choices | None = None,
     masked: str | None = None,
+    login: bool = False,
 ) -> dict[str, Any]:
-    """Column ``info``: the Chinese label and the rules that belong to one value."""
+    """Column ``info``: the Chinese label and the rules that belong to one value.
+
+    ``login``: the column keeps a login name; pages show the person's name instead."""
     info: dict[str, Any] = {"label": label}
+    if login:
+        info["login"] = True
     if description:
         info["description"] = description
     if check is not None:

@@ -20,7 +20,7 @@ from sqlalchemy import and_, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from models.base import Money
-from models.estate import Building, Unit
+from models.estate import Building, Unit, reading_order
 from models.fund_vote import VoteResult
 from models.repair_fund import CATEGORIES, STATES, FundApplication, FundEntry, FundPayment, FundScope
 
@@ -217,8 +217,8 @@ def _ledgers(session: Session, estate_id: int, period: Period, options: dict) ->
         .join(Building, Building.id == Unit.building_id)
         .outerjoin(FundEntry, and_(FundEntry.unit_id == Unit.id, FundEntry.estate_id == estate_id))
         .where(Unit.estate_id == estate_id)
-        .group_by(Unit.id, Building.name, Unit.room_no, Unit.floor_area, Building.code)
-        .order_by(Building.code, Unit.entrance, Unit.floor, Unit.room_no)
+        .group_by(Unit.id, Building.name, Unit.room_no, Unit.floor_area, *reading_order())
+        .order_by(*reading_order())
     )
     return [
         LedgerLine(unit_id, _label(building, room), area, opening, deposits, -uses, interest, other, closing)
@@ -256,8 +256,8 @@ def apportionments(session: Session, application_ids: list[int], options: dict |
         select(FundEntry.application_id, Building.name, Unit.room_no, Unit.floor_area, _money(FundEntry.amount))
         .join(Unit, Unit.id == FundEntry.unit_id).join(Building, Building.id == Unit.building_id)
         .where(FundEntry.kind == "use", FundEntry.application_id.in_(application_ids))
-        .group_by(FundEntry.application_id, Unit.id, Building.name, Unit.room_no, Unit.floor_area, Building.code)
-        .order_by(FundEntry.application_id, Building.code, Unit.entrance, Unit.floor, Unit.room_no),
+        .group_by(FundEntry.application_id, Unit.id, Building.name, Unit.room_no, Unit.floor_area, *reading_order())
+        .order_by(FundEntry.application_id, *reading_order()),
         execution_options=options or {},
     ).all()
     found: dict[int, list[tuple[str, Decimal, Decimal]]] = {}

@@ -15,6 +15,7 @@ from models.base import natural_key
 from models.estate import Building, Estate, Unit
 from models.filter_ops import filter_arg
 from models.people import Owner
+from models.saved_filters import SavedFilter
 from tests.support import client_of, in_db, record_count, shown_ids, text_of
 
 MANAGER = "manager_a"
@@ -283,3 +284,47 @@ def test_two_owners_of_one_name_read_apart_in_the_owner_picker(app, manager):
     texts = [r["text"] for r in manager.get("/owner/lookup/?q=同名测试").get_json()["results"]]
     assert len(texts) == 2 and len(set(texts)) == 2
     assert any("1234" in t for t in texts) and any("5678" in t for t in texts)
+
+
+# -- saved filters ------------------------------------------------------------------------------
+
+def test_a_saved_filter_reappears_as_a_quick_link_that_reapplies_it(app, manager):
+    answer = manager.post("/unit/filters/save", data={"name": "出租房", "query": "_flt_2_status=rented&q=1-&page_UnitView=3"})
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/unit/list/?_flt_2_status=rented&q=1-")
+    page = text_of(manager.get("/unit/list/"))
+    link = re.search(r'<a href="(/unit/list/\?[^"]+)">出租房</a>', page).group(1)
+    assert "page_UnitView" not in link
+    assert "房屋状态 属于 出租" in text_of(manager.get(link.replace("&amp;", "&")))
+
+
+def test_saved_filters_are_each_persons_own(app, manager):
+    manager.post("/unit/filters/save", data={"name": "我的条件", "query": "_flt_2_status=rented"})
+    other = client_of(app, "staff_a")
+    assert "我的条件" not in text_of(other.get("/unit/list/"))
+    pk = in_db(app, lambda: db.session.execute(select(SavedFilter.id)).scalar_one())
+    assert other.post(f"/unit/filters/delete/{pk}").status_code == 404
+    assert in_db(app, lambda: db.session.get(SavedFilter, pk)) is not None
+    assert manager.post(f"/unit/filters/delete/{pk}").status_code == 302
+    assert in_db(app, lambda: db.session.get(SavedFilter, pk)) is None
+
+
+@pytest.mark.parametrize("name, query, message", [
+    ("", "_flt_2_status=rented", "请为这组筛选条件起个名字"),
+    ("无条件", "page_UnitView=2", "当前没有任何筛选条件"),
+    ("长" * 41, "_flt_2_status=rented", "名称最多 40 个字"),
+])
+def test_an_unusable_saved_filter_is_refused_in_chinese_and_nothing_is_saved(app, manager, name, query, message):
+    page = text_of(manager.post("/unit/filters/save", data={"name": name, "query": query}, follow_redirects=True))
+    assert message in page
+    assert in_db(app, lambda: db.session.query(SavedFilter).count()) == 0
+
+
+def test_a_saved_filter_runs_under_the_users_scope(app):
+    official = client_of(app, "official_jd")
+    manager = client_of(app, "manager_a")
+    official.post("/unit/filters/save", data={"name": "全部未售", "query": "_flt_2_status=unsold&psize_UnitView=100"})
+    saved = in_db(app, lambda: db.session.execute(select(SavedFilter.query)).scalar_one())
+    # the same query in the manager's hands lists only the manager's estate
+    mine = record_count(text_of(manager.get(f"/unit/list/?{saved}")))
+    all_of_them = record_count(text_of(official.get(f"/unit/list/?{saved}")))
+    assert 0 < mine < all_of_them

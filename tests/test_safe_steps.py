@@ -199,3 +199,31 @@ def test_a_price_reads_the_same_in_the_list_and_on_the_notice(app):
 def test_the_user_menu_names_the_user_family_name_first(app):
     page = text_of(client_of(app, "staff_a").get("/"))
     assert "李员工" in page and "员工 李" not in page
+
+
+def test_every_step_the_demo_data_would_refuse_is_shown_disabled_with_its_reason(app):
+    from models.base import declared_entities
+    from tests.support import mentions
+
+    def refused_steps():
+        found = []
+        for model in declared_entities():
+            flow = model.Admin.workflow
+            if flow is None:
+                continue
+            seen = set()
+            for row in db.session.execute(select(model).order_by(model.id)).scalars():
+                if getattr(row, flow.field) in seen:
+                    continue  # one record per state and entity
+                seen.add(getattr(row, flow.field))
+                for t in flow.available(row):
+                    if reason := flow.refusal(db.session, row, t):
+                        found.append((model.__tablename__, row.id, t.label, reason))
+        return found
+
+    found = in_db(app, refused_steps)
+    assert found, "the demo data holds steps that would be refused (e.g. a vote still open)"
+    admin = client_of(app, "admin")
+    for table, pk, label, reason in found:
+        page = text_of(admin.get(f"/{table}/show/{pk}"))
+        assert mentions(page, f"暂不能{label}：{reason}"), (table, pk, label)

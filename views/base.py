@@ -152,6 +152,7 @@ class EntityModelView(ModelView):
         return filters, problems
 
     def _list(self, **kwargs: Any):
+        from models.saved_filters import list_query, saved_filters
         from views.filters import panel
 
         order_column, order_direction = get_order_args().get(self.__class__.__name__, ("", ""))
@@ -166,7 +167,43 @@ class EntityModelView(ModelView):
         self.update_redirect()
         widgets["panel"] = panel(self, self._filters, problems, request.args)
         widgets["panel"]["count"] = widgets["list"].template_args.get("count")
+        widgets["panel"]["saved"] = saved_filters(self.datamodel.session, g.user.id, self.__class__.__name__)
+        widgets["panel"]["query"] = list_query(request.query_string.decode())
         return widgets
+
+    # -- saved filters (named quick links, each person's own) ----------------------------
+    @expose("/filters/save", methods=["POST"])
+    @has_access
+    @permission_name("list")
+    def save_filter(self):
+        from models.saved_filters import list_query, save_filter
+
+        session = self.datamodel.session
+        query = request.form.get("query", "")
+        try:
+            saved = save_filter(session, g.user.id, self.__class__.__name__, request.form.get("name", ""), query)
+            session.commit()
+        except Refused as refused:
+            session.rollback()
+            flash(str(refused), "danger")
+            return redirect(url_for(f"{self.endpoint}.list") + "?" + list_query(query))
+        flash(f"已保存筛选条件「{saved.name}」，以后在列表上方点它即可", "success")
+        return redirect(url_for(f"{self.endpoint}.list") + "?" + saved.query)
+
+    @expose("/filters/delete/<int:pk>", methods=["POST"])
+    @has_access
+    @permission_name("list")
+    def delete_filter(self, pk: int):
+        from models.saved_filters import SavedFilter
+
+        session = self.datamodel.session
+        saved = session.get(SavedFilter, pk)
+        if saved is None or saved.user_id != g.user.id or saved.view_name != self.__class__.__name__:
+            abort(404)
+        session.delete(saved)
+        session.commit()
+        flash(f"已删除筛选条件「{saved.name}」", "success")
+        return redirect(url_for(f"{self.endpoint}.list"))
 
     # -- querying what the user currently sees ---------------------------------
     def current_query(self):

@@ -54,17 +54,20 @@ def panels(session: Any, ctx: Context, page: str) -> list[dict[str, Any]]:
         if page not in item.pages or (item.needs and not may_list(item.needs)):
             continue
         found.append(_panel(item, item.query(session, ctx), ctx))
+    if ctx.estate_id is None:  # the jurisdiction: the rankings against a target come first
+        found.sort(key=lambda panel: not (FIGURES[panel["key"]].rank_by and FIGURES[panel["key"]].kpi))
     return found
 
 
 def _panel(item: Figure, rows: list[dict[str, Any]], ctx: Context) -> dict[str, Any]:
     target = getattr(ctx.settings, item.kpi) if item.kpi else None
-    columns, charted, note = item.columns, rows, ""
+    columns, note = item.columns, ""
     if item.rank_by and ctx.estate_id is None:
         rows = ranked(rows, item.rank_by)
         columns = (("rank", "排名（差→好）"), *item.columns)
         if len(rows) > CHART_ESTATES:
-            charted, note = rows[:CHART_ESTATES], f"图中为最差的 {CHART_ESTATES} 个小区，全部 {len(rows)} 个见下表"
+            note = f"图中为最差的 {CHART_ESTATES} 个小区，全部 {len(rows)} 个见下表"
+    charted = rows[:CHART_ESTATES] if note else rows
     spec = {
         "chart": item.chart, "x": item.x, "y": [list(pair) for pair in item.y], "series": item.series,
         "stacked": item.stacked, "target": target, "targetLabel": "目标" if target is not None else None,
@@ -72,7 +75,19 @@ def _panel(item: Figure, rows: list[dict[str, Any]], ctx: Context) -> dict[str, 
         "rows": [{k: _plain(v) for k, v in row.items()} for row in charted],
     }
     return {"key": item.key, "title": item.title, "chart": item.chart, "columns": columns,
-            "rows": rows, "spec": spec, "note": note, "searchable": len(rows) > CHART_ESTATES}
+            "rows": rows, "spec": spec, "note": note, "searchable": len(rows) > CHART_ESTATES,
+            "headline": headline(item, rows, target) if item.rank_by and ctx.estate_id is None else ""}
+
+
+def headline(item: Figure, rows: list[dict[str, Any]], target: Any) -> str:
+    """The one line an official reads first: the worst estate, its rate, against the target."""
+    worst = rows[0] if rows and rows[0][item.rank_by] is not None else None
+    if worst is None:
+        return ""
+    rate = f"{worst[item.rank_by]}%"
+    below = sum(1 for row in rows if row[item.rank_by] is not None and target is not None and row[item.rank_by] < target)
+    against = f"；低于目标 {target}% 的小区 {below} 个" if target is not None else ""
+    return f"最差：{worst[item.x]} {rate}（共 {len(rows)} 个小区{against}）"
 
 
 def ranked(rows: list[dict[str, Any]], field: str) -> list[dict[str, Any]]:

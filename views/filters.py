@@ -225,16 +225,18 @@ class AppFilters(Filters):
                 query = flt.apply(query, value)
         return query
 
-    def _copy_type(self, other: Filters) -> "AppFilters":
+    def _with(self, filters: list[Any], values: list[Any]) -> "AppFilters":
+        """A copy holding these active filters (FAB's copies rebuild every column's filters)."""
         copied = AppFilters.__new__(AppFilters)
-        copied.__dict__.update(other.__dict__)
+        copied.__dict__.update(self.__dict__)
+        copied.filters, copied.values = filters, values
         return copied
 
     def get_joined_filters(self, filters: Any) -> "AppFilters":
-        return self._copy_type(super().get_joined_filters(filters))
+        return self._with(self.filters + filters.filters, self.values + filters.values)
 
     def copy(self) -> "AppFilters":
-        return self._copy_type(super().copy())
+        return self._with(list(self.filters), list(self.values))
 
 
 def found_label(filters: Filters, column: str) -> str:
@@ -287,27 +289,30 @@ class KeywordFilter(BaseFilter):
         self.paths, self.hidden = paths, hidden
 
     def apply(self, query: Any, value: Any) -> Any:
-        text = str(value).strip()[:TEXT_MAX]
-        matches = []
-        for path in self.paths:
-            hops, owner, name = _walk(self.model, path)
-            column = getattr(owner, name)
-            info = column_info(owner, name)
-            if path in self.hidden:
-                condition = column == text  # a masked number is found only when typed whole
-            elif "choices" in info:
-                codes = [c for c, label in info["choices"].pairs if text in label]
-                condition = column.in_(codes) if codes else None
-            elif isinstance(column.type, String):
-                condition = column.icontains(text, autoescape=True)
-            else:
-                condition = column == int(text) if text.isdigit() and int(text) <= INT_MAX else None
-            if condition is None:
-                continue
-            for hop in reversed(hops):
-                condition = hop.has(condition)
-            matches.append(condition)
-        return query.filter(or_(*matches) if matches else false())
+        # as Django admin: every word must match one of the columns ("1号楼 出租")
+        for word in str(value).strip()[:TEXT_MAX].split()[:5]:
+            matches = [m for m in (self.match(path, word) for path in self.paths) if m is not None]
+            query = query.filter(or_(*matches) if matches else false())
+        return query
+
+    def match(self, path: str, text: str) -> Any:
+        hops, owner, name = _walk(self.model, path)
+        column = getattr(owner, name)
+        info = column_info(owner, name)
+        if path in self.hidden:
+            condition = column == text  # a masked number is found only when typed whole
+        elif "choices" in info:
+            codes = [c for c, label in info["choices"].pairs if text in label]
+            condition = column.in_(codes) if codes else None
+        elif isinstance(column.type, String):
+            condition = column.icontains(text, autoescape=True)
+        else:
+            condition = column == int(text) if text.isdigit() and int(text) <= INT_MAX else None
+        if condition is None:
+            return None
+        for hop in reversed(hops):
+            condition = hop.has(condition)
+        return condition
 
 
 def keyword_paths(model: type) -> tuple[str, ...]:

@@ -85,12 +85,7 @@ class AppInterface(SQLAInterface):
     def get_inner_filters(self, filters: Any) -> Any:
         """The filters as given: each one applies its own path (``has()`` for "unit.building"),
         so FAB's rebuilding them from their classes (losing the keyword filter's columns) is not needed."""
-        if filters is None:
-            return None
-        inner = AppFilters.__new__(AppFilters)
-        inner.__dict__.update(filters.__dict__)
-        inner.filters, inner.values = list(filters.filters), list(filters.values)
-        return inner
+        return None if filters is None else filters.copy()
 
     def apply_order_by(self, query: Query, order_column: str, order_direction: str,
                        aliases_mapping: Any = None, bypass_many_to_many: bool = False,

@@ -34,5 +34,21 @@ def names_by_id(session: Any, user_ids: Iterable[int | None]) -> dict[int, str]:
     return {row.id: person_name(row.first_name, row.last_name, row.username) for row in rows}
 
 
+def login_name(login: str | None) -> str:
+    """A stored login as the person's name (王经理), for lists and exports of the audit log;
+    names are read once per request. Logins no longer in use, 命令行 and the like stay as they are."""
+    from flask import g, has_request_context
+
+    if not login or not has_request_context():
+        return login or ""
+    names = g.setdefault("names_by_login", {})
+    if login not in names:
+        user = current_app.appbuilder.sm.user_model
+        row = current_app.appbuilder.session.execute(
+            select(user.first_name, user.last_name).where(user.username == login)).first()
+        names[login] = person_name(row.first_name, row.last_name, login) if row else login
+    return names[login]
+
+
 def register(app: Any) -> None:
     app.jinja_env.globals["person_name"] = name_of

@@ -131,8 +131,8 @@ def _estate_or_404(estate_id: int) -> Estate:
 
 
 def _buildings(estate_id: int) -> list:
-    return db.session.execute(select(Building).where(Building.estate_id == estate_id).order_by(Building.id),
-                              execution_options=_ACROSS_ESTATES).scalars().all()
+    query = select(Building).where(Building.estate_id == estate_id).order_by(Building.code_key, Building.id)
+    return db.session.execute(query, execution_options=_ACROSS_ESTATES).scalars().all()
 
 
 def _refused(message: str) -> str:

@@ -18,11 +18,13 @@ from sqlalchemy import Boolean, DateTime, inspect
 from wtforms import BooleanField
 
 from models.base import Entity, admin_of, decimal_text, declared_entities, file_columns, is_decimal
+from models.filter_ops import column_kind
 from models.rules import column_info
 from views.base import EntityApi, EntityModelView
 from views.fields import AjaxRelationField, ChoiceField, DocumentField, DocumentLink, datetime_field, decimal_field
 from views.interface import AppInterface
 from views.masking import masked_formatter
+from views.people import login_name
 
 
 def display(value: Any) -> str:
@@ -110,6 +112,9 @@ class EntitySpec:
             formatters[name] = masked_formatter(f"{self.name}View", display)
         for name in file_columns(self.model):
             formatters[name] = DocumentLink(f"{self.name}View")
+        for name, col in self.columns.items():
+            if col.info.get("login"):
+                formatters[name] = login_name
         formatters.update(self.admin.formatters)
         return formatters
 
@@ -148,7 +153,10 @@ class EntitySpec:
         return fields
 
     def search_columns(self) -> list[str]:
-        return list(self.admin.search_columns)
+        """The filters above the list: declared, else every list column that can be filtered."""
+        if self.admin.search_columns:
+            return list(self.admin.search_columns)
+        return [c for c in self.list_columns() if column_kind(self.model, c) is not None]
 
     def order_columns(self) -> list[str]:
         """Every list column a click can sort: columns and the relations they show."""

@@ -21,7 +21,7 @@ from sqlalchemy.orm import joinedload
 
 from models.base import batches
 from models.errors import Refused
-from models.estate import Building, Estate, Unit
+from models.estate import Building, Estate, Unit, reading_key, reading_order
 from models.fund_vote import BALLOT_CHOICES, MATTERS, Ballot, VoteResult, VoteRoll
 from models.repair_fund import (
     CATEGORIES, ENTRY_KINDS, STATES, FundApplication, FundEntry, FundPayment, balances, cast_ballot,
@@ -268,7 +268,7 @@ class FundApplicationActions:
         if text:
             query = query.where(or_(*(c.contains(text, autoescape=True)
                                       for c in (Building.name, Unit.room_no, VoteRoll.voter_name))))
-        rows = session.execute(query.order_by(Building.name, Unit.room_no)
+        rows = session.execute(query.order_by(*reading_order())
                                .offset((page - 1) * LOOKUP_PAGE).limit(LOOKUP_PAGE + 1)).all()
         results = [{"id": unit_id, "text": f"{building} {room}（{name}）"}
                    for unit_id, building, room, name in rows[:LOOKUP_PAGE]]
@@ -311,7 +311,7 @@ class FundApplicationActions:
         roll = session.execute(
             select(VoteRoll).options(joinedload(VoteRoll.unit).joinedload(Unit.building))
             .where(VoteRoll.application_id == app.id).join(Unit, Unit.id == VoteRoll.unit_id)
-            .join(Building, Building.id == Unit.building_id).order_by(Building.name, Unit.room_no)
+            .join(Building, Building.id == Unit.building_id).order_by(*reading_order())
         ).scalars().all()
         return self.render_template("fund/print_ballots.html", title=f"{app.title} · 表决票", app=app, roll=roll,
                                     choices=BALLOT_CHOICES, matters=MATTERS, today=dt.date.today())
@@ -338,7 +338,7 @@ class FundApplicationActions:
             units = _units(session, shares)
             rows = [{"unit": units[u], "share": share, "balance": current[u], "short": current[u] < share}
                     for u, share in shares.items()]
-            rows.sort(key=lambda r: (not r["short"], r["unit"].building.name, r["unit"].room_no))
+            rows.sort(key=lambda r: (not r["short"], *reading_key(r["unit"])))
             panel["preview"] = {"rows": rows, "total": sum(shares.values(), Decimal("0.00")),
                                 "short": sum(1 for r in rows if r["short"])}
         return panel

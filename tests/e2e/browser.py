@@ -72,6 +72,8 @@ class Person:
     def __init__(self, users: "Users", username: str | None) -> None:
         self.users = users
         self.username = username or "anonymous"
+        #: clicks and typed fields of this person, counted by the tests of daily tasks
+        self.interactions = 0
         self.context = users.browser.new_context(
             base_url=users.base_url, locale="zh-CN", timezone_id="Asia/Shanghai",
             viewport={"width": 1366, "height": 860}, accept_downloads=True,
@@ -103,11 +105,23 @@ class Person:
         self.check()
         return response
 
-    def submit(self, button) -> None:
-        """Click something that loads a new page (a form's submit, a link) and wait for it."""
+    def submit(self, button, *, confirm: bool | None = None) -> str | None:
+        """Click something that loads a new page (a form's submit, a link) and wait for it.
+
+        An irreversible step first asks in a dialog: it is answered 确定 and its question
+        returned. ``confirm`` True/False: whether the test expects that dialog."""
+        question = None
         with self.page.expect_navigation():
             button.click()
+            dialog = self.page.locator("dialog.confirm-dialog[open]")
+            if dialog.count():
+                question = dialog.locator(".confirm-text").inner_text()
+                self.interactions += 1
+                dialog.get_by_role("button", name="确定").click()
+        if confirm is not None:
+            assert (question is not None) == confirm, f"{self.username}: confirmation expected={confirm}, got {question!r}"
         self.check()
+        return question
 
     def log_in(self, username: str) -> None:
         page = self.page
@@ -146,13 +160,16 @@ class Person:
         errors = self.page.locator(".has-error").all_inner_texts() + self.page.locator(".alert-danger").all_inner_texts()
         assert not errors, f"{self.username}: the form was refused: {[' '.join(e.split()) for e in errors]}"
 
-    def fire(self, label: str, comment: str = "") -> None:
-        """Press a workflow button on a record's page (with an optional 意见)."""
+    def fire(self, label: str, comment: str = "") -> str | None:
+        """Press a workflow button on a record's page (with an optional 意见); returns the
+        confirmation question it asked, if any (it must name the step)."""
         page = self.page
         if comment:
             page.locator(".workflow-actions #comment").fill(comment)
-        self.submit(page.locator(".workflow-actions button", has_text=label))
+        question = self.submit(page.locator(".workflow-actions button", has_text=label))
+        assert question is None or label in question, question
         expect_text(page.locator(".alert-success"), f"已{label}")
+        return question
 
     def rows(self, has_text: str | None = None):
         """The rows of the list page shown (not those of the search form)."""

@@ -47,13 +47,13 @@ def test_a_fee_standard_is_drafted_returned_fixed_approved_published_and_posted(
     manager.save()
     manager.page.goto(show_url)
     expect(manager.page.locator("body")).to_contain_text("3.2")
-    manager.fire("提交审核")
+    assert "冻结" in manager.fire("提交审核")  # irreversible steps ask first, in Chinese
     manager.shot("fee-standard-submitted", full_page=True)
 
     committee = users("committee_a")
     committee.visit(show_url)
     expect(committee.page.locator(".workflow-panel")).to_contain_text("待审核")
-    committee.fire("退回修改", "物业服务费涨幅过大，请按业主大会决议调整为 2.95 元")
+    assert committee.fire("退回修改", "物业服务费涨幅过大，请按业主大会决议调整为 2.95 元") is None
     expect(committee.page.locator(".workflow-panel")).to_contain_text("已退回")
     expect(committee.page.locator(".workflow-panel .timeline")).to_contain_text("请按业主大会决议调整为 2.95 元")
 
@@ -69,12 +69,16 @@ def test_a_fee_standard_is_drafted_returned_fixed_approved_published_and_posted(
     manager.fire("提交审核")
 
     committee.visit(show_url)
+    # the prices and what they change are read above the decision
+    review = committee.page.locator(".price-review")
+    expect(review).to_contain_text("2.95")
+    assert review.bounding_box()["y"] < committee.page.locator(".workflow-actions").bounding_box()["y"]
     committee.fire("审核通过", "同意")
     expect(committee.page.locator(".workflow-panel")).to_contain_text("已批准")
     expect(committee.page.locator(".workflow-actions")).to_have_count(0)  # nothing left for the 业委会
 
     manager.visit(show_url)
-    manager.fire("公示")
+    assert "向全体业主公开" in manager.fire("公示")
     expect(manager.page.locator(".workflow-panel")).to_contain_text("公示中")
     manager.shot("fee-standard-published", full_page=True)
 

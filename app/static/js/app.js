@@ -34,3 +34,11 @@ $(function () {
     language: "zh-CN", format: "yyyy-mm-dd", autoclose: true, todayHighlight: true, clearBtn: true
   });
 });
+
+// The filter panel stays as the person left it (open or folded) on every list.
+$(function () {
+  var panel = document.querySelector("details.filter-controls");
+  if (!panel || !window.localStorage) { return; }
+  if (localStorage.getItem("filters-folded") === "1" && !document.querySelector(".filter-chips")) { panel.open = false; }
+  panel.addEventListener("toggle", function () { localStorage.setItem("filters-folded", panel.open ? "0" : "1"); });
+});

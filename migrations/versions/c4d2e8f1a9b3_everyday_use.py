@@ -1,5 +1,5 @@
 """natural sort keys for 楼栋编号 and 房号; units read in 楼栋 → 单元 → 楼层 → 房号 order;
-the horizon of 即将截止的业主表决 as a setting
+the horizon of 即将截止的业主表决 as a setting; saved filters
 
 Revision ID: c4d2e8f1a9b3
 Revises: b7e1a2c3d4f5
@@ -40,9 +40,22 @@ def upgrade():
     op.create_index('ix_unit_reading_order', 'unit', ['building_id', 'entrance', 'floor', 'room_key'])
     with op.batch_alter_table('settings') as batch:
         batch.add_column(sa.Column('vote_closing_days', sa.Integer(), server_default='14', nullable=False))
+    op.create_table(
+        'saved_filter',
+        sa.Column('id', sa.Integer(), primary_key=True),
+        sa.Column('user_id', sa.Integer(), sa.ForeignKey('ab_user.id', ondelete='CASCADE'), nullable=False),
+        sa.Column('view_name', sa.String(64), nullable=False),
+        sa.Column('name', sa.String(40), nullable=False),
+        sa.Column('query', sa.String(1000), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.UniqueConstraint('user_id', 'view_name', 'name', name='uq_saved_filter_name'),
+    )
+    op.create_index('ix_saved_filter_user_id', 'saved_filter', ['user_id'])
 
 
 def downgrade():
+    op.drop_index('ix_saved_filter_user_id', table_name='saved_filter')
+    op.drop_table('saved_filter')
     with op.batch_alter_table('settings') as batch:
         batch.drop_column('vote_closing_days')
     op.drop_index('ix_unit_reading_order', table_name='unit')

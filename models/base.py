@@ -73,6 +73,27 @@ def is_decimal(column_type: Any) -> bool:
     return isinstance(column_type, (Numeric, ExactDecimal))
 
 
+def value_kind(column: Any) -> str:
+    """What a column holds, as forms, filters and Excel treat it: "choice", "bool",
+    "datetime", "date", "decimal", "int" or "text"."""
+    from sqlalchemy import Boolean, Date, DateTime
+
+    if "choices" in column.info:
+        return "choice"
+    kind = column.type
+    if isinstance(kind, Boolean):
+        return "bool"
+    if isinstance(kind, DateTime):
+        return "datetime"
+    if isinstance(kind, Date):
+        return "date"
+    if is_decimal(kind):
+        return "decimal"
+    if isinstance(kind, Integer):
+        return "int"
+    return "text"
+
+
 #: 建筑面积/套内面积 in ㎡ and money in 元: exact decimals, never floats.
 Area = ExactDecimal(12, 2)
 Money = ExactDecimal(14, 2)

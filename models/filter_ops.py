@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, inspect
+from sqlalchemy import inspect
 
-from models.base import ExactDecimal
+from models.base import value_kind
 
 #: (op, Chinese label) per kind, in URL order
 OPS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -41,19 +41,8 @@ def column_kind(model: type, path: str) -> str | None:
         return column_kind(rel.mapper.class_, rest) if rest else "relation"
     if rest or head not in mapper.column_attrs:
         return None
-    column = mapper.column_attrs[head].columns[0]
-    if "choices" in column.info:
-        return "choice"
-    kind = column.type
-    if isinstance(kind, Boolean):
-        return "boolean"
-    if isinstance(kind, DateTime):
-        return "datetime"
-    if isinstance(kind, Date):
-        return "date"
-    if isinstance(kind, (Integer, Numeric, ExactDecimal)):
-        return "number"
-    return "text"
+    kind = value_kind(mapper.column_attrs[head].columns[0])
+    return {"bool": "boolean", "decimal": "number", "int": "number"}.get(kind, kind)
 
 
 def op_index(kind: str, op: str) -> int:

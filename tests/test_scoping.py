@@ -207,7 +207,13 @@ def _typical_row(model: type[Entity], estate: int) -> int | None:
 
 
 @pytest.fixture(scope="module")
-def world(app) -> World:
+def world(app, test_db) -> World:
+    # read from the seeded database, whatever the test before this module left behind
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    test_db.restore()
+
     def read() -> World:
         every = {m: scope_ids(m, [A, B, C]) for m in SCOPED}
         visible = {m: scope_ids(m, [A]) for m in SCOPED}

@@ -9,9 +9,9 @@ from flask_appbuilder import ModelRestApi, ModelView, expose, has_access
 from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.urltools import get_order_args, get_page_args, get_page_size_args
-from sqlalchemy import String, false, inspect, or_
+from sqlalchemy import or_
 
-from models.base import Entity, lookup_columns_of
+from models.base import Entity, lookup_columns_of, value_kind
 from models.rules import violations
 from views.api_zh import RESPONSES
 from views.errors import Refused
@@ -39,15 +39,11 @@ class RulesForm:
 
 def input_fields(model: type[Entity], transition: Any) -> list[dict[str, Any]]:
     """How the workflow panel renders a transition's inputs: name, label, kind, choices."""
-    from sqlalchemy import Date, DateTime, Integer
-
     fields = []
     for name in transition.inputs:
         column = model.__table__.columns[name]
         info = column.info
-        kind = ("choice" if "choices" in info else "datetime" if isinstance(column.type, DateTime)
-                else "date" if isinstance(column.type, Date) else "number" if isinstance(column.type, Integer)
-                else "text")
+        kind = {"int": "number", "decimal": "text", "bool": "text"}.get(value_kind(column), value_kind(column))
         fields.append({"name": f"input_{name}", "label": info.get("label", name), "kind": kind,
                        "choices": info["choices"].pairs if "choices" in info else ()})
     return fields
@@ -357,44 +353,20 @@ class EntityModelView(ModelView):
         Every word typed must match one of the entity's lookup columns ("8号楼 301": the
         building's name and the room); rows that read alike are told apart by their
         ``lookup_label`` (an owner's estate and ID tail)."""
-        words = request.args.get("q", "").split()[:5]
+        from views.filters import KeywordFilter
+
         page = request.args.get("page", "1")
         page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
         size = 20
-        names = lookup_columns_of(self.model)
-        hidden = set() if sees_personal_data(self.__class__.__name__) else set(self.masked_columns)
-        query = self.datamodel.session.query(self.model)
-        for word in words:
-            matches = [match for name in names if (match := lookup_match(self.model, name, word[:50], hidden))
-                       is not None]
-            query = query.filter(or_(*matches)) if matches else query.filter(false())
+        hidden = frozenset() if sees_personal_data(self.__class__.__name__) else frozenset(self.masked_columns)
+        # the same matching as a list's keyword box: every word, any lookup column
+        words = KeywordFilter(self.datamodel, lookup_columns_of(self.model), hidden)
+        query = words.apply(self.datamodel.session.query(self.model), request.args.get("q", ""))
         query = self.datamodel.apply_all(query, self._base_filters, self.base_order[0], self.base_order[1])
         rows = query.offset((page - 1) * size).limit(size + 1).all()
         label = getattr(self.model, "lookup_label", None)
         results = [{"id": row.id, "text": row.lookup_label() if label else str(row)} for row in rows[:size]]
         return jsonify(results=results, pagination={"more": len(rows) > size})
-
-
-def lookup_match(model: type, path: str, word: str, hidden: set[str]) -> Any:
-    """One lookup column's condition for one typed word (None: it cannot match it)."""
-    names = path.split(".")
-    owner, hops = model, []
-    for name in names[:-1]:
-        hops.append(getattr(owner, name))
-        owner = inspect(owner).relationships[name].mapper.class_
-    column = getattr(owner, names[-1])
-    if names[-1] in hidden and owner is model:
-        condition = column == word  # a masked number only matches when typed whole
-    elif isinstance(column.type, String):
-        # ILIKE: PostgreSQL's LIKE is case-sensitive, SQLite's is not (plates, codes)
-        condition = column.icontains(word, autoescape=True)
-    elif word.isdigit() and int(word) < 2**31:
-        condition = column == int(word)
-    else:
-        return None
-    for hop in reversed(hops):
-        condition = hop.has(condition)
-    return condition
 
 
 class EntityApi(ModelRestApi):

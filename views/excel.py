@@ -39,7 +39,7 @@ from sqlalchemy import Boolean, Date, DateTime, Integer, String, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from models.base import Choices, Entity, is_decimal, lookup_columns_of
+from models.base import Choices, Entity, is_decimal, lookup_columns_of, value_kind
 from models.company import PropertyCompany
 from models.estate import Building, Estate
 from models.region import Community
@@ -268,7 +268,7 @@ class ImportSheet:
         self.fk_relation = {fk: r.name for r in self.relations for fk in r.fk_columns}
 
     def _field(self, name: str, column: Any) -> Field:
-        info, kind = column.info, _kind(column)
+        info, kind = column.info, value_kind(column)
         default = column.default.arg if column.default is not None and not callable(column.default.arg) else None
         has_default = default is not None or column.server_default is not None
         return Field(
@@ -348,23 +348,6 @@ class ImportSheet:
                 "note": owner.description,
             })
         return rows
-
-
-def _kind(column: Any) -> str:
-    if "choices" in column.info:
-        return "choice"
-    kind = column.type
-    if isinstance(kind, Boolean):
-        return "bool"
-    if isinstance(kind, DateTime):
-        return "datetime"
-    if isinstance(kind, Date):
-        return "date"
-    if is_decimal(kind):
-        return "decimal"
-    if isinstance(kind, Integer):
-        return "int"
-    return "text"
 
 
 def _hint(field: Field, for_sheet: bool) -> str:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from tests.e2e.browser import expect
 from tests.e2e.test_excel import download, sheet
 

@@ -361,7 +361,7 @@ class Bill(Entity):
         menu = Menu.FEES
         icon = "fa-file-o"
         list_columns = ("period", "unit", "space", "item", "amount", "paid", "outstanding")
-        search_columns = ("estate", "item", "period", "outstanding", "amount")
+        search_columns = ("estate", "unit.building", "unit", "item", "period", "outstanding", "amount")
         order_by = ("period", "desc")
         large = True
         lookup_columns = ("id",)  # 账单号

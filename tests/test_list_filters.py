@@ -13,6 +13,7 @@ from sqlalchemy import select
 from app.extensions import db
 from models.base import natural_key
 from models.estate import Building, Estate, Unit
+from models.fees import Bill
 from models.filter_ops import filter_arg
 from models.people import Owner
 from models.saved_filters import SavedFilter
@@ -328,3 +329,18 @@ def test_a_saved_filter_runs_under_the_users_scope(app):
     mine = record_count(text_of(manager.get(f"/unit/list/?{saved}")))
     all_of_them = record_count(text_of(official.get(f"/unit/list/?{saved}")))
     assert 0 < mine < all_of_them
+
+
+def test_bills_are_filtered_by_the_building_of_their_unit(app, manager):
+    def expected():
+        building = db.session.execute(select(Building).where(Building.estate_id == _manager_estate_id())
+                                      .order_by(Building.id).limit(1)).scalar_one()
+        count = db.session.query(Bill).join(Unit, Unit.id == Bill.unit_id).filter(Unit.building_id == building.id).count()
+        return building.id, building.name, count
+
+    building, name, count = in_db(app, expected)
+    page = text_of(manager.get(f"/bill/list/?{filter_arg(Bill, 'unit.building')}={building}"))
+    assert record_count(page) == count > 0
+    assert "楼栋 等于 " in page and name in page
+    info = manager.get("/api/v1/bill/_info").get_json()["filters"]["unit.building"]
+    assert [f["name"] for f in info] == ["等于", "不等于"]

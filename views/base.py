@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from flask import abort, current_app, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import ModelRestApi, ModelView, expose, has_access
 from flask_appbuilder.fields import QuerySelectField
+from flask_appbuilder.forms import DynamicForm
 from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.urltools import get_order_args, get_page_args, get_page_size_args
 from sqlalchemy import or_
@@ -86,6 +87,9 @@ class EntityModelView(ModelView):
     model: ClassVar[type[Entity]]
     masked_columns: ClassVar[tuple[str, ...]] = ()
     list_template = "entity/list.html"
+    # the filter panel (views.filters.panel) replaces FAB's search form, which cannot hold
+    # a path such as "unit.building": FAB builds none when one is given
+    search_form = DynamicForm
     show_template = "entity/show.html"
     edit_template = "appbuilder/general/model/edit_cascade.html"
 

@@ -256,7 +256,7 @@ class FundApplicationActions:
         """Select2 search over the units of the roll that have not voted yet."""
         session = self.datamodel.session
         app = self._application(pk)
-        text = request.args.get("q", "").strip()[:50]
+        words = request.args.get("q", "")[:100].split()[:5]
         page = request.args.get("page", "1")
         page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
         voted = select(Ballot.unit_id).where(Ballot.application_id == app.id)
@@ -265,8 +265,8 @@ class FundApplicationActions:
             .join(Unit, Unit.id == VoteRoll.unit_id).join(Building, Building.id == Unit.building_id)
             .where(VoteRoll.application_id == app.id, VoteRoll.unit_id.not_in(voted))
         )
-        if text:
-            query = query.where(or_(*(c.contains(text, autoescape=True)
+        for word in words:  # as every picker: each word matches the building, the room or the name
+            query = query.where(or_(*(c.icontains(word, autoescape=True)
                                       for c in (Building.name, Unit.room_no, VoteRoll.voter_name))))
         rows = session.execute(query.order_by(*reading_order())
                                .offset((page - 1) * LOOKUP_PAGE).limit(LOOKUP_PAGE + 1)).all()

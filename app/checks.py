@@ -21,12 +21,15 @@ class DeclarationError(RuntimeError):
     """The declarations that are wrong, one per line."""
 
 
-def _resolves(model: type, path: str, *, columns_only: bool = False) -> bool:
-    """Whether ``path`` ("room_no", "building", "building.estate.name") names an attribute."""
+def _resolves(model: type, path: str, *, columns_only: bool = False, to_one: bool = False) -> bool:
+    """Whether ``path`` ("room_no", "building", "building.estate.name") names an attribute;
+    ``to_one``: only along many-to-one relations (a sort cannot follow a collection)."""
     names = path.split(".")
     for depth, name in enumerate(names):
         mapper = inspect(model)
         if name in mapper.relationships:
+            if to_one and mapper.relationships[name].uselist:
+                return False
             if depth == len(names) - 1:
                 return not columns_only
             model = mapper.relationships[name].mapper.class_
@@ -70,8 +73,8 @@ def _entity_problems(model: type) -> Iterator[str]:
         if column not in attributes:
             yield f"{where}.sort_by: 「{column}」不是 {model.__name__} 的字段"
         for term in terms:
-            if not _resolves(model, term, columns_only=True):
-                yield f"{where}.sort_by[{column}]: 「{term}」不是字段路径"
+            if not _resolves(model, term, columns_only=True, to_one=True):
+                yield f"{where}.sort_by[{column}]: 「{term}」不是字段路径（经过的关联须为多对一）"
     if admin.scope_path is not None and not _resolves(model, admin.scope_path, columns_only=True):
         yield f"{where}.scope_path: 「{admin.scope_path}」不是字段路径"
     if admin.frozen_by is not None and admin.frozen_by not in inspect(model).relationships:

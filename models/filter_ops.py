@@ -30,14 +30,15 @@ OPS["datetime"] = OPS["date"]
 
 
 def column_kind(model: type, path: str) -> str | None:
-    """The kind of ``path`` on ``model`` ("status", "building", "unit.building"), or None
-    when it cannot be filtered (a collection, an unknown name)."""
+    """The kind of ``path`` on ``model`` ("status", "building", "unit.building",
+    "ownerships.unit": any of the rows), or None when it cannot be filtered (a bare
+    collection, an unknown name)."""
     head, _, rest = path.partition(".")
     mapper = inspect(model)
     if head in mapper.relationships:
         rel = mapper.relationships[head]
-        if rel.uselist:
-            return None
+        if rel.uselist and not rest:
+            return None  # a collection itself is no value; "ownerships.unit" (any of them) is
         return column_kind(rel.mapper.class_, rest) if rest else "relation"
     if rest or head not in mapper.column_attrs:
         return None

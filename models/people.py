@@ -83,7 +83,7 @@ class Owner(Entity):
         menu = Menu.PEOPLE
         icon = "fa-user"
         list_columns = ("name", "estate", "id_type", "id_number", "mobile", "is_developer")
-        search_columns = ("name", "estate", "id_number", "mobile", "is_developer")
+        search_columns = ("name", "estate", "ownerships.unit", "id_number", "mobile", "is_developer")
         form_columns = ("estate", "name", "id_type", "id_number", "mobile", "is_developer")
         order_by = ("name", "asc")
         large = True

@@ -344,3 +344,34 @@ def test_bills_are_filtered_by_the_building_of_their_unit(app, manager):
     assert "楼栋 等于 " in page and name in page
     info = manager.get("/api/v1/bill/_info").get_json()["filters"]["unit.building"]
     assert [f["name"] for f in info] == ["等于", "不等于"]
+
+
+def test_owners_are_filtered_by_a_unit_they_hold_title_to(app, manager):
+    def arrange():
+        from models.people import UnitOwnership
+
+        unit = _unit(_building("O1", "O1号楼"), "1-101")
+        holder = Owner(estate_id=_manager_estate_id(), name="产权测试人", id_type="resident_id",
+                       id_number="110101199003079999")
+        db.session.add_all([holder, UnitOwnership(unit=unit, owner=holder)])
+        db.session.commit()
+        return unit.id, holder.id
+
+    unit, holder = in_db(app, arrange)
+    page = text_of(manager.get(f"/owner/list/?{filter_arg(Owner, 'ownerships.unit')}={unit}"))
+    assert shown_ids(page, "owner") == {holder}
+    assert "房屋 等于" in page and "O1号楼 1-101" in page
+
+
+def test_a_saved_edit_returns_to_the_filtered_list_it_came_from(app, manager):
+    listing = "/unit/list/?_flt_2_status=rented"
+    page = text_of(manager.get(listing))
+    pk = re.search(r'href="/unit/show/(\d+)"', page).group(1)
+    form = text_of(manager.get(f"/unit/edit/{pk}"))
+    data = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form))
+    for name in ("building", "unit_type", "usage", "status"):
+        options = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', form, re.S).group(1)
+        chosen = next(tag for tag in re.findall(r"<option[^>]*>", options) if "selected" in tag)
+        data[name] = re.search(r'value="([^"]*)"', chosen).group(1)
+    answer = manager.post(f"/unit/edit/{pk}", data=data)
+    assert answer.status_code == 302 and answer.headers["Location"].endswith(listing)

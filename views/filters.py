@@ -34,6 +34,14 @@ class BadFilter(InvalidOperationFilterFABException):
         return str(self.args[0]) if self.args else "筛选条件不正确"
 
 
+def through(hops: list[Any], condition: Any) -> Any:
+    """``condition`` on the row a path's relations lead to: ``has()`` along a many-to-one,
+    ``any()`` along a collection ("an owner with any title to this unit")."""
+    for hop in reversed(hops):
+        condition = hop.any(condition) if hop.property.uselist else hop.has(condition)
+    return condition
+
+
 def _walk(model: type, path: str) -> tuple[list[Any], type, str]:
     """The relations leading to the last name of ``path``, the model owning it, and the name."""
     hops, names = [], path.split(".")
@@ -157,10 +165,7 @@ class AppFilter(BaseFilter):
                 "ge": column >= value, "le": column <= value}[self.op]
 
     def expression(self, value: Any) -> Any:
-        expression = self.condition(self.parse(value))
-        for hop in reversed(self.hops):
-            expression = hop.has(expression)
-        return expression
+        return through(self.hops, self.condition(self.parse(value)))
 
     def apply(self, query: Any, value: Any) -> Any:
         return query.filter(self.expression(value))
@@ -308,11 +313,7 @@ class KeywordFilter(BaseFilter):
             condition = column.icontains(text, autoescape=True)
         else:
             condition = column == int(text) if text.isdigit() and int(text) <= INT_MAX else None
-        if condition is None:
-            return None
-        for hop in reversed(hops):
-            condition = hop.has(condition)
-        return condition
+        return None if condition is None else through(hops, condition)
 
 
 def keyword_paths(model: type) -> tuple[str, ...]:

@@ -395,14 +395,17 @@ class KpiValue:
     label: str
     target: int
     direction: str
+    #: shown, rounded to 0.01 %
     actual: Decimal | None
     source: str
+    #: the exact share, which the target is judged on (97.995 % does not meet ≥ 98 %)
+    exact: Decimal | None = None
 
     @property
     def met(self) -> bool | None:
-        if self.actual is None:
+        if self.exact is None:
             return None
-        return self.actual >= self.target if self.direction == ">=" else self.actual <= self.target
+        return self.exact >= self.target if self.direction == ">=" else self.exact <= self.target
 
 
 def kpi_values(session: Session, ctx: Context, may_list: Callable[[str], bool]) -> list[KpiValue]:
@@ -410,11 +413,13 @@ def kpi_values(session: Session, ctx: Context, may_list: Callable[[str], bool]) 
     for item in KPIS.values():
         if item.needs and not may_list(item.needs):
             continue
-        actual = None
+        actual = exact = None
         if item.counts is not None:
             part, whole = item.counts(session, ctx)
             actual = percent(part or 0, whole)
-        values.append(KpiValue(item.label, getattr(ctx.settings, item.target), item.direction, actual, item.source))
+            exact = Decimal(part or 0) * HUNDRED / Decimal(whole) if whole else None
+        values.append(KpiValue(item.label, getattr(ctx.settings, item.target), item.direction, actual, item.source,
+                               exact))
     return values
 
 

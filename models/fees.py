@@ -261,10 +261,10 @@ def _guided_price_in_band(values: dict) -> list[tuple[str, str]]:
         return [("float_percent", "浮动幅度须在 0 到 100 之间")]
     if price is None:
         return []
-    low = (base * (100 - rate) / 100).quantize(Decimal("0.0001"))
-    high = (base * (100 + rate) / 100).quantize(Decimal("0.0001"))
+    # the exact band (1.2345 ± 10 % is 1.11105 ～ 1.35795): never rounded outward
+    low, high = base * (100 - rate) / 100, base * (100 + rate) / 100
     if not low <= price <= high:
-        return [("unit_price", f"实际收费标准须在基准价上下浮动幅度之内（{low:f} ～ {high:f} 元）")]
+        return [("unit_price", f"实际收费标准须在基准价上下浮动幅度之内（{low.normalize():f} ～ {high.normalize():f} 元）")]
     return []
 
 

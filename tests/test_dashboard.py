@@ -531,3 +531,15 @@ def test_the_jurisdiction_page_ranks_estates_by_collection_rate(app):
     assert "排名（差→好）" in table
     rates = [Decimal(r) for r in re.findall(r"<td>(\d+\.\d\d)</td></tr>", table)]
     assert rates == sorted(rates) and len(rates) >= 2
+
+
+@pytest.mark.parametrize("part, whole, met", [(19599, 20000, False), (19600, 20000, True), (39199, 40000, False)])
+def test_a_kpi_target_is_judged_on_the_exact_share_and_rounded_only_for_display(part, whole, met):
+    """97.995 % shows as 98.00 % but does not meet ≥ 98 %; exactly 98 % does."""
+    from models.dashboard import KpiValue, percent
+
+    exact = Decimal(part) * 100 / Decimal(whole)
+    value = KpiValue("收缴率", 98, ">=", percent(part, whole), "", exact)
+    assert value.met is met
+    if part == 39199:
+        assert value.actual == Decimal("98.00") and value.met is False

@@ -129,6 +129,21 @@ def test_a_guided_price_must_lie_within_base_plus_minus_the_float(app, admin_cli
         assert "实际收费标准须在基准价上下浮动幅度之内" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("price, allowed", [
+    ("1.1110", False), ("1.1111", True), ("1.3579", True), ("1.3580", False),
+])
+def test_the_guidance_band_is_exact_never_rounded_outward(price, allowed):
+    """《物业服务收费管理办法》第七条 (基准价及其浮动幅度): 1.2345 ± 10 % is exactly
+    1.11105 ～ 1.35795; a price just outside it is refused although it rounds into it."""
+    from models.fees import _guided_price_in_band
+
+    found = _guided_price_in_band({"price_form": "guided", "base_price": Decimal("1.2345"),
+                                   "float_percent": Decimal("10"), "unit_price": Decimal(price)})
+    assert (found == []) is allowed
+    if not allowed:
+        assert "1.11105 ～ 1.35795" in found[0][1]
+
+
 def test_a_guided_price_needs_its_base_price_and_float(app, admin_client):
     with app.app_context():
         draft_id = _standard_id(0, "submitted")

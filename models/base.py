@@ -132,11 +132,17 @@ def zh(
     choices: Choices | None = None,
     masked: str | None = None,
     login: bool = False,
+    normalize: Callable[[str], str] | None = None,
 ) -> dict[str, Any]:
     """Column ``info``: the Chinese label and the rules that belong to one value.
 
-    ``login``: the column keeps a login name; pages show the person's name instead."""
+    ``login``: the column keeps a login name; pages show the person's name instead.
+    ``normalize``: how a typed value is written before it is checked, compared and stored
+    (full-width digits, spaces, +86); a check may carry its own (``check.normalize``)."""
     info: dict[str, Any] = {"label": label}
+    normalize = normalize or getattr(check, "normalize", None)
+    if normalize is not None:
+        info["normalize"] = normalize
     if login:
         info["login"] = True
     if description:
@@ -183,7 +189,35 @@ def _keep_sort_keys(session: Session, _context: Any, _instances: Any) -> None:
                 setattr(obj, key, natural_key(getattr(obj, source)))
 
 
+def normalized(model: type, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with every text of a column declaring ``normalize`` written canonically."""
+    table = getattr(model, "__table__", None)
+    if table is None:
+        return dict(values)
+    found = dict(values)
+    for name, value in values.items():
+        column = table.columns.get(name)
+        if column is not None and isinstance(value, str) and "normalize" in column.info:
+            found[name] = column.info["normalize"](value)
+    return found
+
+
+def _normalize_stored(session: Session, _context: Any, _instances: Any) -> None:
+    """Whatever the route (form, REST, import, script), a value is stored canonically, so a
+    uniqueness constraint compares 110…002X with 110…002x as the same person."""
+    for obj in [*session.new, *session.dirty]:
+        table = getattr(type(obj), "__table__", None)
+        if table is None:
+            continue
+        for column in table.columns:
+            normalize = column.info.get("normalize")
+            value = obj.__dict__.get(column.key) if normalize else None
+            if isinstance(value, str) and normalize(value) != value:
+                setattr(obj, column.key, normalize(value))
+
+
 event.listen(Session, "before_flush", _keep_sort_keys)
+event.listen(Session, "before_flush", _normalize_stored)
 
 
 class Menu:

@@ -10,10 +10,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Admin, Choices, Entity, ExactDecimal, Menu, fk, positive, zh
 from models.estate import Estate, Unit
-from models.validators import check_id_card, check_mobile, check_uscc
+from models.validators import (
+    check_foreign_permanent, check_id_card, check_mobile, check_residence_permit, check_uscc, normalize_code,
+)
 
 ID_TYPES = Choices(
     ("resident_id", "居民身份证"),
+    ("residence_permit", "港澳台居民居住证"),
+    ("foreign_permanent", "外国人永久居留身份证"),
     ("hk_macao_permit", "港澳居民来往内地通行证"),
     ("taiwan_permit", "台湾居民来往大陆通行证"),
     ("passport", "护照"),
@@ -24,7 +28,8 @@ RESIDENT_RELATIONS = Choices(
 )
 
 #: which identity documents carry a checksum we can verify
-_ID_CHECKS = {"resident_id": check_id_card, "uscc": check_uscc}
+_ID_CHECKS = {"resident_id": check_id_card, "residence_permit": check_residence_permit,
+              "foreign_permanent": check_foreign_permanent, "uscc": check_uscc}
 
 
 def _id_number_matches_type(values: dict) -> list[tuple[str, str]]:
@@ -49,7 +54,8 @@ class Owner(Entity):
         String(20), default="resident_id", info=zh("证件类型", choices=ID_TYPES)
     )
     id_number: Mapped[str] = mapped_column(
-        String(30), index=True, info=zh("证件号码", "居民身份证校验 18 位及校验位", masked="id_card")
+        String(30), index=True,
+        info=zh("证件号码", "居民身份证、居住证、永久居留身份证校验 18 位及校验位", masked="id_card", normalize=normalize_code)
     )
     mobile: Mapped[str | None] = mapped_column(
         String(11), index=True, info=zh("手机号", check=check_mobile, masked="mobile")

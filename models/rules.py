@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import UniqueConstraint, inspect, select, tuple_
 from sqlalchemy.orm import Session
 
-from models.base import Entity, batches
+from models.base import Entity, batches, normalized
 
 
 def column_info(model: type[Entity], name: str) -> dict[str, Any]:
@@ -84,6 +84,7 @@ def violations(
     ``values`` maps attribute names (columns or relationships) to Python values;
     ``pk`` is the row being edited, so that it does not collide with itself.
     """
+    values = normalized(model, dict(values))
     found: list[tuple[str, str]] = []
     for name, value in values.items():
         check = column_info(model, name).get("check")
@@ -107,6 +108,7 @@ def stored_duplicates(
     (field, message) for each stored row it collides with. One query per unique set and
     batch of keys, not one per row and set (10,000 owners: 20,000 queries)."""
     found: dict[int, list[tuple[str, str]]] = {}
+    rows = [normalized(model, dict(values)) for values in rows]
     for columns, message in unique_sets(model):
         keys: dict[tuple[Any, ...], list[int]] = {}
         for index, values in enumerate(rows):
@@ -126,6 +128,7 @@ def stored_duplicates(
 def _duplicates(
     model: type[Entity], values: Mapping[str, Any], session: Session, pk: Any
 ) -> Iterator[tuple[str, str]]:
+    values = normalized(model, dict(values))
     for columns, message in unique_sets(model):
         key = {c: _value(model, values, c) for c in columns}
         if any(v in (None, "") for v in key.values()):

@@ -9,12 +9,40 @@ WTForms wrappers at the bottom import wtforms only when they are called.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from typing import Any, Callable, ClassVar, Optional
 
 Check = Callable[[str], Optional[str]]
 
 EMPTY_MESSAGE = "不能为空"
+
+# --- how a typed value is written -------------------------------------------
+# People type 138 0013 8000, +86 13800138000, full-width digits, 京A·12345 or a
+# lower-case x: each is the same value. Normalised before checks, duplicate
+# checks and storage (models.base.normalized; the check functions carry theirs).
+
+_SEPARATORS = re.compile(r"[\s\-‐‑–—·・•．.]")
+
+
+def compact(value: str) -> str:
+    """NFKC (full-width to ASCII) without spaces, hyphens and middle dots."""
+    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", value or ""))
+
+
+def normalize_code(value: str) -> str:
+    """身份证号, 证件号码, 统一社会信用代码, 车牌号: compact and upper-case."""
+    return compact(value).upper()
+
+
+def normalize_mobile(value: str) -> str:
+    """A mobile number without the country code (+86 / 0086 / 86)."""
+    number = compact(value)
+    for prefix in ("+86", "0086", "86"):
+        if number.startswith(prefix) and len(number) == len(prefix) + 11:
+            return number[len(prefix):]
+    return number
+
 
 # --- 居民身份证号码 (GB 11643-1999) -----------------------------------------
 
@@ -27,8 +55,10 @@ ID_CARD_CHECK_MESSAGE = "身份证号校验位错误"
 _ID_CARD_RE = re.compile(r"[0-9]{17}[0-9X]")
 _PROVINCE_CODES = frozenset(
     "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 "
-    "50 51 52 53 54 61 62 63 64 65 71 81 82".split()
+    "50 51 52 53 54 61 62 63 64 65 71 81 82 83".split()
 )
+#: 港澳台居民居住证 (2018): the 居民身份证 format, region 810000 / 820000 / 830000
+_RESIDENCE_PERMIT_REGIONS = ("810000", "820000", "830000")
 _ID_CARD_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 # ISO 7064 MOD 11-2: the check value is (12 - sum % 11) % 11, with 10 written
 # as X; indexing this string by sum % 11 gives the same result directly.
@@ -37,8 +67,8 @@ _EARLIEST_BIRTH = date(1900, 1, 1)
 
 
 def normalize_id_card(value: str) -> str:
-    """Form in which ID numbers are stored: no padding, upper-case X."""
-    return value.strip().upper()
+    """Form in which ID numbers are stored: no spaces, ASCII digits, upper-case X."""
+    return normalize_code(value)
 
 
 def id_card_check_char(first17: str) -> str:
@@ -71,6 +101,33 @@ def check_id_card(value: str, *, today: Optional[date] = None) -> Optional[str]:
     return None
 
 
+RESIDENCE_PERMIT_MESSAGE = "港澳台居民居住证号码应以 810000、820000 或 830000 开头"
+FOREIGN_PERMANENT_MESSAGE = "外国人永久居留身份证号码应为18位，以9开头，最后一位为校验码"
+
+
+def check_residence_permit(value: str) -> Optional[str]:
+    """港澳台居民居住证: a 居民身份证 number whose region is 810000, 820000 or 830000."""
+    number = normalize_id_card(value)
+    if not number:
+        return EMPTY_MESSAGE
+    if not number.startswith(_RESIDENCE_PERMIT_REGIONS):
+        return RESIDENCE_PERMIT_MESSAGE
+    return check_id_card(number)
+
+
+def check_foreign_permanent(value: str) -> Optional[str]:
+    """外国人永久居留身份证 (2023 edition): 18 characters starting with 9, the 居民身份证
+    check character (GB 11643) over the first 17."""
+    number = normalize_id_card(value)
+    if not number:
+        return EMPTY_MESSAGE
+    if not (_ID_CARD_RE.fullmatch(number) and number[0] == "9"):
+        return FOREIGN_PERMANENT_MESSAGE
+    if number[17] != id_card_check_char(number[:17]):
+        return ID_CARD_CHECK_MESSAGE
+    return None
+
+
 # --- 手机号 -----------------------------------------------------------------
 
 MOBILE_MESSAGE = "手机号应为11位数字，以13-19开头"
@@ -79,7 +136,7 @@ _MOBILE_RE = re.compile(r"1[3-9][0-9]{9}")
 
 
 def check_mobile(value: str) -> Optional[str]:
-    number = value.strip()
+    number = normalize_mobile(value)
     if not number:
         return EMPTY_MESSAGE
     if _MOBILE_RE.fullmatch(number) is None:
@@ -106,7 +163,7 @@ _PLATE_RE = re.compile(
 
 
 def normalize_plate(value: str) -> str:
-    return value.strip().upper()
+    return normalize_code(value)
 
 
 def check_plate(value: str) -> Optional[str]:
@@ -122,6 +179,14 @@ def check_plate(value: str) -> Optional[str]:
 
 USCC_FORMAT_MESSAGE = "统一社会信用代码应为18位数字或大写字母（不含I、O、S、V、Z）"
 USCC_CHECK_MESSAGE = "统一社会信用代码校验位错误"
+USCC_DEPARTMENT_MESSAGE = "统一社会信用代码第1位（登记管理部门代码）或第2位（机构类别代码）无效"
+USCC_REGION_MESSAGE = "统一社会信用代码第3–8位应为登记管理机关的行政区划代码"
+
+#: GB 32100-2015 and its amendments: 登记管理部门代码 → the 机构类别代码 it issues
+USCC_TYPES = {
+    "1": "1239", "2": "19", "3": "1234569", "4": "19", "5": "1239", "6": "129",
+    "7": "129", "8": "19", "9": "123", "A": "19", "N": "1239", "Y": "1",
+}
 
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_VALUES = {c: i for i, c in enumerate(USCC_ALPHABET)}
@@ -135,16 +200,26 @@ def uscc_check_char(first17: str) -> str:
 
 
 def check_uscc(value: str) -> Optional[str]:
-    code = value.strip()
+    code = normalize_code(value)
     if not code:
         return EMPTY_MESSAGE
-    # Lower case is refused rather than normalised: the standard defines the
-    # code in upper case only, and callers store what the user typed.
     if len(code) != 18 or any(c not in _USCC_VALUES for c in code):
         return USCC_FORMAT_MESSAGE
+    if code[1] not in USCC_TYPES.get(code[0], ""):
+        return USCC_DEPARTMENT_MESSAGE
+    # the registering authority's administrative division: a province (or 10, national)
+    if not code[2:8].isdigit() or code[2:4] not in _PROVINCE_CODES | {"10"}:
+        return USCC_REGION_MESSAGE
     if code[17] != uscc_check_char(code[:17]):
         return USCC_CHECK_MESSAGE
     return None
+
+
+#: what each check normalises first (models.base.zh reads it for the column)
+for _check, _normalize in ((check_id_card, normalize_id_card), (check_residence_permit, normalize_id_card),
+                           (check_foreign_permanent, normalize_id_card), (check_mobile, normalize_mobile),
+                           (check_plate, normalize_plate), (check_uscc, normalize_code)):
+    _check.normalize = _normalize  # type: ignore[attr-defined]
 
 
 # --- WTForms validators -----------------------------------------------------

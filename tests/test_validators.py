@@ -12,26 +12,34 @@ from wtforms import Form, StringField
 from app import fakes
 from models.validators import (
     EMPTY_MESSAGE,
+    FOREIGN_PERMANENT_MESSAGE,
     ID_CARD_BIRTH_MESSAGE,
     ID_CARD_CHECK_MESSAGE,
     ID_CARD_FORMAT_MESSAGE,
     ID_CARD_REGION_MESSAGE,
     MOBILE_MESSAGE,
     PLATE_MESSAGE,
+    RESIDENCE_PERMIT_MESSAGE,
     USCC_ALPHABET,
     USCC_CHECK_MESSAGE,
+    USCC_DEPARTMENT_MESSAGE,
     USCC_FORMAT_MESSAGE,
     IdCard,
     Mobile,
     Plate,
     Uscc,
+    check_foreign_permanent,
     check_id_card,
     check_mobile,
     check_plate,
+    check_residence_permit,
     check_uscc,
     id_card_check_char,
+    normalize_code,
     normalize_id_card,
+    normalize_mobile,
     normalize_plate,
+    uscc_check_char,
 )
 
 # GB 11643-1999 textbook example, checked by hand (ISO 7064 MOD 11-2):
@@ -102,17 +110,17 @@ def test_id_card_with_non_digit_in_body_or_bad_check_char_is_refused(value: str)
     assert check_id_card(value) == ID_CARD_FORMAT_MESSAGE
 
 
-def test_id_card_with_full_width_digits_is_refused() -> None:
+def test_id_card_typed_with_full_width_digits_is_read_as_the_same_number() -> None:
     full_width = VALID_ID[:17].translate(str.maketrans("0123456789", "０１２３４５６７８９")) + "X"
-    assert check_id_card(full_width) == ID_CARD_FORMAT_MESSAGE
+    assert check_id_card(full_width) is None and normalize_id_card(full_width) == VALID_ID
 
 
-@pytest.mark.parametrize("province", ["00", "10", "16", "20", "38", "47", "55", "66", "72", "83", "91"])
+@pytest.mark.parametrize("province", ["00", "10", "16", "20", "38", "47", "55", "66", "72", "84", "91"])
 def test_id_card_with_unknown_province_code_is_refused(province: str) -> None:
     assert check_id_card(with_check_char(province + VALID_ID[2:17])) == ID_CARD_REGION_MESSAGE
 
 
-@pytest.mark.parametrize("province", ["11", "15", "21", "37", "46", "50", "54", "65", "71", "81", "82"])
+@pytest.mark.parametrize("province", ["11", "15", "21", "37", "46", "50", "54", "65", "71", "81", "82", "83"])
 def test_id_card_with_each_kind_of_valid_province_code_is_accepted(province: str) -> None:
     assert check_id_card(with_check_char(province + VALID_ID[2:17])) is None
 
@@ -169,13 +177,15 @@ def test_mobile_of_wrong_length_is_refused(value: str) -> None:
     assert check_mobile(value) == MOBILE_MESSAGE
 
 
-@pytest.mark.parametrize("value", ["+8613812345678", "8613812345678", "138-1234-5678", "138 1234 5678"])
-def test_mobile_with_country_code_or_separators_is_refused(value: str) -> None:
+@pytest.mark.parametrize("value", ["+8613812345678", "8613812345678", "008613812345678", "138-1234-5678",
+                                   "138 1234 5678", "+86 138 1234 5678", "１３８１２３４５６７８"])
+def test_mobile_typed_with_country_code_separators_or_full_width_digits_is_the_same_number(value: str) -> None:
+    assert check_mobile(value) is None and normalize_mobile(value) == "13812345678"
+
+
+@pytest.mark.parametrize("value", ["+86138123456789", "86 1381234567", "+85213812345678"])
+def test_a_country_code_is_dropped_only_before_exactly_eleven_digits(value: str) -> None:
     assert check_mobile(value) == MOBILE_MESSAGE
-
-
-def test_mobile_with_full_width_digits_is_refused() -> None:
-    assert check_mobile("１３８１２３４５６７８") == MOBILE_MESSAGE
 
 
 # --- 车牌号 -------------------------------------------------------------------
@@ -231,8 +241,9 @@ def test_plate_with_special_character_not_last_is_refused(value: str) -> None:
     assert check_plate(value) == PLATE_MESSAGE
 
 
-def test_plate_with_separator_dot_is_refused() -> None:
-    assert check_plate("京A·12345") == PLATE_MESSAGE
+@pytest.mark.parametrize("value", ["京A·12345", "京A 12345", "京a-12345", "京Ａ１２３４５"])
+def test_plate_typed_with_a_middle_dot_space_or_full_width_is_the_same_plate(value: str) -> None:
+    assert check_plate(value) is None and normalize_plate(value) == "京A12345"
 
 
 def test_plate_message_names_the_expected_format() -> None:
@@ -255,8 +266,8 @@ def test_uscc_with_wrong_check_character_is_refused() -> None:
 
 
 def test_uscc_check_value_31_is_written_as_0() -> None:
-    # "0" * 17 weighs 0, 0 % 31 = 0, 31 - 0 = 31, which the standard writes as "0".
-    assert check_uscc("0" * 18) is None
+    # the 17 characters weigh 0 mod 31 (31 - 0 = 31), which the standard writes as "0"
+    assert uscc_check_char("0" * 17) == "0"
 
 
 @pytest.mark.parametrize("letter", ["I", "O", "S", "V", "Z"])
@@ -269,8 +280,55 @@ def test_uscc_of_wrong_length_is_refused(value: str) -> None:
     assert check_uscc(value) == USCC_FORMAT_MESSAGE
 
 
-def test_uscc_in_lower_case_is_refused() -> None:
-    assert check_uscc(VALID_USCC.lower()) == USCC_FORMAT_MESSAGE
+def test_uscc_in_lower_case_is_read_as_upper_case() -> None:
+    assert check_uscc(VALID_USCC.lower()) is None and normalize_code(VALID_USCC.lower()) == VALID_USCC
+
+
+@pytest.mark.parametrize("department, kind, allowed", [
+    ("9", "1", True), ("9", "2", True), ("9", "3", True), ("9", "4", False),  # 工商: 企业/个体/合作社 only
+    ("5", "1", True), ("5", "4", False), ("1", "1", True), ("Y", "1", True), ("Y", "2", False),
+    ("0", "1", False), ("B", "1", False),
+])
+def test_uscc_registration_department_and_organisation_type_follow_gb_32100(department, kind, allowed) -> None:
+    code = with_uscc_check(department + kind + VALID_USCC[2:17])
+    assert (check_uscc(code) is None) is allowed
+    if not allowed:
+        assert check_uscc(code) == USCC_DEPARTMENT_MESSAGE
+
+
+@pytest.mark.parametrize("division, allowed", [("110108", True), ("100000", True), ("990000", False),
+                                                ("A10108", False)])
+def test_uscc_digits_three_to_eight_are_an_administrative_division(division, allowed) -> None:
+    code = with_uscc_check("91" + division + VALID_USCC[8:17])
+    assert (check_uscc(code) is None) is allowed
+
+
+def with_uscc_check(first17: str) -> str:
+    return first17 + uscc_check_char(first17)
+
+
+# --- 港澳台居民居住证 and 外国人永久居留身份证 -----------------------------------
+
+@pytest.mark.parametrize("region", ["810000", "820000", "830000"])
+def test_a_residence_permit_of_hong_kong_macao_or_taiwan_residents_is_accepted(region: str) -> None:
+    assert check_residence_permit(with_check_char(region + VALID_ID[6:17])) is None
+
+
+def test_a_residence_permit_number_outside_its_three_regions_is_refused() -> None:
+    assert check_residence_permit(VALID_ID) == RESIDENCE_PERMIT_MESSAGE
+
+
+def test_a_residence_permit_with_a_wrong_check_character_is_refused() -> None:
+    number = with_check_char("830000" + VALID_ID[6:17])
+    wrong = number[:17] + ("1" if number[17] != "1" else "2")
+    assert check_residence_permit(wrong) == ID_CARD_CHECK_MESSAGE
+
+
+def test_a_2023_foreign_permanent_residence_card_starts_with_9_and_carries_the_check_character() -> None:
+    number = with_check_char("93" + "1" * 15)
+    assert check_foreign_permanent(number) is None
+    assert check_foreign_permanent(number[:17] + ("0" if number[17] != "0" else "1")) == ID_CARD_CHECK_MESSAGE
+    assert check_foreign_permanent(with_check_char("83" + "1" * 15)) == FOREIGN_PERMANENT_MESSAGE
 
 
 # --- fakes satisfy the validators --------------------------------------------

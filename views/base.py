@@ -12,7 +12,7 @@ from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.urltools import get_order_args, get_page_args, get_page_size_args
 from sqlalchemy import or_
 
-from models.base import Entity, lookup_columns_of, value_kind
+from models.base import Entity, lookup_columns_of, normalized, value_kind
 from models.rules import violations
 from views.api_zh import RESPONSES
 from views.errors import Refused
@@ -25,6 +25,9 @@ class RulesForm:
     _model: ClassVar[type[Entity]]
 
     def validate(self, extra_validators: Any = None) -> bool:
+        # written canonically before any check (a length limit would refuse "+86 138 0013 8000")
+        for name, value in normalized(self._model, {n: f.data for n, f in self._fields.items()}).items():  # type: ignore[attr-defined]
+            self._fields[name].data = value  # type: ignore[attr-defined]
         valid = super().validate(extra_validators)  # type: ignore[misc]
         values = {name: field.data for name, field in self._fields.items()}  # type: ignore[attr-defined]
         session = current_app.appbuilder.session
@@ -379,6 +382,20 @@ class EntityApi(ModelRestApi):
     model: ClassVar[type[Entity]]
     masked_columns: ClassVar[tuple[str, ...]] = ()
     allow_browser_login = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        # a posted value is written canonically before the schema checks its length
+        for name in ("add_model_schema", "edit_model_schema"):
+            schema = getattr(self, name, None)
+            if schema is not None:
+                schema.load = self._normalizing(schema.load)
+
+    def _normalizing(self, load: Any) -> Any:
+        def normalizing_load(data: Any, *args: Any, **kwargs: Any) -> Any:
+            return load(normalized(self.model, data) if isinstance(data, dict) else data, *args, **kwargs)
+
+        return normalizing_load
 
     def _handle_filters_args(self, rison_args: dict[str, Any]):
         self._filters.clear_filters()

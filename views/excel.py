@@ -211,6 +211,8 @@ class Field:
     length: int | None = None
     precision: int | None = None
     scale: int = 0
+    #: how a typed value is written (the column's ``normalize``): before the length check
+    normalize: Any = None
 
 
 @dataclass
@@ -283,6 +285,7 @@ class ImportSheet:
             length=getattr(column.type, "length", None) if kind == "text" else None,
             precision=column.type.precision if kind == "decimal" else None,
             scale=(column.type.scale or 0) if kind == "decimal" else 0,
+            normalize=info.get("normalize"),
         )
 
     def _relation(self, name: str, rel: Any, taken: set[str]) -> Relation:
@@ -396,7 +399,7 @@ _BOOLS = {"是": True, "否": False, "1": True, "0": False}
 def convert(field: Field, raw: Any) -> Any:
     """A non-empty cell as the Python value of its column; raises :class:`Bad`."""
     if field.kind == "text":
-        text = _text(raw)
+        text = field.normalize(_text(raw)) if field.normalize else _text(raw)
         if field.length and len(text) > field.length:
             raise Bad(f"不能超过 {field.length} 个字（现有 {len(text)} 个）")
         return text

@@ -1,5 +1,6 @@
 """natural sort keys for 楼栋编号 and 房号; units read in 楼栋 → 单元 → 楼层 → 房号 order;
-the horizon of 即将截止的业主表决 as a setting; saved filters
+the horizon of 即将截止的业主表决 as a setting; saved filters; 港澳台居民居住证 and
+外国人永久居留身份证 as owners' ID types
 
 Revision ID: c4d2e8f1a9b3
 Revises: b7e1a2c3d4f5
@@ -18,6 +19,12 @@ revision = 'c4d2e8f1a9b3'
 down_revision = 'b7e1a2c3d4f5'
 branch_labels = None
 depends_on = None
+
+#: the owners' ID types before and after this revision (as written here, not imported: a
+#: migration keeps meaning what it meant when it was written)
+ID_TYPES_BEFORE = ("resident_id", "hk_macao_permit", "taiwan_permit", "passport", "uscc")
+ID_TYPES_NOW = ("resident_id", "residence_permit", "foreign_permanent", "hk_macao_permit", "taiwan_permit",
+                "passport", "uscc")
 
 #: (table, source column, key column)
 KEYS = (("building", "code", "code_key"), ("unit", "room_no", "room_key"))
@@ -51,9 +58,15 @@ def upgrade():
         sa.UniqueConstraint('user_id', 'view_name', 'name', name='uq_saved_filter_name'),
     )
     op.create_index('ix_saved_filter_user_id', 'saved_filter', ['user_id'])
+    with op.batch_alter_table('owner') as batch:
+        batch.drop_constraint('ck_owner_id_type', type_='check')
+        batch.create_check_constraint('ck_owner_id_type', "id_type IN (" + ", ".join(f"'{c}'" for c in ID_TYPES_NOW) + ")")
 
 
 def downgrade():
+    with op.batch_alter_table('owner') as batch:
+        batch.drop_constraint('ck_owner_id_type', type_='check')
+        batch.create_check_constraint('ck_owner_id_type', "id_type IN (" + ", ".join(f"'{c}'" for c in ID_TYPES_BEFORE) + ")")
     op.drop_index('ix_saved_filter_user_id', table_name='saved_filter')
     op.drop_table('saved_filter')
     with op.batch_alter_table('settings') as batch:

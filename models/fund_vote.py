@@ -194,6 +194,28 @@ def count_up(area: Mapping[str | None, int], heads: Mapping[str | None, int], un
 
 # -- the tables ----------------------------------------------------------------------
 
+#: 民法典第二百七十八条第二款: local rules may be stricter than these floors, never looser
+LEGAL_QUORUM = Fraction(2, 3)
+LEGAL_APPROVAL = {"use": (Fraction(1, 2), True), "major": (Fraction(3, 4), False)}
+ARTICLE_278 = "民法典第二百七十八条第二款"
+
+
+def _not_below_the_law(values: dict) -> list[tuple[str, str]]:
+    """A jurisdiction's rule may raise the thresholds of 第278条, never lower them."""
+    found = []
+    quorum = parse_fraction(values.get("quorum"))
+    if quorum is not None and quorum < LEGAL_QUORUM:
+        found.append(("quorum", f"参与表决门槛不得低于法定的 2/3：参与表决的专有部分面积和人数均须占总数的三分之二以上（{ARTICLE_278}）"))
+    approval = parse_fraction(values.get("approval"))
+    floor, floor_strict = LEGAL_APPROVAL.get(values.get("matter") or "use", LEGAL_APPROVAL["use"])
+    strict = bool(values.get("strict"))
+    if approval is not None and (approval < floor or (approval == floor and floor_strict and not strict)):
+        law = ("经参与表决专有部分面积过半数的业主且参与表决人数过半数的业主同意" if floor_strict
+               else "经参与表决专有部分面积四分之三以上的业主且参与表决人数四分之三以上的业主同意")
+        found.append(("approval", f"同意比例不得低于法定标准：应{law}（{ARTICLE_278}）"))
+    return found
+
+
 class VoteRule(Entity):
     """表决规则: the thresholds of a jurisdiction (区); a row without 区 is the default."""
 
@@ -235,6 +257,7 @@ class VoteRule(Entity):
         search_columns = ("district", "matter")
         order_by = ("id", "asc")
         scope_path = None
+        rules = (_not_below_the_law,)
 
 
 def rule_for(session: Session, district_id: int | None, matter: str) -> Rule:

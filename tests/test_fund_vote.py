@@ -117,3 +117,31 @@ def test_a_threshold_outside_zero_to_one_is_not_one(text):
 def test_the_rule_reads_in_chinese():
     assert Rule().describe() == "参与表决的专有部分面积和人数均达到总数的 2/3 以上；同意的面积和人数均超过参与表决部分的 1/2"
     assert DOUBLE_TWO_THIRDS.describe() == "不设参与表决门槛；同意的面积和人数均达到全体业主的 2/3 以上"
+
+
+# -- 民法典第二百七十八条第二款: local rules may be stricter, never looser ------------------------
+
+@pytest.mark.parametrize("matter, quorum, approval, strict, accepted", [
+    ("use", "2/3", "1/2", True, True),      # the law itself
+    ("use", "3/4", "2/3", False, True),     # stricter
+    ("use", "0", "1/2", True, False),       # no quorum
+    ("use", "3/5", "1/2", True, False),     # quorum below 2/3
+    ("use", "2/3", "1/2", False, False),    # 1/2 "以上" includes exactly half: looser than 过半数
+    ("use", "2/3", "1/3", False, False),
+    ("major", "2/3", "3/4", False, True),
+    ("major", "2/3", "2/3", False, False),  # 筹集、改建重建 need 3/4
+    ("major", "2/3", "4/5", True, True),
+])
+def test_a_jurisdictions_vote_rule_may_not_fall_below_article_278(app, matter, quorum, approval, strict, accepted):
+    from app.extensions import db
+    from models.fund_vote import VoteRule
+    from tests.support import client_of, in_db
+
+    admin = client_of(app, "admin")
+    before = in_db(app, lambda: db.session.query(VoteRule).count())
+    response = admin.post("/api/v1/vote_rule/", json={"matter": matter, "quorum": quorum, "approval": approval,
+                                                      "strict": strict, "base": "participating", "basis": "本区规则"})
+    assert (response.status_code == 201) is accepted, response.get_json()
+    if not accepted:
+        assert response.status_code in (400, 422) and "民法典第二百七十八条第二款" in response.get_json()["message"]
+        assert in_db(app, lambda: db.session.query(VoteRule).count()) == before

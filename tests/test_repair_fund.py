@@ -758,11 +758,11 @@ def test_a_jurisdiction_rule_overrides_the_default(ctx):
 
     district = db.session.execute(select(District)).scalars().first()
     assert rule_for(db.session, district.id, "use").approval == Fraction(1, 2)
-    db.session.add(VoteRule(district=district, matter="use", quorum="0", approval="2/3", strict=False, base="total",
-                            basis="本市旧规则"))
+    db.session.add(VoteRule(district=district, matter="use", quorum="3/4", approval="2/3", strict=False, base="total",
+                            basis="本市规则"))
     db.session.flush()
     rule = rule_for(db.session, district.id, "use")
-    assert (rule.quorum, rule.approval, rule.strict, rule.base) == (0, Fraction(2, 3), False, "total")
+    assert (rule.quorum, rule.approval, rule.strict, rule.base) == (Fraction(3, 4), Fraction(2, 3), False, "total")
     assert rule_for(db.session, district.id + 1000, "use").approval == Fraction(1, 2)
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean, CheckConstraint, Date, DateTime, Index, Integer, Select, String, Text, UniqueConstraint, and_,
-    case, func, insert, select,
+    case, event, func, insert, select,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -170,6 +170,33 @@ class FundEntry(Entity):
         actions = frozenset({"add"})  # never edited or deleted: corrected by a reversing entry
         extra_actions = frozenset({"reverse", "deposit"})
         append_only = True
+
+
+def _no_negative_balance(session: Session, _context: Any, _instances: Any) -> None:
+    """《住宅专项维修资金管理办法》: a 分户账 pays only what it holds. Whatever the kind of
+    entry (退还, 冲正 of a deposit, a 使用分摊, 过户) and the route, no unit's balance may go
+    below zero; the units are locked first, so two entries at once cannot both pass."""
+    def unit_of(entry: FundEntry) -> int | None:  # a form or REST body sets the relation, not the key
+        return entry.unit_id if entry.unit_id is not None else getattr(entry.unit, "id", None)
+
+    new = [(unit_of(e), Decimal(e.amount)) for e in session.new
+           if isinstance(e, FundEntry) and unit_of(e) is not None and e.amount is not None]
+    outgoing = {unit for unit, amount in new if amount < 0}
+    if not outgoing:
+        return
+    with session.no_autoflush:
+        for chunk in batches(sorted(outgoing)):
+            session.execute(select(Unit.id).where(Unit.id.in_(chunk)).with_for_update()).all()
+        stored = balances(session, outgoing)
+    for unit_id in sorted(outgoing):
+        change = sum((amount for unit, amount in new if unit == unit_id), Decimal("0.00"))
+        if stored[unit_id] + change < 0:
+            unit = session.get(Unit, unit_id)
+            raise Refused(f"{unit} 的分户账余额为 {stored[unit_id]:f} 元，本次记账 {change:f} 元后将为负数，"
+                          f"不能记账；请先核实余额或续交")
+
+
+event.listen(Session, "before_flush", _no_negative_balance)
 
 
 def reverse_entry(session: Session, entry: FundEntry, reason: str) -> FundEntry:

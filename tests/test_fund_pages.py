@@ -388,8 +388,22 @@ def _deposit_entry(position: int = 0) -> int:
                               .order_by(FundEntry.id).limit(1)).scalar_one()
 
 
+def _deposit_whose_unit_holds_it(spent: bool = False) -> int:
+    """A deposit of the manager's estate whose unit still holds at least its amount (or, with
+    ``spent``, one whose unit has since paid out more than the rest of its balance)."""
+    from models.repair_fund import balances
+
+    estate = _estate(0)
+    deposit_first(db.session, estate, Decimal("50"), TODAY)
+    db.session.commit()
+    deposits = db.session.execute(select(FundEntry).where(FundEntry.estate_id == estate.id,
+                                                          FundEntry.kind == "deposit")).scalars().all()
+    held = balances(db.session, {d.unit_id for d in deposits})
+    return next(d.id for d in deposits if (held[d.unit_id] < d.amount) is spent)
+
+
 def test_an_entry_is_reversed_with_its_reason_from_its_page(app, users):
-    pk = in_db(app, _deposit_entry)
+    pk = in_db(app, _deposit_whose_unit_holds_it)
     page = text_of(users("manager_a").get(f"/fund_entry/show/{pk}"))
     assert "冲正原因" in page and _chinese(app, page) == set()
     response = users("manager_a").post(f"/fund_entry/reverse/{pk}", data={"reason": "面积录错"}, follow_redirects=True)
@@ -398,6 +412,33 @@ def test_an_entry_is_reversed_with_its_reason_from_its_page(app, users):
     original = in_db(app, lambda: db.session.get(FundEntry, pk))
     assert correction.amount == -original.amount and "面积录错" in correction.note
     assert "冲正原因" not in text_of(users("manager_a").get(f"/fund_entry/show/{pk}"))
+
+
+def test_reversing_a_deposit_the_unit_has_partly_spent_is_refused_naming_the_unit(app, users):
+    """No entry kind may take a 分户账 below zero: 冲正 of 7,142.00 on a balance of 1,609.08 is refused."""
+    pk = in_db(app, lambda: _deposit_whose_unit_holds_it(spent=True))
+    unit = in_db(app, lambda: str(db.session.get(FundEntry, pk).unit))
+    response = users("manager_a").post(f"/fund_entry/reverse/{pk}", data={"reason": "面积录错"}, follow_redirects=True)
+    [(category, message)] = flashed(text_of(response))
+    assert category == "danger" and unit in message and "将为负数" in message
+    assert in_db(app, lambda: db.session.scalar(select(func.count()).select_from(FundEntry)
+                                                .where(FundEntry.reverses_id == pk))) == 0
+
+
+def test_a_refund_larger_than_the_balance_is_refused_through_rest(app, users):
+    from models.repair_fund import balances
+
+    def unit_and_balance():
+        entry = db.session.get(FundEntry, _deposit_whose_unit_holds_it())
+        return entry.estate_id, entry.unit_id, balances(db.session, [entry.unit_id])[entry.unit_id]
+
+    estate, unit, held = in_db(app, unit_and_balance)
+    too_much = {"estate": estate, "unit": unit, "kind": "refund", "occurred_on": TODAY.isoformat(),
+                "amount": str(-(held + Decimal("0.01")))}
+    response = users("admin").post("/api/v1/fund_entry/", json=too_much)
+    assert response.status_code in (400, 422) and "将为负数" in response.get_json()["message"]
+    exact = {**too_much, "amount": str(-held)}
+    assert users("admin").post("/api/v1/fund_entry/", json=exact).status_code == 201  # down to 0.00 is allowed
 
 
 def test_a_reversal_without_a_reason_is_refused(app, users):

@@ -93,8 +93,15 @@ def in_force(session: Session, estate_id: int, day: dt.date, *, public: bool = F
 
 
 def earliest_effective_date(session: Session, standard: "FeeStandard", publish_on: dt.date) -> dt.date:
-    """明码标价: a standard replacing one in force takes effect a calendar month after 公示."""
-    if in_force(session, standard.estate_id, publish_on) is None:
+    """明码标价: a standard replacing a published one takes effect a calendar month after 公示 —
+    whether the one it replaces is in force or still waiting for its own date (公示中)."""
+    replaces_pending = session.execute(
+        select(FeeStandard.id).where(
+            FeeStandard.estate_id == standard.estate_id, FeeStandard.state == "published",
+            FeeStandard.id != standard.id, FeeStandard.effective_from < standard.effective_from,
+        ).limit(1)
+    ).first() is not None
+    if in_force(session, standard.estate_id, publish_on) is None and not replaces_pending:
         return publish_on
     return publish_on + relativedelta(months=1)
 

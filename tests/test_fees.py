@@ -107,6 +107,29 @@ def test_the_first_standard_of_an_estate_may_take_effect_at_once(app, ctx):
     assert in_force(db.session, estate.id, TODAY).id == standard.id
 
 
+@pytest.mark.parametrize("after_days, allowed", [(10, False), (None, True)])
+def test_replacing_a_standard_still_waiting_for_its_date_needs_a_months_notice_too(app, ctx, after_days, allowed):
+    """《物业服务收费明码标价规定》: owners get a month's notice of any change of a published price,
+    also when the standard it replaces has been published but is not in force yet (公示中)."""
+    from models.fees import FEE_STANDARD_FLOW
+    from models.workflow import TransitionRefused
+
+    estate = Estate(community=_estate().community, name="待执行小区", code="NEW-2", address="新路 2 号")
+    db.session.add(estate)
+    db.session.commit()
+    first = _approved_standard(estate, TODAY + dt.timedelta(days=5), title="首份标准")
+    FEE_STANDARD_FLOW.fire(db.session, first, "publish")  # no standard in force: may start in 5 days
+    db.session.commit()
+    day = first.effective_from + dt.timedelta(days=after_days) if after_days else TODAY + relativedelta(months=1)
+    replacement = _approved_standard(estate, day, price="2.80", title="替换标准")
+    if allowed:
+        FEE_STANDARD_FLOW.fire(db.session, replacement, "publish")
+        assert replacement.state == "published"
+    else:
+        with pytest.raises(TransitionRefused, match="须至少提前一个月公示"):
+            FEE_STANDARD_FLOW.fire(db.session, replacement, "publish")
+
+
 # -- the guidance band ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("price, allowed", [

@@ -10,6 +10,7 @@ out and said so) and never silently ignored.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
@@ -215,7 +216,7 @@ class AppFilters(Filters):
             found = next((f for f in self._search_filters.get(column, []) if f.op == op), None)
             if found is None:
                 names = "、".join(f"{f.op}（{f.name}）" for f in self._search_filters.get(column, []))
-                raise BadFilter(f"「{found_label(self, column)}」不支持运算符「{op}」，可用：{names}")
+                raise BadFilter(f"「{label_of(self.datamodel.obj, column)}」不支持运算符「{op}」，可用：{names}")
             found.parse(value)
             self._add_filter(found, value)
 
@@ -244,17 +245,11 @@ class AppFilters(Filters):
         return self._with(list(self.filters), list(self.values))
 
 
-def found_label(filters: Filters, column: str) -> str:
-    return label_of(filters.datamodel.obj, column)
-
-
 # -- the request's filters on a page --------------------------------------------------------
 
 def request_filters(filters: AppFilters, args: Any) -> list[str]:
     """Read ``_flt_<n>_<column>`` from the request into ``filters``; returns the refusals
     (Chinese) of values that could not be meant, which are left out."""
-    import re
-
     filters.clear_filters()
     problems = []
     for arg in args:

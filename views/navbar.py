@@ -1,17 +1,17 @@
 """The navigation: a left sidebar, rendered once per set of permissions, roles and language.
 
-FAB renders the menu on every page: ~80 entries, each with a permission check and a
-translated label, about a third of a list page's time. The result depends only on
-what the user may open, the language and the menu itself, so it is kept per
-(permissions, language, menu) and shared by every user with the same grants; a
-changed role gives another key at the next request.
+The menu has ~80 entries, each with a permission check and a translated label: rendered
+on every page it cost a third of a list page's time. It depends only on what the user
+may open, their roles (which menus lead, app.roles.NAVIGATION), the language and the menu
+itself, so it is kept per such key and shared; a changed role gives another key at the
+next request. The current page is marked in the browser (static/js/sidebar.js).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request, url_for
 from flask_babel import get_locale
 from markupsafe import Markup
 
@@ -52,10 +52,9 @@ def install(app: Flask) -> None:
     app.jinja_env.globals["sidebar_menu"] = sidebar_menu
     app.jinja_env.globals["breadcrumbs"] = breadcrumbs
 
+
 def breadcrumbs(title: str | None) -> list[tuple[str, str | None]]:
     """工作台 › 菜单 › 列表 › this page: where the user is and the way back, on every page."""
-    from flask import request, url_for
-
     from views.registry import VIEWS
 
     user = g.get("user")

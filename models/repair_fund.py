@@ -585,8 +585,9 @@ _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 def open_roll(session: Session, app: FundApplication) -> int:
     """Fix the electorate: each unit's area and the person it counts towards (第8/9条)."""
-    units = session.execute(
-        select(Unit.id, Unit.floor_area, Unit.status).where(Unit.id.in_(electorate(app))).order_by(Unit.id)).all()
+    units = session.execute(select(Unit.id, Unit.floor_area, Unit.status, Unit.delivered_on)
+                            .where(Unit.id.in_(electorate(app))).order_by(Unit.id)).all()
+    day = app.vote_from or dt.date.today()
     if not units:
         raise Refused("列支范围为空，不能表决")
     owners: dict[int, list[tuple[int, str, bool]]] = {}
@@ -599,8 +600,11 @@ def open_roll(session: Session, app: FundApplication) -> int:
     for unit in units:
         unit_id = unit.id
         holders = sorted(owners.get(unit_id, []))
-        if unit.status == "unsold" or (holders and all(developer for *_rest, developer in holders)):
-            person, name = DEVELOPER, "开发建设单位（未售）"
+        # 建筑物区分所有权解释第九条: units not sold, and units sold but not yet delivered, are
+        # together one person, the developer's (a unit without a delivery date counts as delivered)
+        undelivered = unit.delivered_on is not None and unit.delivered_on > day
+        if unit.status == "unsold" or undelivered or (holders and all(developer for *_rest, developer in holders)):
+            person, name = DEVELOPER, "开发建设单位（未售或未交付）"
         elif holders:
             person = "owners:" + ",".join(str(owner_id) for owner_id, *_rest in holders)
             name = "、".join(n for _id, n, _dev in holders)

@@ -508,6 +508,21 @@ def test_unsold_units_all_count_as_the_developer(ctx):
     assert persons == {"developer"}
 
 
+@pytest.mark.parametrize("delivered_in_days, developers", [(1, True), (0, False), (None, False)])
+def test_sold_units_not_yet_delivered_count_with_the_developer_as_one_person(ctx, delivered_in_days, developers):
+    """建筑物区分所有权解释第九条: 未售出 and 已售出未交付 units together are the developer's one person;
+    a unit delivered on the day the vote opens is its buyer's."""
+    estate = _estate()
+    units = _one_owner_of(estate, 2)
+    for unit in units:
+        unit.delivered_on = None if delivered_in_days is None else TODAY + dt.timedelta(days=delivered_in_days)
+    db.session.flush()
+    app = _advance(_application(estate), "open_vote")
+    persons = set(db.session.execute(select(VoteRoll.person).where(
+        VoteRoll.application_id == app.id, VoteRoll.unit_id.in_([u.id for u in units]))).scalars())
+    assert (persons == {"developer"}) is developers
+
+
 def test_one_ballot_per_unit(ctx):
     app = _advance(_application(), "open_vote")
     unit_id = db.session.execute(select(VoteRoll.unit_id).where(VoteRoll.application_id == app.id)).scalars().first()

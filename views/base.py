@@ -11,6 +11,7 @@ from flask_appbuilder.forms import DynamicForm
 from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.urltools import get_order_args, get_page_args, get_page_size_args
 from sqlalchemy import or_
+from wtforms import StringField
 
 from models.base import Entity, lookup_columns_of, normalized, value_kind
 from models.rules import violations
@@ -25,9 +26,13 @@ class RulesForm:
     _model: ClassVar[type[Entity]]
 
     def validate(self, extra_validators: Any = None) -> bool:
-        # written canonically before any check (a length limit would refuse "+86 138 0013 8000")
-        for name, value in normalized(self._model, {n: f.data for n, f in self._fields.items()}).items():  # type: ignore[attr-defined]
-            self._fields[name].data = value  # type: ignore[attr-defined]
+        # texts written canonically before any check (a length limit would refuse "+86 138 0013 8000");
+        # only those: reading or setting a relation's data here would skip its own choice check
+        fields = self._fields  # type: ignore[attr-defined]
+        texts = {n: f.data for n, f in fields.items() if isinstance(f, StringField) and isinstance(f.data, str)}
+        for name, value in normalized(self._model, texts).items():
+            if value != texts[name]:
+                fields[name].data = value
         valid = super().validate(extra_validators)  # type: ignore[misc]
         values = {name: field.data for name, field in self._fields.items()}  # type: ignore[attr-defined]
         session = current_app.appbuilder.session

@@ -129,6 +129,9 @@ class RoleView(RoleModelView):
     base_permissions = ["can_list", "can_show"]
     list_columns = ["name"]
     show_columns = ["name"]
+    # FAB's search offered 权限 as a select of every raw permission ("can_list on UnitView")
+    search_columns = ["name"]
+    label_columns = {"name": "角色名称"}
     list_title, show_title = "角色列表", "角色权限"
     show_template = "security/role_show.html"
     exclude_route_methods = {"add", "edit", "delete", "action", "action_post", "api_column_add",

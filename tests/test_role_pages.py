@@ -23,6 +23,13 @@ def test_a_role_page_lists_what_the_role_may_do_in_chinese(app):
     assert english_words(page) == set()
 
 
+def test_the_role_list_reads_in_chinese_and_offers_no_raw_permission_names(app):
+    page = text_of(client_of(app, "admin").get("/roles/list/"))
+    assert "业委会委员" in page and "角色名称" in page
+    assert "menu access on" not in page and "can_list" not in page
+    assert english_words(page) == set()
+
+
 def test_roles_cannot_be_added_edited_or_copied_in_the_ui(app):
     admin = client_of(app, "admin")
     roles = text_of(admin.get("/roles/list/"))

@@ -12,6 +12,7 @@ declaration.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from decimal import ROUND_HALF_UP, Decimal
@@ -19,7 +20,9 @@ from typing import Any, ClassVar
 
 from flask_appbuilder import Model
 from flask_appbuilder.models.mixins import FileColumn
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, Numeric, String, TypeDecorator, event, inspect
+from sqlalchemy import (
+    Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String, TypeDecorator, event, inspect,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 #: execution option of the few queries that must read across estates (see app.scoping)
@@ -76,8 +79,6 @@ def is_decimal(column_type: Any) -> bool:
 def value_kind(column: Any) -> str:
     """What a column holds, as forms, filters and Excel treat it: "choice", "bool",
     "datetime", "date", "decimal", "int" or "text"."""
-    from sqlalchemy import Boolean, Date, DateTime
-
     if "choices" in column.info:
         return "choice"
     kind = column.type
@@ -177,9 +178,20 @@ def sort_key_of(source: str):
     return mapped_column(String(80), default=default, info={"sort_key_of": source})
 
 
+@functools.cache
 def sort_keys(model: type) -> dict[str, str]:
-    """``{source column: its sort-key column}`` of a model."""
-    return {c.info["sort_key_of"]: c.key for c in model.__table__.columns if "sort_key_of" in c.info}
+    """``{source column: its sort-key column}`` of a model (read once per class: every flush asks)."""
+    table = getattr(model, "__table__", None)
+    columns = table.columns if table is not None else ()
+    return {c.info["sort_key_of"]: c.key for c in columns if "sort_key_of" in c.info}
+
+
+@functools.cache
+def normalizers(model: type) -> dict[str, Callable[[str], str]]:
+    """``{column: how its typed text is written}`` of a model (read once per class)."""
+    table = getattr(model, "__table__", None)
+    columns = table.columns if table is not None else ()
+    return {c.key: c.info["normalize"] for c in columns if "normalize" in c.info}
 
 
 def _keep_sort_keys(session: Session, _context: Any, _instances: Any) -> None:
@@ -191,14 +203,10 @@ def _keep_sort_keys(session: Session, _context: Any, _instances: Any) -> None:
 
 def normalized(model: type, values: dict[str, Any]) -> dict[str, Any]:
     """``values`` with every text of a column declaring ``normalize`` written canonically."""
-    table = getattr(model, "__table__", None)
-    if table is None:
-        return dict(values)
     found = dict(values)
-    for name, value in values.items():
-        column = table.columns.get(name)
-        if column is not None and isinstance(value, str) and "normalize" in column.info:
-            found[name] = column.info["normalize"](value)
+    for name, normalize in normalizers(model).items():
+        if isinstance(found.get(name), str):
+            found[name] = normalize(found[name])
     return found
 
 
@@ -206,14 +214,10 @@ def _normalize_stored(session: Session, _context: Any, _instances: Any) -> None:
     """Whatever the route (form, REST, import, script), a value is stored canonically, so a
     uniqueness constraint compares 110…002X with 110…002x as the same person."""
     for obj in [*session.new, *session.dirty]:
-        table = getattr(type(obj), "__table__", None)
-        if table is None:
-            continue
-        for column in table.columns:
-            normalize = column.info.get("normalize")
-            value = obj.__dict__.get(column.key) if normalize else None
+        for name, normalize in normalizers(type(obj)).items():
+            value = obj.__dict__.get(name)
             if isinstance(value, str) and normalize(value) != value:
-                setattr(obj, column.key, normalize(value))
+                setattr(obj, name, normalize(value))
 
 
 event.listen(Session, "before_flush", _keep_sort_keys)

@@ -253,7 +253,7 @@ def _backdate(session: Session, app: FundApplication, **dates: dt.date) -> None:
 
 def _ballots(session: Session, rng: random.Random, app: FundApplication, share: float, yes: float,
              recorder: str) -> int:
-    """Ballots of ``share`` of the persons on the roll, one choice per person (第9条), half
+    """Ballots of ``share`` of the persons on the roll, one per person (第9条), half
     on paper (with a scan) and half electronic; written in bulk."""
     roll = session.execute(
         select(VoteRoll.unit_id, VoteRoll.person).where(VoteRoll.application_id == app.id).order_by(VoteRoll.unit_id)
@@ -262,14 +262,16 @@ def _ballots(session: Session, rng: random.Random, app: FundApplication, share: 
     voting = set(rng.sample(persons, round(len(persons) * share)))
     choice_of = {p: "yes" if rng.random() < yes else rng.choice(("no", "no", "abstain")) for p in sorted(voting)}
     now = dt.datetime.combine(dt.date.today(), dt.time(9))
+    first_unit: dict[str, int] = {}
+    for unit_id, person in roll:  # a person's ballot is cast through their first unit
+        first_unit.setdefault(person, unit_id)
     rows = []
-    for unit_id, person in roll:
-        if person not in voting:
-            continue
+    for person in sorted(voting):
+        unit_id = first_unit[person]
         paper = rng.random() < 0.5
         scan = _scan(app.id, unit_id) if paper else None
-        rows.append(dict(application_id=app.id, estate_id=app.estate_id, unit_id=unit_id, choice=choice_of[person],
-                         channel="paper" if paper else "electronic", scan=scan,
+        rows.append(dict(application_id=app.id, estate_id=app.estate_id, unit_id=unit_id, person=person,
+                         choice=choice_of[person], channel="paper" if paper else "electronic", scan=scan,
                          recorded_by=recorder if paper else "业主电子投票", cast_at=now))
     if rows:
         session.execute(insert(Ballot.__table__), rows)

@@ -188,14 +188,16 @@ def _fund_data(session, size: Size) -> dict:
     session.expire(application)
     roll = session.execute(select(VoteRoll.unit_id, VoteRoll.person)
                            .where(VoteRoll.application_id == application.id).order_by(VoteRoll.unit_id)).all()
-    choice_of: dict[str, str] = {}
     rows = []
     cast_at = dt.datetime(2026, 10, 20, 10, 0)
-    for unit_id, person in roll:
-        choice = choice_of.setdefault(person, rng.choices(("yes", "no", "abstain"), (75, 15, 10))[0])
-        rows.append({"application_id": application.id, "estate_id": estate.id, "unit_id": unit_id,
-                     "choice": choice, "channel": "electronic", "scan": None, "recorded_by": "业主本人",
-                     "cast_at": cast_at})
+    voted: set[str] = set()
+    for unit_id, person in roll:  # one ballot per person, through their first unit
+        if person in voted:
+            continue
+        voted.add(person)
+        rows.append({"application_id": application.id, "estate_id": estate.id, "unit_id": unit_id, "person": person,
+                     "choice": rng.choices(("yes", "no", "abstain"), (75, 15, 10))[0], "channel": "electronic",
+                     "scan": None, "recorded_by": "业主本人", "cast_at": cast_at})
     for start in range(0, len(rows), 5000):
         session.execute(insert(Ballot), rows[start:start + 5000])
     audit.record_all(session, [(FundScope, len(buildings)), (Ballot, len(rows))], "基准测试数据 {count} 条")

@@ -2,7 +2,7 @@
 
 The arithmetic is kept apart from the database so that it can be read against the law
 and tested case by case: :func:`tally` takes the electorate (one :class:`Voter` per unit,
-area in hundredths of a ㎡) and the ballots and counts them per choice; :func:`count_up`
+area in hundredths of a ㎡) and the ballots (one per person) and counts them per choice; :func:`count_up`
 decides from those counts with exact fractions. The live count sums the same figures in
 SQL (``models.repair_fund.current_tally``) and hands them to the same :func:`count_up`.
 
@@ -10,6 +10,10 @@ SQL (``models.repair_fund.current_tally``) and hands them to the same :func:`cou
 - Headcount (第9条): one unit = one person, except that the units of one owner (or of the
   same co-owners) are one person, and all unsold developer units together are one person.
   The roll stores, per unit, the key of the person it belongs to.
+- One ballot per person (第9条 counts the person once with all their 专有部分): the ballot
+  is the person's, and all their units on the roll carry its choice. A person who returned
+  a ballot is never silent; silent consent, where the rules enable it, applies to persons
+  who returned nothing, with all their area.
 - Quorum: participating area ≥ q × total area AND participating heads ≥ q × total heads
   ("以上" includes the boundary). 同意, 反对 and 弃权 all participate.
 - Approval: 同意 > a × participating (area and heads) ("过半数" is strict). The older 双2/3
@@ -42,6 +46,7 @@ MATTERS = Choices(
     ("major", "筹集维修资金、改建重建建筑物及其附属设施"),
 )
 BASES = Choices(("participating", "参与表决的业主"), ("total", "全体业主"))
+ONE_BALLOT = "该业主已经投过票：同一业主的多套房屋计为一人，只投一票，表决意见计入其全部房屋"
 #: the person key of every unsold developer unit of an estate (第9条: together one person)
 DEVELOPER = "developer"
 
@@ -103,9 +108,14 @@ class Tally:
     silent_area: int
     silent_heads: int
     rule: Rule
-    #: units on the roll and ballots cast (not part of the decision)
+    #: units on the roll and units covered by a ballot (not part of the decision)
     units: int = 0
     ballots: int = 0
+
+    @property
+    def voted_heads(self) -> int:
+        """Persons who returned a ballot (silent consent aside)."""
+        return self.yes_heads - self.silent_heads + self.no_heads + self.abstain_heads
 
     def share(self, part: int, whole: int) -> Fraction:
         return Fraction(part, whole) if whole else Fraction(0)
@@ -143,27 +153,19 @@ class Tally:
 SILENT = None
 
 
-def tally(voters: Iterable[Voter], ballots: Mapping[int, str], rule: Rule = Rule(),
+def tally(voters: Iterable[Voter], ballots: Mapping[str, str], rule: Rule = Rule(),
           silent_consent: bool = False) -> Tally:
-    """Count the ballots (unit id → "yes"/"no"/"abstain") over the electorate.
-
-    A person's head goes with their ballots (the roll refuses one person voting two ways;
-    should two ballots still disagree, the first choice in the order abstain, no, yes
-    counts — the same in SQL, ``models.repair_fund.current_tally``); a person none of
-    whose units voted is silent.
-    """
+    """Count the ballots (person → "yes"/"no"/"abstain") over the electorate: each unit
+    carries its person's choice, or is silent when its person returned nothing."""
     area: dict[str | None, int] = {}
     units: dict[str | None, int] = {}
-    person_choice: dict[str, str | None] = {}
+    persons: dict[str | None, set[str]] = {}
     for voter in voters:
-        choice = ballots.get(voter.unit_id, SILENT)
+        choice = ballots.get(voter.person, SILENT)
         area[choice] = area.get(choice, 0) + voter.area
         units[choice] = units.get(choice, 0) + 1
-        known = person_choice.get(voter.person, SILENT)
-        person_choice[voter.person] = choice if known is SILENT else min(known, choice or known)
-    heads: dict[str | None, int] = {}
-    for choice in person_choice.values():
-        heads[choice] = heads.get(choice, 0) + 1
+        persons.setdefault(choice, set()).add(voter.person)
+    heads = {choice: len(names) for choice, names in persons.items()}
     return count_up(area, heads, units, rule, silent_consent)
 
 
@@ -293,6 +295,8 @@ class VoteRoll(Entity):
     __table_args__ = (
         UniqueConstraint("application_id", "unit_id", name="uq_vote_roll_unit",
                          info={"message": "该房屋已在表决名册中"}),
+        # the target of the ballot's reference: a ballot names a unit of the roll AND its person
+        UniqueConstraint("application_id", "unit_id", "person", name="uq_vote_roll_unit_person"),
     )
 
     def __str__(self) -> str:
@@ -312,7 +316,8 @@ class VoteRoll(Entity):
 
 
 class Ballot(Entity):
-    """表决票: one per unit of the roll (a database constraint); never changed."""
+    """表决票: one per person of the roll (a database constraint), cast through any of the
+    person's units and counted for all of them; never changed."""
 
     __tablename__ = "ballot"
 
@@ -320,7 +325,9 @@ class Ballot(Entity):
     application: Mapped["FundApplication"] = relationship(info=zh("使用申请"))  # noqa: F821
     estate_id: Mapped[int] = fk("estate.id")
     unit_id: Mapped[int] = fk("unit.id")
-    unit: Mapped[Unit] = relationship(info=zh("房屋"))  # noqa: F821
+    unit: Mapped[Unit] = relationship(info=zh("房屋", "投票时出示的房屋；表决意见计入该业主在名册中的全部房屋"))
+    # the roll's key of the person voting (unlabelled: an internal key, never shown)
+    person: Mapped[str] = mapped_column(String(200))
     choice: Mapped[str] = mapped_column(String(10), info=zh("表决意见", choices=BALLOT_CHOICES))
     channel: Mapped[str] = mapped_column(String(12), info=zh("表决方式", choices=CHANNELS))
     scan: Mapped[str | None] = mapped_column(Document(255), info=zh("表决票扫描件"))
@@ -328,9 +335,10 @@ class Ballot(Entity):
     cast_at: Mapped[dt.datetime] = mapped_column(DateTime, info=zh("投票时间"))
 
     __table_args__ = (
-        UniqueConstraint("application_id", "unit_id", name="uq_ballot_unit",
-                         info={"message": "该房屋已经投过票，每户只能投一票"}),
-        ForeignKeyConstraint(("application_id", "unit_id"), ("vote_roll.application_id", "vote_roll.unit_id"),
+        UniqueConstraint("application_id", "person", name="uq_ballot_person",
+                         info={"message": ONE_BALLOT}),
+        ForeignKeyConstraint(("application_id", "unit_id", "person"),
+                             ("vote_roll.application_id", "vote_roll.unit_id", "vote_roll.person"),
                              name="fk_ballot_roll"),
         BALLOT_CHOICES.constraint("choice", "ck_ballot_choice"),
         CHANNELS.constraint("channel", "ck_ballot_channel"),
@@ -348,7 +356,7 @@ class Ballot(Entity):
         search_columns = ("application", "choice", "channel")
         order_by = ("cast_at", "desc")
         str_loads = ("unit",)
-        actions = frozenset()  # cast on the application's vote page, one per unit
+        actions = frozenset()  # cast on the application's vote page, one per person
         append_only = True
 
 

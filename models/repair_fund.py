@@ -21,7 +21,7 @@ from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Date, DateTime, Index, Integer, Select, String, Text, UniqueConstraint, and_,
+    Boolean, CheckConstraint, Date, DateTime, Index, Integer, Select, String, Text, UniqueConstraint, and_, distinct,
     case, event, func, insert, select,
 )
 from sqlalchemy.exc import IntegrityError
@@ -32,7 +32,7 @@ from models.errors import Refused
 from models.fees import cents
 from models.estate import Building, Estate, Unit
 from models.fund_vote import (
-    BALLOT_CHOICES, DEVELOPER, MATTERS, Ballot, Rule, Tally, VoteResult, VoteRoll, count_up, rule_for,
+    BALLOT_CHOICES, DEVELOPER, MATTERS, ONE_BALLOT, Ballot, Rule, Tally, VoteResult, VoteRoll, count_up, rule_for,
 )
 from models.people import Owner, UnitOwnership
 from models.settings import Settings
@@ -362,10 +362,11 @@ def _open_vote(app: FundApplication, session: Session) -> None:
 def _vote_may_close(app: FundApplication, session: Session) -> str | None:
     if dt.date.today() > app.vote_until:
         return None
-    roll = session.scalar(select(func.count()).select_from(VoteRoll).where(VoteRoll.application_id == app.id))
+    persons = session.scalar(select(func.count(distinct(VoteRoll.person))).where(VoteRoll.application_id == app.id))
     cast = session.scalar(select(func.count()).select_from(Ballot).where(Ballot.application_id == app.id))
-    if cast < roll:
-        return f"表决期至 {app.vote_until:%Y年%m月%d日}，尚有 {roll - cast} 户未投票，表决期满或全部投票后方可计票"
+    if cast < persons:
+        return (f"表决期至 {app.vote_until:%Y年%m月%d日}，尚有 {persons - cast} 位业主未投票，"
+                "表决期满或全部业主投票后方可计票")
     return None
 
 
@@ -596,7 +597,7 @@ def open_roll(session: Session, app: FundApplication) -> int:
         .join(Owner, Owner.id == UnitOwnership.owner_id).where(UnitOwnership.unit_id.in_(electorate(app)))
     ):
         owners.setdefault(unit_id, []).append((owner_id, name, developer))
-    rows = []
+    rows, codes = [], {}
     for unit in units:
         unit_id = unit.id
         holders = sorted(owners.get(unit_id, []))
@@ -610,9 +611,11 @@ def open_roll(session: Session, app: FundApplication) -> int:
             name = "、".join(n for _id, n, _dev in holders)
         else:
             person, name = f"unit:{unit_id}", "（未登记业主）"
+        person = person[:200]
+        # one ballot per person: one 电子投票码 for all of the person's units
+        code = codes.setdefault(person, "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8)))
         rows.append(dict(application_id=app.id, estate_id=app.estate_id, unit_id=unit_id, area=unit.floor_area,
-                         person=person[:200], voter_name=name[:200],
-                         code="".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))))
+                         person=person, voter_name=name[:200], code=code))
     for chunk in batches(rows):
         session.execute(insert(VoteRoll), chunk)
     rule = rule_for(session, app.estate.community.street.district_id, app.matter)
@@ -631,19 +634,16 @@ def silent_consent(session: Session, app: FundApplication) -> bool:
 
 
 def current_tally(session: Session, app: FundApplication) -> Tally:
-    """The live count, aggregated in the database: area and units per choice, then persons
-    per choice (a person's choice is that of their ballots; ``fund_vote.tally`` in Python
-    counts the same way and the tests hold the two to each other)."""
-    cast = (Ballot.application_id == VoteRoll.application_id) & (Ballot.unit_id == VoteRoll.unit_id)
-    per_unit = (select(Ballot.choice, func.sum(VoteRoll.area), func.count()).select_from(VoteRoll)
-                .outerjoin(Ballot, cast).where(VoteRoll.application_id == app.id).group_by(Ballot.choice))
-    persons = (select(VoteRoll.person, func.min(Ballot.choice).label("choice")).select_from(VoteRoll)
-               .outerjoin(Ballot, cast).where(VoteRoll.application_id == app.id).group_by(VoteRoll.person)
-               .subquery())
-    area, units = {}, {}
-    for choice, summed, count in session.execute(per_unit):
-        area[choice], units[choice] = int(summed * 100), count
-    heads = dict(session.execute(select(persons.c.choice, func.count()).group_by(persons.c.choice)).all())
+    """The live count, aggregated in the database: every unit of the roll carries its
+    person's ballot, so area, units and persons are summed per choice in one statement
+    (``fund_vote.tally`` counts the same way in Python; the tests hold the two to each other)."""
+    figures = (select(Ballot.choice, func.sum(VoteRoll.area), func.count(), func.count(distinct(VoteRoll.person)))
+               .select_from(VoteRoll)
+               .outerjoin(Ballot, (Ballot.application_id == VoteRoll.application_id) & (Ballot.person == VoteRoll.person))
+               .where(VoteRoll.application_id == app.id).group_by(Ballot.choice))
+    area, units, heads = {}, {}, {}
+    for choice, summed, count, persons in session.execute(figures):
+        area[choice], units[choice], heads[choice] = int(summed * 100), count, persons
     return count_up(area, heads, units, vote_rule(app), silent_consent(session, app))
 
 
@@ -663,9 +663,26 @@ def record_result(session: Session, app: FundApplication) -> Tally:
     return result
 
 
+def _code_matches(session: Session, roll: VoteRoll, code: str | None) -> bool:
+    """The person's 电子投票码 (one per person; a roll opened before that rule has one per
+    unit, and each of them still opens the person's ballot)."""
+    typed = (code or "").strip().upper()
+    codes = session.execute(select(VoteRoll.code).where(VoteRoll.application_id == roll.application_id,
+                                                        VoteRoll.person == roll.person)).scalars()
+    return bool(typed) and any([secrets.compare_digest(typed, known) for known in codes])
+
+
+def covered_by(session: Session, ballot: Ballot) -> tuple[int, Decimal]:
+    """The units and area of the roll a ballot is counted for (all of its person's)."""
+    units, area = session.execute(select(func.count(), func.sum(VoteRoll.area)).where(
+        VoteRoll.application_id == ballot.application_id, VoteRoll.person == ballot.person)).one()
+    return units, area
+
+
 def cast_ballot(session: Session, app: FundApplication, unit_id: int, choice: str, *, channel: str,
                 recorded_by: str, scan: str | None = None, code: str | None = None) -> Ballot:
-    """One ballot for one unit of the roll; refused (nothing written) when not allowed."""
+    """The ballot of the person a unit of the roll belongs to, counted for all of that
+    person's units; refused (nothing written) when not allowed."""
     if app.state != "voting":
         raise Refused(f"当前状态为「{STATES.label(app.state)}」，不在表决期内")
     if choice not in BALLOT_CHOICES.codes:
@@ -677,26 +694,19 @@ def cast_ballot(session: Session, app: FundApplication, unit_id: int, choice: st
         raise Refused("该房屋不在本次表决的列支范围内")
     if channel == "paper" and not scan:
         raise Refused("纸质表决票须上传扫描件")
-    if channel == "electronic" and (not code or not secrets.compare_digest(code.strip().upper(), roll.code)):
+    if channel == "electronic" and not _code_matches(session, roll, code):
         raise Refused("电子投票码不正确")
-    if session.scalar(select(Ballot.id).where(Ballot.application_id == app.id, Ballot.unit_id == unit_id)):
-        raise Refused("该房屋已经投过票，每户只能投一票")
-    # one person votes one way: the other units of the same owner must agree (第9条: one person)
-    earlier = session.execute(
-        select(Ballot.choice).join(VoteRoll, (VoteRoll.application_id == Ballot.application_id)
-                                   & (VoteRoll.unit_id == Ballot.unit_id))
-        .where(Ballot.application_id == app.id, VoteRoll.person == roll.person).limit(1)
-    ).scalar_one_or_none()
-    if earlier is not None and earlier != choice:
-        raise Refused(f"同一业主的多套房屋计为一人，须作出相同表决（已投「{BALLOT_CHOICES.label(earlier)}」）")
-    ballot = Ballot(application_id=app.id, estate_id=app.estate_id, unit_id=unit_id, choice=choice,
-                    channel=channel, scan=scan, recorded_by=recorded_by[:100], cast_at=utc_now_naive())
+    # one ballot per person (建筑物区分所有权解释第九条): a ballot through any of their units is theirs
+    if session.scalar(select(Ballot.id).where(Ballot.application_id == app.id, Ballot.person == roll.person)):
+        raise Refused(ONE_BALLOT)
+    ballot = Ballot(application_id=app.id, estate_id=app.estate_id, unit_id=unit_id, person=roll.person,
+                    choice=choice, channel=channel, scan=scan, recorded_by=recorded_by[:100], cast_at=utc_now_naive())
     try:
-        # two ballots for one unit at the same moment: the database's unique key decides
+        # two ballots of one person at the same moment: the database's unique key decides
         with session.begin_nested():
             session.add(ballot)
     except IntegrityError:
-        raise Refused("该房屋已经投过票，每户只能投一票") from None
+        raise Refused(ONE_BALLOT) from None
     return ballot
 
 

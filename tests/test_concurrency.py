@@ -106,8 +106,8 @@ def fund_application(app, *path: str) -> int:
         db.session.flush()
         for name in path:
             if name == "close_vote":
-                for unit_id in db.session.scalars(select(VoteRoll.unit_id).where(
-                        VoteRoll.application_id == application.id)):
+                for unit_id in db.session.scalars(select(func.min(VoteRoll.unit_id)).where(
+                        VoteRoll.application_id == application.id).group_by(VoteRoll.person)):
                     cast_ballot(db.session, application, unit_id, "yes", channel="paper", recorded_by="测试",
                                 scan="scan.pdf")
             FUND_FLOW.fire(db.session, application, name)
@@ -127,8 +127,8 @@ def test_two_committee_members_approving_the_same_fund_plan_approve_it_once(app,
     assert seen == [("danger", "当前状态为「方案公示」，不能执行「审核通过并公示」"), ("success", "已审核通过并公示")]
 
 
-def test_two_paper_ballots_for_the_same_unit_record_one(app, live_server):
-    from models.fund_vote import Ballot, VoteRoll
+def test_two_paper_ballots_of_the_same_person_record_one(app, live_server):
+    from models.fund_vote import ONE_BALLOT, Ballot, VoteRoll
 
     pk = fund_application(app, "submit", "approve", "open_vote")
     unit_id = in_db(app, lambda: db.session.scalar(
@@ -139,7 +139,8 @@ def test_two_paper_ballots_for_the_same_unit_record_one(app, live_server):
     seen = same_click(live_server, ("committee_a", "committee_b"), f"/fund_application/tally/{pk}",
                       f"/fund_application/ballot/{pk}", {"unit": str(unit_id), "choice": "yes"}, scan)
 
-    assert seen == [("danger", "该房屋已经投过票，每户只能投一票"), ("success", "已录入表决票")]
+    assert [kind for kind, _message in seen] == ["danger", "success"]
+    assert seen[0][1] == ONE_BALLOT and seen[1][1].startswith("已录入表决票：「同意」计入该业主")
     assert in_db(app, lambda: db.session.scalar(select(func.count()).select_from(Ballot).where(
         Ballot.application_id == pk, Ballot.unit_id == unit_id))) == 1
 

@@ -191,8 +191,7 @@ def test_any_mismatch_gets_the_same_message_and_shows_nothing(app, client, chang
 
 def _voter(app_id: int):
     """A unit on the roll whose owner has not voted yet: its form fields and code."""
-    voted = select(VoteRoll.person).join(Ballot, (Ballot.application_id == VoteRoll.application_id)
-                                         & (Ballot.unit_id == VoteRoll.unit_id)).where(VoteRoll.application_id == app_id)
+    voted = select(Ballot.person).where(Ballot.application_id == app_id)
     roll, unit = db.session.execute(
         select(VoteRoll, Unit).join(Unit, Unit.id == VoteRoll.unit_id)
         .where(VoteRoll.application_id == app_id, VoteRoll.person.not_in(voted)).order_by(VoteRoll.unit_id)

@@ -1,7 +1,7 @@
 """The owners' vote, case by case against the law (民法典 第278条; 解释 第8/9条).
 
 Each case is computed by hand: areas in ㎡, one person per owner (all units of one
-owner, and all unsold developer units, count as ONE person).
+owner, and all unsold developer units, count as ONE person), one ballot per person.
 """
 
 from __future__ import annotations
@@ -23,60 +23,78 @@ def electorate(*units: tuple[str, str]) -> list[Voter]:
 
 
 def separate(*areas: str) -> list[Voter]:
-    """Every unit a different owner."""
-    return electorate(*[(area, f"owner{i}") for i, area in enumerate(areas)])
+    """Every unit a different owner: unit 1 is person "p1", unit 2 "p2", ..."""
+    return electorate(*[(area, f"p{i}") for i, area in enumerate(areas, start=1)])
 
 
 YES, NO, ABSTAIN = "yes", "no", "abstain"
 
-# (name, electorate, ballots by unit id, rule, silent consent, passed, hand-computed numbers)
+# (name, electorate, ballots by person, rule, silent consent, passed, hand-computed numbers)
 CASES = [
     ("exactly two thirds participating meets the quorum",
-     separate("100", "100", "100"), {1: YES, 2: YES}, Rule(), False, True,
+     separate("100", "100", "100"), {"p1": YES, "p2": YES}, Rule(), False, True,
      dict(participating_area=20000, participating_heads=2, yes_area=20000, yes_heads=2)),
     ("just under two thirds of the area misses the quorum",
-     separate("100", "100", "100.01"), {1: YES, 2: YES}, Rule(), False, False,
+     separate("100", "100", "100.01"), {"p1": YES, "p2": YES}, Rule(), False, False,
      dict(participating_area=20000, total_area=30001)),
     ("two thirds of an area with cents is exact, not a rounded float",
-     separate("33.33", "33.33", "33.33"), {1: YES, 2: YES}, Rule(), False, True,
+     separate("33.33", "33.33", "33.33"), {"p1": YES, "p2": YES}, Rule(), False, True,
      dict(participating_area=6666, total_area=9999)),
     ("exactly half agreeing is not more than half",
-     separate("100", "100", "100", "100"), {1: YES, 2: YES, 3: NO, 4: NO}, Rule(), False, False,
+     separate("100", "100", "100", "100"), {"p1": YES, "p2": YES, "p3": NO, "p4": NO}, Rule(), False, False,
      dict(yes_area=20000, participating_area=40000, yes_heads=2, participating_heads=4)),
     ("one owner with three units is one person with all three areas",
      electorate(("100", "A"), ("100", "A"), ("100", "A"), ("100", "B"), ("100", "C")),
-     {1: YES, 2: YES, 3: YES, 4: NO}, Rule(), False, False,
+     {"A": YES, "B": NO}, Rule(), False, False,
      # area: 400/500 participate, 300/400 agree; heads: 2/3 participate, but 1 of 2 agree is only half
      dict(total_heads=3, participating_heads=2, yes_heads=1, yes_area=30000, participating_area=40000)),
     ("all unsold developer units together are one person",
      electorate(("100", DEVELOPER), ("100", DEVELOPER), ("100", DEVELOPER), ("100", DEVELOPER),
                 ("100", "X"), ("100", "Y")),
-     {1: YES, 2: YES, 3: YES, 4: YES, 5: YES}, Rule(), False, True,
+     {DEVELOPER: YES, "X": YES}, Rule(), False, True,
      dict(total_heads=3, participating_heads=2, yes_heads=2, participating_area=50000, total_area=60000)),
     ("abstentions participate but do not agree",
-     separate("100", "100", "100"), {1: YES, 2: ABSTAIN, 3: ABSTAIN}, Rule(), False, False,
+     separate("100", "100", "100"), {"p1": YES, "p2": ABSTAIN, "p3": ABSTAIN}, Rule(), False, False,
      dict(participating_heads=3, abstain_heads=2, abstain_area=20000, yes_heads=1)),
     ("a majority of the participants carries it even with an abstention and a silent unit",
-     separate("100", "100", "100", "100", "100"), {1: YES, 2: YES, 3: YES, 4: ABSTAIN}, Rule(), False, True,
+     separate("100", "100", "100", "100", "100"), {"p1": YES, "p2": YES, "p3": YES, "p4": ABSTAIN}, Rule(),
+     False, True,
      dict(participating_heads=4, participating_area=40000, yes_area=30000)),
     ("反对 is recorded as 反对 and participates",
-     separate("100", "100", "100"), {1: NO, 2: NO, 3: YES}, Rule(), False, False,
+     separate("100", "100", "100"), {"p1": NO, "p2": NO, "p3": YES}, Rule(), False, False,
      dict(no_heads=2, no_area=20000, participating_heads=3)),
     ("silence counts as consent only where the estate's rules say so",
-     separate("100", "100", "100"), {1: YES}, Rule(), True, True,
+     separate("100", "100", "100"), {"p1": YES}, Rule(), True, True,
      dict(silent_heads=2, silent_area=20000, participating_heads=3, yes_heads=3)),
     ("without that rule silence is simply not participating",
-     separate("100", "100", "100"), {1: YES}, Rule(), False, False,
+     separate("100", "100", "100"), {"p1": YES}, Rule(), False, False,
      dict(silent_heads=0, participating_heads=1)),
     ("the older 双2/3 rule counts 同意 against all owners, boundary included",
-     separate("100", "100", "100"), {1: YES, 2: YES, 3: NO}, DOUBLE_TWO_THIRDS, False, True,
+     separate("100", "100", "100"), {"p1": YES, "p2": YES, "p3": NO}, DOUBLE_TWO_THIRDS, False, True,
      dict(yes_area=20000, total_area=30000)),
     ("the older 双2/3 rule fails one unit short of two thirds of all owners",
-     separate("100", "100", "100", "100"), {1: YES, 2: NO, 3: YES}, DOUBLE_TWO_THIRDS, False, False,
+     separate("100", "100", "100", "100"), {"p1": YES, "p2": NO, "p3": YES}, DOUBLE_TWO_THIRDS, False, False,
      dict(yes_heads=2, total_heads=4)),
     ("筹集/改建 need three quarters, boundary included",
-     separate("100", "100", "100", "100"), {1: YES, 2: YES, 3: YES, 4: NO}, THREE_QUARTERS, False, True,
+     separate("100", "100", "100", "100"), {"p1": YES, "p2": YES, "p3": YES, "p4": NO}, THREE_QUARTERS, False, True,
      dict(yes_heads=3, participating_heads=4)),
+    # 民法典第二百七十八条 and 解释第九条: the person counts once, with ALL their 专有部分
+    ("an owner who voted 反对 has all their units 反对, none of them silent consent",
+     # A: 200 + 100 ㎡ votes 反对; B 200 and C 100 vote 同意. 同意 300 of 600 ㎡ is exactly half: refused
+     # (were A's second unit silent, it would count as 同意 under silent consent: 400/600, passed)
+     electorate(("200", "A"), ("100", "A"), ("200", "B"), ("100", "C")), {"A": NO, "B": YES, "C": YES},
+     Rule(), True, False,
+     dict(total_area=60000, participating_area=60000, yes_area=30000, no_area=30000, silent_area=0,
+          yes_heads=2, no_heads=1, silent_heads=0)),
+    ("an owner of three units who returned one ballot participates with all three",
+     # A: 3 × 100 ㎡, B 100, C 100. A and B vote: 400/500 ㎡ = 80% and 2/3 heads participate
+     electorate(("100", "A"), ("100", "A"), ("100", "A"), ("100", "B"), ("100", "C")), {"A": YES, "B": YES},
+     Rule(), False, True,
+     dict(participating_area=40000, total_area=50000, participating_heads=2, total_heads=3, yes_area=40000)),
+    ("silent consent gives a person who returned nothing all their area",
+     electorate(("100", "A"), ("50", "A"), ("100", "B"), ("100", "C")), {"B": YES, "C": NO},
+     Rule(), True, True,
+     dict(silent_area=15000, silent_heads=1, yes_area=25000, yes_heads=2, participating_area=35000)),
     ("nobody voting passes nothing",
      separate("100", "100"), {}, Rule(), False, False,
      dict(participating_area=0, participating_heads=0)),
@@ -94,7 +112,7 @@ def test_tally_decides_like_the_law(name, voters, ballots, rule, silent, passed,
 def test_headcount_and_area_thresholds_are_checked_separately():
     # one big owner: area quorum met, headcount quorum missed
     voters = electorate(("900", "big"), ("10", "a"), ("10", "b"), ("10", "c"))
-    result = tally(voters, {1: YES})
+    result = tally(voters, {"big": YES})
     assert result.quorum_area_met and not result.quorum_heads_met and not result.passed
 
 

@@ -15,7 +15,7 @@ from app.audit import AppendOnly
 from app.extensions import db
 from models.errors import Refused
 from models.estate import Building, Estate, Unit
-from models.fund_vote import Ballot, VoteResult, VoteRoll, Voter, tally
+from models.fund_vote import ONE_BALLOT, Ballot, VoteResult, VoteRoll, Voter, tally
 from models.people import Owner, UnitOwnership
 from models.repair_fund import (
     FUND_FLOW, FundAccount, FundApplication, FundEntry, FundPayment, FundScope, apportion, balances, cast_ballot,
@@ -79,7 +79,9 @@ def _fire(app: FundApplication, *names: str, comment: str = "同意") -> None:
 
 
 def _vote_all(app: FundApplication, choice: str = "yes") -> None:
-    for unit_id in db.session.execute(select(VoteRoll.unit_id).where(VoteRoll.application_id == app.id)).scalars():
+    """Every person of the roll votes, through their first unit."""
+    for unit_id in db.session.execute(select(func.min(VoteRoll.unit_id)).where(VoteRoll.application_id == app.id)
+                                      .group_by(VoteRoll.person)).scalars():
         _cast(app, unit_id, choice)
 
 
@@ -340,8 +342,8 @@ def test_a_payment_never_drives_a_balance_negative(ctx, cost):
        silence_is_consent=st.booleans())
 def test_the_count_in_the_database_equals_the_count_of_the_law(ctx, choices, silence_is_consent):
     """current_tally aggregates in SQL; fund_vote.tally is the arithmetic read against the law.
-    Ballots are written directly, so a person's units may even disagree (a race the roll
-    check cannot see): both counts must still agree, number for number."""
+    Ballots are written directly, one per person, through that person's first unit: both
+    counts must agree, number for number."""
     estate = _estate()
     try:
         _one_owner_of(estate, 4)
@@ -350,15 +352,20 @@ def test_the_count_in_the_database_equals_the_count_of_the_law(ctx, choices, sil
                            .values(silent_consent=silence_is_consent))
         roll = db.session.execute(select(VoteRoll).where(VoteRoll.application_id == app.id)
                                   .order_by(VoteRoll.unit_id)).scalars().all()
-        ballots = {entry.unit_id: choice for entry, choice in zip(roll, choices) if choice}
-        for unit_id, choice in ballots.items():
-            db.session.add(Ballot(application_id=app.id, estate_id=estate.id, unit_id=unit_id, choice=choice,
-                                  channel="electronic", recorded_by="业主", cast_at=dt.datetime(2026, 11, 1)))
+        first_unit = {}
+        for entry in roll:
+            first_unit.setdefault(entry.person, entry.unit_id)
+        ballots = {person: choice for person, choice in zip(first_unit, choices) if choice}
+        for person, choice in ballots.items():
+            db.session.add(Ballot(application_id=app.id, estate_id=estate.id, unit_id=first_unit[person],
+                                  person=person, choice=choice, channel="electronic", recorded_by="业主",
+                                  cast_at=dt.datetime(2026, 11, 1)))
         db.session.flush()
         voters = [Voter(entry.unit_id, int(entry.area * 100), entry.person) for entry in roll]
         expected = tally(voters, ballots, vote_rule(app), silence_is_consent)
         assert current_tally(db.session, app) == expected
-        assert (expected.units, expected.ballots) == (len(roll), len(ballots))
+        assert expected.units == len(roll)
+        assert expected.voted_heads == len(ballots)
     finally:
         db.session.rollback()
 
@@ -442,11 +449,11 @@ def test_the_vote_opens_only_after_the_publicity_period(ctx):
         _fire(app, "open_vote")
 
 
-def test_the_vote_closes_early_only_when_every_unit_has_voted(ctx):
+def test_the_vote_closes_early_only_when_every_person_has_voted(ctx):
     app = _advance(_application(), "open_vote")
     first = db.session.execute(select(VoteRoll.unit_id).where(VoteRoll.application_id == app.id)).scalars().first()
     _cast(app, first, "yes")
-    with pytest.raises(TransitionRefused, match="户未投票"):
+    with pytest.raises(TransitionRefused, match="位业主未投票"):
         _fire(app, "close_vote")
 
 
@@ -527,18 +534,33 @@ def test_one_ballot_per_unit(ctx):
     app = _advance(_application(), "open_vote")
     unit_id = db.session.execute(select(VoteRoll.unit_id).where(VoteRoll.application_id == app.id)).scalars().first()
     _cast(app, unit_id, "yes")
-    with pytest.raises(Refused, match="该房屋已经投过票，每户只能投一票"):
+    with pytest.raises(Refused, match=ONE_BALLOT):
         _cast(app, unit_id, "no")
 
 
-def test_the_database_itself_holds_one_ballot_per_unit(ctx):
+def test_the_database_itself_holds_one_ballot_per_person(ctx):
+    """解释第九条: a second ballot of the same person, even through another of their units, is
+    refused by the table's own key."""
+    from sqlalchemy.exc import IntegrityError
+
+    estate = _estate()
+    units = _one_owner_of(estate, 2)
+    app = _advance(_application(estate), "open_vote")
+    ballot = _cast(app, units[0].id, "yes")
+    db.session.add(Ballot(application_id=app.id, estate_id=app.estate_id, unit_id=units[1].id, person=ballot.person,
+                          choice="no", channel="paper", scan=SCAN, recorded_by="绕过", cast_at=dt.datetime.now()))
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_a_ballot_cannot_name_a_person_the_unit_does_not_belong_to(ctx):
     from sqlalchemy.exc import IntegrityError
 
     app = _advance(_application(), "open_vote")
     unit_id = db.session.execute(select(VoteRoll.unit_id).where(VoteRoll.application_id == app.id)).scalars().first()
-    _cast(app, unit_id, "yes")
-    db.session.add(Ballot(application_id=app.id, estate_id=app.estate_id, unit_id=unit_id, choice="no",
-                          channel="paper", scan=SCAN, recorded_by="绕过", cast_at=dt.datetime.now()))
+    db.session.add(Ballot(application_id=app.id, estate_id=app.estate_id, unit_id=unit_id, person="owners:999999",
+                          choice="yes", channel="paper", scan=SCAN, recorded_by="绕过", cast_at=dt.datetime.now()))
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()
@@ -576,7 +598,7 @@ def test_no_ballot_outside_the_voting_period(ctx):
         _cast(app, unit_id, "yes")
 
 
-def test_one_owner_votes_one_way_across_their_units(ctx):
+def test_the_developer_votes_once_for_all_its_unsold_units(ctx):
     estate = _estate()
     units = db.session.execute(select(Unit).where(Unit.building_id == _building(estate).id)
                                .order_by(Unit.id).limit(2)).scalars().all()
@@ -585,8 +607,35 @@ def test_one_owner_votes_one_way_across_their_units(ctx):
     db.session.flush()
     app = _advance(_application(estate), "open_vote")
     _cast(app, units[0].id, "yes")
-    with pytest.raises(Refused, match="须作出相同表决"):
-        _cast(app, units[1].id, "no")
+    with pytest.raises(Refused, match=ONE_BALLOT):
+        _cast(app, units[1].id, "yes")
+
+
+def test_an_owner_of_three_units_who_returns_one_ballot_participates_with_all_three(ctx):
+    """民法典第二百七十八条, 解释第九条: the person counts once, with all their 专有部分."""
+    estate = _estate()
+    units = _one_owner_of(estate, 3)
+    app = _advance(_application(estate), "open_vote")
+    before = current_tally(db.session, app)
+    _cast(app, units[1].id, "no")
+    after = current_tally(db.session, app)
+    area = sum(int(unit.floor_area * 100) for unit in units)
+    assert (after.no_area, after.no_heads, after.ballots) == (area, 1, 3)
+    assert after.participating_area - before.participating_area == area
+
+
+def test_with_silent_consent_an_owner_who_voted_is_never_partly_silent(ctx):
+    """An owner who voted 反对 through one unit has no unit left to count as 同意 by silence."""
+    estate = _estate()
+    units = _one_owner_of(estate, 2)
+    app = _advance(_application(estate), "open_vote")
+    db.session.execute(update(FundAccount).where(FundAccount.estate_id == estate.id).values(silent_consent=True))
+    silent_before = current_tally(db.session, app).silent_area
+    _cast(app, units[0].id, "no")
+    after = current_tally(db.session, app)
+    area = sum(int(unit.floor_area * 100) for unit in units)
+    assert after.silent_area == silent_before - area
+    assert after.no_area == area
 
 
 def test_the_plan_is_frozen_after_submission(ctx):

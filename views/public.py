@@ -24,7 +24,7 @@ from models.estate import Building, Estate, Unit
 from models.fees import BILLING_BASES, BILLING_MODES, PRICE_FORMS, FeeStandard, FeeStandardLine, in_force
 from models.fund_vote import BALLOT_CHOICES
 from models.people import Owner, UnitOwnership
-from models.repair_fund import ENTRY_KINDS, STATES, FundApplication, cast_ballot
+from models.repair_fund import ENTRY_KINDS, STATES, FundApplication, cast_ballot, covered_by
 from models.repair_fund_disclosure import (
     PUBLISHED_PLAN_STATES, apportionments, disclose, parse_period, period_of, periods, published_applications,
     unit_entries,
@@ -222,14 +222,16 @@ def vote(application_id: int):
         try:
             if unit is None:
                 raise Refused("未找到该房屋，请核对楼栋和房号")
-            cast_ballot(session, app, unit.id, form["choice"], channel="electronic",
-                        code=request.form.get("code", ""), recorded_by="业主电子投票")
+            ballot = cast_ballot(session, app, unit.id, form["choice"], channel="electronic",
+                                 code=request.form.get("code", ""), recorded_by="业主电子投票")
+            units, area = covered_by(session, ballot)
             session.commit()
         except Refused as refused:
             session.rollback()
             error = _refused(str(refused))
         else:
-            done = f"投票成功：{unit.building.name} {unit.room_no} 的表决意见「{BALLOT_CHOICES.label(form['choice'])}」已记录。"
+            done = (f"投票成功：表决意见「{BALLOT_CHOICES.label(form['choice'])}」已记录，计入您在本次表决范围内的"
+                    f"全部 {units} 套房屋（{area} ㎡），计为一人。")
     return render_template(
         "public/vote.html", app=app, published=published, estate=_estate_or_404(app.estate_id),
         buildings=_buildings(app.estate_id), form=form, choices=BALLOT_CHOICES, state=STATES.label(app.state),

@@ -25,7 +25,7 @@ from models.estate import Building, Estate, Unit, reading_key, reading_order
 from models.fund_vote import BALLOT_CHOICES, MATTERS, Ballot, VoteResult, VoteRoll
 from models.repair_fund import (
     CATEGORIES, ENTRY_KINDS, STATES, FundApplication, FundEntry, FundPayment, balances, cast_ballot,
-    current_tally, deposit_first, electorate, planned_shares, reverse_entry, top_up_warnings,
+    covered_by, current_tally, deposit_first, electorate, planned_shares, reverse_entry, top_up_warnings,
 )
 from models.settings import Settings
 from views.registry import extends
@@ -208,7 +208,7 @@ class FundApplicationActions:
         return self.render_template(
             "fund/tally.html", title=f"{app.title} · 表决与计票", app=app, tally=counted, result=result,
             rows=self._tally_rows(counted) if counted else [], bars=self._bars(counted) if counted else [],
-            roll=counted.units if counted else 0, cast=counted.ballots if counted else 0,
+            roll=counted.units if counted else 0,
             choices=BALLOT_CHOICES, states=STATES,
             may_record=app.state == "voting" and self.may_fire("ballot"),
         )
@@ -259,11 +259,11 @@ class FundApplicationActions:
         words = request.args.get("q", "")[:100].split()[:5]
         page = request.args.get("page", "1")
         page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
-        voted = select(Ballot.unit_id).where(Ballot.application_id == app.id)
+        voted = select(Ballot.person).where(Ballot.application_id == app.id)  # a person votes once
         query = (
             select(VoteRoll.unit_id, Building.name, Unit.room_no, VoteRoll.voter_name)
             .join(Unit, Unit.id == VoteRoll.unit_id).join(Building, Building.id == Unit.building_id)
-            .where(VoteRoll.application_id == app.id, VoteRoll.unit_id.not_in(voted))
+            .where(VoteRoll.application_id == app.id, VoteRoll.person.not_in(voted))
         )
         for word in words:  # as every picker: each word matches the building, the room or the name
             query = query.where(or_(*(c.icontains(word, autoescape=True)
@@ -290,22 +290,25 @@ class FundApplicationActions:
             if not request.files.get("scan"):
                 raise Refused("纸质表决票须上传扫描件")
             scan = save_upload(request.files["scan"])
-            cast_ballot(session, app, int(unit), request.form.get("choice", ""), channel="paper",
-                        recorded_by=g.user.username, scan=scan)
+            ballot = cast_ballot(session, app, int(unit), request.form.get("choice", ""), channel="paper",
+                                 recorded_by=g.user.username, scan=scan)
+            units, area = covered_by(session, ballot)
             session.commit()
         except Refused as refused:
             session.rollback()
             discard_upload(scan)  # a refused ballot leaves no file behind
             flash(str(refused), "danger")
         else:
-            flash("已录入表决票", "success")
+            flash(f"已录入表决票：「{BALLOT_CHOICES.label(ballot.choice)}」计入该业主在名册中的全部 {units} 套房屋"
+                  f"（{area} ㎡），计为一人", "success")
         return redirect(url_for(f"{self.endpoint}.tally", pk=pk))
 
     @expose("/print_ballots/<int:pk>")
     @has_access
     @permission_name("ballot")
     def print_ballots(self, pk: int):
-        """表决票与名册 for printing (A4): one slip per unit with its 电子投票码; committee only."""
+        """表决票与名册 for printing (A4): one slip per person listing all of their units, with
+        the person's 电子投票码; committee only."""
         session = self.datamodel.session
         app = self._application(pk)
         roll = session.execute(
@@ -313,7 +316,12 @@ class FundApplicationActions:
             .where(VoteRoll.application_id == app.id).join(Unit, Unit.id == VoteRoll.unit_id)
             .join(Building, Building.id == Unit.building_id).order_by(*reading_order())
         ).scalars().all()
-        return self.render_template("fund/print_ballots.html", title=f"{app.title} · 表决票", app=app, roll=roll,
+        persons: dict[str, list[VoteRoll]] = {}
+        for entry in roll:  # in reading order of each person's first unit
+            persons.setdefault(entry.person, []).append(entry)
+        slips = [{"name": units[0].voter_name, "code": units[0].code, "units": units,
+                  "area": sum((u.area for u in units), Decimal("0.00"))} for units in persons.values()]
+        return self.render_template("fund/print_ballots.html", title=f"{app.title} · 表决票", app=app, slips=slips,
                                     choices=BALLOT_CHOICES, matters=MATTERS, today=dt.date.today())
 
     def render_template(self, template: str, **kwargs: Any):

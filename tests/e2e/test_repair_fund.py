@@ -87,18 +87,22 @@ def use_entries(person, title: str) -> list[Decimal]:
 
 
 def printed_codes(app, show_url: str, count: int) -> list[tuple[str, str, str]]:
-    """(building id, room, 电子投票码) of the first units of the roll: what the committee's
-    printed 表决票 hands each owner (the code is on no page, so it is read from the database)."""
+    """(building id, room, 电子投票码) of one unit of each of the first persons of the roll: what
+    the committee's printed 表决票 hands each owner (the code is on no page, so it is read from
+    the database)."""
     pk = int(re.search(r"/(\d+)$", show_url).group(1))
     with app.app_context():
         try:
             rows = db.session.execute(
-                select(Unit.building_id, Unit.room_no, VoteRoll.code).join(Unit, Unit.id == VoteRoll.unit_id)
-                .where(VoteRoll.application_id == pk).order_by(VoteRoll.unit_id).limit(count)
+                select(VoteRoll.person, Unit.building_id, Unit.room_no, VoteRoll.code)
+                .join(Unit, Unit.id == VoteRoll.unit_id).where(VoteRoll.application_id == pk).order_by(VoteRoll.unit_id)
             ).all()
         finally:
             db.session.remove()
-    return [(str(building), room, code) for building, room, code in rows]
+    first: dict[str, tuple[str, str, str]] = {}
+    for person, building, room, code in rows:
+        first.setdefault(person, (str(building), room, code))
+    return list(first.values())[:count]
 
 
 def vote_online(owner, show_url: str, building: str, room: str, code: str) -> None:
@@ -111,8 +115,8 @@ def vote_online(owner, show_url: str, building: str, room: str, code: str) -> No
     page.locator("input[name=code]").fill(code)
     page.locator("label.radio-inline", has_text="同意").click()
     owner.submit(page.get_by_role("button", name="提交表决"))
-    expect(page.locator(".alert-success")).to_contain_text(f"投票成功：{BUILDING.split()[-1]}")
-    expect(page.locator(".alert-success")).to_contain_text(room)
+    expect(page.locator(".alert-success")).to_contain_text("投票成功：表决意见「同意」已记录")
+    expect(page.locator(".alert-success")).to_contain_text("计为一人")
 
 
 def yuan(amount: Decimal) -> str:
@@ -145,10 +149,11 @@ def test_a_repair_is_planned_approved_voted_done_filed_paid_and_apportioned(user
     committee.submit(committee.page.locator("a[href^='/fund_application/tally/']").first)
     tally_url = committee.page.url
     page = committee.page
-    roll = int(re.search(r"名册 (\d+) 户", page.locator(".panel-body p").first.inner_text()).group(1))
-    expect(page.locator(".panel-body p").first).to_contain_text(f"已投 {len(online)} 户，未投 {roll - len(online)} 户")
+    roll = int(re.search(r"名册 (\d+) 人", page.locator(".panel-body p").first.inner_text()).group(1))
+    expect(page.locator(".panel-body p").first).to_contain_text(f"已投票 {len(online)} 人（")
+    expect(page.locator(".panel-body p").first).to_contain_text(f"未投票 {roll - len(online)} 人")
 
-    # ... the others on paper, each ballot with its scan, until every owner of the building has voted
+    # ... the others on paper, one ballot per person with its scan, until every owner of the building has voted
     scan = tmp_path / "表决票.png"
     scan.write_bytes(PNG)
     for cast in range(roll - len(online)):
@@ -160,7 +165,8 @@ def test_a_repair_is_planned_approved_voted_done_filed_paid_and_apportioned(user
         committee.submit(page.get_by_role("button", name=re.compile("录入表决票")))
         expect(page.locator(".alert-success")).to_contain_text("已录入表决票")
     assert roll > 2
-    expect(page.locator(".panel-body p").first).to_contain_text(f"已投 {roll} 户，未投 0 户")
+    expect(page.locator(".panel-body p").first).to_contain_text(f"已投票 {roll} 人")
+    expect(page.locator(".panel-body p").first).to_contain_text("未投票 0 人")
     expect(committee.page.locator(".tally-table")).to_be_visible()
     expect(committee.page.locator("body")).to_contain_text("可以通过")
 

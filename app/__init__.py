@@ -17,7 +17,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from app import audit, cli, database, hardening, request_args, scoping
     from app.extensions import db, migrate
     from app.security import AppSecurityManager
-    from models import workflow
+    from models import clock, workflow
     from views import api_zh, dashboard, navbar, people, registry
     from views.errors import register_error_pages
     from views.history import local_time
@@ -33,6 +33,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.from_object("app.config.Config")
     app.config.update(overrides or {})
     INSTANCE.mkdir(parents=True, exist_ok=True)
+    clock.configure(app.config["TIME_ZONE"])
 
     with app.app_context():
         db.init_app(app)

@@ -9,7 +9,6 @@ ledger, each returning {estate id: {name: value}}).
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
 import sqlite3
@@ -55,7 +54,9 @@ def balances(session: Session) -> dict[int, dict[str, Any]]:
 
 
 def default_target(url: URL, folder: Path) -> Path:
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    from models import clock
+
+    stamp = clock.now().strftime("%Y%m%d-%H%M%S")
     name = Path(url.database or "app").stem
     return folder / f"{name}-{stamp}.{'dump' if url.get_backend_name() == 'postgresql' else 'db'}"
 

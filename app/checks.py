@@ -79,6 +79,9 @@ def _entity_problems(model: type) -> Iterator[str]:
         yield f"{where}.scope_path: 「{admin.scope_path}」不是字段路径"
     if admin.frozen_by is not None and admin.frozen_by not in inspect(model).relationships:
         yield f"{where}.frozen_by: 「{admin.frozen_by}」不是关联"
+    for link in admin.fixed_links:
+        if link not in inspect(model).relationships or inspect(model).relationships[link].direction.name != "MANYTOONE":
+            yield f"{where}.fixed_links: 「{link}」不是多对一关联"
     flow = admin.workflow
     if flow is not None:
         if flow.field not in attributes:

@@ -75,7 +75,9 @@ class Config:
     FAB_ADD_SECURITY_PERMISSION_VIEWS_VIEW = False
 
     BABEL_DEFAULT_LOCALE = "zh"
-    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    # every "today" and "now" of the product (models/clock.py), never the server's zone
+    TIME_ZONE = os.environ.get("TIME_ZONE", "Asia/Shanghai")
+    BABEL_DEFAULT_TIMEZONE = TIME_ZONE
     BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
     LANGUAGES = {"zh": {"flag": "cn", "name": "简体中文"}}
 

@@ -31,6 +31,7 @@ from app.demo_fund import load_fund
 from app.demo_operations import load_operations
 from app.demo_oversight import load_oversight
 from app.extensions import db
+from models import clock
 from models.access import UserScope
 from models.base import Entity, batches
 from models.company import Department, Employee, PropertyCompany, ServiceContract
@@ -650,7 +651,7 @@ def _contract(rng: random.Random, writer: Writer, site: Site, *, expiring: bool)
     years = timedelta(days=CONTRACT_YEARS * 365)
     days_left = rng.randint(*EXPIRING_IN_DAYS)  # drawn either way: keeps the stream seed-stable
     if expiring:
-        ends_on = date.today() + timedelta(days=days_left)
+        ends_on = clock.today() + timedelta(days=days_left)
         starts_on = ends_on - years
     else:
         starts_on = _days_before(rng, REFERENCE_DATE, 60, 900)

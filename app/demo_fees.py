@@ -12,6 +12,7 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import record_all
+from models import clock
 from models.estate import Estate
 from models.fees import Bill, FeeItem, FeeStandard, FeeStandardLine, Payment, cents, generate_bills, month_start
 from models.workflow import WorkflowEvent
@@ -40,7 +41,7 @@ UNPAID, PARTIAL = 0.03, 0.02
 
 def load_fees(session: Session, rng: random.Random, estate_ids: list[int], manager: str, committee: str,
               today: dt.date | None = None) -> dict[str, int]:
-    today = today or dt.date.today()
+    today = today or clock.today()
     items = _catalogue(session)
     counts = {"收费项目": len(items), "收费标准": 0, "账单": 0, "缴费记录": 0}
     for index, estate_id in enumerate(estate_ids):
@@ -92,7 +93,7 @@ def _standard(session: Session, estate: Estate, version: int, items: dict[str, F
     if state == "published":
         steps += [("approve", "submitted", "approved", committee, "经业委会会议审议通过"),
                   ("publish", "approved", "published", manager, "")]
-    when = dt.datetime.combine(published_on or dt.date.today(), dt.time(9)) - dt.timedelta(days=len(steps))
+    when = dt.datetime.combine(published_on or clock.today(), dt.time(9)) - dt.timedelta(days=len(steps))
     session.execute(insert(WorkflowEvent), [
         dict(table_name=FeeStandard.__tablename__, record_id=standard.id, transition=name, from_state=a,
              to_state=b, comment=comment, user_id=None, username=user, created_at=when + dt.timedelta(days=i))

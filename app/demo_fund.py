@@ -21,6 +21,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import record_all
+from models import clock
 from models.base import batches
 from models.estate import Building, Estate, Unit
 from models.fees import cents
@@ -55,7 +56,7 @@ class Ledger:
 
 def load_fund(session: Session, rng: random.Random, estate_ids: list[int], *, manager: str, committee: str,
               official: str, today: dt.date | None = None) -> dict[str, int]:
-    today = today or dt.date.today()
+    today = today or clock.today()
     settings = Settings.current(session)
     rate = settings.fund_deposit_rate
     sm = current_app.appbuilder.sm
@@ -261,7 +262,7 @@ def _ballots(session: Session, rng: random.Random, app: FundApplication, share: 
     persons = sorted({person for _unit, person in roll})
     voting = set(rng.sample(persons, round(len(persons) * share)))
     choice_of = {p: "yes" if rng.random() < yes else rng.choice(("no", "no", "abstain")) for p in sorted(voting)}
-    now = dt.datetime.combine(dt.date.today(), dt.time(9))
+    now = dt.datetime.combine(clock.today(), dt.time(9))
     first_unit: dict[str, int] = {}
     for unit_id, person in roll:  # a person's ballot is cast through their first unit
         first_unit.setdefault(person, unit_id)

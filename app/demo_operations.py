@@ -22,7 +22,8 @@ from models.community_life import CommunityEvent, KeyLoan, Notice, PaidService, 
 from models.company import Employee
 from models.estate import Unit
 from models.safety import EmergencyDrill, EmergencyPlan, Hazard, InspectionPlan, InspectionRecord, findings_to_hazards
-from models.service_orders import Complaint, RepairOrder, local_now
+from models.clock import local_now
+from models.service_orders import Complaint, RepairOrder
 from models.staff_quality import (
     StaffAppraisal, Survey, SurveyAnswer, SurveyQuestion, SurveyResponse, Training,
 )

@@ -17,6 +17,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from app import fakes
+from models import clock
 from models.estate import Estate
 from models.oversight import (
     AssessmentItem, Grid, GridEvent, GridMember, Inspection, IntegrityAssessment, RectificationNotice,
@@ -50,7 +51,7 @@ INSPECTION_SUBJECTS = ("消防安全专项检查", "环境卫生检查", "收费
 
 def load_oversight(session: Session, rng: random.Random, estate_ids: list[int], official: str, manager: str,
                    today: dt.date | None = None) -> dict[str, int]:
-    today = today or dt.date.today()
+    today = today or clock.today()
     settings = Settings.current(session)
     counts: Counter[str] = Counter()
     timeline: list[dict] = []

@@ -19,7 +19,8 @@ from flask import g, has_request_context
 from flask_login import current_user
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, TextClause
+from sqlalchemy.sql.util import find_tables
 
 from app.roles import ADMIN
 from models.access import estate_ids_of
@@ -77,13 +78,37 @@ def current_estate_ids() -> frozenset[int] | None:
 
 
 def _limit_to_scope(state: ORMExecuteState) -> None:
-    if not (state.is_select or state.is_update or state.is_delete):
-        return
     if state.execution_options.get(ALL_ESTATES) or not has_request_context():
         return
-    if not any(admin_of(m.class_).scope_path for m in state.all_mappers if hasattr(m.class_, "Admin")):
+    if isinstance(state.statement, TextClause):
+        # raw SQL names no entity the criteria could attach to: a scoped user's request
+        # may not run it (code that has already scoped its parameters says ALL_ESTATES)
+        if current_estate_ids() is not None:
+            raise OutOfScope("该查询无法按小区限定，已拒绝执行")
+        return
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if not touches_scoped_tables(state.statement):
         return
     state.statement = state.statement.options(*scope_options())
+
+
+def touches_scoped_tables(statement: Any) -> bool:
+    """Whether an estate-owned table appears anywhere in the statement: its FROM, a
+    select_from, a join, a subquery, a CTE, an EXISTS. Only a statement that provably
+    touches none runs without the criteria (fail closed: the user and permission reads
+    of every request need none)."""
+    names = _scoped_table_names()
+    for table in find_tables(statement, check_columns=True, include_aliases=True, include_joins=True):
+        original = getattr(table, "original", table)  # an alias of a table
+        if getattr(original, "name", None) in names:
+            return True
+    return False
+
+
+@lru_cache(maxsize=1)
+def _scoped_table_names() -> frozenset[str]:
+    return frozenset(model.__tablename__ for model in scoped_models())
 
 
 def scope_options() -> list[Any]:

@@ -11,46 +11,16 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import DateTime, Index, Integer, String, Text
+from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
 
 from models.base import Admin, Choices, Entity, Menu, zh
-
-#: China has one time zone and no daylight saving time
-SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+from models.clock import UTCDateTime, utc_now
 
 ACTIONS = Choices(
     ("create", "新增"), ("update", "修改"), ("delete", "删除"),
     ("transition", "状态变更"), ("bulk", "批量导入"),
 )
-
-
-class UTCDateTime(TypeDecorator):
-    """Stored as naive UTC; read back as an aware datetime in Beijing time.
-
-    Aware values are converted to UTC before they are stored. A naive value is taken
-    as Beijing time: it comes from a person (the list's search form), not from code.
-    """
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Any) -> Any:
-        if isinstance(value, dt.datetime):
-            if value.tzinfo is None:
-                value = value.replace(tzinfo=SHANGHAI)
-            return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value: Any, dialect: Any) -> Any:
-        if isinstance(value, dt.datetime):
-            return value.replace(tzinfo=dt.timezone.utc).astimezone(SHANGHAI)
-        return value
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
 
 
 class AuditLog(Entity):

@@ -11,7 +11,6 @@ declaration.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -290,6 +289,9 @@ class Admin:
     workflow: ClassVar[Any] = None
     #: a line belongs to a document that freezes it (e.g. "standard")
     frozen_by: ClassVar[str | None] = None
+    #: many-to-one relations a row keeps from its creation (a survey's answer sheet never
+    #: moves to another survey); ``frozen_by`` always is one (see ``fixed_links``)
+    fixed_links: ClassVar[tuple[str, ...]] = ()
     #: one-to-many collections listed on the record's page (its lines)
     details: ClassVar[Sequence[str]] = ()
     #: rows are never changed or deleted once written (logs, ledgers, ballots): the ORM
@@ -306,11 +308,6 @@ class Entity(Model):
     Admin: ClassVar[type[Admin]]
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, info=zh("ID"))
-
-
-def utc_now_naive() -> dt.datetime:
-    """Now, as the DateTime columns store it: naive UTC."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 def batches(items: Iterable[Any], size: int = 5000) -> Iterator[list[Any]]:
@@ -341,6 +338,14 @@ def fk(target: str, *, nullable: bool = False, ondelete: str = "RESTRICT", index
 def admin_of(model: type) -> type[Admin]:
     """A model's declaration; FAB's own models (users, roles) get the defaults."""
     return getattr(model, "Admin", Admin)
+
+
+def fixed_links(model: type) -> set[str]:
+    """The relations of ``model`` that never change after the row is created: a line of a
+    document never moves to another one (out of a frozen document it would take a
+    published price or a voted building with it; into one it would change it)."""
+    admin = admin_of(model)
+    return set(admin.fixed_links) | ({admin.frozen_by} if admin.frozen_by else set())
 
 
 def lookup_columns_of(model: type) -> tuple[str, ...]:

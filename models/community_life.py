@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import Boolean, CheckConstraint, Date, DateTime, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from models import clock
 from models.base import Admin, Choices, Entity, Menu, Money, fk, positive, zh
 from models.estate import Estate, Unit
 from models.safety import not_negative
@@ -216,8 +217,8 @@ class PaidService(Entity):
 
 
 def _stamp_notice(notice: "Notice", _session: Session) -> None:
-    notice.publish_on = notice.publish_on or dt.date.today()
-    notice.published_at = dt.datetime.now().replace(microsecond=0)
+    notice.publish_on = notice.publish_on or clock.today()
+    notice.published_at = clock.local_now()
 
 
 def _publishable(notice: "Notice", _session: Session) -> str | None:

@@ -45,7 +45,8 @@ from models.repair_fund import (
     BALANCE, FIRST_DEPOSIT, INFLOWS, STATES as FUND_STATES, FundApplication, FundEntry, needs_top_up, top_up_units,
 )
 from models.safety import HAZARD_OPEN, Hazard
-from models.service_orders import SATISFIED, Complaint, RepairOrder, local_now, overdue_clause
+from models.clock import local_now
+from models.service_orders import SATISFIED, Complaint, RepairOrder, overdue_clause
 from models.settings import Settings
 
 HUNDRED = Decimal(100)

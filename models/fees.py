@@ -10,14 +10,21 @@ before its 生效日期 (明码标价规定: publish a month ahead).
 from __future__ import annotations
 
 import datetime as dt
+from calendar import monthrange
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import CheckConstraint, Date, DateTime, Index, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy import CheckConstraint, Date, Index, Integer, Numeric, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from models.base import ALL_ESTATES, Admin, Choices, Entity, ExactDecimal, Menu, Money, fk, positive, utc_now_naive, zh
+from models import clock
+from models.base import (
+    ALL_ESTATES, Admin, Choices, Entity, ExactDecimal, Menu, Money, decimal_text, fk, positive, zh,
+)
+from models.clock import UTCDateTime
 from models.errors import Refused
 from models.estate import Estate, Unit
 from models.locks import lock_row
@@ -107,7 +114,7 @@ def earliest_effective_date(session: Session, standard: "FeeStandard", publish_o
 
 
 def _check_publishable(standard: "FeeStandard", session: Session) -> str | None:
-    today = dt.date.today()
+    today = clock.today()
     if not standard.lines:
         return "收费标准没有任何收费项目，不能公示"
     earliest = earliest_effective_date(session, standard, today)
@@ -132,7 +139,7 @@ def _check_has_lines(standard: "FeeStandard", _session: Session) -> str | None:
 
 
 def _stamp_publication(standard: "FeeStandard", _session: Session) -> None:
-    standard.published_on = dt.date.today()
+    standard.published_on = clock.today()
 
 
 FEE_STANDARD_FLOW = Workflow(
@@ -224,8 +231,8 @@ class FeeStandard(Entity):
         """What the person about to publish needs to know (shown beside the buttons)."""
         if self.state in ("published",):
             return []
-        earliest = earliest_effective_date(session, self, dt.date.today())
-        if earliest == dt.date.today():
+        earliest = earliest_effective_date(session, self, clock.today())
+        if earliest == clock.today():
             return ["本小区尚无生效的收费标准：公示后即可按生效日期执行。"]
         return [f"本标准将替换现行收费标准，须至少提前一个月公示：若今天公示，生效日期最早为 {earliest:%Y年%m月%d日}。"]
 
@@ -233,7 +240,7 @@ class FeeStandard(Entity):
         """公示中 / 已生效 / 已废止 for a published standard; the stored state otherwise."""
         if self.state != "published":
             return STANDARD_STATES.label(self.state)
-        day = day or dt.date.today()
+        day = day or clock.today()
         if self.effective_from > day:
             return NOTICE
         current = in_force(session, self.estate_id, day)
@@ -343,7 +350,9 @@ class Bill(Entity):
     amount: Mapped[Decimal] = mapped_column(Money, info=zh("应收金额（元）"))
     paid: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"), info=zh("已收金额（元）"))
     outstanding: Mapped[Decimal] = mapped_column(Money, info=zh("欠费金额（元）"))
-    created_at: Mapped[dt.datetime | None] = mapped_column(DateTime, info=zh("生成时间"))
+    #: set when the month is billed pro rata by days (a standard starting within the month)
+    proration: Mapped[str | None] = mapped_column(String(300), info=zh("计费说明"))
+    created_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=zh("生成时间"))
 
     __table_args__ = (
         UniqueConstraint("unit_id", "item_id", "period", name="uq_bill_unit_item_period",
@@ -436,62 +445,144 @@ def month_start(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
 
-def generate_bills(session: Session, estate: Estate, first: dt.date, months: int) -> int:
-    """A batch of monthly bills for a whole estate, priced by the standard in force.
+@dataclass(frozen=True)
+class ItemRun:
+    """One fee item's bills for one month: the prices in force and on how many days each.
 
-    Refuses (changing nothing) when a period has no standard in force or when any bill
-    of the estate for the same item and period already exists. The database computes
-    the bills (one INSERT ... SELECT per fee item and month): a 10,000-unit estate's
-    year is 240,000 rows, which Python would build one Decimal at a time.
+    计费起始时间 is a day: when a standard starts within the month, the month is billed
+    pro rata by calendar days — the old price up to the day before, the new one from the
+    day — and a first standard starting mid-month bills only its own days.
+    """
+
+    period: dt.date
+    item_id: int
+    basis: str
+    #: (first day, last day, the standard, its unit price) in date order
+    pieces: tuple[tuple[dt.date, dt.date, "FeeStandard", Decimal], ...]
+
+    @property
+    def month_days(self) -> int:
+        return monthrange(self.period.year, self.period.month)[1]
+
+    @property
+    def standard(self) -> "FeeStandard":
+        return self.pieces[-1][2]
+
+    @property
+    def price(self) -> Decimal:
+        return self.pieces[-1][3]
+
+    def weighted(self) -> Decimal:
+        """Σ price × days: the month's price times the month's days."""
+        return sum((price * ((last - first).days + 1) for first, last, _s, price in self.pieces), Decimal(0))
+
+    def whole_month(self) -> bool:
+        return len(self.pieces) == 1 and (self.pieces[0][1] - self.pieces[0][0]).days + 1 == self.month_days
+
+    def per_unit_amount(self) -> Decimal:
+        """A per-household or per-space price for the days billed, half up to the cent once."""
+        return half_up_cents(Fraction(self.weighted()) / self.month_days)
+
+    def note(self) -> str | None:
+        """计费说明 printed on the bill: which price on which days."""
+        if self.whole_month():
+            return None
+        parts = [f"{first:%m月%d日}至{last:%m月%d日} {decimal_text(price)} 元 × {(last - first).days + 1}/{self.month_days}"
+                 for first, last, _s, price in self.pieces]
+        return ("按日计费：" + "；".join(parts) + "；合计后四舍五入到分")[:300]
+
+
+def half_up_cents(value: Fraction) -> Decimal:
+    """A non-negative exact amount rounded half up to the cent."""
+    return Decimal(int(value * 100 + Fraction(1, 2))) / 100
+
+
+def item_runs(session: Session, estate_id: int, period: dt.date) -> list[ItemRun]:
+    """What the month bills per fee item: the standard in force on the 1st, then each one
+    taking effect within the month (per-time items are not billed monthly)."""
+    last_day = period + relativedelta(months=1) - dt.timedelta(days=1)
+    changes = session.execute(
+        select(FeeStandard).where(FeeStandard.estate_id == estate_id, FeeStandard.state == "published",
+                                  FeeStandard.effective_from > period, FeeStandard.effective_from <= last_day)
+        .order_by(FeeStandard.effective_from, FeeStandard.version)
+    ).scalars().all()
+    by_day = {standard.effective_from: standard for standard in changes}  # the latest version of a day wins
+    starts = [(period, in_force(session, estate_id, period)), *sorted(by_day.items(), key=lambda pair: pair[0])]
+    pieces: dict[int, list[tuple[dt.date, dt.date, FeeStandard, FeeStandardLine]]] = {}
+    for index, (first, standard) in enumerate(starts):
+        if standard is None:
+            continue
+        last = starts[index + 1][0] - dt.timedelta(days=1) if index + 1 < len(starts) else last_day
+        for line in standard.lines:
+            if line.billing_basis != "per_time":
+                pieces.setdefault(line.item_id, []).append((first, last, standard, line))
+    runs = []
+    for item_id, parts in pieces.items():
+        bases = {line.billing_basis for *_rest, line in parts}
+        if len(bases) > 1:
+            item = session.get(FeeItem, item_id)
+            raise Refused(f"{period:%Y年%m月}「{item}」的计费方式在月中改变（"
+                          f"{'、'.join(BILLING_BASES.label(b) for b in sorted(bases))}），不能按日合并计费，请调整生效日期")
+        runs.append(ItemRun(period, item_id, bases.pop(),
+                            tuple((first, last, standard, line.unit_price) for first, last, standard, line in parts)))
+    return runs
+
+
+def generate_bills(session: Session, estate: Estate, first: dt.date, months: int) -> int:
+    """A batch of monthly bills for a whole estate, priced by the standards in force.
+
+    Refuses (changing nothing) when a period has no standard in force on any of its days
+    or when any bill of the estate for the same item and period already exists. The
+    database computes the bills (one INSERT ... SELECT per fee item and month): a
+    10,000-unit estate's year is 240,000 rows, which Python would build one Decimal at a time.
     """
     if not 1 <= months <= 24:
         raise Refused("一次生成的月份数须在 1 到 24 之间")
     periods = [month_start(first) + relativedelta(months=i) for i in range(months)]
-    now = utc_now_naive()
-    batches = []
+    now = clock.utc_now()
+    batches: list[ItemRun] = []
     for period in periods:  # check every month before writing any
-        standard = in_force(session, estate.id, period)
-        if standard is None:
+        runs = item_runs(session, estate.id, period)
+        if not runs:
             raise Refused(f"{period:%Y年%m月}没有生效的收费标准，不能生成账单")
-        lines = [line for line in standard.lines if line.billing_basis != "per_time"]
         taken = session.execute(
             select(Bill.item_id).where(Bill.estate_id == estate.id, Bill.period == period,
-                                       Bill.item_id.in_([line.item_id for line in lines])).limit(1)
+                                       Bill.item_id.in_([run.item_id for run in runs])).limit(1)
         ).first()
         if taken:
             item = session.get(FeeItem, taken.item_id)
             raise Refused(f"{period:%Y年%m月}的「{item}」账单已经生成过，不能重复生成")
-        batches += [(period, standard, line) for line in lines]
+        batches += runs
     sqlite = session.get_bind().dialect.name == "sqlite"
     count = 0
-    for period, standard, line in batches:
-        count += session.execute(_bill_insert(line.billing_basis, sqlite), {
-            "estate": estate.id, "item": line.item_id, "standard": standard.id, "period": period,
-            "price": line.unit_price, "raw_price": _raw_price(line.unit_price, sqlite),
-            "one": Decimal("1.00"), "fixed": cents(line.unit_price), "zero": Decimal("0.00"), "now": now,
+    for run in batches:
+        days, weighted = run.month_days, run.weighted()
+        # raw SQL carries no scope criteria: the estate is the caller's, already read in scope
+        count += session.execute(_bill_insert(run.basis, sqlite), execution_options={ALL_ESTATES: True}, params={
+            "estate": estate.id, "item": run.item_id, "standard": run.standard.id, "period": run.period,
+            "price": run.price, "weighted": int(weighted.scaleb(4)) if sqlite else weighted, "days": days,
+            "scale": days * 10000, "half": days * 5000, "one": Decimal("1.00"), "fixed": run.per_unit_amount(),
+            "zero": Decimal("0.00"), "note": run.note(), "now": now,
         }).rowcount
     return count
-
-
-def _raw_price(price: Decimal, sqlite: bool) -> Decimal | int:
-    """The unit price as stored: SQLite keeps ExactDecimal(12, 4) as ten-thousandths."""
-    return int(price.scaleb(4)) if sqlite else price
 
 
 def _bill_insert(basis: str, sqlite: bool):
     """INSERT ... SELECT of one fee item's bills for one month.
 
-    Area-priced amounts are price × 建筑面积 rounded half up to the cent, in the
-    database: on SQLite in integers (area in hundredths × price in ten-thousandths,
-    + 5000, integer-divided by 10000: half up, exact), on PostgreSQL in NUMERIC
-    (round() rounds half away from zero). Per-household and per-space bills are the
-    price itself, rounded in Python.
+    Area-priced amounts are 建筑面积 × Σ(price × days) / days of the month, rounded half up
+    to the cent once, in the database: on SQLite in integers (area in hundredths × price in
+    ten-thousandths × days, + half the divisor, integer-divided by days × 10000: half up,
+    exact), on PostgreSQL in NUMERIC (the quotient carries at least 16 significant digits,
+    far finer than the 1/(31 × 10⁶) by which a non-tie can approach a half cent; round()
+    rounds half away from zero). Per-household and per-space bills are the price for the
+    days, rounded in Python.
     """
     from sqlalchemy import bindparam, text
 
     if basis == "per_area":
         quantity = "floor_area"
-        amount = "(floor_area * :raw_price + 5000) / 10000" if sqlite else "round(floor_area * :raw_price, 2)"
+        amount = "(floor_area * :weighted + :half) / :scale" if sqlite else "round(floor_area * :weighted / :days, 2)"
     else:
         quantity, amount = ":one", ":fixed"
     source = ("FROM unit WHERE estate_id = :estate" if basis in _UNIT_BASES
@@ -499,12 +590,13 @@ def _bill_insert(basis: str, sqlite: bool):
     payer = "id, NULL" if basis in _UNIT_BASES else "NULL, id"
     sql = (
         "INSERT INTO bill (estate_id, unit_id, space_id, item_id, standard_id, period, quantity, unit_price,"
-        " amount, paid, outstanding, created_at)"
-        f" SELECT :estate, {payer}, :item, :standard, :period, {quantity}, :price, {amount}, :zero, {amount}, :now"
-        f" {source} ORDER BY id"
+        " amount, paid, outstanding, proration, created_at)"
+        f" SELECT :estate, {payer}, :item, :standard, :period, {quantity}, :price, {amount}, :zero, {amount},"
+        f" :note, :now {source} ORDER BY id"
     )
-    types = {"period": Date(), "now": DateTime(), "price": Price, "one": ExactDecimal(12, 2), "fixed": Money,
-             "zero": Money, "raw_price": Integer() if sqlite else Price}
+    types = {"period": Date(), "now": UTCDateTime(), "price": Price, "one": ExactDecimal(12, 2), "fixed": Money,
+             "zero": Money, "weighted": Integer() if sqlite else Numeric(), "days": Integer(), "scale": Integer(),
+             "half": Integer(), "note": String(300)}
     return text(sql).bindparams(*(bindparam(name, type_=kind) for name, kind in types.items() if f":{name}" in sql))
 
 

@@ -30,12 +30,13 @@ from decimal import Decimal
 from fractions import Fraction
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, DateTime, ForeignKeyConstraint, Integer, String, UniqueConstraint, select,
+    Boolean, CheckConstraint, ForeignKeyConstraint, Integer, String, UniqueConstraint, select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 
 from models.base import ALL_ESTATES, Admin, Area, Choices, Document, Entity, Menu, fk, zh
+from models.clock import UTCDateTime
 from models.estate import Unit
 from models.region import District
 
@@ -332,7 +333,7 @@ class Ballot(Entity):
     channel: Mapped[str] = mapped_column(String(12), info=zh("表决方式", choices=CHANNELS))
     scan: Mapped[str | None] = mapped_column(Document(255), info=zh("表决票扫描件"))
     recorded_by: Mapped[str] = mapped_column(String(100), info=zh("录入人"))
-    cast_at: Mapped[dt.datetime] = mapped_column(DateTime, info=zh("投票时间"))
+    cast_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=zh("投票时间"))
 
     __table_args__ = (
         UniqueConstraint("application_id", "person", name="uq_ballot_person",
@@ -382,7 +383,7 @@ class VoteResult(Entity):
     silent_heads: Mapped[int] = mapped_column(Integer, info=zh("未反馈视为同意人数"))
     rule: Mapped[str] = mapped_column(String(300), info=zh("表决规则"))
     passed: Mapped[bool] = mapped_column(Boolean, info=zh("是否通过"))
-    computed_at: Mapped[dt.datetime] = mapped_column(DateTime, info=zh("计票时间"))
+    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=zh("计票时间"))
 
     __table_args__ = (UniqueConstraint("application_id", name="uq_vote_result_application",
                                        info={"message": "该申请已经计票"}),)

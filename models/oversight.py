@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Date, Integer, String, Text, UniqueConstraint, event, func, select, type_coerce
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from models import clock
 from models.base import Admin, Area, Choices, Entity, ExactDecimal, Menu, fk, positive, zh
 from models.company import PropertyCompany
 from models.errors import Refused
@@ -28,10 +29,6 @@ from models.workflow import TRANSITION_LISTENERS, Transition, Workflow
 
 #: scores such as 8.5 are exact decimals, never floats
 Score = ExactDecimal(5, 1)
-
-
-def _today() -> dt.date:
-    return dt.date.today()
 
 
 # -- grids (网格) -----------------------------------------------------------------------
@@ -130,24 +127,24 @@ def _needs_handler(item: "GridEvent", _session: Session) -> str | None:
 
 
 def _set_deadline(item: "GridEvent", session: Session) -> None:
-    if item.deadline is None or item.deadline < _today():
-        item.deadline = _today() + dt.timedelta(days=Settings.current(session).grid_event_days)
+    if item.deadline is None or item.deadline < clock.today():
+        item.deadline = clock.today() + dt.timedelta(days=Settings.current(session).grid_event_days)
 
 
 def _stamp_handled(item: "GridEvent", _session: Session) -> None:
-    item.handled_on = _today()
+    item.handled_on = clock.today()
 
 
 def _stamp_satisfied(item: "GridEvent", _session: Session) -> None:
-    item.visited_on = _today()
+    item.visited_on = clock.today()
 
 
 def _reopen(item: "GridEvent", session: Session) -> None:
     """回访不满意: back to the handler with a fresh deadline ("重新启动处理流程")."""
     item.reopen_count = (item.reopen_count or 0) + 1
-    item.visited_on = _today()
+    item.visited_on = clock.today()
     item.handled_on = None
-    item.deadline = _today() + dt.timedelta(days=Settings.current(session).grid_event_days)
+    item.deadline = clock.today() + dt.timedelta(days=Settings.current(session).grid_event_days)
 
 
 GRID_EVENT_FLOW = Workflow(
@@ -186,7 +183,7 @@ class GridEvent(Entity):
     location: Mapped[str | None] = mapped_column(String(100), info=zh("位置"))
     description: Mapped[str | None] = mapped_column(Text, info=zh("情况描述"))
     collected_by: Mapped[str] = mapped_column(String(50), info=zh("采集人"))
-    collected_on: Mapped[dt.date] = mapped_column(Date, default=_today, info=zh("采集日期"))
+    collected_on: Mapped[dt.date] = mapped_column(Date, default=clock.today, info=zh("采集日期"))
     handler: Mapped[str | None] = mapped_column(String(50), info=zh("处置人", "派单前填写"))
     deadline: Mapped[dt.date | None] = mapped_column(
         Date, info=zh("处置期限", "留空则派单时按系统设置的天数计算")
@@ -209,7 +206,7 @@ class GridEvent(Entity):
 
     def overdue(self, day: dt.date | None = None) -> bool:
         """超时: dispatched and not handled by the deadline."""
-        return self.state == "dispatched" and self.deadline is not None and self.deadline < (day or _today())
+        return self.state == "dispatched" and self.deadline is not None and self.deadline < (day or clock.today())
 
     def workflow_notes(self, _session: Session) -> list[str]:
         if self.overdue():
@@ -292,7 +289,7 @@ def _score_and_publish(item: "IntegrityAssessment", session: Session) -> None:
     _full, score, _count = assessment_totals(session, item.id)
     item.score = score
     item.grade = grade_for(score, Settings.current(session))
-    item.published_on = _today()
+    item.published_on = clock.today()
 
 
 ASSESSMENT_FLOW = Workflow(
@@ -315,7 +312,7 @@ class IntegrityAssessment(Entity):
     company_id: Mapped[int | None] = fk("property_company.id", nullable=True)
     company: Mapped[PropertyCompany | None] = relationship(info=zh("物业服务企业", "取小区当前的物业服务企业"))
     period: Mapped[str] = mapped_column(String(20), info=zh("考核期", "如 2026年度、2026年上半年"))
-    assessed_on: Mapped[dt.date] = mapped_column(Date, default=_today, info=zh("考核日期"))
+    assessed_on: Mapped[dt.date] = mapped_column(Date, default=clock.today, info=zh("考核日期"))
     assessors: Mapped[str] = mapped_column(String(100), info=zh("考核人员"))
     score: Mapped[Decimal | None] = mapped_column(Score, info=zh("总分", "公布时按考核项目得分合计"))
     grade: Mapped[str | None] = mapped_column(String(20), info=zh("等级", "公布时按系统设置的分数线确定", choices=GRADES))
@@ -433,7 +430,7 @@ def _eligible(item: "StarRating", session: Session) -> str | None:
 def _snapshot_area(item: "StarRating", session: Session) -> None:
     """The area the application was accepted on stays with it (the estate may change later)."""
     item.managed_area = estate_managed_area(session, item.estate_id)
-    item.applied_on = _today()
+    item.applied_on = clock.today()
 
 
 STAR_FLOW = Workflow(
@@ -516,7 +513,7 @@ class Inspection(Entity):
     estate: Mapped[Estate] = relationship(info=zh("被检查小区"))
     company_id: Mapped[int | None] = fk("property_company.id", nullable=True)
     company: Mapped[PropertyCompany | None] = relationship(info=zh("物业服务企业"))
-    inspected_on: Mapped[dt.date] = mapped_column(Date, default=_today, info=zh("检查日期"))
+    inspected_on: Mapped[dt.date] = mapped_column(Date, default=clock.today, info=zh("检查日期"))
     inspectors: Mapped[str] = mapped_column(String(100), info=zh("检查人员"))
     subject: Mapped[str] = mapped_column(String(100), info=zh("检查内容", "如 消防安全、环境卫生、收费公示"))
     findings: Mapped[str | None] = mapped_column(Text, info=zh("发现问题"))
@@ -543,15 +540,15 @@ class Inspection(Entity):
 def _recheck_deadline(item: "RectificationNotice", session: Session) -> None:
     """复查不合格: rectify again within the usual period from today."""
     item.responded_on = None
-    item.deadline = max(item.deadline, _today() + dt.timedelta(days=Settings.current(session).rectification_days))
+    item.deadline = max(item.deadline, clock.today() + dt.timedelta(days=Settings.current(session).rectification_days))
 
 
 def _stamp_response(item: "RectificationNotice", _session: Session) -> None:
-    item.responded_on = _today()
+    item.responded_on = clock.today()
 
 
 def _stamp_closure(item: "RectificationNotice", _session: Session) -> None:
-    item.closed_on = _today()
+    item.closed_on = clock.today()
 
 
 RECTIFICATION_FLOW = Workflow(
@@ -579,7 +576,7 @@ class RectificationNotice(Entity):
     inspection_id: Mapped[int] = fk("inspection.id")
     inspection: Mapped[Inspection] = relationship(back_populates="notices", info=zh("监督检查"))
     notice_no: Mapped[str] = mapped_column(String(40), unique=True, info=zh("通知编号"))
-    issued_on: Mapped[dt.date] = mapped_column(Date, default=_today, info=zh("下发日期"))
+    issued_on: Mapped[dt.date] = mapped_column(Date, default=clock.today, info=zh("下发日期"))
     requirements: Mapped[str] = mapped_column(Text, info=zh("整改要求"))
     deadline: Mapped[dt.date | None] = mapped_column(
         Date, info=zh("整改期限", "留空则按系统设置的整改天数计算")
@@ -595,7 +592,7 @@ class RectificationNotice(Entity):
         return self.notice_no
 
     def overdue(self, day: dt.date | None = None) -> bool:
-        return self.state == "issued" and self.deadline is not None and self.deadline < (day or _today())
+        return self.state == "issued" and self.deadline is not None and self.deadline < (day or clock.today())
 
     def workflow_notes(self, _session: Session) -> list[str]:
         if self.overdue():
@@ -662,7 +659,7 @@ def _apply_defaults(session: Session, _context: Any, _instances: Any) -> None:
                 item.company = estate.company if estate is not None else None
             if isinstance(item, RectificationNotice) and item.deadline is None:
                 days = Settings.current(session).rectification_days
-                item.deadline = (item.issued_on or _today()) + dt.timedelta(days=days)
+                item.deadline = (item.issued_on or clock.today()) + dt.timedelta(days=days)
 
 
 def _store_comment(_session: Session, item: Any, _source: str, target: str, comment: str) -> None:

@@ -21,13 +21,15 @@ from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Date, DateTime, Index, Integer, Select, String, Text, UniqueConstraint, and_, distinct,
+    Boolean, CheckConstraint, Date, Index, Integer, Select, String, Text, UniqueConstraint, and_, distinct,
     case, event, func, insert, select,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from models.base import Admin, Choices, Document, Entity, Menu, Money, batches, fk, positive, utc_now_naive, zh
+from models import clock
+from models.base import Admin, Choices, Document, Entity, Menu, Money, batches, fk, positive, zh
+from models.clock import UTCDateTime, utc_now
 from models.errors import Refused
 from models.fees import cents
 from models.estate import Building, Estate, Unit
@@ -137,7 +139,7 @@ class FundEntry(Entity):
     reverses_id: Mapped[int | None] = fk("fund_entry.id", nullable=True)
     reverses: Mapped[FundEntry | None] = relationship(remote_side="FundEntry.id", info=zh("冲正的原流水"))
     note: Mapped[str | None] = mapped_column(String(200), info=zh("摘要"))
-    created_at: Mapped[dt.datetime | None] = mapped_column(DateTime, info=zh("记账时间"))
+    created_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=zh("记账时间"))
 
     __table_args__ = (
         ENTRY_KINDS.constraint("kind", "ck_fund_entry_kind"),
@@ -212,7 +214,7 @@ def reverse_entry(session: Session, entry: FundEntry, reason: str) -> FundEntry:
         raise Refused("该流水已经冲正过")
     correction = FundEntry(
         estate_id=entry.estate_id, unit_id=entry.unit_id, kind=entry.kind, amount=-entry.amount,
-        occurred_on=dt.date.today(), reverses_id=entry.id, note=f"冲正：{reason}"[:200], created_at=utc_now_naive(),
+        occurred_on=clock.today(), reverses_id=entry.id, note=f"冲正：{reason}"[:200], created_at=utc_now(),
     )
     session.add(correction)
     return correction
@@ -242,7 +244,7 @@ def deposit_first(session: Session, estate: Estate, rate: Decimal, day: dt.date)
         select(Unit.id, Unit.floor_area).where(Unit.estate_id == estate.id, Unit.id.not_in(has_deposit))
         .order_by(Unit.id)
     ).all()
-    stamp = utc_now_naive()
+    stamp = utc_now()
     rows = [dict(estate_id=estate.id, unit_id=unit_id, kind="deposit", amount=cents(area * rate),
                  occurred_on=day, note=f"首期交存 {area:f}㎡ × {rate:f} 元/㎡", created_at=stamp)
             for unit_id, area in units]
@@ -343,24 +345,24 @@ def emergency_kinds(settings: Settings) -> list[str]:
 
 def _start_publicity(app: FundApplication, session: Session) -> None:
     days = Settings.current(session).fund_publicity_days
-    app.publicity_from = dt.date.today()
+    app.publicity_from = clock.today()
     app.publicity_until = app.publicity_from + dt.timedelta(days=days - 1) if days else app.publicity_from - dt.timedelta(days=1)
 
 
 def _publicity_over(app: FundApplication, _session: Session) -> str | None:
-    if app.publicity_until is not None and dt.date.today() <= app.publicity_until:
+    if app.publicity_until is not None and clock.today() <= app.publicity_until:
         return f"方案公示期至 {app.publicity_until:%Y年%m月%d日}，公示期满后方可开始表决"
     return None
 
 
 def _open_vote(app: FundApplication, session: Session) -> None:
     open_roll(session, app)
-    app.vote_from = dt.date.today()
+    app.vote_from = clock.today()
     app.vote_until = app.vote_from + dt.timedelta(days=max(Settings.current(session).fund_vote_days - 1, 0))
 
 
 def _vote_may_close(app: FundApplication, session: Session) -> str | None:
-    if dt.date.today() > app.vote_until:
+    if clock.today() > app.vote_until:
         return None
     persons = session.scalar(select(func.count(distinct(VoteRoll.person))).where(VoteRoll.application_id == app.id))
     cast = session.scalar(select(func.count()).select_from(Ballot).where(Ballot.application_id == app.id))
@@ -403,7 +405,7 @@ def _pay(app: FundApplication, session: Session) -> None:
 
 
 def _stamp_disclosure(app: FundApplication, _session: Session) -> None:
-    app.disclosed_on = dt.date.today()
+    app.disclosed_on = clock.today()
 
 
 FUND_FLOW = Workflow(
@@ -581,6 +583,7 @@ def electorate(app: FundApplication) -> Select:
 
 # -- the vote ------------------------------------------------------------------------
 
+NOT_ON_ROLL, WRONG_CODE = "该房屋不在本次表决的列支范围内", "电子投票码不正确"
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
@@ -588,7 +591,7 @@ def open_roll(session: Session, app: FundApplication) -> int:
     """Fix the electorate: each unit's area and the person it counts towards (第8/9条)."""
     units = session.execute(select(Unit.id, Unit.floor_area, Unit.status, Unit.delivered_on)
                             .where(Unit.id.in_(electorate(app))).order_by(Unit.id)).all()
-    day = app.vote_from or dt.date.today()
+    day = app.vote_from or clock.today()
     if not units:
         raise Refused("列支范围为空，不能表决")
     owners: dict[int, list[tuple[int, str, bool]]] = {}
@@ -658,7 +661,7 @@ def record_result(session: Session, app: FundApplication) -> Tally:
         yes_area=area(result.yes_area), yes_heads=result.yes_heads, no_area=area(result.no_area),
         no_heads=result.no_heads, abstain_area=area(result.abstain_area), abstain_heads=result.abstain_heads,
         silent_area=area(result.silent_area), silent_heads=result.silent_heads,
-        rule=result.rule.describe()[:300], passed=result.passed, computed_at=utc_now_naive(),
+        rule=result.rule.describe()[:300], passed=result.passed, computed_at=utc_now(),
     ))
     return result
 
@@ -691,16 +694,16 @@ def cast_ballot(session: Session, app: FundApplication, unit_id: int, choice: st
         select(VoteRoll).where(VoteRoll.application_id == app.id, VoteRoll.unit_id == unit_id)
     ).scalar_one_or_none()
     if roll is None:
-        raise Refused("该房屋不在本次表决的列支范围内")
+        raise Refused(NOT_ON_ROLL)
     if channel == "paper" and not scan:
         raise Refused("纸质表决票须上传扫描件")
     if channel == "electronic" and not _code_matches(session, roll, code):
-        raise Refused("电子投票码不正确")
+        raise Refused(WRONG_CODE)
     # one ballot per person (建筑物区分所有权解释第九条): a ballot through any of their units is theirs
     if session.scalar(select(Ballot.id).where(Ballot.application_id == app.id, Ballot.person == roll.person)):
         raise Refused(ONE_BALLOT)
     ballot = Ballot(application_id=app.id, estate_id=app.estate_id, unit_id=unit_id, person=roll.person,
-                    choice=choice, channel=channel, scan=scan, recorded_by=recorded_by[:100], cast_at=utc_now_naive())
+                    choice=choice, channel=channel, scan=scan, recorded_by=recorded_by[:100], cast_at=utc_now())
     try:
         # two ballots of one person at the same moment: the database's unique key decides
         with session.begin_nested():
@@ -723,7 +726,7 @@ class FundPayment(Entity):
     amount: Mapped[Decimal] = mapped_column(Money, info=zh("划转金额（元）"))
     units: Mapped[int] = mapped_column(Integer, info=zh("分摊户数"))
     paid_on: Mapped[dt.date] = mapped_column(Date, info=zh("划转日期"))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, info=zh("记账时间"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=zh("记账时间"))
 
     __table_args__ = (
         UniqueConstraint("application_id", name="uq_fund_payment_application", info={"message": "该申请已经划转"}),
@@ -768,7 +771,7 @@ def disburse(session: Session, app: FundApplication) -> FundPayment:
     if session.scalar(select(FundPayment.id).where(FundPayment.application_id == app.id)):
         raise Refused("该申请已经划转")
     shares = planned_shares(session, app)
-    today, stamp = dt.date.today(), utc_now_naive()
+    today, stamp = clock.today(), utc_now()
     payment = FundPayment(application_id=app.id, estate_id=app.estate_id, amount=app.actual_cost,
                           units=len(shares), paid_on=today, created_at=stamp)
     session.add(payment)

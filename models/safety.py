@@ -17,6 +17,7 @@ from markupsafe import Markup
 from sqlalchemy import CheckConstraint, Date, DateTime, Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from models import clock
 from models.base import Admin, Choices, Entity, Menu, fk, zh
 from models.company import Employee
 from models.estate import Estate
@@ -138,11 +139,11 @@ def _require_measures(hazard: "Hazard", _session: Session) -> str | None:
 
 
 def _rectified(hazard: "Hazard", _session: Session) -> None:
-    hazard.rectified_on = dt.date.today()
+    hazard.rectified_on = clock.today()
 
 
 def _reviewed(hazard: "Hazard", _session: Session) -> None:
-    hazard.reviewed_on = dt.date.today()
+    hazard.reviewed_on = clock.today()
 
 
 def _sent_back(hazard: "Hazard", _session: Session) -> None:
@@ -197,7 +198,7 @@ class Hazard(Entity):
 
     @property
     def overdue(self) -> str:
-        late = self.state in HAZARD_OPEN and self.due_on is not None and self.due_on < dt.date.today()
+        late = self.state in HAZARD_OPEN and self.due_on is not None and self.due_on < clock.today()
         return "已超期" if late else ""
 
     def __str__(self) -> str:
@@ -234,7 +235,7 @@ def _five_parts(plan: "EmergencyPlan", _session: Session) -> str | None:
 
 
 def _stamp_plan(plan: "EmergencyPlan", _session: Session) -> None:
-    plan.published_on = dt.date.today()
+    plan.published_on = clock.today()
 
 
 PLAN_FLOW = Workflow(
@@ -317,7 +318,7 @@ def findings_to_hazards(drill: "EmergencyDrill", session: Session) -> None:
         if text:
             session.add(Hazard(estate_id=drill.estate_id, estate=drill.estate, source="drill", drill=drill,
                                category=drill.hazard_category or "other", location=drill.location or "演练现场",
-                               description=text[:1000], found_on=drill.held_on or dt.date.today()))
+                               description=text[:1000], found_on=drill.held_on or clock.today()))
 
 
 DRILL_FLOW = Workflow(

@@ -11,10 +11,10 @@ import datetime as dt
 from urllib.parse import parse_qsl, urlencode
 
 from flask_appbuilder import Model
-from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint, func, select
+from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from models.base import utc_now_naive
+from models.clock import UTCDateTime, utc_now
 from models.errors import Refused
 
 #: the list arguments a saved filter keeps: filters, the keyword, the order and page size
@@ -30,7 +30,7 @@ class SavedFilter(Model):
     view_name: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(NAME_MAX))
     query: Mapped[str] = mapped_column(String(QUERY_MAX))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utc_now_naive)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utc_now)
 
     __table_args__ = (UniqueConstraint("user_id", "view_name", "name", name="uq_saved_filter_name"),)
 

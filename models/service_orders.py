@@ -30,7 +30,7 @@ from markupsafe import Markup
 from sqlalchemy import Boolean, CheckConstraint, DateTime, Index, Integer, String, Text, and_, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from models.audit import SHANGHAI
+from models.clock import local_now
 from models.base import Admin, Choices, Entity, Menu, fk, zh
 from models.company import Employee
 from models.errors import Refused
@@ -71,11 +71,6 @@ COMPLAINT_OPEN = ("received", "handling")
 
 #: how the 时限 column reads
 OVERDUE, ON_TIME, LATE, RUNNING = "已超时", "按时办结", "超时办结", "未超时"
-
-
-def local_now() -> dt.datetime:
-    """Beijing wall-clock time to the second, naive (as the service-desk columns store it)."""
-    return dt.datetime.now(SHANGHAI).replace(tzinfo=None, microsecond=0)
 
 
 def is_overdue(deadline: dt.datetime, now: dt.datetime) -> bool:

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from datetime import date
 from typing import Any, Callable, ClassVar, Optional
+from models import clock
 
 Check = Callable[[str], Optional[str]]
 
@@ -94,7 +95,7 @@ def check_id_card(value: str, *, today: Optional[date] = None) -> Optional[str]:
     if number[:2] not in _PROVINCE_CODES:
         return ID_CARD_REGION_MESSAGE
     birth = _parse_birth_date(number[6:14])
-    if birth is None or not _EARLIEST_BIRTH <= birth <= (today or date.today()):
+    if birth is None or not _EARLIEST_BIRTH <= birth <= (today or clock.today()):
         return ID_CARD_BIRTH_MESSAGE
     if number[17] != id_card_check_char(number[:17]):
         return ID_CARD_CHECK_MESSAGE

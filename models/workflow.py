@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_appbuilder import Model
-from sqlalchemy import DateTime, Index, Integer, String, Text, event, inspect, select
+from sqlalchemy import Index, Integer, String, Text, event, inspect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from models.base import Choices, Entity, admin_of, utc_now_naive
+from models.base import Choices, Entity, admin_of, fixed_links
+from models.clock import UTCDateTime, utc_now
 from models.errors import Refused
 from models.locks import lock_row
 
@@ -150,7 +151,7 @@ class Workflow:
             table_name=obj.__tablename__, record_id=obj.id, transition=t.name,
             from_state=state, to_state=target, comment=comment[:1000],
             user_id=getattr(user, "id", None), username=getattr(user, "username", None) or "命令行",
-            created_at=utc_now_naive(),
+            created_at=utc_now(),
         )
         session.add(record)
         for listener in TRANSITION_LISTENERS:
@@ -172,7 +173,7 @@ class WorkflowEvent(Model):
     comment: Mapped[str | None] = mapped_column(Text)
     user_id: Mapped[int | None] = mapped_column(Integer)
     username: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_workflow_event_record", "table_name", "record_id"),)
 
@@ -217,6 +218,27 @@ def _frozen_owner(obj: Any) -> tuple[Any, Workflow] | None:
     return None
 
 
+def _moved_link(obj: Any) -> str | None:
+    """The fixed relation (models.base.fixed_links) a changed row was moved along, if any:
+    the relationship itself or its foreign-key column."""
+    changed = _changed_fields(obj)
+    mapper = inspect(type(obj))
+    for name in fixed_links(type(obj)):
+        link = mapper.relationships[name]
+        if changed & {name, *(mapper.get_property_by_column(column).key for column in link.local_columns)}:
+            return name
+    return None
+
+
+def _refuse_moved_lines(session: Session, _context: Any, _instances: Any) -> None:
+    for obj in session.dirty:
+        moved = _moved_link(obj) if isinstance(obj, Entity) else None
+        if moved:
+            label = admin_of(type(obj)).label
+            parent = admin_of(inspect(type(obj)).relationships[moved].mapper.class_).label
+            raise Frozen(f"{label}所属的{parent}创建后不能更改；如需调整，请删除后在另一{parent}中新增")
+
+
 def _refuse_frozen_changes(session: Session, _context: Any, _instances: Any) -> None:
     for obj in [*session.dirty, *session.deleted, *session.new]:
         if not isinstance(obj, Entity):
@@ -242,3 +264,6 @@ def _refuse_frozen_changes(session: Session, _context: Any, _instances: Any) -> 
 def install() -> None:
     if not event.contains(Session, "before_flush", _refuse_frozen_changes):
         event.listen(Session, "before_flush", _refuse_frozen_changes)
+    if not event.contains(Session, "before_flush", _refuse_moved_lines):
+        # first: a moved line is refused as such, before any check of where it went
+        event.listen(Session, "before_flush", _refuse_moved_lines, insert=True)

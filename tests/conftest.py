@@ -5,16 +5,29 @@ PostgreSQL (tests/databases.py; ``make test-pg``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
+import time_machine
 
 # Settings are read at import time: point the instance folder at a scratch directory
 # before the application package is imported.
 _SCRATCH = Path(tempfile.mkdtemp(prefix="wuye-tests-"))
 os.environ.setdefault("INSTANCE_PATH", str(_SCRATCH / "instance"))
+
+# One clock (models/clock.py): the process runs in UTC and its clock starts at 23:30 UTC,
+# already 07:30 of the next day in Beijing, so a "today" taken from the server's zone
+# instead of the configured one is a day off and fails. The clock ticks on from there;
+# live gunicorn servers start from the same moment (tests/gunicorn_live.conf.py).
+os.environ["TZ"] = "UTC"
+time.tzset()
+os.environ.setdefault("FROZEN_CLOCK", dt.datetime.combine(
+    dt.datetime.now(dt.timezone.utc).date(), dt.time(23, 30), tzinfo=dt.timezone.utc).isoformat())
+time_machine.travel(dt.datetime.fromisoformat(os.environ["FROZEN_CLOCK"]), tick=True).start()
 
 from sqlalchemy.pool import NullPool  # noqa: E402
 

@@ -8,6 +8,12 @@ exec((Path(__file__).resolve().parent.parent / "gunicorn.conf.py").read_text())
 
 
 def post_worker_init(worker):
+    if os.environ.get("FROZEN_CLOCK"):  # the tests' clock (tests/conftest.py), ticking from the same moment
+        import datetime
+
+        import time_machine
+
+        time_machine.travel(datetime.datetime.fromisoformat(os.environ["FROZEN_CLOCK"]), tick=True).start()
     (Path(os.environ["LIVE_READY_DIR"]) / str(worker.pid)).touch()
 
 

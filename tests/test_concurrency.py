@@ -8,13 +8,13 @@ would open and the form's action, then compare the messages and count the effect
 
 from __future__ import annotations
 
-import datetime as dt
 
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from app import roles
 from app.extensions import db
+from models import clock
 from models.access import UserScope
 from models.errors import Refused
 from models.fees import FEE_STANDARD_FLOW, Bill, FeeStandard, Payment, record_payment
@@ -70,7 +70,7 @@ def test_two_cashiers_settling_the_same_bill_record_one_payment(app, live_server
     bill_id, outstanding = in_db(app, lambda: db.session.execute(
         select(Bill.id, Bill.outstanding).where(Bill.estate_id == LARGE_ESTATE, Bill.paid == 0,
                                                 Bill.outstanding > 0).order_by(Bill.id).limit(1)).one())
-    form = {"amount": f"{outstanding:f}", "method": "cash", "paid_on": dt.date.today().isoformat()}
+    form = {"amount": f"{outstanding:f}", "method": "cash", "paid_on": clock.today().isoformat()}
 
     seen = same_click(live_server, ("manager_a", "staff_a"), f"/bill/show/{bill_id}", f"/bill/pay/{bill_id}", form)
 
@@ -97,7 +97,7 @@ def fund_application(app, *path: str) -> int:
         Settings.current(db.session).fund_publicity_days = 0
         building = db.session.scalars(select(Building).where(Building.estate_id == LARGE_ESTATE)
                                       .order_by(Building.id)).first()
-        deposit_first(db.session, building.estate, Decimal("100.00"), dt.date.today())
+        deposit_first(db.session, building.estate, Decimal("100.00"), clock.today())
         application = FundApplication(
             estate_id=LARGE_ESTATE, title="并发测试", repair_part="屋面", budget=Decimal("1000.00"),
             contractor="测试维修公司", plan="十天", exclusion_declared=True, actual_cost=Decimal("900.00"),
@@ -191,12 +191,12 @@ def test_a_payment_is_refused_when_someone_else_settled_the_bill_meanwhile(app, 
     amount = bill.outstanding
 
     def settle(other) -> None:
-        record_payment(other, other.get(Bill, bill.id), amount, "cash", dt.date.today())
+        record_payment(other, other.get(Bill, bill.id), amount, "cash", clock.today())
 
     _committed_elsewhere(app, settle)
 
     try:
-        record_payment(db.session, bill, amount, "cash", dt.date.today())
+        record_payment(db.session, bill, amount, "cash", clock.today())
     except Refused as refused:
         assert str(refused) == "该账单已结清，无需再缴费"
     else:

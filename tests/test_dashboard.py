@@ -15,6 +15,7 @@ from flask_login import login_user
 from sqlalchemy import select
 
 from app.extensions import db
+from models import clock
 from models.company import ServiceContract
 from models.dashboard import (
     FIGURES, KPIS, TODOS, Context, committee_term_end, kpi_values, waiting_items, waiting_transitions,
@@ -26,12 +27,13 @@ from models.oversight import AssessmentItem, Grid, GridEvent, Inspection, Integr
 from models.company import Employee
 from models.repair_fund import FundApplication, FundEntry
 from models.safety import Hazard
-from models.service_orders import Complaint, RepairOrder, local_now
+from models.clock import local_now
+from models.service_orders import Complaint, RepairOrder
 from models.settings import Settings
 from tests.pages import data_words, english_words
 from tests.support import client_of, in_db, record_count, text_of
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 LAST_MONTH = TODAY.replace(day=1) - relativedelta(months=1)
 #: one fixed moment, so that a deadline cannot pass between two reads of the same test
 NOW = local_now().replace(second=0)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from flask import current_app
@@ -17,6 +17,7 @@ from werkzeug.security import check_password_hash
 
 from app import demo, fakes, roles
 from app.extensions import db
+from models import clock
 from models.base import declared_entities
 from models.company import Employee, ServiceContract
 from models.estate import Building, Estate, Unit
@@ -187,7 +188,7 @@ def test_plates_are_valid(ctx):
 
 
 def test_one_service_contract_expires_within_60_days(ctx):
-    today = date.today()
+    today = clock.today()
     contracts = _all(ServiceContract)
     assert len(contracts) == 3 and all(c.starts_on < c.ends_on for c in contracts)
     assert any(today <= c.ends_on <= today + timedelta(days=60) for c in contracts)

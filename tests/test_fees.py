@@ -11,7 +11,8 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
 
 from app.extensions import db
-from models.estate import Estate, Unit
+from models import clock
+from models.estate import Building, Estate, Unit
 from models.fees import (
     ABOLISHED, IN_FORCE, NOTICE, Bill, FeeItem, FeeStandard, FeeStandardLine, Payment, generate_bills, in_force,
     record_payment,
@@ -19,7 +20,7 @@ from models.fees import (
 from models.workflow import WorkflowEvent
 from tests.support import login
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 
 
 # -- helpers -----------------------------------------------------------------------------
@@ -310,7 +311,7 @@ def test_every_transition_is_recorded_with_who_when_and_comment(app, client):
                                    .order_by(WorkflowEvent.id.desc())).scalars().first()
         assert (event.username, event.transition, event.from_state, event.to_state, event.comment) == (
             "committee_a", "return", "submitted", "returned", "请补充服务标准")
-        assert abs(event.created_at - dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)) < dt.timedelta(minutes=1)
+        assert abs(event.created_at - clock.now()) < dt.timedelta(minutes=1)
     html = client.get(f"/fee_standard/show/{pk}").get_data(as_text=True)
     assert "请补充服务标准" in html and "退回修改" in html
 
@@ -368,7 +369,7 @@ def test_generating_the_same_period_twice_is_refused_and_adds_nothing(app, ctx):
     from models.errors import Refused
 
     estate = _estate(1)
-    period = dt.date.today().replace(day=1) + relativedelta(months=2)
+    period = clock.today().replace(day=1) + relativedelta(months=2)
     count = generate_bills(db.session, estate, period, 1)
     db.session.commit()
     assert count > 0
@@ -386,9 +387,119 @@ def test_a_period_without_a_standard_in_force_is_refused(app, ctx):
         generate_bills(db.session, _estate(1), dt.date(2020, 1, 1), 1)
 
 
+# -- 计费起始时间 is a day: a month with a change of price is billed pro rata by calendar days --------
+
+def _new_estate(code: str, area: str = "100.00") -> tuple[Estate, Unit]:
+    """An estate of one unit of ``area`` ㎡ and no standard yet."""
+    estate = Estate(community=_estate().community, name=f"按日计费{code}", code=code, address="新路 9 号")
+    building = Building(estate=estate, code="1", name="1号楼", floors=6)
+    unit = Unit(estate=estate, building=building, floor=1, room_no="101", floor_area=Decimal(area))
+    db.session.add_all([estate, building, unit])
+    db.session.flush()
+    return estate, unit
+
+
+def _published(estate: Estate, effective_from: dt.date, price: str, basis: str = "per_area",
+               item: str = "WYF") -> FeeStandard:
+    """A published standard of one line (written directly: the dates, not the workflow, are tested here)."""
+    standard = FeeStandard(
+        estate=estate, title=f"{effective_from} 起", company_name="测试物业", service_content="清洁绿化",
+        service_standard="二级", basis="业主大会决议", effective_from=effective_from, state="published",
+        published_on=effective_from - relativedelta(months=1),
+    )
+    standard.lines = [FeeStandardLine(item=_item(item), billing_basis=basis, unit_price=Decimal(price),
+                                      price_form="market")]
+    db.session.add(standard)
+    db.session.flush()
+    return standard
+
+
+def _bill(unit: Unit, period: dt.date) -> Bill:
+    return db.session.execute(select(Bill).where(Bill.unit_id == unit.id, Bill.period == period)).scalar_one()
+
+
+#: a month of 30 days (and one of 31) well after the demo data's bills
+JUNE, JULY = dt.date(2031, 6, 1), dt.date(2031, 7, 1)
+
+
+def test_a_new_price_from_the_15th_bills_the_old_price_for_14_days_and_the_new_for_16(app, ctx):
+    estate, unit = _new_estate("PR-1")
+    _published(estate, dt.date(2031, 1, 1), "2.00")
+    _published(estate, dt.date(2031, 6, 15), "3.00")
+    generate_bills(db.session, estate, JUNE, 1)
+    bill = _bill(unit, JUNE)
+    # 100 ㎡ × (2.00 × 14 + 3.00 × 16) / 30 = 7600 / 30 = 253.333… → 253.33
+    assert (bill.amount, bill.outstanding) == (Decimal("253.33"), Decimal("253.33"))
+    assert bill.proration == "按日计费：06月01日至06月14日 2.00 元 × 14/30；06月15日至06月30日 3.00 元 × 16/30；合计后四舍五入到分"
+    db.session.rollback()
+
+
+def test_a_first_standard_starting_mid_month_bills_only_its_own_days(app, ctx):
+    estate, unit = _new_estate("PR-2")
+    _published(estate, dt.date(2031, 6, 11), "2.70")
+    assert generate_bills(db.session, estate, JUNE, 1) == 1
+    # 100 ㎡ × 2.70 × 20/30 = 180.00
+    assert _bill(unit, JUNE).amount == Decimal("180.00")
+    db.session.rollback()
+
+
+def test_a_pro_rata_bill_is_rounded_once_not_per_piece(app, ctx):
+    estate, unit = _new_estate("PR-3", area="10.00")
+    _published(estate, dt.date(2031, 1, 1), "0.0250")
+    _published(estate, dt.date(2031, 6, 16), "0.0270")
+    generate_bills(db.session, estate, JUNE, 1)
+    # 10 ㎡ × 0.0250 × 15/30 = 0.125 and 10 ㎡ × 0.0270 × 15/30 = 0.135: rounded apart 0.13 + 0.14 = 0.27,
+    # rounded once 0.260 → 0.26
+    assert _bill(unit, JUNE).amount == Decimal("0.26")
+    db.session.rollback()
+
+
+def test_a_per_household_price_is_pro_rated_over_a_31_day_month(app, ctx):
+    estate, unit = _new_estate("PR-4")
+    _published(estate, dt.date(2031, 1, 1), "30.00", basis="per_unit")
+    _published(estate, dt.date(2031, 7, 11), "36.00", basis="per_unit")
+    generate_bills(db.session, estate, JULY, 1)
+    # (30.00 × 10 + 36.00 × 21) / 31 = 1056 / 31 = 34.0645… → 34.06
+    assert _bill(unit, JULY).amount == Decimal("34.06")
+    db.session.rollback()
+
+
+def test_a_whole_month_at_one_price_carries_no_proration_note(app, ctx):
+    estate, unit = _new_estate("PR-5", area="89.55")
+    _published(estate, dt.date(2031, 1, 1), "2.65")
+    generate_bills(db.session, estate, JUNE, 1)
+    bill = _bill(unit, JUNE)
+    assert (bill.amount, bill.proration) == (Decimal("237.31"), None)  # 89.55 × 2.65 = 237.3075
+    db.session.rollback()
+
+
+def test_a_change_of_billing_basis_within_a_month_is_refused_in_chinese(app, ctx):
+    from models.errors import Refused
+
+    estate, _unit = _new_estate("PR-6")
+    _published(estate, dt.date(2031, 1, 1), "2.00")
+    _published(estate, dt.date(2031, 6, 15), "50.00", basis="per_unit")
+    with pytest.raises(Refused, match="计费方式在月中改变"):
+        generate_bills(db.session, estate, JUNE, 1)
+    db.session.rollback()
+
+
+def test_the_bill_page_explains_a_pro_rata_amount(app, client):
+    with app.app_context():
+        estate, unit = _new_estate("PR-7")
+        _published(estate, dt.date(2031, 1, 1), "2.00")
+        _published(estate, dt.date(2031, 6, 15), "3.00")
+        generate_bills(db.session, estate, JUNE, 1)
+        db.session.commit()
+        pk = _bill(unit, JUNE).id
+    login(client, "admin")
+    page = client.get(f"/bill/show/{pk}").get_data(as_text=True)
+    assert "计费说明" in page and "按日计费：06月01日至06月14日 2.00 元 × 14/30" in page
+
+
 def test_a_whole_estate_is_billed_in_one_batch_through_the_page(app, client):
     login(client, "manager_a")
-    period = (dt.date.today().replace(day=1) + relativedelta(months=1)).strftime("%Y-%m")
+    period = (clock.today().replace(day=1) + relativedelta(months=1)).strftime("%Y-%m")
     with app.app_context():
         estate = _estate()
         before = db.session.scalar(select(func.count()).select_from(Bill))

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
+from models import clock
 from models.estate import Estate, Unit
 from models.fees import cents
 from models.fund_vote import Ballot, VoteResult, VoteRoll
@@ -22,7 +23,7 @@ from models.workflow import WorkflowEvent
 from tests.pages import data_words, english_words
 from tests.support import assert_refused, login
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 YEAR_2030 = Period(dt.date(2030, 1, 1), dt.date(2030, 12, 31))
 
 

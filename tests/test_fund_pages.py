@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
+from models import clock
 from models.estate import Building, Estate, Unit
 from models.fund_vote import ONE_BALLOT, Ballot, VoteRoll
 from models.repair_fund import (
@@ -27,7 +28,7 @@ from tests.support import SignedInClients, electorate_ids, flashed, in_db, text_
 from views.uploads import STORED_NAME, upload_folder
 
 PDF = b"%PDF-1.4 test document"
-TODAY = dt.date.today()
+TODAY = clock.today()
 
 
 # -- fixtures built through the domain -------------------------------------------------------

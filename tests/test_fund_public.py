@@ -3,7 +3,6 @@ own forms (分户账 lookup, electronic vote) that refuse without telling what w
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from decimal import Decimal
 
@@ -12,16 +11,18 @@ from sqlalchemy import select
 from sqlalchemy.pool import NullPool
 
 from app.extensions import db
+from models import clock
 from models.estate import Building, Estate, Unit
 from models.fund_vote import Ballot, VoteRoll
 from models.people import Owner, UnitOwnership
 from models.repair_fund import FundApplication, FundEntry, FundScope
 from models.repair_fund_disclosure import disclose, period_of
+from views.public import VOTE_REFUSED
 from tests.pages import data_words, english_words
 from tests.support import database_state, text_of
 from views.public import LOOKUP_REFUSED
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 UNCHANGED = (FundEntry, Ballot, VoteRoll, FundApplication)
 
 
@@ -224,16 +225,21 @@ def test_a_second_ballot_for_the_unit_is_refused(app, client):
 
 
 @pytest.mark.parametrize("change, message", [
-    ("code", "电子投票码不正确"), ("room", "未找到该房屋"), ("choice", "请选择表决意见"),
+    ("code", VOTE_REFUSED), ("room", VOTE_REFUSED), ("outside", VOTE_REFUSED), ("choice", "请选择表决意见"),
 ])
 def test_a_wrong_vote_is_refused_in_chinese_and_changes_nothing(app, client, change, message):
     with app.app_context():
         pk = _app("voting").id
         form, code, _unit = _voter(pk)
         before = _state()
+        # a unit of the same estate that exists but is not in this vote's 列支范围
+        rolled = select(VoteRoll.unit_id).where(VoteRoll.application_id == pk)
+        other = db.session.execute(select(Unit).where(Unit.estate_id == db.session.get(Unit, _unit).estate_id,
+                                                      Unit.id.not_in(rolled)).limit(1)).scalar_one()
+        outside = {"building": str(other.building_id), "room": other.room_no}
     data = {**form, "code": code, "choice": "yes"}
     data.update({"code": {"code": "AAAAAAAA" if code != "AAAAAAAA" else "BBBBBBBB"},
-                 "room": {"room": "9-9999"}, "choice": {"choice": "maybe"}}[change])
+                 "room": {"room": "9-9999"}, "outside": outside, "choice": {"choice": "maybe"}}[change])
     response = client.post(f"/public/vote/{pk}", data=data)
     assert response.status_code == 400 and message in text_of(response)
     with app.app_context():

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
+from models import clock
 from models.community_life import NOTICE_FLOW, Notice
 from models.company import Employee
 from models.errors import Refused
@@ -332,7 +333,7 @@ def test_a_published_notice_is_dated_and_frozen(ctx):
     db.session.flush()
     NOTICE_FLOW.fire(db.session, notice, "publish")
     db.session.flush()
-    assert notice.publish_on == dt.date.today() and notice.published_at is not None
+    assert notice.publish_on == clock.today() and notice.published_at is not None
     notice.content = "改为周四"
     with pytest.raises(Frozen):
         db.session.flush()

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
+from models import clock
 from models.estate import Building, Estate, Unit
 from models.oversight import (
     AssessmentItem, Grid, GridEvent, Inspection, IntegrityAssessment, RectificationNotice, StarRating,
@@ -19,7 +20,7 @@ from models.settings import Settings
 from models.workflow import Frozen, TransitionRefused, timeline
 from tests.support import client_of, flashed, text_of
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 LARGE_ESTATE = 1
 
 

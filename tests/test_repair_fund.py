@@ -13,6 +13,7 @@ from sqlalchemy.exc import DatabaseError
 
 from app.audit import AppendOnly
 from app.extensions import db
+from models import clock
 from models.errors import Refused
 from models.estate import Building, Estate, Unit
 from models.fund_vote import ONE_BALLOT, Ballot, VoteResult, VoteRoll, Voter, tally
@@ -26,7 +27,7 @@ from models.settings import Settings
 from models.workflow import Frozen, TransitionRefused, WorkflowEvent
 from tests.support import client_of, electorate_ids
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 SCAN = "scan.pdf"
 
 # the path of each flow, in order: (transition, state after it)
@@ -548,7 +549,7 @@ def test_the_database_itself_holds_one_ballot_per_person(ctx):
     app = _advance(_application(estate), "open_vote")
     ballot = _cast(app, units[0].id, "yes")
     db.session.add(Ballot(application_id=app.id, estate_id=app.estate_id, unit_id=units[1].id, person=ballot.person,
-                          choice="no", channel="paper", scan=SCAN, recorded_by="绕过", cast_at=dt.datetime.now()))
+                          choice="no", channel="paper", scan=SCAN, recorded_by="绕过", cast_at=clock.now()))
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()
@@ -560,7 +561,7 @@ def test_a_ballot_cannot_name_a_person_the_unit_does_not_belong_to(ctx):
     app = _advance(_application(), "open_vote")
     unit_id = db.session.execute(select(VoteRoll.unit_id).where(VoteRoll.application_id == app.id)).scalars().first()
     db.session.add(Ballot(application_id=app.id, estate_id=app.estate_id, unit_id=unit_id, person="owners:999999",
-                          choice="yes", channel="paper", scan=SCAN, recorded_by="绕过", cast_at=dt.datetime.now()))
+                          choice="yes", channel="paper", scan=SCAN, recorded_by="绕过", cast_at=clock.now()))
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()

@@ -11,12 +11,13 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from app.extensions import db
+from models import clock
 from models.audit import AuditLog
 from models.estate import Estate
 from models.fees import BILLING_MODES, FeeItem, FeeStandard, FeeStandardLine
 from tests.support import client_of, in_db, text_of
 
-TODAY = dt.date.today()
+TODAY = clock.today()
 
 
 def _estate_id() -> int:

@@ -312,15 +312,18 @@ def lookup_ids(client, model: type[Entity], q: str = "") -> set[int]:
     return ids
 
 
-def filter_index(app, model: type[Entity], column: str, kind: str) -> int | None:
-    """Index of one of FAB's search filters (FilterEqual: 等于, FilterStartsWith: 开头是) of a column."""
+def filter_index(app, model: type[Entity], column: str, operator: str) -> int:
+    """The URL position of one of a column's filter operators (eq: 等于, sw: 开头是); a
+    missing one fails here, so a query can never silently go unfiltered."""
     view = next(v for v in app.appbuilder.baseviews if type(v).__name__ == VIEWS[model].__name__)
     filters = view._filters.get_search_filters().get(column, [])
-    return next((i for i, f in enumerate(filters) if type(f).__name__ == kind), None)
+    index = next((i for i, f in enumerate(filters) if f.arg_name == operator), None)
+    assert index is not None, f"{model.__name__}.{column} has no filter {operator}: {[f.arg_name for f in filters]}"
+    return index
 
 
 def equal_filter(app, model: type[Entity], column: str) -> int:
-    return filter_index(app, model, column, "FilterEqual")
+    return filter_index(app, model, column, "eq")
 
 
 def values_of(model: type[Entity], pk: int) -> dict[str, Any]:
@@ -996,7 +999,7 @@ def test_a_masked_number_cannot_be_recovered_digit_by_digit(app, world, clients,
 
     def finds(prefix: str) -> bool:
         if how == "list-startswith":
-            index = filter_index(app, model, column, "FilterStartsWith")
+            index = filter_index(app, model, column, "sw")
             return pk in list_pages(member, model, query=f"&_flt_{index}_{column}={prefix}", pages_at_most=1)[0]
         if how == "REST-sw":
             q = prison.dumps({"filters": [{"col": column, "opr": "sw", "value": prefix}], "page_size": 100})

@@ -37,7 +37,25 @@ RESPONSES = {
     "Forbidden": "没有权限",
     "Could not process entity": "无法处理提交的数据",
     "Fatal error": "服务器内部错误",
+    "Not a valid rison/json argument": "查询参数 q 的格式不正确（应为 Rison 或 JSON）",
+    "Not a valid rison argument": "查询参数 q 的格式不正确（应为 Rison）",
 }
+
+#: FAB's English messages that carry a value after a fixed beginning
+PREFIXES = {
+    "Invalid order by column: ": "不能按该字段排序：",
+    "Not a valid rison schema": "查询参数 q 的内容不正确",
+}
+
+
+def in_chinese(message: str) -> str:
+    if message in RESPONSES:
+        return RESPONSES[message]
+    for prefix, chinese in PREFIXES.items():
+        if message.startswith(prefix):
+            value = message[len(prefix):] if chinese.endswith("：") else ""
+            return chinese + value
+    return message
 
 
 def _subclasses(cls: type) -> list[type]:

@@ -15,7 +15,7 @@ from wtforms import StringField
 
 from models.base import Entity, lookup_columns_of, normalized, value_kind
 from models.rules import violations
-from views.api_zh import RESPONSES
+from views.api_zh import in_chinese
 from views.errors import Refused
 from views.masking import mask_record, only_exact_matches, sees_personal_data
 
@@ -428,8 +428,14 @@ class EntityApi(ModelRestApi):
     def response(self, code: int, **kwargs: Any):
         message = kwargs.get("message")
         if isinstance(message, str):
-            kwargs["message"] = RESPONSES.get(message, message)
+            kwargs["message"] = in_chinese(message)
         return super().response(code, **kwargs)
+
+    def _get_field_info(self, field: Any, filter_rel_field: Any, page: Any = None, page_size: Any = None):
+        info = super()._get_field_info(field, filter_rel_field, page, page_size)
+        # FAB passes "" through gettext, which answers with the catalogue's header
+        info["description"] = self.description_columns.get(field.name, "")
+        return info
 
     def pre_add(self, item: Any) -> None:
         self._check(item)

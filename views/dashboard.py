@@ -17,6 +17,7 @@ from flask_appbuilder.security.decorators import permission_name
 from sqlalchemy import select
 
 from app.roles import DASHBOARD_MENU, DASHBOARD_PAGES, DASHBOARD_VIEW
+from models import clock
 from models.base import Entity, declared_entities
 from models.dashboard import (
     CHART_ESTATES, FIGURES, Context, Figure, kpi_values, waiting_items, waiting_transitions,
@@ -44,7 +45,7 @@ def may_fire(model: type[Entity], transition: str) -> bool:
 
 
 def context(session: Any, estate_id: int | None = None) -> Context:
-    return Context(today=dt.date.today(), settings=Settings.current(session), estate_id=estate_id)
+    return Context(today=clock.today(), settings=Settings.current(session), estate_id=estate_id)
 
 
 def panels(session: Any, ctx: Context, page: str) -> list[dict[str, Any]]:

@@ -795,10 +795,6 @@ def _file_name(text: str) -> str:
 
 
 def _stamp() -> str:
-    try:
-        from zoneinfo import ZoneInfo
+    from models import clock
 
-        now = dt.datetime.now(ZoneInfo("Asia/Shanghai"))
-    except Exception:  # no time zone database: the server's clock
-        now = dt.datetime.now()
-    return now.strftime("%Y%m%d-%H%M")
+    return clock.now().strftime("%Y%m%d-%H%M")

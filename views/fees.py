@@ -16,6 +16,7 @@ from flask_appbuilder.security.decorators import permission_name
 from sqlalchemy import select
 
 from app.audit import record_bulk
+from models import clock
 from models.errors import Refused
 from models.filter_ops import filter_args
 from models.estate import Estate
@@ -100,7 +101,7 @@ class BillActions:
             amount = Decimal(request.form.get("amount", "").strip())
         except InvalidOperation:
             amount = None
-        paid_on = request.form.get("paid_on") or dt.date.today().isoformat()
+        paid_on = request.form.get("paid_on") or clock.today().isoformat()
         try:
             if amount is None or amount != amount.quantize(Decimal("0.01")):
                 raise Refused("缴费金额须为数字，最多两位小数")
@@ -127,5 +128,5 @@ class BillActions:
                 ).scalars().all()
                 kwargs["methods"] = PAYMENT_METHODS
                 kwargs["may_pay"] = self.appbuilder.sm.has_access("can_pay", self.class_permission_name)
-                kwargs["today"] = dt.date.today()
+                kwargs["today"] = clock.today()
         return super().render_template(template, **kwargs)

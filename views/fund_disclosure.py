@@ -14,6 +14,7 @@ from flask_appbuilder import expose, has_access
 from flask_appbuilder.security.decorators import permission_name
 from sqlalchemy import select
 
+from models import clock
 from models.estate import Estate
 from models.repair_fund import ENTRY_KINDS, FundAccount
 from models.repair_fund_disclosure import Period, disclose, parse_period, period_of, periods
@@ -43,7 +44,7 @@ class FundDisclosurePages:
         if estate is None:
             abort(404)  # not an estate of this user: as if it did not exist
         months = Settings.current(session).fund_disclosure_months
-        today = dt.date.today()
+        today = clock.today()
         choices = periods(session, estate.id, months, today)
         start, end = _date(request.args.get("start")), _date(request.args.get("end"))
         error = None
@@ -78,4 +79,4 @@ class FundDisclosurePages:
         if estate is None or error:
             abort(404)
         report = disclose(self.datamodel.session, estate.id, period)
-        return render_template("fund_disclosure/print.html", estate=estate, report=report, today=dt.date.today())
+        return render_template("fund_disclosure/print.html", estate=estate, report=report, today=clock.today())

@@ -15,7 +15,8 @@ from flask import abort, url_for
 from sqlalchemy import func, inspect, select
 
 from app.extensions import db
-from models.audit import ACTIONS, SHANGHAI, AuditLog
+from models.audit import ACTIONS, AuditLog
+from models.clock import to_local
 from models.base import ALL_ESTATES, Entity, declared_entities, sort_keys
 from models.rules import column_info, relationship_for
 from views.people import names_by_id
@@ -61,9 +62,7 @@ def local_time(value: dt.datetime | None) -> str:
     """Beijing time, to the second (stored values are UTC)."""
     if value is None:
         return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+    return to_local(value).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def entry(model: type[Entity], log: AuditLog, names: dict[int, str] | None = None) -> dict[str, Any]:

@@ -15,7 +15,8 @@ from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.security.decorators import permission_name
 
-from models.service_orders import Complaint, RepairOrder, local_now, overdue_clause
+from models.clock import local_now
+from models.service_orders import Complaint, RepairOrder, overdue_clause
 from models.staff_quality import SCORES, Survey, respondent_count, survey_results
 from views.registry import extends
 

@@ -7,7 +7,6 @@ estate scope is empty, so each query states explicitly that it reads across esta
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 from decimal import Decimal
 
@@ -18,13 +17,16 @@ from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.scoping import limit_request_to
+from models import clock
 from models.base import ALL_ESTATES, decimal_text
 from models.errors import Refused
 from models.estate import Building, Estate, Unit
 from models.fees import BILLING_BASES, BILLING_MODES, PRICE_FORMS, FeeStandard, FeeStandardLine, in_force
 from models.fund_vote import BALLOT_CHOICES
 from models.people import Owner, UnitOwnership
-from models.repair_fund import ENTRY_KINDS, STATES, FundApplication, cast_ballot, covered_by
+from models.repair_fund import (
+    ENTRY_KINDS, NOT_ON_ROLL, STATES, WRONG_CODE, FundApplication, cast_ballot, covered_by,
+)
 from models.repair_fund_disclosure import (
     PUBLISHED_PLAN_STATES, apportionments, disclose, parse_period, period_of, periods, published_applications,
     unit_entries,
@@ -45,7 +47,7 @@ def price(value: Decimal) -> str:
 def _published_standards(estate_id: int) -> list[FeeStandard]:
     """The standard in force today and every published one still to come."""
     session = db.session
-    today = dt.date.today()
+    today = clock.today()
     current = in_force(session, estate_id, today, public=True)
     upcoming = session.execute(
         select(FeeStandard).where(FeeStandard.estate_id == estate_id, FeeStandard.state == "published",
@@ -70,7 +72,7 @@ def index():
     session = db.session
     estates = session.execute(select(Estate).order_by(Estate.code), execution_options=_ACROSS_ESTATES).scalars().all()
     notices = {e.id: _published_standards(e.id) for e in estates}
-    return render_template("public/index.html", estates=estates, notices=notices, today=dt.date.today(),
+    return render_template("public/index.html", estates=estates, notices=notices, today=clock.today(),
                            voting=_voting())
 
 
@@ -102,7 +104,7 @@ def fee_notice(estate_id: int):
     previous = {s.id: _previous_prices(s, lines_of) for s in standards}
     return render_template(
         "public/fee_notice.html", estate=estate, standards=standards, lines_of=lines_of,
-        previous=previous, today=dt.date.today(),
+        previous=previous, today=clock.today(),
         hotline=settings.complaint_hotline, qr=qr, page_url=page_url,
         bases=BILLING_BASES, modes=BILLING_MODES, forms=PRICE_FORMS,
     )
@@ -112,6 +114,9 @@ def fee_notice(estate_id: int):
 
 #: one answer for every failed owner lookup, whatever did not match (no enumeration)
 LOOKUP_REFUSED = "房屋或证件号码后六位不正确，请核对后重新输入。"
+#: one answer for a 房号 that does not exist, one outside the vote and a wrong code: the
+#: page tells a guesser nothing about which rooms exist or vote
+VOTE_REFUSED = "房号或电子投票码不正确，请核对表决票后重新输入。"
 #: the endpoints whose refused attempts count towards the public rate limit (app/hardening.py)
 OWNER_FORMS = frozenset({"public.fund_ledger", "public.vote"})
 
@@ -147,7 +152,7 @@ def fund_notice(estate_id: int):
     estate = _estate_or_404(estate_id)
     session = db.session
     months = session.execute(select(Settings), execution_options=_ACROSS_ESTATES).scalar_one().fund_disclosure_months
-    today = dt.date.today()
+    today = clock.today()
     choices = periods(session, estate_id, months, today, _ACROSS_ESTATES)
     period = parse_period(request.args.get("period"), months) or period_of(today, months)
     if period.start > today:
@@ -220,15 +225,17 @@ def vote(application_id: int):
     if request.method == "POST":
         unit = _unit(app.estate_id, form["building"], form["room"])
         try:
+            if form["choice"] not in BALLOT_CHOICES.codes:
+                raise Refused("请选择表决意见：同意、反对或弃权")
             if unit is None:
-                raise Refused("未找到该房屋，请核对楼栋和房号")
+                raise Refused(VOTE_REFUSED)
             ballot = cast_ballot(session, app, unit.id, form["choice"], channel="electronic",
                                  code=request.form.get("code", ""), recorded_by="业主电子投票")
             units, area = covered_by(session, ballot)
             session.commit()
         except Refused as refused:
             session.rollback()
-            error = _refused(str(refused))
+            error = _refused(VOTE_REFUSED if str(refused) in (NOT_ON_ROLL, WRONG_CODE) else str(refused))
         else:
             done = (f"投票成功：表决意见「{BALLOT_CHOICES.label(form['choice'])}」已记录，计入您在本次表决范围内的"
                     f"全部 {units} 套房屋（{area} ㎡），计为一人。")

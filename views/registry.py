@@ -17,7 +17,7 @@ from flask_appbuilder import AppBuilder
 from sqlalchemy import Boolean, DateTime, inspect
 from wtforms import BooleanField
 
-from models.base import Entity, admin_of, decimal_text, declared_entities, file_columns, is_decimal
+from models.base import Entity, admin_of, decimal_text, declared_entities, file_columns, fixed_links, is_decimal
 from models.filter_ops import column_kind
 from models.rules import column_info
 from views.base import EntityApi, EntityModelView
@@ -80,6 +80,10 @@ class EntitySpec:
         # relations first (where does it belong), then the model's own columns in order
         rels = [n for n in self.editable if n in self.relations]
         return rels + [n for n in self.editable if n not in self.relations]
+
+    def edit_columns(self) -> list[str]:
+        """The form's fields less the relations a row keeps from its creation."""
+        return [n for n in self.form_columns() if n not in fixed_links(self.model)]
 
     def show_columns(self) -> list[str]:
         return list(self.admin.show_columns) or ["id", *self.form_columns()]
@@ -181,7 +185,7 @@ class EntitySpec:
             list_columns=self.list_columns(),
             show_columns=self.show_columns(),
             add_columns=self.form_columns(),
-            edit_columns=self.form_columns(),
+            edit_columns=self.edit_columns(),
             search_columns=self.search_columns(),
             order_columns=self.order_columns(),
             base_order=self.admin.order_by,
@@ -231,7 +235,7 @@ class EntitySpec:
                 list_columns=["id", *map(rest, self.list_columns())],
                 show_columns=["id", *map(rest, self.form_columns())],
                 add_columns=writable,
-                edit_columns=writable,
+                edit_columns=[n for n in writable if n in self.edit_columns()],
                 order_columns=self.order_columns(),
                 search_columns=self.search_columns(),
                 base_order=self.admin.order_by,

@@ -19,6 +19,7 @@ from flask_appbuilder.security.decorators import permission_name
 from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import joinedload
 
+from models import clock
 from models.base import batches
 from models.errors import Refused
 from models.estate import Building, Estate, Unit, reading_key, reading_order
@@ -99,7 +100,7 @@ class FundEntryActions:
         session = self.datamodel.session
         estates = session.execute(select(Estate).order_by(Estate.code)).scalars().all()
         rate = Settings.current(session).fund_deposit_rate
-        form = {"estate": request.form.get("estate", ""), "day": request.form.get("day", dt.date.today().isoformat())}
+        form = {"estate": request.form.get("estate", ""), "day": request.form.get("day", clock.today().isoformat())}
         if request.method == "POST":
             estate = session.get(Estate, int(form["estate"])) if form["estate"].isdigit() else None
             if estate is not None and estate.id not in {e.id for e in estates}:
@@ -322,7 +323,7 @@ class FundApplicationActions:
         slips = [{"name": units[0].voter_name, "code": units[0].code, "units": units,
                   "area": sum((u.area for u in units), Decimal("0.00"))} for units in persons.values()]
         return self.render_template("fund/print_ballots.html", title=f"{app.title} · 表决票", app=app, slips=slips,
-                                    choices=BALLOT_CHOICES, matters=MATTERS, today=dt.date.today())
+                                    choices=BALLOT_CHOICES, matters=MATTERS, today=clock.today())
 
     def render_template(self, template: str, **kwargs: Any):
         if template == self.show_template and "pk" in kwargs:

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 
 from dateutil.relativedelta import relativedelta
 from tests.e2e.browser import expect
+from models import clock
 
 ESTATE = "望京花园"  # estate 1, the one manager_a and committee_a serve
 TITLE = "2027 年度调整后物业收费标准"
 
 
 def test_a_fee_standard_is_drafted_returned_fixed_approved_published_and_posted(users):
-    today = dt.date.today()
+    today = clock.today()
     # replaces the standard in force: at least a month after today's 公示, on a day no
     # published standard of the estate starts
     effective = (today + relativedelta(months=2)).replace(day=15)

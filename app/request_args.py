@@ -1,15 +1,19 @@
-"""List paging arguments are clamped before FAB parses them.
+"""Arguments are made safe before FAB reads them.
 
 FAB reads ``page_<View>`` and ``psize_<View>`` with a bare ``int()``: ``psize=abc``
-answers 500 and ``psize=100000`` loads a whole table into one page.
+answers 500 and ``psize=100000`` loads a whole table into one page. A record id in a path
+(``/unit/show/<pk>``) goes to SQL as it is: beyond the integer column's range PostgreSQL
+refuses the statement (a 500); no row can have such an id, so it is a 404.
 """
 
 from __future__ import annotations
 
 import re
 
-from flask import Flask, current_app, request
+from flask import Flask, abort, current_app, request
 from werkzeug.datastructures import ImmutableMultiDict
+
+from models.base import INT_MAX
 
 _PAGING = re.compile(r"^(page|psize)_\w+$")
 
@@ -23,7 +27,18 @@ def _clamped(name: str, value: str) -> str | None:
     return str(min(number, 100_000))
 
 
+def _is_row_id(value: object) -> bool:
+    text = str(value)
+    return text.isascii() and text.isdigit() and 0 < int(text) <= INT_MAX
+
+
 def install(app: Flask) -> None:
+    @app.before_request
+    def record_ids_in_range() -> None:
+        for name, value in (request.view_args or {}).items():
+            if (name == "pk" or name.endswith("_id")) and not _is_row_id(value):
+                abort(404)
+
     @app.before_request
     def clamp_paging_arguments() -> None:
         if not any(_PAGING.match(k) for k in request.args):

@@ -81,18 +81,23 @@ def value_kind(column: Any) -> str:
     if "choices" in column.info:
         return "choice"
     kind = column.type
+    if is_decimal(kind):
+        return "decimal"
+    if isinstance(kind, TypeDecorator):  # UTCDateTime is a DateTime to every reader
+        kind = kind.impl_instance
     if isinstance(kind, Boolean):
         return "bool"
     if isinstance(kind, DateTime):
         return "datetime"
     if isinstance(kind, Date):
         return "date"
-    if is_decimal(kind):
-        return "decimal"
     if isinstance(kind, Integer):
         return "int"
     return "text"
 
+
+#: the largest id: every id column is a 32-bit INTEGER (PostgreSQL refuses a larger value)
+INT_MAX = 2**31 - 1
 
 #: 建筑面积/套内面积 in ㎡ and money in 元: exact decimals, never floats.
 Area = ExactDecimal(12, 2)

@@ -10,10 +10,11 @@ from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.forms import DynamicForm
 from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.urltools import get_order_args, get_page_args, get_page_size_args
-from sqlalchemy import or_
+from marshmallow import ValidationError
+from sqlalchemy import inspect, or_
 from wtforms import StringField
 
-from models.base import Entity, lookup_columns_of, normalized, value_kind
+from models.base import INT_MAX, Entity, lookup_columns_of, normalized, value_kind
 from models.rules import violations
 from views.api_zh import in_chinese
 from views.errors import Refused
@@ -388,8 +389,8 @@ class EntityApi(ModelRestApi):
     masked_columns: ClassVar[tuple[str, ...]] = ()
     allow_browser_login = True
 
-    def __init__(self) -> None:
-        super().__init__()
+    def _init_model_schemas(self) -> None:
+        super()._init_model_schemas()  # FAB builds the schemas with the blueprint, after __init__
         # a posted value is written canonically before the schema checks its length
         for name in ("add_model_schema", "edit_model_schema"):
             schema = getattr(self, name, None)
@@ -398,9 +399,28 @@ class EntityApi(ModelRestApi):
 
     def _normalizing(self, load: Any) -> Any:
         def normalizing_load(data: Any, *args: Any, **kwargs: Any) -> Any:
-            return load(normalized(self.model, data) if isinstance(data, dict) else data, *args, **kwargs)
+            if isinstance(data, dict):
+                refused = self._malformed_references(data)
+                if refused:
+                    raise ValidationError(refused)
+                data = normalized(self.model, data)
+            return load(data, *args, **kwargs)
 
         return normalizing_load
+
+    def _malformed_references(self, data: dict[str, Any]) -> dict[str, list[str]]:
+        """A related row is named by its id: an object, a text or an id no column can hold
+        is refused before marshmallow-sqlalchemy tries to build a row from it (a 500)."""
+        relations = inspect(self.model).relationships
+        refused = {}
+        for name, value in data.items():
+            if name not in relations or value is None:
+                continue
+            ids = value if relations[name].uselist and isinstance(value, list) else [value]
+            if not all(type(i) is int and 0 < i <= INT_MAX for i in ids):
+                label = self.label_columns.get(name, name)
+                refused[name] = [f"「{label}」请填写关联记录的编号（正整数）" + ("的列表" if relations[name].uselist else "")]
+        return refused
 
     def _handle_filters_args(self, rison_args: dict[str, Any]):
         self._filters.clear_filters()

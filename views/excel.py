@@ -51,6 +51,15 @@ XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: rows per import file (header excluded); more must be split into several files
 MAX_ROWS = 20_000
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+#: What an upload may unpack to, checked on the zip directory before anything is parsed (a
+#: full 20,000-row template is ~10 MB unpacked; a 1 MB file can hold a 1 GiB cell).
+#: Reading stops at a part's declared size, so a directory that lies cannot exceed it.
+MAX_UNPACKED_PART_BYTES = 32 * 1024 * 1024
+MAX_UNPACKED_BYTES = 64 * 1024 * 1024
+MAX_PARTS = 1000
+#: rows read, empty ones included: a sheet of a million empty rows is refused within seconds
+MAX_ROWS_READ = 2 * MAX_ROWS
+NOT_XLSX = "无法读取该文件：它不是有效的 .xlsx 文件，请用 Excel 另存为 .xlsx 后重试"
 #: errors listed on the page (all are counted)
 SHOWN_ERRORS = 1000
 #: rows read from the database per batch while exporting
@@ -526,7 +535,10 @@ class Checked:
 
 
 def read_rows(upload: Any, sheet: ImportSheet) -> list[tuple[int, dict[str, Any]]]:
-    """(Excel row number, {header: raw cell}) for every non-empty data row."""
+    """(Excel row number, {header: raw cell}) for every non-empty data row.
+
+    Every row of the first sheet is read, whatever range the file records for it (a
+    recorded ``A1:L2`` over five rows silently dropped four)."""
     if upload is None or not upload.filename:
         raise Refusal("请选择要上传的 Excel 文件（.xlsx）")
     if not upload.filename.lower().endswith(".xlsx"):
@@ -534,20 +546,23 @@ def read_rows(upload: Any, sheet: ImportSheet) -> list[tuple[int, dict[str, Any]
     data = upload.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
         raise Refusal(f"文件过大（超过 {MAX_UPLOAD_BYTES // 1024 // 1024} 兆字节），请拆分后分批导入")
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise Refusal("无法读取该文件：它不是有效的 .xlsx 文件，请用 Excel 另存为 .xlsx 后重试")
+    _check_unpacked_size(data)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:
-        raise Refusal("无法读取该文件：它不是有效的 .xlsx 文件，请用 Excel 另存为 .xlsx 后重试") from None
+        raise Refusal(NOT_XLSX) from None
     try:
         worksheet = workbook.worksheets[0] if workbook.worksheets else None
         if worksheet is None:
             raise Refusal("文件中没有工作表")
+        worksheet.reset_dimensions()
         rows = worksheet.iter_rows(values_only=True)
         header = _check_header(next(rows, ()), sheet)
         found: list[tuple[int, dict[str, Any]]] = []
         for number, cells in enumerate(rows, 2):
+            if number > MAX_ROWS_READ + 1:
+                raise Refusal(f"文件中的行数（含空行）超过 {MAX_ROWS_READ} 行：请删除数据下方的空行，"
+                              f"或拆分后分批导入（每个文件最多 {MAX_ROWS} 行数据）")
             if all(_empty(c) for c in cells):
                 continue
             if len(found) == MAX_ROWS:
@@ -560,6 +575,17 @@ def read_rows(upload: Any, sheet: ImportSheet) -> list[tuple[int, dict[str, Any]
         raise Refusal("读取文件时出错，文件可能已损坏，请另存为 .xlsx 后重试") from None
     finally:
         workbook.close()
+
+
+def _check_unpacked_size(data: bytes) -> None:
+    try:
+        parts = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise Refusal(NOT_XLSX) from None
+    if (len(parts) > MAX_PARTS or sum(p.file_size for p in parts) > MAX_UNPACKED_BYTES
+            or any(p.file_size > MAX_UNPACKED_PART_BYTES for p in parts)):
+        raise Refusal(f"文件解压后过大（超过 {MAX_UNPACKED_BYTES // 1024 // 1024} 兆字节），"
+                      "可能含有异常内容；请把数据复制到新的导入模板后重试")
 
 
 def _check_header(cells: tuple[Any, ...], sheet: ImportSheet) -> dict[str, int]:

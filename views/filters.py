@@ -19,12 +19,10 @@ from flask_appbuilder.exceptions import InvalidColumnFilterFABException, Invalid
 from flask_appbuilder.models.filters import BaseFilter, BaseFilterConverter, FilterRelation, Filters
 from sqlalchemy import Integer, String, and_, false, inspect, or_
 
-from models.base import admin_of
+from models.base import INT_MAX, admin_of
 from models.filter_ops import OPS, column_kind
 from models.rules import column_info
 
-#: the largest id or integer a filter accepts (PostgreSQL's INTEGER)
-INT_MAX = 2**31 - 1
 TEXT_MAX = 100
 
 
@@ -56,6 +54,18 @@ def label_of(model: type, path: str) -> str:
     """A path's Chinese label: its last name's ("unit.building" reads 楼栋)."""
     _, owner, name = _walk(model, path)
     return column_info(owner, name).get("label", name)
+
+
+def _add_filter_index(self: Filters, column_name: str, filter_instance_index: int, value: Any) -> None:
+    """A list URL's ``_flt_<n>_<column>`` names the column's n-th filter; FAB indexes its list
+    unchecked, so a number past the end was a 500. Ignored instead, as an unknown column is."""
+    found = self._all_filters.get(column_name, [])
+    if 0 <= filter_instance_index < len(found):
+        self._add_filter(found[filter_instance_index], value)
+
+
+# on FAB's class itself: its own views (accounts, roles, groups) parse list URLs with it too
+Filters.add_filter_index = _add_filter_index
 
 
 class AppFilter(BaseFilter):
@@ -198,11 +208,6 @@ class AppFilters(Filters):
         super().__init__(filter_converter, datamodel, search_columns, search_filters)
         for column, found in self._search_filters.items():
             self._all_filters.setdefault(column, found)
-
-    def add_filter_index(self, column_name: str, filter_instance_index: int, value: Any) -> None:
-        found = self._all_filters.get(column_name, [])
-        if filter_instance_index < len(found):
-            self._add_filter(found[filter_instance_index], value)
 
     def rest_add_filters(self, data: Any) -> None:
         if not isinstance(data, list):

@@ -14,7 +14,9 @@ import prison
 from flask import Flask, abort, current_app, g, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user, user_logged_in
+from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
+from limits import parse_many
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -184,54 +186,59 @@ def refuse_get_mutations(app: Flask) -> None:
         return response
 
 
-# --- login rate limit ---------------------------------------------------------------
+# --- attempt limits: logins and the public owner forms -----------------------------
 
-def _login_failed(response: Any) -> bool:
-    return bool(g.get("login_failed"))
+def limit_attempts(app: Flask, endpoints: frozenset[str], setting: str, scope: str, failed_flag: str) -> None:
+    """``app.config[setting]`` failed attempts per client address on ``endpoints`` together;
+    then 429, whatever is sent.
+
+    Counted before the attempt is checked: each POST takes an attempt with one atomic
+    increment in the limiter's storage (Redis in production, shared by every worker) and is
+    refused when the value it got is over the limit; an attempt that succeeds (``g.<failed_flag>``
+    not set) gives its attempt back. Flask-Limiter's ``deduct_when`` checks before and counts
+    after the response, so parallel guesses all passed the check before any was counted.
+    Only failures stay counted, so colleagues logging in from one office address do not
+    lock each other out.
+    """
+    limiter = app.appbuilder.sm.limiter
+    if not limiter.enabled or not app.config.get(setting):
+        return
+
+    def identifiers() -> list[str]:
+        return [current_app.config.get("RATELIMIT_KEY_PREFIX", ""), get_remote_address(), scope]
+
+    @app.before_request
+    def take_an_attempt() -> None:
+        if request.method != "POST" or request.endpoint not in endpoints:
+            return
+        taken = g.setdefault("attempts_taken", {}).setdefault(scope, [])
+        for item in parse_many(current_app.config[setting]):
+            if not limiter.limiter.hit(item, *identifiers()):
+                abort(429)  # the refused request keeps what it took
+            taken.append(item)
+
+    @app.after_request
+    def give_back_a_successful_attempt(response: Any) -> Any:
+        if not g.get(failed_flag):
+            for item in g.get("attempts_taken", {}).pop(scope, []):
+                limiter.limiter.hit(item, *identifiers(), cost=-1)
+        return response
 
 
 def limit_login_attempts(app: Flask) -> None:
-    """AUTH_RATE_LIMIT failed attempts per client address on both logins (form and REST);
-    one more answers 429 even with the right password.
-
-    Only failures are counted (the security manager marks them), so colleagues logging in
-    from one office address do not lock each other out. Replaces FAB's own limit, which
-    counts successes too and leaves /api/v1/security/login unlimited.
-    """
-    if not app.config.get("AUTH_RATE_LIMITED"):
-        return
-    limiter = app.appbuilder.sm.limiter
-    shared = limiter.shared_limit(
-        lambda: current_app.config["AUTH_RATE_LIMIT"],
-        scope="login",
-        methods=["POST"],
-        deduct_when=_login_failed,
-        exempt_when=lambda: request.endpoint not in LOGIN_ENDPOINTS,
-    )
-    for name in sorted({endpoint.partition(".")[0] for endpoint in LOGIN_ENDPOINTS}):
-        if name in app.blueprints:
-            shared(app.blueprints[name])
-
-
-def _owner_form_refused(response: Any) -> bool:
-    return bool(g.get("public_refused"))
+    """Both logins (form and REST) share AUTH_RATE_LIMIT. Replaces FAB's own limit, which
+    counts successes too and leaves /api/v1/security/login unlimited."""
+    if app.config.get("AUTH_RATE_LIMITED"):
+        limit_attempts(app, LOGIN_ENDPOINTS, "AUTH_RATE_LIMIT", "login", "login_failed")
 
 
 def limit_owner_forms(app: Flask) -> None:
-    """The public owner forms (分户账 lookup, electronic vote) guess nothing for anyone:
-    PUBLIC_FORM_RATE_LIMIT refused attempts per client address, both forms together
-    (so a wrong code on one does not buy more tries on the other); then 429."""
+    """The public owner forms (分户账 lookup, electronic vote) share PUBLIC_FORM_RATE_LIMIT
+    refused attempts (so a wrong code on one does not buy more tries on the other)."""
     from views.public import OWNER_FORMS
 
-    if not app.config.get("PUBLIC_FORM_RATE_LIMIT") or "public" not in app.blueprints:
-        return
-    app.appbuilder.sm.limiter.shared_limit(
-        lambda: current_app.config["PUBLIC_FORM_RATE_LIMIT"],
-        scope="owner_forms",
-        methods=["POST"],
-        deduct_when=_owner_form_refused,
-        exempt_when=lambda: request.endpoint not in OWNER_FORMS,
-    )(app.blueprints["public"])
+    if "public" in app.blueprints:
+        limit_attempts(app, OWNER_FORMS, "PUBLIC_FORM_RATE_LIMIT", "owner_forms", "public_refused")
 
 
 # --- REST paging --------------------------------------------------------------------

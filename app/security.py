@@ -18,10 +18,12 @@ from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import Permission, PermissionView, ViewMenu, assoc_permissionview_role
 from flask_appbuilder.security.views import AuthDBView as FabAuthDBView
 from flask_appbuilder.security.views import RoleModelView, UserDBModelView
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash
+
+from models import clock
 
 log = logging.getLogger(__name__)
 
@@ -189,21 +191,54 @@ class AppSecurityManager(SecurityManager):
         known = self.find_user(username=username) if username else None
         if known is None and username:
             known = self.find_user(email=username)
-        if known is not None and known.is_active and self.is_locked(known):
-            # Refused whatever the password; the hash check keeps the timing of a real attempt.
-            check_password_hash(current_app.config["AUTH_DB_FAKE_PASSWORD_HASH_CHECK"], "password")
-            log.warning("login refused: account %s is locked", known.username)
-            g.account_locked = True
-            return None
-        user = super().auth_user_db(username, password)  # counts the failure / resets on success
+        if known is not None and known.is_active:
+            # The attempt is counted before the password is checked, and the lockout decided
+            # from the value this increment returned: parallel guesses cannot pass it together.
+            attempts, threshold = self._count_failed_attempt(known), self.lockout_threshold()
+            if attempts > threshold:
+                # Refused whatever the password; the hash check keeps the timing of a real attempt.
+                check_password_hash(current_app.config["AUTH_DB_FAKE_PASSWORD_HASH_CHECK"], "password")
+                log.warning("login refused: account %s is locked", known.username)
+                g.account_locked = True
+                return None
+            g.account_locked = attempts == threshold  # this one was the last allowed
+        user = super().auth_user_db(username, password)  # on success: update_user_auth_stat below
         if user is None:
-            g.account_locked = known is not None and known.is_active and self.is_locked(known)
             return None
+        g.account_locked = False
         # The demo password is public (README): it opens nothing on a reachable server.
         if password == current_app.config["DEMO_PASSWORD"] and not served_on_loopback():
             return None
         g.login_failed = False
         return user
+
+    def _count_failed_attempt(self, user: Any) -> int:
+        """+1 in one UPDATE (no read-modify-write), committed at once; the new count."""
+        model = self.user_model
+        count = self.session.execute(
+            update(model).where(model.id == user.id)
+            .values(fail_login_count=func.coalesce(model.fail_login_count, 0) + 1)
+            .returning(model.fail_login_count)
+        ).scalar_one()
+        self.session.commit()
+        return count
+
+    def update_user_auth_stat(self, user: Any, success: bool = True) -> None:
+        """FAB's bookkeeping, in SQL: a failure was counted before its password was checked
+        (``_count_failed_attempt``); a success clears the count."""
+        if success:
+            model = self.user_model
+            self.session.execute(
+                update(model).where(model.id == user.id).values(
+                    login_count=func.coalesce(model.login_count, 0) + 1,
+                    last_login=clock.local_now(), fail_login_count=0,
+                )
+            )
+            self.session.commit()
+            self.session.refresh(user)
+            self.on_user_login(user)
+        else:
+            self.on_user_login_failed(user)
 
     # -- permission checks: one query per request ---------------------------------------
     # FAB asks the database once per check (EXISTS ...): a page renders 30-50 of them

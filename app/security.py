@@ -18,6 +18,7 @@ from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import Permission, PermissionView, ViewMenu, assoc_permissionview_role
 from flask_appbuilder.security.views import AuthDBView as FabAuthDBView
 from flask_appbuilder.security.views import RoleModelView, UserDBModelView
+from flask_login import current_user
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import joinedload
@@ -78,6 +79,14 @@ class AuthDBView(FabAuthDBView):
     @property
     def invalid_login_message(self) -> str:  # FAB flashes this after a refused login
         return ACCOUNT_LOCKED if g.get("account_locked") else FabAuthDBView.invalid_login_message
+
+    @expose("/logout/", methods=["GET", "POST"])
+    def logout(self):
+        """Signing out is a POST (with the CSRF token, checked by CSRFProtect): a link or an
+        image on another site must not sign the user out. A GET asks first."""
+        if request.method == "GET" and not current_user.is_anonymous:
+            return self.render_template("security/logout.html", appbuilder=self.appbuilder)
+        return super().logout()
 
 
 class SecurityApi(FabSecurityApi):
@@ -246,11 +255,24 @@ class AppSecurityManager(SecurityManager):
     # grants once; a new request reads them afresh, so a changed role applies at once.
 
     def get_user_by_id(self, pk: Any) -> Any:
-        """The signed-in user with roles and groups, loaded together (Flask-Login's loader)."""
-        return self.session.execute(
-            select(self.user_model).where(self.user_model.id == pk)
-            .options(joinedload(self.user_model.roles), joinedload(self.user_model.groups))
-        ).unique().scalar_one_or_none()
+        """A user with roles and groups, loaded together."""
+        return self.session.execute(self._user_query(pk)).unique().scalar_one_or_none()
+
+    def load_user(self, pk: Any) -> Any:
+        """The signed-in user (loader of the session, the JWT and the refresh token). A
+        deactivated or locked account is nobody: its session and tokens stop at its next request."""
+        from models.settings import Settings
+
+        model = self.user_model
+        threshold = select(Settings.lockout_threshold).limit(1).scalar_subquery()
+        return self.session.execute(self._user_query(int(pk)).where(
+            model.active.is_(True),
+            func.coalesce(model.fail_login_count, 0) < func.coalesce(threshold, DEFAULT_LOCKOUT_THRESHOLD),
+        )).unique().scalar_one_or_none()
+
+    def _user_query(self, pk: Any) -> Any:
+        model = self.user_model
+        return select(model).where(model.id == pk).options(joinedload(model.roles), joinedload(model.groups))
 
     def _granted(self, user: Any) -> tuple[frozenset[tuple[str, str]], tuple[Any, ...]]:
         """(permission, view) pairs of the user's database roles, and the user's built-in

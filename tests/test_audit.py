@@ -420,7 +420,7 @@ def _change_units_in_two_estates(app, admin_client) -> tuple[int, int]:
     mine, other = _unit_in(app, estate, True), _unit_in(app, estate, False)
     for pk in (mine, other):
         assert admin_client.put(f"/api/v1/unit/{pk}", json={"certificate_no": f"测试{pk}"}).status_code == 200
-    admin_client.get("/logout/")
+    admin_client.post("/logout/")
     return mine, other
 
 

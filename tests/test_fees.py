@@ -293,7 +293,7 @@ def test_a_returned_standard_can_be_fixed_and_resubmitted(app, client):
     pk = _standard_id_in_app(app, "submitted")
     login(client, "committee_a")
     client.post(f"/fee_standard/transition/return/{pk}", data={"comment": "电梯费偏高"})
-    client.get("/logout/")
+    client.post("/logout/")
     login(client, "manager_a")
     assert client.put(f"/api/v1/fee_standard/{pk}", json={"title": "修改后的标准"}).status_code == 200
     client.post(f"/fee_standard/transition/submit/{pk}")

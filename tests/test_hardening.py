@@ -289,6 +289,26 @@ def test_delete_buttons_post_the_confirm_form_with_the_token(app, admin_client, 
     assert "$('#modal-confirm-form')" in script
 
 
+def test_a_get_on_logout_signs_nobody_out_and_asks_first(app, admin_client):
+    page = text(admin_client.get("/logout/"))
+    assert "确定要退出登录吗" in page and 'action="/logout/"' in page
+    assert logged_in(admin_client)
+
+
+def test_logout_without_the_csrf_token_is_refused_and_keeps_the_session(app, admin_client, csrf_on):
+    assert admin_client.post("/logout/").status_code == 400
+    assert logged_in(admin_client)
+
+
+def test_logout_from_the_menu_posts_the_pages_token_and_signs_out(app, admin_client, csrf_on):
+    page = text(admin_client.get("/unit/list/"))
+    menu_form = re.search(r'<form method="post" action="/logout/" class="navbar-logout">.*?</form>', page, re.S)
+    assert menu_form, "退出 is a form in the user menu"
+    response = admin_client.post("/logout/", data={"csrf_token": token_from(menu_form.group(0))})
+    assert response.status_code == 302
+    assert not logged_in(admin_client)
+
+
 # --- 3. login rate limit ------------------------------------------------------------
 
 def test_rate_limit_login_form_11th_attempt_is_429(limited):
@@ -323,7 +343,7 @@ def test_rate_limit_counts_failures_not_successes(limited):
     client = limited.test_client()
     for _ in range(15):
         assert login(client, "admin").status_code == 302
-        client.get("/logout/")
+        client.post("/logout/")
     assert login(client, "admin").status_code == 302
 
 
@@ -388,7 +408,7 @@ def test_lockout_a_success_resets_the_counter(app, client):
         login(client, "staff_a", "wrong-password")
     login(client, "staff_a")
     assert fail_count(app, "staff_a") == 0
-    client.get("/logout/")
+    client.post("/logout/")
     for _ in range(4):
         login(client, "staff_a", "wrong-password")
     login(client, "staff_a")
@@ -428,6 +448,36 @@ def test_lockout_only_admin_may_unlock(app):
     assert fail_count(app, "staff_a") == 5
 
 
+def _set_account(app, username: str, **values) -> None:
+    with app.app_context():
+        found = app.appbuilder.sm.find_user(username)
+        for name, value in values.items():
+            setattr(found, name, value)
+        db.session.commit()
+
+
+@pytest.mark.parametrize("change", [{"fail_login_count": 5}, {"active": False}], ids=["locked", "deactivated"])
+def test_a_locked_or_deactivated_account_is_signed_out_at_its_next_request(app, client, change):
+    login(client, "staff_a")
+    assert client.get("/unit/list/").status_code == 200
+    _set_account(app, "staff_a", **change)
+    assert not logged_in(client)
+    assert client.get("/unit/list/").status_code == 302
+
+
+@pytest.mark.parametrize("change", [{"fail_login_count": 5}, {"active": False}], ids=["locked", "deactivated"])
+def test_a_locked_or_deactivated_accounts_tokens_stop_working(app, client, change):
+    tokens = client.post("/api/v1/security/login", json={
+        "username": "staff_a", "password": app.config["DEMO_PASSWORD"], "provider": "db", "refresh": True,
+    }).get_json()
+    access = {"Authorization": f"Bearer {tokens['access_token']}"}
+    refresh = {"Authorization": f"Bearer {tokens['refresh_token']}"}
+    assert client.get("/api/v1/unit/", headers=access).status_code == 200
+    _set_account(app, "staff_a", **change)
+    assert client.get("/api/v1/unit/", headers=access).status_code == 401
+    assert client.post("/api/v1/security/refresh", headers=refresh).status_code == 401
+
+
 # --- 5. password complexity ---------------------------------------------------------
 
 @pytest.mark.parametrize("weak", ["Sh0rt!x", "alllower1!", "ALLUPPER1!", "NoDigits!!", "NoSymbol99", "Spa ce99Ab", ""])
@@ -450,7 +500,7 @@ def test_password_rule_reset_my_password_refuses_a_weak_one(app, client):
     response = client.post("/resetmypassword/form", data={"password": "password1", "conf_password": "password1"})
     assert response.status_code == 200
     assert PASSWORD_RULE in text(response)
-    client.get("/logout/")
+    client.post("/logout/")
     login(client, "staff_a")
     assert logged_in(client)
 
@@ -459,7 +509,7 @@ def test_password_rule_reset_my_password_accepts_a_strong_one(app, client):
     login(client, "staff_a")
     response = client.post("/resetmypassword/form", data={"password": STRONG, "conf_password": STRONG})
     assert response.status_code == 302
-    client.get("/logout/")
+    client.post("/logout/")
     login(client, "staff_a", STRONG)
     assert logged_in(client)
 

@@ -77,3 +77,16 @@ def test_a_refused_step_is_shown_disabled_with_its_reason_and_a_frozen_step_asks
     expect(refused.locator("button")).to_be_disabled()
     expect(refused).to_contain_text("暂不能提交审核：收费标准还没有任何收费项目")
     manager.shot("refused-step")
+
+
+def test_signing_out_from_the_user_menu_takes_two_clicks_and_ends_the_session(users):
+    manager = users("manager_a")
+    manager.visit("/unit/list/")
+    page = manager.page
+    page.locator(".dropdown-toggle:has(.fa-user)").click()
+    manager.shot("user-menu")
+    with page.expect_navigation():
+        page.locator(".navbar-logout button").click()
+    manager.check()
+    manager.visit("/unit/list/", status=200)  # the login page, not the list
+    assert "/login/" in page.url

@@ -385,6 +385,23 @@ def record_transition(session: Session, obj: Entity, from_state: Any, to_state: 
     _write(session, [_record(model, pk, "transition", new=fired, estate_id=estate_of(session, model, values, pk))])
 
 
+def record_lookup(session: Session, model: type[Entity], lookups: list[tuple[str, str]]) -> None:
+    """A search by a whole personal number by someone who sees it masked (views.masking):
+    (what was searched, the number as masked) per lookup; in the request's scope."""
+    _write(session, [_record(
+        model, None, "lookup", new={label: value for label, value in lookups},
+        estate_id=_single_estate(), summary="按完整号码查询：" + "，".join(f"{label} {value}" for label, value in lookups),
+    )])
+
+
+def _single_estate() -> int | None:
+    """The estate of a user who manages exactly one (their log rows are theirs), else None."""
+    from app.scoping import current_estate_ids
+
+    ids = current_estate_ids()
+    return next(iter(ids)) if ids is not None and len(ids) == 1 else None
+
+
 def record_all(session: Session, counts: Iterable[tuple[type[Entity], int]], summary: str) -> None:
     """``record_bulk`` for several tables: ``summary`` may contain ``{count}``."""
     for model, count in counts:

@@ -98,6 +98,8 @@ class Config:
     AUTH_RATE_LIMIT = os.environ.get("AUTH_RATE_LIMIT", "10 per minute")
     #: refused 分户账 lookups and electronic votes per client address (views/public.py)
     PUBLIC_FORM_RATE_LIMIT = os.environ.get("PUBLIC_FORM_RATE_LIMIT", "5 per minute;30 per day")
+    #: searches by a whole 手机号/证件号码 per user who sees them masked (views/masking.py)
+    PERSONAL_LOOKUP_RATE_LIMIT = os.environ.get("PERSONAL_LOOKUP_RATE_LIMIT", "20 per hour;100 per day")
     #: None = on, except in apps created with TESTING (tests that check it pass True)
     RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", None)
     #: per process; with several workers use Redis, e.g. redis://localhost:6379/0

@@ -3,14 +3,18 @@
 FAB reads ``page_<View>`` and ``psize_<View>`` with a bare ``int()``: ``psize=abc``
 answers 500 and ``psize=100000`` loads a whole table into one page. A record id in a path
 (``/unit/show/<pk>``) goes to SQL as it is: beyond the integer column's range PostgreSQL
-refuses the statement (a 500); no row can have such an id, so it is a 404.
+refuses the statement (a 500); no row can have such an id, so it is a 404. A NUL
+character is nothing anyone types, and PostgreSQL refuses it in every text column and
+comparison: a request carrying one is refused before any view sees it.
 """
 
 from __future__ import annotations
 
 import re
 
-from flask import Flask, abort, current_app, request
+from typing import Any
+
+from flask import Flask, abort, current_app, make_response, request
 from werkzeug.datastructures import ImmutableMultiDict
 
 from models.base import INT_MAX
@@ -32,7 +36,26 @@ def _is_row_id(value: object) -> bool:
     return text.isascii() and text.isdigit() and 0 < int(text) <= INT_MAX
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def install(app: Flask) -> None:
+    @app.before_request
+    def refuse_nul_characters() -> None:
+        from views.errors import error_page
+
+        sent = [*request.args.items(multi=True), *request.form.items(multi=True)]
+        if any(_has_nul(k) or _has_nul(v) for k, v in sent) or (
+                request.is_json and _has_nul(request.get_json(silent=True))):
+            abort(make_response(error_page(400, text="提交的内容含有无效的控制字符（NUL），请删除后重试。")))
+
     @app.before_request
     def record_ids_in_range() -> None:
         for name, value in (request.view_args or {}).items():

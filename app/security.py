@@ -99,9 +99,9 @@ class SecurityApi(FabSecurityApi):
 class UserView(UserDBModelView):
     class_permission_name = "UserDBModelView"  # keep FAB's permission names
     formatters_columns = {"active": _yes_no}
-    # FAB's filters pass a typed value to SQL unchecked (a huge 登录次数 was a 500): search by
-    # the columns an administrator looks a person up by
-    search_columns = ["username", "first_name", "last_name", "email", "active", "roles"]
+    # FAB's own filters pass the typed value to SQL unchecked (a huge 登录次数, or 是否启用=-1 on
+    # PostgreSQL, was a 500): search by the texts an administrator looks a person up by
+    search_columns = ["username", "first_name", "last_name", "email", "roles"]
 
     @action(
         "unlock", "解锁账号",

@@ -20,6 +20,8 @@ from models.clock import UTCDateTime, utc_now
 ACTIONS = Choices(
     ("create", "新增"), ("update", "修改"), ("delete", "删除"),
     ("transition", "状态变更"), ("bulk", "批量导入"),
+    # a search by a whole 手机号/证件号码 by someone who sees it masked
+    ("lookup", "按号码查询"),
 )
 
 

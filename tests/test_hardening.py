@@ -18,7 +18,7 @@ from app.extensions import db
 from app.security import ACCOUNT_LOCKED, PASSWORD_RULE, password_complexity
 from models.estate import Building, Unit
 from models.settings import Settings
-from tests.support import login
+from tests.support import in_db, login, record_count
 
 STRONG = "Strong#Pass9"
 
@@ -43,6 +43,7 @@ def limited_app(app):
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": True,
         "AUTH_RATE_LIMIT": "10 per minute",
+        "PERSONAL_LOOKUP_RATE_LIMIT": "2 per hour",
         "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
         "SQLALCHEMY_ENGINE_OPTIONS": {"poolclass": NullPool},
     })
@@ -365,6 +366,66 @@ def test_rate_limit_is_on_by_default_outside_tests():
     from app.config import Config
 
     assert Config.AUTH_RATE_LIMITED and Config.AUTH_RATE_LIMIT == "10 per minute"
+
+
+def _committee_owner_mobile(app) -> str:
+    """A mobile number of an owner in committee_a's estate."""
+    from models.access import UserScope
+    from models.people import Owner
+
+    def read():
+        member = app.appbuilder.sm.find_user("committee_a")
+        estate = db.session.scalar(select(UserScope.estate_id).where(UserScope.user_id == member.id))
+        return db.session.scalar(select(Owner.mobile).where(Owner.estate_id == estate, Owner.mobile.is_not(None))
+                                 .order_by(Owner.id).limit(1))
+
+    return in_db(app, read)
+
+
+def _lookup_rows(app) -> int:
+    from models.audit import AuditLog
+
+    return in_db(app, lambda: db.session.scalar(select(func.count()).where(AuditLog.action == "lookup")))
+
+
+def test_whole_number_lookups_on_the_list_stop_at_the_limit_and_say_why(limited):
+    mobile = _committee_owner_mobile(limited)
+    member = limited.test_client()
+    login(member, "committee_a")
+    index = next(i for i, f in enumerate(_owner_filters(limited, "mobile")) if f.arg_name == "eq")
+    url = f"/owner/list/?_flt_{index}_mobile={mobile}"
+    before = _lookup_rows(limited)
+    for _ in range(2):
+        assert shows_masked(text(member.get(url)), mobile)
+    third = text(member.get(url))
+    assert "按完整手机号或证件号码查询的次数已达上限（2 per hour）" in third
+    assert record_count(third) == record_count(text(member.get("/owner/list/"))), "the number was not searched"
+    assert _lookup_rows(limited) == before + 2, "a refused lookup is not a lookup"
+
+
+def test_whole_number_lookups_over_rest_stop_at_the_limit_with_429(limited):
+    import prison
+
+    mobile = _committee_owner_mobile(limited)
+    member = limited.test_client()
+    login(member, "committee_a")
+    q = prison.dumps({"filters": [{"col": "mobile", "opr": "eq", "value": mobile}]})
+    assert [member.get("/api/v1/owner/", query_string={"q": q}).status_code for _ in range(3)] == [200, 200, 429]
+    refused = member.get("/api/v1/owner/", query_string={"q": q})
+    assert "查询的次数已达上限" in refused.get_json()["message"]
+    manager = limited.test_client()
+    login(manager, "manager_a")  # sees the numbers: looks them up freely
+    assert all(manager.get("/api/v1/owner/", query_string={"q": q}).status_code == 200 for _ in range(3))
+
+
+def _owner_filters(app, column: str) -> list:
+    view = next(v for v in app.appbuilder.baseviews if type(v).__name__ == "OwnerView")
+    return view._filters.get_search_filters()[column]
+
+
+def shows_masked(page: str, mobile: str) -> bool:
+    """The owner is listed, masked (the full number stays only in the filter the user typed)."""
+    return mobile[:3] + "****" + mobile[-4:] in page
 
 
 # --- 4. account lockout -------------------------------------------------------------

@@ -67,3 +67,15 @@ def test_a_record_id_no_column_can_hold_is_not_found_on_every_route(app):
             if answer != 404 if pk == JUNK_IDS[0] else not (isinstance(answer, int) and 400 <= answer < 500):
                 failures.append((url, answer))
     assert failures == []
+
+
+@pytest.mark.parametrize(("method", "where"), [("GET", "query"), ("POST", "form"), ("POST", "json")])
+def test_a_nul_character_anywhere_in_a_request_is_refused_in_chinese_and_changes_nothing(app, method, where):
+    client = client_of(app, "admin")
+    url = "/api/v1/unit/" if where == "json" else "/unit/list/" if where == "query" else "/unit/add"
+    sent = {"room_no": "9-\x00901", "floor": "9"}
+    answer = client.open(url, method=method, **{"query": {"query_string": sent}, "form": {"data": sent},
+                                                "json": {"json": sent}}[where])
+    assert answer.status_code == 400
+    said = answer.get_json()["message"] if where == "json" else answer.get_data(as_text=True)
+    assert "无效的控制字符" in said

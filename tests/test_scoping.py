@@ -32,7 +32,7 @@ from typing import Any
 import prison
 import pytest
 from flask_login import login_user
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select
 from werkzeug.security import generate_password_hash
 
 from app import roles
@@ -1008,3 +1008,48 @@ def test_a_masked_number_cannot_be_recovered_digit_by_digit(app, world, clients,
         return pk in lookup_ids(member, model, q=prefix)
 
     assert finds(right) == finds(wrong), f"{how} tells the 4th digit of {model.__name__}.{column} from a wrong one"
+
+
+SORTABLE_PERSONAL = [pytest.param(m, c, id=f"{m.__name__}.{c}") for m, columns in PERSONAL.items() for c in columns
+                     if c in EntitySpec(m).order_columns()]
+
+
+@pytest.mark.parametrize(("model", "column"), SORTABLE_PERSONAL)
+def test_a_masked_column_cannot_be_sorted_by_those_who_see_it_masked(app, world, clients, model, column):
+    """Rows in the order of the hidden digits give them away, a guess at a time."""
+    member, view = clients("committee_a"), VIEWS[model].__name__
+    plain = client_list_order(member, model, "")
+    page = text_of(member.get(f"/{table(model)}/list/"))
+    assert f"_oc_{view}={column}" not in page, "the column header offers no sort"
+    for direction in ("asc", "desc"):
+        assert client_list_order(member, model, f"&_oc_{view}={column}&_od_{view}={direction}") == plain
+    assert rest_sort_status(member, model, column) == 400
+    assert rest_sort_status(clients(WRITER), model, column) == 200, "who sees the numbers still sorts by them"
+
+
+def client_list_order(client, model: type[Entity], query: str) -> list[int]:
+    """The row ids of a list's first page, in the order shown."""
+    view = VIEWS[model].__name__
+    html = text_of(client.get(f"/{table(model)}/list/?psize_{view}=100{query}"))
+    return [int(pk) for pk in re.findall(rf'href="/{table(model)}/show/(\d+)', html)]
+
+
+def rest_sort_status(client, model: type[Entity], column: str) -> int:
+    q = prison.dumps({"order_column": column, "order_direction": "asc"})
+    return client.get(f"/api/v1/{table(model)}/", query_string={"q": q}).status_code
+
+
+def test_a_lookup_by_a_whole_masked_number_is_written_to_the_audit_log_masked(app, world, clients):
+    from models.audit import AuditLog
+
+    member = clients("committee_a")
+    pk = world.row_of_a(Owner)
+    mobile = personal_values(app, Owner, pk)["mobile"]
+    before = in_db(app, lambda: db.session.scalar(select(func.max(AuditLog.id))))
+
+    ids, _count, _pages = list_pages(member, Owner, query=f"&_flt_{equal_filter(app, Owner, 'mobile')}_mobile={mobile}",
+                                     pages_at_most=1)
+    assert pk in ids
+    logged = in_db(app, lambda: [(r.username, r.action, r.summary) for r in db.session.scalars(
+        select(AuditLog).where(AuditLog.id > before).order_by(AuditLog.id))])
+    assert logged == [("committee_a", "lookup", f"按完整号码查询：手机号 {masked(mobile)}")]

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from flask import abort, current_app, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import ModelRestApi, ModelView, expose, has_access
+from flask_appbuilder.exceptions import InvalidOperationFilterFABException
 from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.forms import DynamicForm
 from flask_appbuilder.security.decorators import permission_name
@@ -18,7 +19,7 @@ from models.base import INT_MAX, Entity, lookup_columns_of, normalized, value_ki
 from models.rules import violations
 from views.api_zh import in_chinese
 from views.errors import Refused
-from views.masking import mask_record, only_exact_matches, sees_personal_data
+from views.masking import MaskedColumns, mask_record, personal_data_filters
 
 
 class RulesForm:
@@ -90,11 +91,10 @@ def transition_inputs(model: type[Entity], transition: Any, form: Any) -> dict[s
     return values
 
 
-class EntityModelView(ModelView):
+class EntityModelView(MaskedColumns, ModelView):
     """The HTML views of a declared entity (list, show, add, edit, delete, export, lookup)."""
 
     model: ClassVar[type[Entity]]
-    masked_columns: ClassVar[tuple[str, ...]] = ()
     list_template = "entity/list.html"
     # the filter panel (views.filters.panel) replaces FAB's search form, which cannot hold
     # a path such as "unit.building": FAB builds none when one is given
@@ -152,13 +152,13 @@ class EntityModelView(ModelView):
         from views.filters import KeywordFilter, keyword_paths, request_filters
 
         problems = request_filters(self._filters, request.args)
-        only_exact_matches(self._filters, self.masked_columns, self.__class__.__name__)
-        filters = self._filters.copy()
         keyword = request.args.get("q", "").strip()
+        hidden, refused = personal_data_filters(self._filters, keyword, self)
+        filters = self._filters.copy()
         if keyword:
-            hidden = frozenset() if sees_personal_data(self.__class__.__name__) else frozenset(self.masked_columns)
-            filters._add_filter(KeywordFilter(self.datamodel, keyword_paths(self.model), hidden), keyword)
-        return filters, problems
+            paths = tuple(p for p in keyword_paths(self.model) if not (refused and p in self.masked_columns))
+            filters._add_filter(KeywordFilter(self.datamodel, paths, hidden), keyword)
+        return filters, problems + refused
 
     def _list(self, **kwargs: Any):
         from models.saved_filters import list_query, saved_filters
@@ -371,10 +371,11 @@ class EntityModelView(ModelView):
         page = request.args.get("page", "1")
         page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
         size = 20
-        hidden = frozenset() if sees_personal_data(self.__class__.__name__) else frozenset(self.masked_columns)
+        typed = request.args.get("q", "")
+        hidden, refused = personal_data_filters(None, typed, self)
         # the same matching as a list's keyword box: every word, any lookup column
-        words = KeywordFilter(self.datamodel, lookup_columns_of(self.model), hidden)
-        query = words.apply(self.datamodel.session.query(self.model), request.args.get("q", ""))
+        paths = tuple(p for p in lookup_columns_of(self.model) if not (refused and p in self.masked_columns))
+        query = KeywordFilter(self.datamodel, paths, hidden).apply(self.datamodel.session.query(self.model), typed)
         query = self.datamodel.apply_all(query, self._base_filters, self.base_order[0], self.base_order[1])
         rows = query.offset((page - 1) * size).limit(size + 1).all()
         label = getattr(self.model, "lookup_label", None)
@@ -382,11 +383,10 @@ class EntityModelView(ModelView):
         return jsonify(results=results, pagination={"more": len(rows) > size})
 
 
-class EntityApi(ModelRestApi):
+class EntityApi(MaskedColumns, ModelRestApi):
     """The REST API of a declared entity; writes pass the same rules as the forms."""
 
     model: ClassVar[type[Entity]]
-    masked_columns: ClassVar[tuple[str, ...]] = ()
     allow_browser_login = True
 
     def _init_model_schemas(self) -> None:
@@ -425,7 +425,10 @@ class EntityApi(ModelRestApi):
     def _handle_filters_args(self, rison_args: dict[str, Any]):
         self._filters.clear_filters()
         self._filters.rest_add_filters(rison_args.get("filters", []))
-        only_exact_matches(self._filters, self.masked_columns, f"{self.model.__name__}View")
+        _hidden, refused = personal_data_filters(self._filters, "", self)
+        if refused:
+            g.too_many_requests = True  # FAB answers a FABException with 400: response() says 429
+            raise InvalidOperationFilterFABException(refused[0])
         return self._filters.get_joined_filters(self._base_filters)
 
     def pre_get(self, data: dict[str, Any]) -> None:
@@ -449,6 +452,8 @@ class EntityApi(ModelRestApi):
         message = kwargs.get("message")
         if isinstance(message, str):
             kwargs["message"] = in_chinese(message)
+        if code == 400 and g.get("too_many_requests"):
+            code = 429
         return super().response(code, **kwargs)
 
     def _get_field_info(self, field: Any, filter_rel_field: Any, page: Any = None, page_size: Any = None):

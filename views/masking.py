@@ -3,14 +3,22 @@
 "Maintains it" is read from the role matrix itself: whoever may edit an entity sees
 its personal data in full; everyone else (业委会, 街道/社区) sees 110***********1234
 and 138****5678 in lists, detail pages, exports and the API alike.
+
+Such a user can neither sort by a masked column nor filter it by range or part (the
+order of the rows, or "starts with 1351", gives the hidden digits away one by one). A
+number typed whole may still be looked up (a member confirming a known owner), but each
+such lookup counts against PERSONAL_LOOKUP_RATE_LIMIT per user and is written to the
+操作日志 (docs/security.md).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from flask import current_app, g, has_request_context
+from limits import parse_many
 
 
 def mask(value: str | None) -> str | None:
@@ -46,16 +54,73 @@ def mask_record(record: dict[str, Any], fields: Iterable[str], view_name: str) -
             record[name] = mask(record[name])
 
 
-def only_exact_matches(filters: Any, fields: Iterable[str], view_name: str) -> None:
-    """A masked number may be found by typing it whole, never guessed digit by digit.
+class MaskedColumns:
+    """For views and APIs with masked columns: what may be sorted depends on who asks."""
 
-    For users who see the number masked, every filter on it other than 等于 is
-    dropped (开头是 "1351", 包含 ... would reveal the hidden digits one by one).
-    """
-    fields = set(fields)
-    if not fields or sees_personal_data(view_name):
-        return
+    masked_columns: ClassVar[tuple[str, ...]] = ()
+    declared_order_columns: list[str] = []
+
+    @property
+    def personal_data_view(self) -> str:
+        return f"{self.model.__name__}View"
+
+    @property
+    def order_columns(self) -> list[str]:
+        """FAB's sortable columns (list headers, ``_oc_``, REST ``order_column``, exports),
+        without the masked ones for a user who sees them masked."""
+        if self.masked_columns and has_request_context() and not sees_personal_data(self.personal_data_view):
+            return [c for c in self.declared_order_columns if c not in self.masked_columns]
+        return self.declared_order_columns
+
+    @order_columns.setter
+    def order_columns(self, value: list[str] | None) -> None:
+        self.declared_order_columns = list(value or [])
+
+
+#: a word the keyword box may compare whole with a masked 手机号 or 证件号码
+_NUMBER_LIKE = re.compile(r"[0-9Xx]{7,}")
+
+
+def personal_data_filters(filters: Any | None, keyword: str, view: MaskedColumns) -> tuple[frozenset[str], list[str]]:
+    """Applies the rules above to a request's filters (in place) and its keyword box; returns
+    the masked columns the keyword box may compare only whole, and the refusals to show (the
+    keyword box then leaves the masked columns out).
+
+    Every filter on a masked column other than 等于 is dropped. A lookup of a whole number
+    (等于, or a number-like word in the keyword box) is counted and recorded; over the limit
+    it is dropped too, and the refusal says why."""
+    fields = set(view.masked_columns)
+    if not fields or sees_personal_data(view.personal_data_view):
+        return frozenset(), []
     kept = [(f, v) for f, v in zip(filters.filters, filters.values)
-            if f.column_name not in fields or getattr(f, "op", None) == "eq"]
-    filters.filters = [f for f, _ in kept]
-    filters.values = [v for _, v in kept]
+            if f.column_name not in fields or getattr(f, "op", None) == "eq"] if filters is not None else []
+    lookups = [(view.label_columns.get(f.column_name, f.column_name), str(v)) for f, v in kept
+               if f.column_name in fields]
+    lookups += [("关键字", word) for word in keyword.split() if _NUMBER_LIKE.fullmatch(word)]
+    refusals = []
+    if lookups and not _may_look_up(view, lookups):
+        kept = [(f, v) for f, v in kept if f.column_name not in fields]
+        refusals.append(LOOKUP_LIMITED.format(limit=current_app.config["PERSONAL_LOOKUP_RATE_LIMIT"]))
+    if filters is not None:
+        filters.filters, filters.values = [f for f, _ in kept], [v for _, v in kept]
+    return frozenset(fields), refusals
+
+
+LOOKUP_LIMITED = "按完整手机号或证件号码查询的次数已达上限（{limit}），本次未按号码查询，请稍后再试"
+
+
+def _may_look_up(view: MaskedColumns, lookups: list[tuple[str, str]]) -> bool:
+    """Takes one lookup from the user's allowance (one atomic increment in the limiter's
+    storage) and records it; False when none is left."""
+    from app.audit import record_lookup
+    from app.extensions import db
+
+    limiter = current_app.appbuilder.sm.limiter
+    if limiter.enabled:
+        identifiers = [current_app.config.get("RATELIMIT_KEY_PREFIX", ""), f"user-{g.user.id}", "personal_lookup"]
+        if not all(limiter.limiter.hit(item, *identifiers)
+                   for item in parse_many(current_app.config["PERSONAL_LOOKUP_RATE_LIMIT"])):
+            return False
+    record_lookup(db.session, view.model, [(label, mask(value)) for label, value in lookups])
+    db.session.commit()
+    return True

@@ -53,6 +53,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         )
         appbuilder.init_app(app, db.session)
         api_zh.install()
+        api_zh.answer_token_refusals_in_chinese(appbuilder.sm.jwt_manager)
         dashboard.register(appbuilder)  # first in the menu
         registry.register(appbuilder)
         register_error_pages(app)

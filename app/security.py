@@ -25,6 +25,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash
 
 from models import clock
+from views.api_zh import ChineseResponses
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class AuthDBView(FabAuthDBView):
         return super().logout()
 
 
-class SecurityApi(FabSecurityApi):
+class SecurityApi(ChineseResponses, FabSecurityApi):
     """FAB's REST login (/api/v1/security/login), answering refusals in Chinese."""
 
     def response_401(self, **kwargs: Any):

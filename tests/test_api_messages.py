@@ -38,3 +38,37 @@ def test_a_relation_given_as_anything_but_a_row_id_is_refused_in_chinese_and_add
     assert answer.get_json()["message"]["building"] == ["「楼栋」请填写关联记录的编号（正整数）"]
     assert client.get("/api/v1/unit/", query_string={"q": "(page_size:1)"}).get_json()["count"] == before
 
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer abc", "Bearer a.b.c", "Basic eHg6eHg="])
+def test_a_missing_or_malformed_token_is_401_in_chinese(client, authorization):
+    headers = {"Authorization": authorization} if authorization else {}
+    answer = client.get("/api/v1/unit/", headers=headers)
+    assert answer.status_code == 401
+    assert answer.get_json()["message"] in {"未登录：请在请求头 Authorization 中提供 Bearer 令牌", "令牌无效，请重新登录获取"}
+
+
+@pytest.mark.parametrize(("body", "content_type", "message"), [
+    ("not json", "text/plain", "请求内容必须是 JSON"),
+    ('{"username":', "application/json", "请求内容无法解析，请检查 JSON 格式"),
+    ('{"username": 1}', "application/json", {"username": ["不是有效的文本。"], "password": ["必填项不能为空。"]}),
+])
+def test_a_malformed_rest_login_is_refused_in_chinese(client, body, content_type, message):
+    answer = client.post("/api/v1/security/login", data=body, content_type=content_type)
+    assert answer.status_code == 400
+    assert answer.get_json()["message"] == message
+
+
+def test_rest_labels_name_related_rows_and_keys_in_chinese(client):
+    login(client, "admin")
+    labels = client.get("/api/v1/estate/", query_string={"q": "(page_size:1)"}).get_json()["label_columns"]
+    assert labels["community.id"] == "所属社区编号" and labels["id"] == "编号"
+    assert not [text for text in labels.values() if text.endswith(" Id") or text == "ID"]
+
+
+def test_an_upload_over_the_size_limit_is_refused_in_chinese(app, client):
+    login(client, "admin")
+    answer = client.post("/unit/import/", data=b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1),
+                         content_type="multipart/form-data; boundary=x")
+    assert answer.status_code == 413
+    assert "超过了 20 兆字节" in answer.get_data(as_text=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
 from marshmallow import Schema, fields
 
 _MARSHMALLOW = {
@@ -39,12 +42,14 @@ RESPONSES = {
     "Fatal error": "服务器内部错误",
     "Not a valid rison/json argument": "查询参数 q 的格式不正确（应为 Rison 或 JSON）",
     "Not a valid rison argument": "查询参数 q 的格式不正确（应为 Rison）",
+    "Request payload is not JSON": "请求内容必须是 JSON",
 }
 
 #: FAB's English messages that carry a value after a fixed beginning
 PREFIXES = {
     "Invalid order by column: ": "不能按该字段排序：",
     "Not a valid rison schema": "查询参数 q 的内容不正确",
+    "400 Bad Request:": "请求内容无法解析，请检查 JSON 格式",
 }
 
 
@@ -56,6 +61,54 @@ def in_chinese(message: str) -> str:
             value = message[len(prefix):] if chinese.endswith("：") else ""
             return chinese + value
     return message
+
+
+class ChineseResponses:
+    """For FAB REST APIs: FAB's English messages in Chinese, and a database that cannot be
+    reached a 503 with Retry-After (FAB's ``safe`` turns every exception into 500 "Fatal error")."""
+
+    def response(self, code: int, **kwargs: Any):
+        from views.errors import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS, UNAVAILABLE_TEXT
+
+        if code == 500 and isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
+            code, kwargs["message"] = 503, UNAVAILABLE_TEXT
+        elif "message" in kwargs:
+            kwargs["message"] = _translated(kwargs["message"])
+        answer = super().response(code, **kwargs)
+        if code == 503:
+            answer.headers["Retry-After"] = RETRY_AFTER_SECONDS
+        return answer
+
+
+def _translated(message: Any) -> Any:
+    """Every text of a message (a field's list of errors too): schemas FAB builds before
+    ``install`` runs keep marshmallow's English defaults."""
+    if isinstance(message, str):
+        return _MARSHMALLOW.get(message, in_chinese(message))
+    if isinstance(message, dict):
+        return {key: _translated(value) for key, value in message.items()}
+    if isinstance(message, list):
+        return [_translated(value) for value in message]
+    return message
+
+
+#: flask-jwt-extended's refusals of a missing, malformed, expired or orphaned token: all 401
+TOKEN_REFUSALS = {
+    "unauthorized_loader": "未登录：请在请求头 Authorization 中提供 Bearer 令牌",
+    "invalid_token_loader": "令牌无效，请重新登录获取",
+    "expired_token_loader": "令牌已过期，请刷新令牌或重新登录",
+    "revoked_token_loader": "令牌已作废，请重新登录",
+    "needs_fresh_token_loader": "此操作需要重新登录",
+    "user_lookup_error_loader": "该账号已停用或已锁定，令牌不再有效",
+    "token_verification_failed_loader": "令牌无效，请重新登录获取",
+}
+
+
+def answer_token_refusals_in_chinese(jwt_manager: Any) -> None:
+    from flask import jsonify
+
+    for loader, message in TOKEN_REFUSALS.items():
+        getattr(jwt_manager, loader)(lambda *_args, _message=message: (jsonify(message=_message), 401))
 
 
 def _subclasses(cls: type) -> list[type]:

@@ -17,7 +17,7 @@ from wtforms import StringField
 
 from models.base import INT_MAX, Entity, lookup_columns_of, normalized, value_kind
 from models.rules import violations
-from views.api_zh import in_chinese
+from views.api_zh import ChineseResponses
 from views.errors import Refused
 from views.masking import MaskedColumns, mask_record, personal_data_filters
 
@@ -383,7 +383,7 @@ class EntityModelView(MaskedColumns, ModelView):
         return jsonify(results=results, pagination={"more": len(rows) > size})
 
 
-class EntityApi(MaskedColumns, ModelRestApi):
+class EntityApi(MaskedColumns, ChineseResponses, ModelRestApi):
     """The REST API of a declared entity; writes pass the same rules as the forms."""
 
     model: ClassVar[type[Entity]]
@@ -449,9 +449,6 @@ class EntityApi(MaskedColumns, ModelRestApi):
             raise Refused("；".join(f"{self.label_columns.get(n, n)}：{'，'.join(m)}" for n, m in fields.items()), fields)
 
     def response(self, code: int, **kwargs: Any):
-        message = kwargs.get("message")
-        if isinstance(message, str):
-            kwargs["message"] = in_chinese(message)
         if code == 400 and g.get("too_many_requests"):
             code = 429
         return super().response(code, **kwargs)

@@ -66,6 +66,13 @@ class EntitySpec:
     def labels(self) -> dict[str, str]:
         names = [*self.columns, *self.relations]
         labels = {name: column_info(self.model, name).get("label", name) for name in names}
+        # a raw key (the REST API shows "estate_id") is named after its relation: 所属小区编号
+        for key, rel in self.relations.items():
+            labels[f"{key}.id"] = labels[key] + "编号"  # the REST API names a related row by it
+            for column in rel.local_columns:
+                if column.key in self.columns and "label" not in column.info:
+                    labels[column.key] = labels[key] + "编号"
+        labels["id"] = "编号"
         return {**labels, **self.admin.computed}
 
     def descriptions(self) -> dict[str, str]:

@@ -14,7 +14,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from flask_wtf import CSRFProtect
 
     import models  # noqa: F401  (registers every declared entity)
-    from app import audit, cli, database, hardening, request_args, scoping
+    from app import audit, cli, database, hardening, request_args, roles, scoping
     from app.extensions import db, migrate
     from app.security import AppSecurityManager
     from models import clock, workflow
@@ -41,6 +41,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         audit.install(db)
         scoping.install()
         workflow.install()
+        roles.install()
         if audit.record_transition not in workflow.TRANSITION_LISTENERS:
             workflow.TRANSITION_LISTENERS.append(audit.record_transition)
         migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)

@@ -9,11 +9,16 @@ that does not exist, so a renamed view cannot silently drop a grant.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
+from flask import g, has_request_context
 from flask_appbuilder import AppBuilder
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from models.base import Entity, Menu, declared_entities, file_columns
 from models.community_life import NOTICE_FLOW
+from models.errors import Refused
 from models.safety import DRILL_FLOW, HAZARD_FLOW, PLAN_FLOW
 from models.service_orders import COMPLAINT_FLOW, REPAIR_FLOW
 from models.staff_quality import SURVEY_FLOW
@@ -82,12 +87,22 @@ _FUND_MANAGER = {
 }
 _FUND_COMMITTEE = {
     Menu.FUND: READ,
+    "FundEntry": READ | {"add"},  # only the kinds FUND_ENTRY_RECORDERS gives the 业委会
     "FundApplication": READ | {"approve", "return", "open_vote", "close_vote", "ballot", "confirm_emergency",
                                "accept", "approve_overrun", "return_overrun", "disclose", "archive"},
 }
 _FUND_OFFICIAL = {
     Menu.FUND: READ,
     "FundApplication": READ | {"confirm_official", "reject_official", "file", "pay", "pay_emergency"},
+}
+
+#: who records each kind of 资金流水 (《住宅专项维修资金管理办法》; docs/repair-fund.md): what the
+#: owners pay in, what the bank credits and a 过户 are entered by 物业 from the bank's slips; a
+#: 退还 takes money out of an owner's 分户账 and is entered by the 业委会, who verify it; a
+#: 使用分摊 is written only by the payment of an approved application (models/repair_fund.py)
+FUND_ENTRY_RECORDERS: dict[str, frozenset[str]] = {
+    "deposit": frozenset({MANAGER}), "top_up": frozenset({MANAGER}), "interest": frozenset({MANAGER}),
+    "public_income": frozenset({MANAGER}), "transfer": frozenset({MANAGER}), "refund": frozenset({COMMITTEE}),
 }
 
 MATRIX: dict[str, dict[tuple[str, str] | str, frozenset[str]]] = {
@@ -263,3 +278,34 @@ def _resolve(sm, wanted: Iterable[tuple[str, str]]) -> Iterator:
     if missing:
         raise UnknownPermission("unknown permission/view in the role matrix: " + ", ".join(missing))
     return iter(found)
+
+
+# -- who records which fund entry, enforced on every route (form, REST, import) --------------
+
+def refuse_fund_entries_of_other_roles(session: Any, _context: Any, _instances: Any) -> None:
+    """A new 资金流水 of a kind in FUND_ENTRY_RECORDERS is saved only for a user holding one of
+    its roles (the administrator excepted). A 冲正 follows its original and is not checked here;
+    outside a request (demo data, maintenance commands) nothing is checked."""
+    from models.repair_fund import ENTRY_KINDS, FundEntry
+
+    entries = [e for e in session.new if isinstance(e, FundEntry) and e.reverses_id is None
+               and e.kind in FUND_ENTRY_RECORDERS]
+    if not entries or not has_request_context():
+        return
+    user = g.get("user")
+    if user is None or not getattr(user, "is_authenticated", False):
+        return  # nobody signed in writes nothing: scoping refuses it
+    held = {role.name for role in user.roles}
+    if ADMIN in held:
+        return
+    for entry in entries:
+        recorders = FUND_ENTRY_RECORDERS[entry.kind]
+        if not held & recorders:
+            raise Refused(f"「{ENTRY_KINDS.label(entry.kind)}」由{'、'.join(sorted(recorders))}记账，"
+                          "您的角色不能登记这一类资金流水")
+
+
+def install() -> None:
+    """Listen on every session (idempotent: tests build several apps)."""
+    if not event.contains(Session, "before_flush", refuse_fund_entries_of_other_roles):
+        event.listen(Session, "before_flush", refuse_fund_entries_of_other_roles)

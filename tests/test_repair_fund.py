@@ -843,3 +843,62 @@ def test_the_rule_in_force_when_the_vote_opened_applies_to_the_count(ctx):
     result = db.session.execute(select(VoteResult).where(VoteResult.application_id == application.id)).scalar_one()
     assert "1/2" in result.rule and result.passed
 
+
+
+# -- who records which kind of entry (app/roles.py FUND_ENTRY_RECORDERS) ----------------------
+
+def _unit_with_balance(app) -> tuple[int, int]:
+    """(estate id, unit id) of a unit of manager_a's and committee_a's estate holding money."""
+    def read():
+        estate = _estate()
+        _deposit(estate)
+        db.session.commit()
+        unit = db.session.execute(select(FundEntry.unit_id).where(
+            FundEntry.estate_id == estate.id, FundEntry.kind == "deposit").order_by(FundEntry.unit_id)).scalars().first()
+        return estate.id, unit
+
+    with app.app_context():
+        return read()
+
+
+def _entries(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(FundEntry))
+
+
+def _entry(estate: int, unit: int, kind: str, amount: str) -> dict:
+    return {"estate": estate, "unit": unit, "kind": kind, "amount": amount, "occurred_on": TODAY.isoformat(),
+            "note": "核实后办理"}
+
+
+@pytest.mark.parametrize(("user", "kind", "amount"), [
+    ("manager_a", "refund", "-100.00"),  # money out of an owner's account: not the property company's to enter
+    ("committee_a", "deposit", "100.00"),
+    ("committee_a", "top_up", "100.00"),
+    ("committee_a", "public_income", "100.00"),
+])
+def test_an_entry_kind_is_recorded_only_by_the_role_declared_for_it_over_rest(app, user, kind, amount):
+    estate, unit = _unit_with_balance(app)
+    before = _entries(app)
+    answer = client_of(app, user).post("/api/v1/fund_entry/", json=_entry(estate, unit, kind, amount))
+    assert answer.status_code in (400, 422)
+    assert "您的角色不能登记这一类资金流水" in str(answer.get_json()["message"])
+    assert _entries(app) == before
+
+
+def test_a_manager_cannot_enter_a_refund_through_the_form_either(app):
+    estate, unit = _unit_with_balance(app)
+    before = _entries(app)
+    page = client_of(app, "manager_a").post("/fund_entry/add", data=_entry(estate, unit, "refund", "-100.00"),
+                                            follow_redirects=True).get_data(as_text=True)
+    assert "「退还」由业委会委员记账" in page
+    assert _entries(app) == before
+
+
+def test_the_committee_enters_a_refund_and_the_manager_a_deposit(app):
+    estate, unit = _unit_with_balance(app)
+    before = _entries(app)
+    refund = client_of(app, "committee_a").post("/api/v1/fund_entry/", json=_entry(estate, unit, "refund", "-100.00"))
+    top_up = client_of(app, "manager_a").post("/api/v1/fund_entry/", json=_entry(estate, unit, "top_up", "50.00"))
+    assert (refund.status_code, top_up.status_code) == (201, 201)
+    assert _entries(app) == before + 2

@@ -96,7 +96,7 @@ _FUND_OFFICIAL = {
     "FundApplication": READ | {"confirm_official", "reject_official", "file", "pay", "pay_emergency"},
 }
 
-#: who records each kind of 资金流水 (《住宅专项维修资金管理办法》; docs/repair-fund.md): what the
+#: who records each kind of 资金流水 (《住宅专项维修资金管理办法》; docs/input-and-legal-floors.md): what the
 #: owners pay in, what the bank credits and a 过户 are entered by 物业 from the bank's slips; a
 #: 退还 takes money out of an owner's 分户账 and is entered by the 业委会, who verify it; a
 #: 使用分摊 is written only by the payment of an approved application (models/repair_fund.py)

@@ -8,7 +8,7 @@ Such a user can neither sort by a masked column nor filter it by range or part (
 order of the rows, or "starts with 1351", gives the hidden digits away one by one). A
 number typed whole may still be looked up (a member confirming a known owner), but each
 such lookup counts against PERSONAL_LOOKUP_RATE_LIMIT per user and is written to the
-操作日志 (docs/security.md).
+操作日志 (README 安全).
 """
 
 from __future__ import annotations

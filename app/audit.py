@@ -83,6 +83,66 @@ def audited(model: type) -> bool:
     return isinstance(model, type) and issubclass(model, Entity) and model is not AuditLog
 
 
+#: FAB's account tables, logged like the entities: who created, changed or deactivated an
+#: account, who gave or took which role. Their models carry no Chinese labels, so the values
+#: are kept ready to read, keyed by label. The password hash is never kept (a new one reads
+#: 已修改) and what changes at every login (counters, times) is left out; an administrator's
+#: unlock, which clears the failure count, is kept.
+ACCOUNT_TABLES = {"ab_user": "用户账号", "ab_role": "角色", "ab_group": "用户组"}
+ACCOUNT_FIELDS = {
+    "username": "用户名", "first_name": "名", "last_name": "姓", "email": "电子邮箱", "active": "启用",
+    "password": "密码", "fail_login_count": "连续登录失败次数", "name": "名称", "label": "显示名称",
+    "description": "说明", "roles": "角色", "groups": "用户组", "users": "成员", "permissions": "权限",
+}
+
+
+def _account_table(model: type) -> str | None:
+    table = getattr(model, "__tablename__", None)
+    return table if table in ACCOUNT_TABLES and not issubclass(model, Entity) else None
+
+
+def _readable(key: str, value: Any) -> Any:
+    if key == "password":
+        return "已设置" if value else ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, (list, tuple)):
+        if key == "permissions":
+            return f"{len(value)} 项"
+        return "、".join(sorted(str(v) for v in value))
+    return jsonable(value)
+
+
+def _account_values(state: Any, action: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(old, new) of an account row's logged fields: all of them for "create"/"delete",
+    the changed ones for "update"."""
+    old, new = {}, {}
+    for key, label in ACCOUNT_FIELDS.items():
+        if key not in state.attrs:
+            continue
+        if action == "update":
+            history = state.attrs[key].history
+            if not history.has_changes():
+                continue
+            prop = state.mapper.attrs[key]
+            if hasattr(prop, "direction"):  # a collection: what was given and what was taken
+                if history.added:
+                    new[label] = ("增加 " if key != "permissions" else "授予 ") + _readable(key, history.added)
+                if history.deleted:
+                    old[label] = ("移除 " if key != "permissions" else "收回 ") + _readable(key, history.deleted)
+                continue
+            if key == "password":
+                old[label], new[label] = "", "已修改"
+                continue
+            old[label] = _readable(key, history.deleted[0] if history.deleted else None)
+            new[label] = _readable(key, history.added[0] if history.added else None)
+        elif key != "fail_login_count":
+            value = state.dict.get(key)
+            if value not in (None, "", []):
+                (new if action == "create" else old)[label] = _readable(key, value)
+    return old, new
+
+
 # -- values -----------------------------------------------------------------------------
 
 def mask(kind: str, value: str) -> str:
@@ -325,6 +385,17 @@ def _after_flush(session: Session, _context: Any) -> None:
         old = {key: jsonable(values[key], column) for key, column in _columns(model)
                if values.get(key, NO_VALUE) is not NO_VALUE}
         record(model, _pk(state), "delete", old=old, estate_id=estate_id)
+
+    for action, objects in (("create", session.new), ("update", session.dirty), ("delete", session.deleted)):
+        for obj in objects:
+            table = _account_table(type(obj))
+            if table is None:
+                continue
+            old, new = _account_values(inspect(obj), action)
+            if action == "update" and not (old or new):
+                continue
+            record(type(obj), _pk(inspect(obj)), action, old=old or None, new=new or None)
+            rows[-1]["table_label"] = ACCOUNT_TABLES[table]
 
     for obj, fired in transitions.items():  # a step that changed nothing else in the row
         state = inspect(obj)

@@ -465,3 +465,82 @@ def test_an_official_reads_but_cannot_write_the_log(app, client):
     (log, *_) = _logs(app)
     assert client.put(f"/api/v1/audit_log/{log.id}", json={"username": "x"}).status_code in (404, 405)
     assert client.get("/audit_log/list/").status_code == 200
+
+
+# -- accounts and grants (FAB's own tables) ---------------------------------------------------
+
+STRONG_PASSWORD = "Str0ng&Pass2026"
+
+
+def _account(app, username: str):
+    with app.app_context():
+        user = app.appbuilder.sm.find_user(username)
+        return user.id, [role.id for role in user.roles]
+
+
+def _role_id(app, name: str) -> int:
+    with app.app_context():
+        return app.appbuilder.sm.find_role(name).id
+
+
+def test_creating_an_account_records_who_created_it_and_its_roles_without_the_hash(app, admin_client):
+    answer = admin_client.post("/users/add", data={
+        "first_name": "小明", "last_name": "张", "username": "clerk_new", "email": "clerk_new@example.com",
+        "active": "y", "roles": [str(_role_id(app, "物业员工"))], "password": STRONG_PASSWORD,
+        "conf_password": STRONG_PASSWORD})
+    assert answer.status_code == 302
+    user_id, _roles = _account(app, "clerk_new")
+    [log] = _logs(app, "ab_user", user_id)
+    assert (log.action, log.username, log.table_label) == ("create", "admin", "用户账号")
+    assert log.new == {"用户名": "clerk_new", "名": "小明", "姓": "张", "电子邮箱": "clerk_new@example.com",
+                       "启用": "是", "密码": "已设置", "角色": "物业员工"}
+    assert "scrypt" not in (log.new_values or "") and "pbkdf2" not in (log.new_values or "")
+
+
+def test_giving_and_taking_a_role_records_both(app, admin_client):
+    user_id, _roles = _account(app, "staff_a")
+    with app.app_context():
+        user = app.appbuilder.sm.find_user("staff_a")
+        names = {"first_name": user.first_name, "last_name": user.last_name, "email": user.email}
+    admin_client.post(f"/users/edit/{user_id}", data={
+        **names, "username": "staff_a", "active": "y", "roles": [str(_role_id(app, "物业经理"))]})
+    [log] = _logs(app, "ab_user", user_id, "update")
+    assert log.username == "admin"
+    assert log.new["角色"] == "增加 物业经理" and log.old["角色"] == "移除 物业员工"
+
+
+def test_deactivating_an_account_is_recorded(app, ctx):
+    from flask import g
+
+    user = app.appbuilder.sm.find_user("staff_a")
+    with app.test_request_context():
+        g.user = app.appbuilder.sm.find_user("admin")
+        user.active = False
+        db.session.commit()
+    [log] = [r for r in _logs(app, "ab_user", user.id, "update")]
+    assert (log.username, log.old, log.new) == ("admin", {"启用": "是"}, {"启用": "否"})
+
+
+def test_a_password_reset_is_recorded_as_changed_and_never_with_the_hash(app, ctx):
+    user = app.appbuilder.sm.find_user("staff_a")
+    app.appbuilder.sm.reset_password(user.id, STRONG_PASSWORD)
+    [log] = _logs(app, "ab_user", user.id, "update")
+    assert log.new == {"密码": "已修改"} and log.old == {"密码": ""}
+    assert user.password not in (log.old_values or "") + (log.new_values or "")
+
+
+def test_a_login_writes_no_account_record(app, client):
+    before = len(_logs(app, "ab_user"))
+    login(client, "staff_a")
+    login(app.test_client(), "staff_a", "wrong-password")
+    assert len(_logs(app, "ab_user")) == before
+
+
+def test_an_account_record_reads_in_chinese_on_the_log_page(app, admin_client):
+    user_id, _roles = _account(app, "staff_a")
+    with app.app_context():
+        app.appbuilder.sm.reset_password(user_id, STRONG_PASSWORD)
+    [log] = _logs(app, "ab_user", user_id, "update")
+    page = admin_client.get(f"/audit_log/show/{log.id}").get_data(as_text=True)
+    assert "用户账号" in page and "密码" in page and "已修改" in page
+    assert not english_words(page)

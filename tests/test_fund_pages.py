@@ -25,7 +25,7 @@ from models.repair_fund import (
 from models.settings import Settings
 from tests.pages import data_words, english_words
 from tests.support import SignedInClients, electorate_ids, flashed, in_db, text_of
-from views.uploads import STORED_NAME, upload_folder
+from views.uploads import STORAGE_FAILED, STORED_NAME, upload_folder
 
 PDF = b"%PDF-1.4 test document"
 TODAY = clock.today()
@@ -333,6 +333,26 @@ def test_a_ballot_scan_of_another_type_is_refused(app, users):
         content_type="multipart/form-data", follow_redirects=True)
     assert ("danger", "只能上传 PDF、JPG 或 PNG 文件") in flashed(text_of(response))
     assert in_db(app, lambda: db.session.scalar(select(func.count()).select_from(Ballot).where(Ballot.application_id == pk))) == 0
+
+
+def test_a_disk_that_fills_up_while_a_scan_is_written_records_nothing_and_leaves_no_file(app, users, monkeypatch):
+    from werkzeug.datastructures import FileStorage
+
+    def save_half_then_fill_the_disk(self, destination, buffer_size=16384):
+        with open(destination, "wb") as out:
+            out.write(self.stream.read(10))
+        raise OSError(28, "No space left on device")
+
+    pk = in_db(app, lambda: _application(state="voting"))
+    unit_id = in_db(app, lambda: _roll_unit(pk))
+    files = in_db(app, lambda: sorted(p.name for p in upload_folder().iterdir()))
+    monkeypatch.setattr(FileStorage, "save", save_half_then_fill_the_disk)
+    response = users("committee_a").post(f"/fund_application/ballot/{pk}", data={"unit": str(unit_id), "choice": "yes",
+                                                                                "scan": _scan()},
+                                         content_type="multipart/form-data", follow_redirects=True)
+    assert ("danger", STORAGE_FAILED) in flashed(text_of(response))
+    assert in_db(app, lambda: db.session.scalar(select(func.count()).select_from(Ballot).where(Ballot.application_id == pk))) == 0
+    assert in_db(app, lambda: sorted(p.name for p in upload_folder().iterdir())) == files, "no truncated file left"
 
 
 def test_a_manager_cannot_record_a_paper_ballot(app, users):

@@ -8,6 +8,7 @@ so the data layer's estate scope decides who may read it.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from pathlib import Path
@@ -16,6 +17,8 @@ from flask import abort, current_app, send_file
 from werkzeug.datastructures import FileStorage
 
 from models.errors import Refused
+
+log = logging.getLogger(__name__)
 
 ALLOWED = {"pdf", "jpg", "jpeg", "png"}
 MIMETYPES = {"pdf": "application/pdf", "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png"}
@@ -46,11 +49,28 @@ def check_upload(file: FileStorage | None) -> str:
     return extension
 
 
+#: a full disk, a read-only or missing folder: the write it belongs to is refused with this
+STORAGE_FAILED = "服务器无法保存上传的文件（存储空间不足或上传目录不可写），本次操作未生效，请联系系统管理员"
+
+
 def save_upload(file: FileStorage | None) -> str:
-    """Store one uploaded document; the name to keep in the row, or a Chinese refusal."""
+    """Store one uploaded document; the name to keep in the row, or a Chinese refusal.
+
+    Written under a temporary name and renamed when complete, so a disk that fills up in
+    the middle leaves no truncated document behind (the partial file is removed)."""
     extension = check_upload(file)
     name = f"{uuid.uuid4().hex}.{extension}"
-    file.save(upload_folder() / name)
+    partial = None
+    try:
+        folder = upload_folder()
+        partial = folder / f".{name}.part"
+        file.save(partial)
+        partial.replace(folder / name)
+    except OSError as error:
+        log.error("upload not stored: %s", error)
+        if partial is not None:
+            partial.unlink(missing_ok=True)
+        raise Refused(STORAGE_FAILED) from error
     return name
 
 

@@ -67,7 +67,8 @@ class Config:
     # workers never write either (several workers syncing at once race).
     FAB_CREATE_DB = False
     FAB_UPDATE_PERMS = False
-    FAB_API_SWAGGER_UI = False
+    #: the REST API described (/api/v1/_openapi) with FAB's local Swagger UI (/swagger/v1): administrators only
+    FAB_API_SWAGGER_UI = True
     # permissions, view menus and their pairs are raw English names (can_list on UnitView);
     # roles are declared in app/roles.py and shown in Chinese on the role pages instead
     FAB_ADD_SECURITY_PERMISSION_VIEW = False

@@ -247,23 +247,28 @@ MAX_PAGE_INDEX = 100_000
 
 
 def clamp_rest_paging(app: Flask) -> None:
-    """FAB caps the REST ``page_size`` at FAB_API_MAX_PAGE_SIZE but passes a negative or
-    huge ``page`` in the rison ``q`` on to SQL (PostgreSQL: OFFSET must not be negative)."""
+    """FAB caps a large REST ``page_size`` at FAB_API_MAX_PAGE_SIZE but passes a negative one,
+    and a negative or huge ``page``, on to SQL (PostgreSQL: LIMIT and OFFSET must not be
+    negative, nor beyond BIGINT). Clamped here, whether ``q`` is written in Rison or JSON."""
+    from app.request_args import rest_query
 
     @app.before_request
     def clamp_rest_page_index() -> None:
-        if request.method != "GET" or not request.path.startswith("/api/") or "q" not in request.args:
+        if request.method != "GET" or not request.path.startswith("/api/"):
             return
-        try:
-            q = prison.loads(request.args["q"])
-        except Exception:
-            return  # FAB answers 400
-        page = q.get("page") if isinstance(q, dict) else None
-        if not isinstance(page, int) or 0 <= page <= MAX_PAGE_INDEX:
-            return
-        q["page"] = min(max(page, 0), MAX_PAGE_INDEX)
-        args = [(k, v) for k, v in request.args.items(multi=True) if k != "q"]
-        request.args = ImmutableMultiDict([*args, ("q", prison.dumps(q))])
+        q = rest_query(request.args)
+        if not isinstance(q, dict):
+            return  # no q, or FAB answers it with 400
+        page, size = q.get("page"), q.get("page_size")
+        clamped = dict(q)
+        if isinstance(page, int) and not 0 <= page <= MAX_PAGE_INDEX:
+            clamped["page"] = min(max(page, 0), MAX_PAGE_INDEX)
+        largest = current_app.config["FAB_API_MAX_PAGE_SIZE"]
+        if isinstance(size, int) and not 1 <= size <= largest:
+            clamped["page_size"] = largest  # FAB reads -1 as "all": as many as allowed
+        if clamped != q:
+            args = [(k, v) for k, v in request.args.items(multi=True) if k != "q"]
+            request.args = ImmutableMultiDict([*args, ("q", prison.dumps(clamped))])
 
 
 # --- response headers ---------------------------------------------------------------

@@ -4,16 +4,19 @@ FAB reads ``page_<View>`` and ``psize_<View>`` with a bare ``int()``: ``psize=ab
 answers 500 and ``psize=100000`` loads a whole table into one page. A record id in a path
 (``/unit/show/<pk>``) goes to SQL as it is: beyond the integer column's range PostgreSQL
 refuses the statement (a 500); no row can have such an id, so it is a 404. A NUL
-character is nothing anyone types, and PostgreSQL refuses it in every text column and
-comparison: a request carrying one is refused before any view sees it.
+character or a lone surrogate (from a JSON escape) is nothing anyone types, and the
+databases refuse them in every text column and comparison: a request carrying one (in its
+arguments, form, JSON body or REST ``q``) is refused before any view sees it.
 """
 
 from __future__ import annotations
 
+import json
 import re
 
 from typing import Any
 
+import prison
 from flask import Flask, abort, current_app, make_response, request
 from werkzeug.datastructures import ImmutableMultiDict
 
@@ -36,25 +39,45 @@ def _is_row_id(value: object) -> bool:
     return text.isascii() and text.isdigit() and 0 < int(text) <= INT_MAX
 
 
-def _has_nul(value: Any) -> bool:
+def _unstorable(value: Any) -> bool:
+    """A NUL character, or a lone surrogate (a JSON "\\ud80f" escape: no UTF-8 text holds it)."""
     if isinstance(value, str):
-        return "\x00" in value
+        if "\x00" in value:
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
     if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+        return any(_unstorable(v) for v in value)
     return False
+
+
+def rest_query(args: Any) -> Any:
+    """The REST ``q`` argument as FAB will read it (Rison, else JSON); None if neither."""
+    if "q" not in args:
+        return None
+    for parse in (prison.loads, json.loads):
+        try:
+            return parse(args["q"])
+        except Exception:  # noqa: BLE001 - FAB answers a malformed q with 400 itself
+            continue
+    return None
 
 
 def install(app: Flask) -> None:
     @app.before_request
-    def refuse_nul_characters() -> None:
+    def refuse_unstorable_characters() -> None:
         from views.errors import error_page
 
         sent = [*request.args.items(multi=True), *request.form.items(multi=True)]
-        if any(_has_nul(k) or _has_nul(v) for k, v in sent) or (
-                request.is_json and _has_nul(request.get_json(silent=True))):
-            abort(make_response(error_page(400, text="提交的内容含有无效的控制字符（NUL），请删除后重试。")))
+        if (any(_unstorable(k) or _unstorable(v) for k, v in sent)
+                or (request.is_json and _unstorable(request.get_json(silent=True)))
+                or (request.path.startswith("/api/") and _unstorable(rest_query(request.args)))):
+            abort(make_response(error_page(400, text="提交的内容含有无效的控制字符（如 NUL），请删除后重试。")))
 
     @app.before_request
     def record_ids_in_range() -> None:

@@ -12,8 +12,10 @@ from flask import abort, current_app, flash, g, has_request_context, redirect, r
 from flask_appbuilder import expose
 from flask_appbuilder.actions import action
 from flask_appbuilder.exceptions import PasswordComplexityValidationError
+from flask_appbuilder.const import API_SECURITY_PROVIDER_DB
 from flask_appbuilder.security.api import SecurityApi as FabSecurityApi
 from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.security.schemas import login_post
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import Permission, PermissionView, ViewMenu, assoc_permissionview_role
 from flask_appbuilder.security.views import AuthDBView as FabAuthDBView
@@ -88,6 +90,11 @@ class AuthDBView(FabAuthDBView):
         if request.method == "GET" and not current_user.is_anonymous:
             return self.render_template("security/logout.html", appbuilder=self.appbuilder)
         return super().logout()
+
+
+# FAB's REST login reads "provider" unchecked: a body without it was a 500 (KeyError); the
+# database is this product's only provider, so it is the default
+login_post.fields["provider"].load_default = API_SECURITY_PROVIDER_DB
 
 
 class SecurityApi(ChineseResponses, FabSecurityApi):

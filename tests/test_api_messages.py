@@ -72,3 +72,8 @@ def test_an_upload_over_the_size_limit_is_refused_in_chinese(app, client):
                          content_type="multipart/form-data; boundary=x")
     assert answer.status_code == 413
     assert "超过了 20 兆字节" in answer.get_data(as_text=True)
+
+
+def test_a_rest_login_without_a_provider_uses_the_database(app, client):
+    answer = client.post("/api/v1/security/login", json={"username": "admin", "password": app.config["DEMO_PASSWORD"]})
+    assert answer.status_code == 200 and answer.get_json()["access_token"]

@@ -79,3 +79,10 @@ def test_a_nul_character_anywhere_in_a_request_is_refused_in_chinese(app, method
     assert answer.status_code == 400
     said = answer.get_json()["message"] if where == "json" else answer.get_data(as_text=True)
     assert "无效的控制字符" in said
+
+
+def test_a_lone_surrogate_in_a_rest_query_is_refused_in_chinese(app):
+    q = '{"filters": [{"col": "room_no", "opr": "ct", "value": "\\ud80f"}]}'  # JSON's escape of half a character
+    answer = client_of(app, "admin").get("/api/v1/unit/", query_string={"q": q})
+    assert answer.status_code == 400
+    assert "无效的控制字符" in answer.get_json()["message"]

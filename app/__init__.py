@@ -55,6 +55,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         appbuilder.init_app(app, db.session)
         api_zh.install()
         api_zh.answer_token_refusals_in_chinese(appbuilder.sm.jwt_manager)
+        api_zh.openapi_in_chinese(app)
         dashboard.register(appbuilder)  # first in the menu
         registry.register(appbuilder)
         register_error_pages(app)

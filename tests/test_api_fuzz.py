@@ -11,6 +11,7 @@ tests/test_api_fuzz.py`` to explore further.
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 import schemathesis
@@ -69,3 +70,22 @@ def test_the_api_description_and_its_swagger_page_are_for_administrators_only(ap
     login(admin, "admin")
     page = admin.get("/swagger/v1").get_data(as_text=True)
     assert "swagger-ui-bundle.js" in page and "//cdn" not in page and "https://" not in page
+
+
+def _texts(value, key=None):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _texts(v, k)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _texts(v, key)
+    elif isinstance(value, str) and key in ("description", "summary"):
+        yield value
+
+
+def test_the_api_description_reads_in_chinese(app):
+    spec = app.test_client().get("/api/v1/_openapi", headers=_token(app, "admin")).get_json()
+    unit_list = spec["paths"]["/api/v1/unit/"]["get"]
+    assert unit_list["summary"].startswith("房屋列表") and unit_list["tags"] == ["房屋"]
+    untranslated = {text for text in _texts(spec) if not re.search(r"[\u4e00-\u9fff]", text)}
+    assert untranslated == set()

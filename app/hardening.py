@@ -188,40 +188,57 @@ def refuse_get_mutations(app: Flask) -> None:
 
 # --- attempt limits: logins and the public owner forms -----------------------------
 
+def take_allowance(setting: str, *identity: str) -> list[Any] | None:
+    """One use of each limit in ``current_app.config[setting]`` ("5 per minute;30 per day")
+    for ``identity``, each taken with one atomic increment in Flask-Limiter's storage (Redis
+    in production, shared by every worker): the limits taken ([] with limiting off), or None
+    as soon as one was used up already (what was taken before it stays taken)."""
+    limiter = current_app.appbuilder.sm.limiter
+    if not limiter.enabled:
+        return []
+    key = [current_app.config.get("RATELIMIT_KEY_PREFIX", ""), *identity]
+    taken = []
+    for item in parse_many(current_app.config[setting]):
+        if not limiter.limiter.hit(item, *key):
+            return None
+        taken.append(item)
+    return taken
+
+
+def give_back(taken: list[Any], *identity: str) -> None:
+    """Returns what ``take_allowance`` took for ``identity``."""
+    key = [current_app.config.get("RATELIMIT_KEY_PREFIX", ""), *identity]
+    for item in taken:
+        current_app.appbuilder.sm.limiter.limiter.hit(item, *key, cost=-1)
+
+
 def limit_attempts(app: Flask, endpoints: frozenset[str], setting: str, scope: str, failed_flag: str) -> None:
     """``app.config[setting]`` failed attempts per client address on ``endpoints`` together;
     then 429, whatever is sent.
 
-    Counted before the attempt is checked: each POST takes an attempt with one atomic
-    increment in the limiter's storage (Redis in production, shared by every worker) and is
-    refused when the value it got is over the limit; an attempt that succeeds (``g.<failed_flag>``
-    not set) gives its attempt back. Flask-Limiter's ``deduct_when`` checks before and counts
+    Counted before the attempt is checked: each POST takes an attempt (``take_allowance``)
+    and is refused when none was left; an attempt that succeeds (``g.<failed_flag>`` not
+    set) gives its attempt back. Flask-Limiter's ``deduct_when`` checks before and counts
     after the response, so parallel guesses all passed the check before any was counted.
     Only failures stay counted, so colleagues logging in from one office address do not
     lock each other out.
     """
-    limiter = app.appbuilder.sm.limiter
-    if not limiter.enabled or not app.config.get(setting):
+    if not app.appbuilder.sm.limiter.enabled or not app.config.get(setting):
         return
-
-    def identifiers() -> list[str]:
-        return [current_app.config.get("RATELIMIT_KEY_PREFIX", ""), get_remote_address(), scope]
 
     @app.before_request
     def take_an_attempt() -> None:
         if request.method != "POST" or request.endpoint not in endpoints:
             return
-        taken = g.setdefault("attempts_taken", {}).setdefault(scope, [])
-        for item in parse_many(current_app.config[setting]):
-            if not limiter.limiter.hit(item, *identifiers()):
-                abort(429)  # the refused request keeps what it took
-            taken.append(item)
+        taken = take_allowance(setting, get_remote_address(), scope)
+        if taken is None:
+            abort(429)  # the refused request keeps what it took
+        g.setdefault("attempts_taken", {})[scope] = taken
 
     @app.after_request
     def give_back_a_successful_attempt(response: Any) -> Any:
         if not g.get(failed_flag):
-            for item in g.get("attempts_taken", {}).pop(scope, []):
-                limiter.limiter.hit(item, *identifiers(), cost=-1)
+            give_back(g.get("attempts_taken", {}).pop(scope, []), get_remote_address(), scope)
         return response
 
 

@@ -200,9 +200,6 @@ class AppSecurityManager(SecurityManager):
         except NoResultFound:
             return DEFAULT_LOCKOUT_THRESHOLD
 
-    def is_locked(self, user: Any) -> bool:
-        return (user.fail_login_count or 0) >= self.lockout_threshold()
-
     def auth_user_db(self, username: str, password: str) -> Any:
         g.login_failed, g.account_locked = True, False
         known = self.find_user(username=username) if username else None

@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from flask import current_app, g, has_request_context
-from limits import parse_many
 
 
 def mask(value: str | None) -> str | None:
@@ -110,17 +109,13 @@ LOOKUP_LIMITED = "按完整手机号或证件号码查询的次数已达上限�
 
 
 def _may_look_up(view: MaskedColumns, lookups: list[tuple[str, str]]) -> bool:
-    """Takes one lookup from the user's allowance (one atomic increment in the limiter's
-    storage) and records it; False when none is left."""
+    """Takes one lookup from the user's allowance and records it; False when none is left."""
     from app.audit import record_lookup
     from app.extensions import db
+    from app.hardening import take_allowance
 
-    limiter = current_app.appbuilder.sm.limiter
-    if limiter.enabled:
-        identifiers = [current_app.config.get("RATELIMIT_KEY_PREFIX", ""), f"user-{g.user.id}", "personal_lookup"]
-        if not all(limiter.limiter.hit(item, *identifiers)
-                   for item in parse_many(current_app.config["PERSONAL_LOOKUP_RATE_LIMIT"])):
-            return False
+    if take_allowance("PERSONAL_LOOKUP_RATE_LIMIT", f"user-{g.user.id}", "personal_lookup") is None:
+        return False
     record_lookup(db.session, view.model, [(label, mask(value)) for label, value in lookups])
     db.session.commit()
     return True

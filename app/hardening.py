@@ -205,6 +205,15 @@ def take_allowance(setting: str, *identity: str) -> list[Any] | None:
     return taken
 
 
+_PERIODS = {"second": "秒", "minute": "分钟", "hour": "小时", "day": "天", "month": "个月", "year": "年"}
+
+
+def limits_in_chinese(setting: str) -> str:
+    """``current_app.config[setting]`` as a person reads it: "20 per hour;100 per day" → 每小时 20 次、每天 100 次."""
+    return "、".join(f"每{item.multiples if item.multiples > 1 else ''}{_PERIODS[item.GRANULARITY.name]} {item.amount} 次"
+                    for item in parse_many(current_app.config[setting]))
+
+
 def give_back(taken: list[Any], *identity: str) -> None:
     """Returns what ``take_allowance`` took for ``identity``."""
     key = [current_app.config.get("RATELIMIT_KEY_PREFIX", ""), *identity]

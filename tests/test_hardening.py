@@ -398,7 +398,7 @@ def test_whole_number_lookups_on_the_list_stop_at_the_limit_and_say_why(limited)
     for _ in range(2):
         assert shows_masked(text(member.get(url)), mobile)
     third = text(member.get(url))
-    assert "按完整手机号或证件号码查询的次数已达上限（2 per hour）" in third
+    assert "按完整手机号或证件号码查询的次数已达上限（每小时 2 次）" in third
     assert record_count(third) == record_count(text(member.get("/owner/list/"))), "the number was not searched"
     assert _lookup_rows(limited) == before + 2, "a refused lookup is not a lookup"
 

@@ -99,7 +99,9 @@ def personal_data_filters(filters: Any | None, keyword: str, view: MaskedColumns
     refusals = []
     if lookups and not _may_look_up(view, lookups):
         kept = [(f, v) for f, v in kept if f.column_name not in fields]
-        refusals.append(LOOKUP_LIMITED.format(limit=current_app.config["PERSONAL_LOOKUP_RATE_LIMIT"]))
+        from app.hardening import limits_in_chinese
+
+        refusals.append(LOOKUP_LIMITED.format(limit=limits_in_chinese("PERSONAL_LOOKUP_RATE_LIMIT")))
     if filters is not None:
         filters.filters, filters.values = [f for f, _ in kept], [v for _, v in kept]
     return frozenset(fields), refusals

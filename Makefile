@@ -4,7 +4,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export FLASK_APP := wsgi
 
-.PHONY: setup db run test test-browser screenshots test-pg bench deploy serve backup restore clean
+.PHONY: setup db run worker test test-browser screenshots test-pg bench deploy serve backup restore clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -19,9 +19,16 @@ db: setup
 	$(BIN)/flask sync-roles
 	$(BIN)/flask demo
 
-## serve on http://127.0.0.1:$${PORT:-5000} (SQLite under instance/)
+## serve on http://127.0.0.1:$${PORT:-5000} (SQLite under instance/), with the background-job
+## consumer beside it (its queue is a SQLite file too: no server to install); Ctrl+C stops both
 run: db
+	$(BIN)/flask worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask run --host $${HOST:-127.0.0.1} --port $${PORT:-5000}
+
+## a background-job consumer (exports, bill runs, the minute schedule): production runs one or
+## more per machine against Redis (JOB_QUEUE_URL=redis://…; docs/jobs.md)
+worker: setup
+	$(BIN)/flask worker
 
 ## the whole test suite (browser tests included; they skip without Debian's chromium
 ## unless REQUIRE_SERVICES=1)

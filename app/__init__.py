@@ -14,11 +14,13 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from flask_wtf import CSRFProtect
 
     import models  # noqa: F401  (registers every declared entity)
-    from app import audit, cli, database, hardening, request_args, roles, scoping
+    from app import audit, cli, database, hardening, jobs, request_args, roles, scoping
+    from app import reminders  # noqa: F401  (registers the daily reminder)
     from app.extensions import db, migrate
     from app.security import AppSecurityManager
     from models import clock, workflow
     from views import api_zh, dashboard, navbar, people, registry
+    from views import jobs as job_pages
     from views.errors import register_error_pages
     from views.history import local_time
     from views.home import HomeView
@@ -58,6 +60,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         api_zh.openapi_in_chinese(app)
         dashboard.register(appbuilder)  # first in the menu
         registry.register(appbuilder)
+        job_pages.register(appbuilder)
         register_error_pages(app)
         app.register_blueprint(public)
         app.add_template_filter(local_time, "local_time")
@@ -66,4 +69,5 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         request_args.install(app)
         hardening.install(app)
         cli.register(app)
+        jobs.bind(app)
     return app

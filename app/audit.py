@@ -260,7 +260,9 @@ def estate_of(session: Session, model: type, values: dict[str, Any], pk: Any = N
 def actor() -> dict[str, Any]:
     """user_id, username and ip of the current write."""
     if not has_request_context():
-        return {"user_id": None, "username": CLI_USER, "ip": ""}
+        # background work nobody asked for right now names itself (app/jobs.py: 定时任务)
+        name = g.get("actor_name", CLI_USER) if has_app_context() else CLI_USER
+        return {"user_id": None, "username": name, "ip": ""}
     ip = (request.remote_addr or "")[:45]
     user = getattr(g, "user", None)
     if user is not None and getattr(user, "is_authenticated", False):

@@ -39,6 +39,17 @@ def register(app: Flask) -> None:
         for role, n in counts.items():
             click.echo(f"{role}: {n} 项权限")
 
+    @app.cli.command("worker")
+    @click.option("--workers", default=1, show_default=True,
+                  help="同时运行的任务数（线程）；更多并发请在本机或其他机器上多启动几个 worker 进程")
+    @with_appcontext
+    def worker(workers: int) -> None:
+        """Run background jobs and the minute schedule (make worker; docs/jobs.md)."""
+        from app import jobs
+
+        click.echo(f"后台任务进程已启动（队列：{type(jobs.queue.storage).__name__}），Ctrl+C 停止")
+        jobs.consume(current_app._get_current_object(), workers)
+
     @app.cli.command("deploy")
     @with_appcontext
     def deploy() -> None:

@@ -56,6 +56,10 @@ class Config:
     UPLOAD_FOLDER = str(INSTANCE / "uploads") + "/"
     FILE_ALLOWED_EXTENSIONS = ("pdf", "jpg", "jpeg", "png")
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    #: files of background exports (「我的下载」, app/jobs.py), deleted when they expire
+    DOWNLOAD_FOLDER = os.environ.get("DOWNLOAD_FOLDER", str(INSTANCE / "downloads"))
+    #: run each job as it is submitted, in the submitting process (tests; no consumer needed)
+    JOBS_IMMEDIATE = bool(_flag("JOBS_IMMEDIATE"))
     #: a restarted PostgreSQL or a connection a firewall dropped costs a reconnect, not an error page
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 

@@ -105,6 +105,10 @@ FUND_ENTRY_RECORDERS: dict[str, frozenset[str]] = {
     "public_income": frozenset({MANAGER}), "transfer": frozenset({MANAGER}), "refund": frozenset({COMMITTEE}),
 }
 
+#: who is told the outcome of a job nobody asked for (a scheduled bill run): these roles among
+#: the people whose scope reaches the job's estate (app/jobs.py)
+SCHEDULED_JOB_AUDIENCE: dict[str, frozenset[str]] = {"bill_run": frozenset({MANAGER})}
+
 MATRIX: dict[str, dict[tuple[str, str] | str, frozenset[str]]] = {
     MANAGER: {
         Menu.REGION: READ, **{menu: MANAGE for menu in _MASTER_DATA}, "Estate": _OWN_ESTATE,
@@ -169,8 +173,10 @@ def navigation_of(roles: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(label for role in roles for label in NAVIGATION[role]))
 
 
-#: every signed-in user may read and change their own account
+#: every signed-in user may read and change their own account, and has their own downloads,
+#: jobs and inbox (views/jobs.py)
 OWN_ACCOUNT = {
+    ("can_mine", "MyJobsView"),
     ("can_userinfo", "UserDBModelView"),
     ("resetmypassword", "UserDBModelView"),
     ("can_this_form_get", "ResetMyPasswordView"),

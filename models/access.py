@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask_appbuilder.security.sqla.models import User
@@ -72,3 +73,21 @@ def estate_ids_of(session: Session, user_id: Any) -> tuple[set[int], bool]:
     ))
     rows = session.execute(query, execution_options={ALL_ESTATES: True}).all()
     return {estate_id for estate_id, _every in rows}, bool(rows) and len(rows) == rows[0][1]
+
+
+def people_of(session: Session, estate_id: int, roles: Iterable[str]) -> list[int]:
+    """The active users holding one of ``roles`` whose grants reach this estate: who is told
+    of what happens there (a scheduled bill run, a reminder)."""
+    from flask_appbuilder.security.sqla.models import Role, assoc_user_role
+
+    place = session.execute(select(Estate.community_id, Community.street_id)
+                            .join(Community, Estate.community_id == Community.id).where(Estate.id == estate_id),
+                            execution_options={ALL_ESTATES: True}).one()
+    query = (select(User.id).join(UserScope, UserScope.user_id == User.id)
+             .join(assoc_user_role, assoc_user_role.c.user_id == User.id)
+             .join(Role, Role.id == assoc_user_role.c.role_id)
+             .where(User.active.is_(True), Role.name.in_(list(roles)), or_(
+                 UserScope.estate_id == estate_id, UserScope.community_id == place.community_id,
+                 UserScope.street_id == place.street_id))
+             .distinct().order_by(User.id))
+    return list(session.execute(query, execution_options={ALL_ESTATES: True}).scalars())

@@ -37,7 +37,7 @@ from models.base import Entity, Money
 from models.filter_ops import filter_args
 from models.company import PropertyCompany, ServiceContract
 from models.estate import Estate, Unit
-from models.fees import Bill
+from models.fees import Bill, arrears_before
 from models.oversight import (
     EVENT_STATES, GRADES, GridEvent, IntegrityAssessment, RectificationNotice, StarRating,
 )
@@ -486,6 +486,15 @@ def _overdue_notices(session: Session, ctx: Context) -> int:
                        "le", (ctx.today + dt.timedelta(days=ctx.settings.contract_notice_days)).isoformat()))})
 def _contracts_to_renew(session: Session, ctx: Context) -> int:
     return len(expiring_contracts(session, ctx))
+
+
+@todo("arrears_overdue", Bill, "超期欠费的房屋（户）", urgent=False, endpoint="dunning", acts="pay")
+def _households_in_arrears(session: Session, ctx: Context) -> int:
+    """Households (units) with a bill unpaid more than 欠费催缴天数 after its month ended."""
+    cutoff = arrears_before(ctx.today, ctx.settings.arrears_notice_days)
+    query = narrow(select(func.count(func.distinct(Bill.unit_id))).where(
+        Bill.outstanding > 0, Bill.period < cutoff, Bill.unit_id.is_not(None)), Bill.estate_id, ctx)
+    return session.execute(query).scalar_one()
 
 
 @todo("committees_expiring", Estate, "任期即将届满的业委会")

@@ -53,11 +53,15 @@ class Estate(Entity):
         Date, info=zh("业委会成立日期")
     )
     grid_name: Mapped[str | None] = mapped_column(String(50), info=zh("所属网格"))
+    bill_day: Mapped[int | None] = mapped_column(
+        Integer, info=zh("每月自动生成账单日", "1–28；每月这一天（北京时间）自动生成当月账单，已生成过的不重复生成；留空则不自动生成"),
+    )
 
     __table_args__ = (
         CheckConstraint("land_area > 0", name="ck_estate_land_area"),
         CheckConstraint("total_floor_area > 0", name="ck_estate_floor_area"),
         CheckConstraint("green_ratio >= 0", name="ck_estate_green_ratio"),
+        CheckConstraint("bill_day BETWEEN 1 AND 28", name="ck_estate_bill_day"),
     )
 
     def __str__(self) -> str:
@@ -75,6 +79,9 @@ class Estate(Entity):
             lambda v: [("green_ratio", "绿化率必须在 0 到 100 之间")]
             if v.get("green_ratio") is not None and not 0 <= v["green_ratio"] <= 100
             else [],
+            # 29–31 do not occur every month: a schedule on them would skip February
+            lambda v: [("bill_day", "自动生成账单日须在 1 到 28 之间")]
+            if v.get("bill_day") is not None and not 1 <= v["bill_day"] <= 28 else [],
         )
 
 

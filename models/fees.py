@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from calendar import monthrange
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -445,6 +446,13 @@ def month_start(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
 
+def arrears_before(today: dt.date, days: int) -> dt.date:
+    """Bills of 账期 before this day are overdue by more than ``days``: a bill falls due at the
+    end of its month, so it is late by more than N days once that end lies before today − N
+    (month_end(p) < today − N exactly when p < month_start(today − N))."""
+    return month_start(today - dt.timedelta(days=days))
+
+
 @dataclass(frozen=True)
 class ItemRun:
     """One fee item's bills for one month: the prices in force and on how many days each.
@@ -528,18 +536,15 @@ def item_runs(session: Session, estate_id: int, period: dt.date) -> list[ItemRun
     return runs
 
 
-def generate_bills(session: Session, estate: Estate, first: dt.date, months: int) -> int:
-    """A batch of monthly bills for a whole estate, priced by the standards in force.
+def plan_bills(session: Session, estate: Estate, first: dt.date, months: int) -> list[ItemRun]:
+    """What a bill run of these months will insert, checked before anything is written.
 
-    Refuses (changing nothing) when a period has no standard in force on any of its days
-    or when any bill of the estate for the same item and period already exists. The
-    database computes the bills (one INSERT ... SELECT per fee item and month): a
-    10,000-unit estate's year is 240,000 rows, which Python would build one Decimal at a time.
+    Refuses when a period has no standard in force on any of its days or when any bill of
+    the estate for the same item and period already exists.
     """
     if not 1 <= months <= 24:
         raise Refused("一次生成的月份数须在 1 到 24 之间")
     periods = [month_start(first) + relativedelta(months=i) for i in range(months)]
-    now = clock.utc_now()
     batches: list[ItemRun] = []
     for period in periods:  # check every month before writing any
         runs = item_runs(session, estate.id, period)
@@ -553,9 +558,21 @@ def generate_bills(session: Session, estate: Estate, first: dt.date, months: int
             item = session.get(FeeItem, taken.item_id)
             raise Refused(f"{period:%Y年%m月}的「{item}」账单已经生成过，不能重复生成")
         batches += runs
+    return batches
+
+
+def generate_bills(session: Session, estate: Estate, first: dt.date, months: int,
+                   progress: Callable[[int, int], None] | None = None) -> int:
+    """A batch of monthly bills for a whole estate, priced by the standards in force
+    (:func:`plan_bills` says what, or why not). The database computes the bills (one
+    INSERT ... SELECT per fee item and month): a 10,000-unit estate's year is 240,000 rows,
+    which Python would build one Decimal at a time. ``progress(done, total)`` is told after
+    each item and month (a bill run in the background)."""
+    batches = plan_bills(session, estate, first, months)
+    now = clock.utc_now()
     sqlite = session.get_bind().dialect.name == "sqlite"
     count = 0
-    for run in batches:
+    for done, run in enumerate(batches, 1):
         days, weighted = run.month_days, run.weighted()
         # raw SQL carries no scope criteria: the estate is the caller's, already read in scope
         count += session.execute(_bill_insert(run.basis, sqlite), execution_options={ALL_ESTATES: True}, params={
@@ -564,6 +581,8 @@ def generate_bills(session: Session, estate: Estate, first: dt.date, months: int
             "scale": days * 10000, "half": days * 5000, "one": Decimal("1.00"), "fixed": run.per_unit_amount(),
             "zero": Decimal("0.00"), "note": run.note(), "now": now,
         }).rowcount
+        if progress is not None:
+            progress(done, len(batches))
     return count
 
 

@@ -55,6 +55,23 @@ class Settings(Entity):
         info=zh("应急维修情形", "用顿号分隔；只有这些情形可走应急程序（无需表决）"),
     )
 
+    # -- background work (app/jobs.py) -------------------------------------------------
+    export_background_rows: Mapped[int] = mapped_column(
+        Integer, server_default="5000",
+        info=zh("后台导出行数", "导出超过此行数时转入后台，完成后在「我的下载」中下载", check=positive),
+    )
+    download_retention_days: Mapped[int] = mapped_column(
+        Integer, server_default="7", info=zh("下载保留天数", "后台导出的文件保留此天数后删除", check=positive),
+    )
+    arrears_notice_days: Mapped[int] = mapped_column(
+        Integer, server_default="30",
+        info=zh("欠费催缴天数", "账期所在月结束后超过此天数仍未缴清的，列入工作台与每日提醒，可打印催缴通知书", check=positive),
+    )
+    reminder_hour: Mapped[int] = mapped_column(
+        Integer, server_default="8",
+        info=zh("每日提醒时间（时）", "每天此时（北京时间，0–23）起把各人工作台上的待办事项发到站内消息"),
+    )
+
     # -- oversight (监督考核) and dashboards ---------------------------------------
     grid_event_days: Mapped[int] = mapped_column(
         Integer, server_default="3", info=zh("网格事件处置期限(天)", "派单时未填写期限的，按派单日加此天数", check=positive),
@@ -131,6 +148,7 @@ class Settings(Entity):
     __table_args__ = (
         CheckConstraint("id = 1", name="ck_settings_single_row"),
         CheckConstraint("lockout_threshold > 0", name="ck_settings_lockout"),
+        CheckConstraint("reminder_hour BETWEEN 0 AND 23", name="ck_settings_reminder_hour"),
         CheckConstraint("fund_publicity_days >= 0", name="ck_settings_fund_publicity_days"),
         CheckConstraint("committee_term_years BETWEEN 1 AND 5", name="ck_settings_committee_term"),
         CheckConstraint("grade_pass <= grade_good AND grade_good <= grade_excellent", name="ck_settings_grades"),
@@ -161,6 +179,8 @@ class Settings(Entity):
             lambda v: [("grade_good", "分数线须满足 合格 ≤ 良好 ≤ 优秀")]
             if None not in (v.get("grade_pass"), v.get("grade_good"), v.get("grade_excellent"))
             and not v["grade_pass"] <= v["grade_good"] <= v["grade_excellent"] else [],
+            lambda v: [("reminder_hour", "每日提醒时间须在 0 到 23 时之间")]
+            if v.get("reminder_hour") is not None and not 0 <= v["reminder_hour"] <= 23 else [],
             lambda v: [("repair_max_days", "报修最长完成天数不能少于约定完成天数")]
             if v.get("repair_max_days") and v.get("repair_promise_days")
             and v["repair_max_days"] < v["repair_promise_days"] else [],

@@ -27,6 +27,8 @@ os.environ["TZ"] = "UTC"
 time.tzset()
 os.environ.setdefault("FROZEN_CLOCK", dt.datetime.combine(
     dt.datetime.now(dt.timezone.utc).date(), dt.time(23, 30), tzinfo=dt.timezone.utc).isoformat())
+# the real moment the clock was set: processes started later (consumers) join the same clock
+os.environ.setdefault("FROZEN_SINCE", repr(time.time()))
 time_machine.travel(dt.datetime.fromisoformat(os.environ["FROZEN_CLOCK"]), tick=True).start()
 
 from sqlalchemy.pool import NullPool  # noqa: E402
@@ -55,6 +57,8 @@ def app(test_db):
     app = create_app({
         "TESTING": True,
         "WTF_CSRF_ENABLED": False,
+        # a job runs as it is submitted (tests/test_jobs.py runs real consumer processes)
+        "JOBS_IMMEDIATE": True,
         "SQLALCHEMY_DATABASE_URI": test_db.url,
         # SQLite: no connection may outlive a test (the file is replaced under it);
         # PostgreSQL: a pool per test (a new server process per query would dominate)
@@ -85,6 +89,9 @@ def _fresh_database(request):
         db.session.remove()
         db.engine.dispose()
     request.getfixturevalue("test_db").restore()
+    from app import jobs
+
+    jobs.queue.flush()  # job ids start again with the restored database: so does their progress
     yield
 
 

@@ -229,9 +229,9 @@ class EntityModelView(MaskedColumns, ModelView):
     @has_access
     @permission_name("export")
     def export(self):
-        from views.excel import stream_export
+        from views.excel import export_list
 
-        return stream_export(self)
+        return export_list(self)
 
     @expose("/import/", methods=["GET", "POST"])
     @has_access

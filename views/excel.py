@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import re
 import tempfile
 import unicodedata
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import Response, current_app, flash, redirect, request, send_file, url_for
+from flask import Response, current_app, flash, g, redirect, request, send_file, url_for
 from markupsafe import Markup
 import xlsxwriter
 from openpyxl import Workbook, load_workbook
@@ -39,8 +40,10 @@ from sqlalchemy import Boolean, Date, DateTime, Integer, String, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
+from app.jobs import handler
 from models.base import Choices, Entity, is_decimal, lookup_columns_of, value_kind
 from models.company import PropertyCompany
+from models.errors import Refused
 from models.estate import Building, Estate
 from models.region import Community
 from models.rules import label, stored_duplicates, unique_sets, violations
@@ -87,36 +90,46 @@ _FILE_NAME_BAD = re.compile(r'[\\/:*?"<>|]')
 
 def stream_export(view: Any) -> Response:
     """The list as currently filtered and ordered, every row, as an .xlsx download."""
-    model = view.model
     # An anonymous temporary file (already unlinked on POSIX): nothing to clean up, the
-    # handle is closed when the response has been sent. XlsxWriter's constant-memory mode
-    # writes each row out as it comes (inline strings), about twice as fast as openpyxl.
+    # handle is closed when the response has been sent.
     handle = tempfile.TemporaryFile(suffix=".xlsx")
     try:
-        workbook = xlsxwriter.Workbook(handle, {"constant_memory": True})
-        sheet = workbook.add_worksheet(_sheet_title(model.Admin.label))
-        sheet.freeze_panes(1, 0)
-        columns = [_ExportColumn(view, workbook, name) for name in view.list_columns]
-        header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "pattern": 1})
-        for index, column in enumerate(columns):
-            sheet.set_column(index, index, column.width)
-            sheet.write_string(0, index, column.header, header)
-        for number, row in enumerate(view.current_query().yield_per(EXPORT_BATCH), 1):
-            for index, column in enumerate(columns):
-                column.write(sheet, number, index, row)
-        workbook.close()
+        write_export(view, handle)
         handle.seek(0)
     except BaseException:
         handle.close()
         raise
-    response = send_file(
-        handle,
-        mimetype=XLSX_MIME,
-        as_attachment=True,
-        download_name=f"{_file_name(model.Admin.label)}_{_stamp()}.xlsx",
-    )
+    response = send_file(handle, mimetype=XLSX_MIME, as_attachment=True, download_name=export_name(view))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def export_name(view: Any) -> str:
+    return f"{_file_name(view.model.Admin.label)}_{_stamp()}.xlsx"
+
+
+def write_export(view: Any, handle: Any, progress: Any = None, total: int | None = None) -> int:
+    """Write the list as currently filtered and ordered into ``handle``; returns the rows
+    written. XlsxWriter's constant-memory mode writes each row out as it comes (inline
+    strings), about twice as fast as openpyxl, in flat memory however many rows there are.
+    ``progress(done, total)`` is told after every batch (background exports)."""
+    model = view.model
+    workbook = xlsxwriter.Workbook(handle, {"constant_memory": True})
+    sheet = workbook.add_worksheet(_sheet_title(model.Admin.label))
+    sheet.freeze_panes(1, 0)
+    columns = [_ExportColumn(view, workbook, name) for name in view.list_columns]
+    header = workbook.add_format({"bold": True, "bg_color": "#DDEBF7", "pattern": 1})
+    for index, column in enumerate(columns):
+        sheet.set_column(index, index, column.width)
+        sheet.write_string(0, index, column.header, header)
+    number = 0
+    for number, row in enumerate(view.current_query().yield_per(EXPORT_BATCH), 1):
+        for index, column in enumerate(columns):
+            column.write(sheet, number, index, row)
+        if progress is not None and number % EXPORT_BATCH == 0:
+            progress(number, total)
+    workbook.close()
+    return number
 
 
 class _ExportColumn:
@@ -824,3 +837,50 @@ def _stamp() -> str:
     from models import clock
 
     return clock.now().strftime("%Y%m%d-%H%M")
+
+
+# -- background exports ---------------------------------------------------------------------
+
+def export_list(view: Any) -> Response:
+    """Small lists stream at once; above the threshold (系统设置) the export becomes a job whose
+    file appears in 「我的下载」, so no web worker is held for minutes."""
+    from app import jobs
+    from models.settings import Settings
+
+    session = view.datamodel.session
+    threshold = Settings.current(session).export_background_rows
+    total = view.current_query().order_by(None).count()
+    if total <= threshold:
+        return stream_export(view)
+    job = jobs.submit(session, "export", f"{view.model.Admin.label}列表导出（{total:,} 行）", user_id=g.user.id,
+                      params={"view": type(view).__name__, "path": request.full_path})
+    session.commit()
+    jobs.enqueue(job.id)
+    flash(f"共 {total:,} 行，已转入后台导出；完成后会在「站内消息」通知您，文件在「我的下载」中", "info")
+    return redirect(url_for("MyJobsView.job", pk=job.id))
+
+
+@handler("export")
+def _export_job(session: Any, job: Any, progress: Any) -> str:
+    from app import jobs
+    from models.clock import utc_now
+    from models.settings import Settings
+
+    view = next((v for v in current_app.appbuilder.baseviews if type(v).__name__ == job.arguments.get("view")), None)
+    if view is None or not current_app.appbuilder.sm.has_access("can_export", view.class_permission_name):
+        raise Refused("您已没有导出此列表的权限，导出未执行")
+    final = jobs.download_path(job.id)
+    partial = final.with_suffix(".part")
+    total = view.current_query().order_by(None).count()
+    progress(0, total)
+    try:
+        with open(partial, "wb") as handle:
+            rows = write_export(view, handle, progress, total)
+        os.replace(partial, final)  # a complete file or none: a killed export leaves only .part
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise Refused("服务器无法保存导出文件（磁盘已满或不可写），请联系系统管理员") from error
+    days = Settings.current(session).download_retention_days
+    job.rows, job.file_name = rows, export_name(view)
+    job.expires_at = utc_now() + dt.timedelta(days=days)
+    return f"共 {rows:,} 行，请在「我的下载」中下载，{days} 天内有效"

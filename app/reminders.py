@@ -1,0 +1,77 @@
+"""The daily reminder: at the configured hour (系统设置「每日提醒时间」, Beijing time) every person
+who works in the product gets one message in their inbox listing what their 工作台 shows:
+what is overdue or expiring in their scope and what waits for a step only they may take.
+
+What counts, for whom, is declared once with the 工作台 (models/dashboard.py ``todo``: scoped,
+shown only to those who may list it, and to those who may act on it where it says so), so the
+reminder and the page never disagree. The text carries labels and counts, never a person's data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.jobs import acting_as, enqueue, every_minute, handler, submit
+from models import clock
+from models.jobs import Job, notify
+from models.settings import Settings
+
+
+@every_minute
+def schedule_daily_reminders() -> None:
+    """One reminder run per day, from the configured hour on (a consumer that was down at that
+    hour sends it when it comes back the same day)."""
+    from app.extensions import db
+
+    session, now = db.session, clock.local_now()
+    if now.hour < Settings.current(session).reminder_hour:
+        return
+    key = f"reminders:{now:%Y-%m-%d}"
+    if session.execute(select(Job.id).where(Job.unique_key == key)).first():
+        return
+    job = submit(session, "reminders", f"{now:%Y年%m月%d日}待办提醒", user_id=None, unique_key=key)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # another consumer scheduled it a moment ago
+        return
+    enqueue(job.id)
+
+
+def people_to_remind(session: Any) -> list[Any]:
+    """Active accounts holding a role of the matrix (the administrator oversees, and is not
+    reminded of every estate's overdue work orders)."""
+    from app.roles import MATRIX
+
+    sm = current_app.appbuilder.sm
+    users = session.execute(select(sm.user_model).where(sm.user_model.active.is_(True))
+                            .order_by(sm.user_model.id)).unique().scalars().all()
+    return [user for user in users if any(role.name in MATRIX for role in user.roles)]
+
+
+def digest_of(user_id: int) -> list[str]:
+    """What this person's 工作台 lists, as lines, computed as them (their scope and grants)."""
+    from app.extensions import db
+    from views.dashboard import workbench
+
+    with current_app.app_context(), acting_as(user_id, "/"):
+        found = workbench(db.session)
+        return ([f"{item.label}：{item.count}" for item in found["urgent"]]
+                + [f"{item.label}：{item.count}" for item in found["transitions"]])
+
+
+@handler("reminders")
+def send_daily_reminders(session: Any, job: Job, progress: Any) -> str:
+    people = people_to_remind(session)
+    told = 0
+    for done, user in enumerate(people, 1):
+        lines = digest_of(user.id)
+        if lines:
+            notify(session, user.id, f"今日待办提醒（{len(lines)} 项）", "；".join(lines)[:1000], link="/")
+            told += 1
+        progress(done, len(people))
+    return f"已向 {told} 人发送待办提醒"

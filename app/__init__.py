@@ -15,7 +15,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     import models  # noqa: F401  (registers every declared entity)
     from app import audit, cli, database, hardening, jobs, request_args, roles, scoping
-    from app import reminders  # noqa: F401  (registers the daily reminder)
+    from app import outbox, reminders  # noqa: F401  (register the sending and the daily reminder)
     from app.extensions import db, migrate
     from app.security import AppSecurityManager
     from models import clock, workflow
@@ -44,8 +44,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         scoping.install()
         workflow.install()
         roles.install()
-        if audit.record_transition not in workflow.TRANSITION_LISTENERS:
-            workflow.TRANSITION_LISTENERS.append(audit.record_transition)
+        for listener in (audit.record_transition, outbox.announce_to_owners):
+            if listener not in workflow.TRANSITION_LISTENERS:
+                workflow.TRANSITION_LISTENERS.append(listener)
         migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
         CSRFProtect(app)
         hardening.configure(app)

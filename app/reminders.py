@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.jobs import acting_as, enqueue, every_minute, handler, submit
+from app.outbox import queue_messages
 from models import clock
 from models.jobs import Job, notify
 from models.settings import Settings
@@ -72,6 +73,9 @@ def send_daily_reminders(session: Any, job: Job, progress: Any) -> str:
         lines = digest_of(user.id)
         if lines:
             notify(session, user.id, f"今日待办提醒（{len(lines)} 项）", "；".join(lines)[:1000], link="/")
+            # and by e-mail where the account has an address and SMTP is configured
+            queue_messages(session, "daily_reminder", [("email", user.email)] if user.email else [],
+                           {"count": len(lines), "items": "\n".join(lines)})
             told += 1
         progress(done, len(people))
     return f"已向 {told} 人发送待办提醒"

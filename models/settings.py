@@ -67,6 +67,16 @@ class Settings(Entity):
         Integer, server_default="30",
         info=zh("欠费催缴天数", "账期所在月结束后超过此天数仍未缴清的，列入工作台与每日提醒，可打印催缴通知书", check=positive),
     )
+    quiet_hours_start: Mapped[int] = mapped_column(
+        Integer, server_default="22", info=zh("免打扰开始（时）", "此时起（北京时间）不发短信和邮件，到免打扰结束时再发"),
+    )
+    quiet_hours_end: Mapped[int] = mapped_column(
+        Integer, server_default="8", info=zh("免打扰结束（时）", "与开始相同则不设免打扰"),
+    )
+    messages_per_day: Mapped[int] = mapped_column(
+        Integer, server_default="5",
+        info=zh("每人每日短信/邮件上限", "同一手机号或邮箱 24 小时内最多收到的条数，超出的顺延", check=positive),
+    )
     reminder_hour: Mapped[int] = mapped_column(
         Integer, server_default="8",
         info=zh("每日提醒时间（时）", "每天此时（北京时间，0–23）起把各人工作台上的待办事项发到站内消息"),
@@ -149,6 +159,8 @@ class Settings(Entity):
         CheckConstraint("id = 1", name="ck_settings_single_row"),
         CheckConstraint("lockout_threshold > 0", name="ck_settings_lockout"),
         CheckConstraint("reminder_hour BETWEEN 0 AND 23", name="ck_settings_reminder_hour"),
+        CheckConstraint("quiet_hours_start BETWEEN 0 AND 23 AND quiet_hours_end BETWEEN 0 AND 23",
+                        name="ck_settings_quiet_hours"),
         CheckConstraint("fund_publicity_days >= 0", name="ck_settings_fund_publicity_days"),
         CheckConstraint("committee_term_years BETWEEN 1 AND 5", name="ck_settings_committee_term"),
         CheckConstraint("grade_pass <= grade_good AND grade_good <= grade_excellent", name="ck_settings_grades"),
@@ -179,8 +191,8 @@ class Settings(Entity):
             lambda v: [("grade_good", "分数线须满足 合格 ≤ 良好 ≤ 优秀")]
             if None not in (v.get("grade_pass"), v.get("grade_good"), v.get("grade_excellent"))
             and not v["grade_pass"] <= v["grade_good"] <= v["grade_excellent"] else [],
-            lambda v: [("reminder_hour", "每日提醒时间须在 0 到 23 时之间")]
-            if v.get("reminder_hour") is not None and not 0 <= v["reminder_hour"] <= 23 else [],
+            lambda v: [(field, "时刻须在 0 到 23 时之间") for field in ("reminder_hour", "quiet_hours_start", "quiet_hours_end")
+                       if v.get(field) is not None and not 0 <= v[field] <= 23],
             lambda v: [("repair_max_days", "报修最长完成天数不能少于约定完成天数")]
             if v.get("repair_max_days") and v.get("repair_promise_days")
             and v["repair_max_days"] < v["repair_promise_days"] else [],

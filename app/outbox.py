@@ -53,6 +53,7 @@ TEMPLATE_VARIABLES: dict[str, tuple[str, ...]] = {
     "fee_standard_published": ("estate", "standard", "effective_from"),
     "vote_opened": ("estate", "title", "vote_until"),
     "daily_reminder": ("count", "items"),
+    "arrears_notice": ("estate", "units", "amount"),
 }
 
 _sandbox = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)

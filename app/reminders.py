@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.jobs import acting_as, enqueue, every_minute, handler, submit
-from app.outbox import queue_messages
+from app.outbox import queue_messages, sms_provider
 from models import clock
 from models.jobs import Job, notify
 from models.settings import Settings
@@ -65,8 +65,49 @@ def digest_of(user_id: int) -> list[str]:
                 + [f"{item.label}：{item.count}" for item in found["transitions"]])
 
 
+def text_owners_in_arrears(session: Any) -> int:
+    """Owners of households in arrears (欠费催缴天数 past their month's end) get one text per
+    mobile listing their units and the total, at most once every 欠费催缴天数 days."""
+    import datetime as dt
+
+    from models.base import ALL_ESTATES
+    from models.estate import Building, Estate, Unit
+    from models.fees import Bill, arrears_before
+    from models.outbox import Delivery
+    from models.people import Owner, UnitOwnership
+
+    if not sms_provider():
+        return 0
+    days = Settings.current(session).arrears_notice_days
+    owed = (select(Owner.mobile, Estate.id, Estate.name, Building.name.label("building"), Unit.room_no,
+                   func.sum(Bill.outstanding).label("owed"))
+            .join(Unit, Bill.unit_id == Unit.id).join(Building, Unit.building_id == Building.id)
+            .join(Estate, Bill.estate_id == Estate.id)
+            .join(UnitOwnership, UnitOwnership.unit_id == Unit.id).join(Owner, UnitOwnership.owner_id == Owner.id)
+            .where(Bill.outstanding > 0, Bill.period < arrears_before(clock.today(), days),
+                   Owner.mobile.is_not(None), Owner.is_developer.is_(False))
+            .group_by(Owner.mobile, Estate.id, Estate.name, Building.name, Unit.id, Unit.room_no)
+            .order_by(Owner.mobile, Estate.id, Building.name, Unit.room_no))
+    recently = set(session.execute(select(Delivery.address).where(
+        Delivery.template_key == "arrears_notice", Delivery.created_at > clock.utc_now() - dt.timedelta(days=days)
+    )).scalars())
+    letters: dict[tuple[str, int], dict[str, Any]] = {}
+    for row in session.execute(owed, execution_options={ALL_ESTATES: True}):
+        if row.mobile in recently:
+            continue
+        letter = letters.setdefault((row.mobile, row.id), {"estate": row.name, "units": [], "amount": 0})
+        letter["units"].append(f"{row.building} {row.room_no}")
+        letter["amount"] += row.owed
+    for (mobile, estate_id), letter in letters.items():
+        queue_messages(session, "arrears_notice", [("sms", mobile)], {
+            "estate": letter["estate"], "units": "、".join(letter["units"]), "amount": f"{letter['amount']:.2f}"},
+            estate_id=estate_id)
+    return len(letters)
+
+
 @handler("reminders")
 def send_daily_reminders(session: Any, job: Job, progress: Any) -> str:
+    texted = text_owners_in_arrears(session)
     people = people_to_remind(session)
     told = 0
     for done, user in enumerate(people, 1):
@@ -78,4 +119,4 @@ def send_daily_reminders(session: Any, job: Job, progress: Any) -> str:
                            {"count": len(lines), "items": "\n".join(lines)})
             told += 1
         progress(done, len(people))
-    return f"已向 {told} 人发送待办提醒"
+    return f"已向 {told} 人发送待办提醒" + (f"，向 {texted} 位业主发送欠费短信" if texted else "")

@@ -105,8 +105,31 @@ def _database(name: str, db: dict[str, Any]) -> list[str]:
         _apportion_row(db["apportionment"]),
         *(_dashboard_row(found) for found in db["dashboard"].values()),
         "",
+        *_jobs(db.get("jobs")),
     ]
     return lines
+
+
+def _jobs(found: dict[str, Any] | None) -> list[str]:
+    """Background jobs run by a real consumer process (docs/jobs.md)."""
+    if not found:
+        return []
+    idle, busy = found["idle"], found.get("busy")
+    slowdown = round(busy["median_ms"] / idle["median_ms"], 2) if busy else None
+    export, run, reminders = found["export"], found["bill_run"], found["reminders"]
+    return [
+        "### 后台任务（任务进程 `flask worker`，SQLite 队列）", "",
+        "| 项目 | 结果 | 目标 | 结论 |", "|---|---|---|---|",
+        f"| 物业经理 房屋列表，任务进程空闲 | 中位 {idle['median_ms']} 毫秒，p95 {idle['p95_ms']} 毫秒（CPU {idle['cpu_median_ms']}） | — | — |",
+        (f"| 同一页面，任务进程同时导出全部房屋 | 中位 {busy['median_ms']} 毫秒，p95 {busy['p95_ms']} 毫秒"
+         f"（CPU {busy['cpu_median_ms']}；{busy['samples']} 次），为空闲时的 {slowdown} 倍 | ≤ {T.BUSY_SLOWDOWN} 倍 | "
+         f"{_ok(slowdown, T.BUSY_SLOWDOWN)} |") if busy else "| 同一页面，导出进行中 | 导出过快，未能取样 | — | — |",
+        f"| 后台导出（街道监督员，全部房屋） | {export['rows']:,} 行，{export['seconds']} 秒，{export['rows_per_s']:,} 行/秒 | — | — |",
+        f"| 后台生成账单（12 个月） | {run['bills']:,} 张，{run['seconds']} 秒，{run['bills_per_s']:,} 张/秒 | — | — |",
+        f"| 每日提醒：到点 → 全部站内消息写入 | {reminders['due_to_inbox_s']} 秒（含任务进程每分钟一次的检查；"
+        f"任务本身 {reminders['job_s']} 秒，{reminders['people']} 人） | — | — |",
+        "",
+    ]
 
 
 def _load(load: dict[str, Any] | None) -> list[str]:

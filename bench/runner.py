@@ -76,6 +76,8 @@ def measure(url: str, size: dataset.Size, runs: int, warmup: int) -> dict:
     found: dict = run_worker(["suite", *common, "--runs", str(runs), "--warmup", str(warmup)])
     _log("  plain Flask-AppBuilder: pages")
     found["pages_plain"] = run_worker(["pages", "--app", "plain", *common, "--runs", str(runs), "--warmup", str(warmup)])
+    _log("  background jobs: a consumer exporting every unit while the web serves, a bill run, reminders")
+    found["jobs"] = run_worker(["jobs", *common, "--runs", str(runs), "--warmup", str(warmup)])
     found["load_average"] = [round(x, 2) for x in os.getloadavg()]
     return found
 

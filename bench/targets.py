@@ -13,6 +13,9 @@ EXPORT_S = 15
 EXPORT_PEAK_MB = 300
 IMPORT_S = 15
 DASHBOARD_MS = 200
+#: the web's median while a consumer exports, over its median with the consumer idle: the export
+#: holds one of the two cores, the web keeps the other (docs/jobs.md)
+BUSY_SLOWDOWN = 1.5
 LOAD_RPS = 150
 LOAD_P95_MS = 300
 

@@ -13,7 +13,9 @@ import os
 import time
 from typing import Any
 
-from bench.common import DATA, DEMO_PASSWORD, QueryCounter, emit, repeat, reset_peak_rss, rss_mb, summary
+from bench.common import (
+    DATA, DEMO_PASSWORD, PYTHON, ROOT, QueryCounter, emit, repeat, reset_peak_rss, rss_mb, summary,
+)
 from bench.dataset import SIZES, Size
 
 os.environ.setdefault("INSTANCE_PATH", str(DATA / "instance"))
@@ -241,8 +243,19 @@ def task_dashboard(args, app=None) -> dict:
     return found
 
 
+def _export_threshold(app, rows: int) -> None:
+    from app.extensions import db
+    from models.settings import Settings
+
+    with app.app_context():
+        Settings.current(db.session).export_background_rows = rows
+        db.session.commit()
+
+
 def task_export(args, app=None) -> dict:
+    """The export streamed by the web request itself (the threshold raised above the data set)."""
     app = app or our_app(args.db)
+    _export_threshold(app, 10**9)
     client = app.test_client()
     login(client, USERS["official"])
     client.get("/unit/list/")
@@ -267,6 +280,110 @@ def task_export(args, app=None) -> dict:
     return {"seconds": round(seconds, 2), "cpu_s": round(cpu, 2), "bytes": len(body), "units": units, "rows_checked": rows,
             "rss_before_mb": before["rss_mb"], "peak_rss_mb": after["peak_rss_mb"],
             "peak_rss_growth_mb": round(after["peak_rss_mb"] - before["rss_mb"], 1)}
+
+
+def task_jobs(args, app=None) -> dict:
+    """Background jobs, run by a real consumer process (``flask worker``) on a SQLite queue:
+    the manager's unit list while the consumer is idle and while it exports every unit for
+    the official; the export's and a 12-month bill run's durations; and how long after the daily
+    reminder falls due every inbox has its message (the consumer's minute tick included)."""
+    import subprocess
+
+    from dateutil.relativedelta import relativedelta
+    from sqlalchemy import delete, func, select
+
+    from app import jobs
+    from app.extensions import db
+    from models.fees import month_start
+    from models.jobs import Job, Notification
+    from models.settings import Settings
+
+    queue_file = DATA / "jobs_queue.db"
+    queue_file.unlink(missing_ok=True)
+    jobs.use_queue(f"sqlite:///{queue_file}")
+    app = app or our_app(args.db)
+    _export_threshold(app, 0)  # every export in the background
+    manager, official = app.test_client(), app.test_client()
+    login(manager, USERS["manager"])
+    login(official, USERS["official"])
+    path = "/unit/list/"
+    idle = summary(repeat(lambda: manager.get(path), args.warmup, args.runs))
+    consumer = subprocess.Popen([PYTHON, "-m", "flask", "--app", "wsgi", "worker"], cwd=ROOT,
+                                env={**os.environ, "DATABASE_URL": args.db, "JOB_QUEUE_URL": f"sqlite:///{queue_file}"},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def finished(job_id: int, timeout: float = 1800) -> Job:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with app.app_context():
+                job = db.session.get(Job, job_id)
+                if job.state in ("done", "failed"):
+                    db.session.expunge(job)
+                    return job
+            time.sleep(0.05)
+        raise RuntimeError(f"job {job_id} did not finish")
+
+    def job_id_of(response) -> int:
+        if response.status_code != 302 or "/my/jobs/" not in response.headers.get("Location", ""):
+            raise RuntimeError(f"no job was submitted ({response.status_code})")
+        return int(response.headers["Location"].rsplit("/", 1)[1])
+
+    try:
+        export = job_id_of(official.get("/unit/export/"))
+        while True:  # the export must be running before the busy samples count
+            with app.app_context():
+                if db.session.get(Job, export).state != "queued":
+                    break
+            time.sleep(0.02)
+        busy_ms, busy_cpu = [], []
+        while True:
+            with app.app_context():
+                if db.session.get(Job, export).state in ("done", "failed"):
+                    break
+            start, start_cpu = time.perf_counter(), time.process_time()
+            manager.get(path)
+            busy_ms.append((time.perf_counter() - start) * 1000)
+            busy_cpu.append((time.process_time() - start_cpu) * 1000)
+        exported = finished(export)
+        with app.app_context():
+            fixtures = _fixtures(db.session)
+        first = month_start(fixtures["period"]) + relativedelta(months=1)  # as billgen (which rolled back)
+        run = finished(job_id_of(manager.post("/bill/generate/", data={
+            "estate": fixtures["estate_id"], "first": f"{first:%Y-%m}", "months": "12"})))
+        with app.app_context():  # the reminder falls due now; the consumer's minute tick finds it
+            db.session.execute(delete(Notification).where(Notification.title.like("今日待办提醒%")))
+            db.session.execute(delete(Job).where(Job.kind == "reminders"))  # today's, if its tick was first
+            Settings.current(db.session).reminder_hour = 0
+            db.session.commit()
+        due = time.perf_counter()
+        while True:
+            with app.app_context():
+                reminder_id = db.session.execute(select(Job.id).where(Job.kind == "reminders")).scalars().first()
+            if reminder_id is not None:
+                break
+            time.sleep(0.1)
+        reminders = finished(reminder_id)
+        delivered_s = time.perf_counter() - due
+        with app.app_context():
+            told = db.session.scalar(select(func.count()).select_from(Notification).where(
+                Notification.title.like("今日待办提醒%")))
+    finally:
+        consumer.terminate()
+        consumer.wait(30)
+
+    def seconds(job: Job) -> float:
+        return round((job.finished_at - job.started_at).total_seconds(), 2)
+
+    return {
+        "page": path, "idle": idle,
+        "busy": {"samples": len(busy_ms), **summary((busy_ms, busy_cpu))} if busy_ms else None,
+        "export": {"state": exported.state, "rows": exported.rows, "seconds": seconds(exported),
+                   "rows_per_s": round(exported.rows / max(seconds(exported), 0.01)) if exported.rows else None},
+        "bill_run": {"state": run.state, "bills": run.rows, "seconds": seconds(run),
+                     "bills_per_s": round(run.rows / max(seconds(run), 0.01)) if run.rows else None},
+        "reminders": {"state": reminders.state, "people": told, "due_to_inbox_s": round(delivered_s, 2),
+                      "job_s": seconds(reminders)},
+    }
 
 
 def owners_workbook(count: int, estate_name: str, seed: int = 99) -> bytes:
@@ -359,7 +476,7 @@ def task_suite(args) -> dict:
     return found
 
 
-TASKS = {"build": task_build, "suite": task_suite, "fund": task_fund, "dashboard": task_dashboard, "pages": task_pages,
+TASKS = {"build": task_build, "suite": task_suite, "jobs": task_jobs, "fund": task_fund, "dashboard": task_dashboard, "pages": task_pages,
          "menu": task_menu, "billgen": task_billgen, "export": task_export, "import": task_import}
 
 

@@ -26,6 +26,7 @@ TEMPLATE_KEYS = Choices(
     ("fee_standard_published", "收费标准公示"),
     ("vote_opened", "业主表决开始"),
     ("daily_reminder", "每日待办提醒"),
+    ("arrears_notice", "欠费提醒（业主）"),
 )
 
 

@@ -77,3 +77,11 @@ def test_the_report_names_the_machine_the_versions_and_the_targets(results):
     markdown = results[1]
     assert "Flask-AppBuilder 5.3.0" in markdown and "核" in markdown
     assert "原生 FAB" in markdown and "≥ 50,000 张/秒" in markdown
+
+
+def test_background_jobs_are_measured_with_a_real_consumer(results):
+    found = results[0]["databases"]["sqlite"]["jobs"]
+    assert found["export"]["state"] == found["bill_run"]["state"] == found["reminders"]["state"] == "done"
+    assert found["export"]["rows"] == results[0]["databases"]["sqlite"]["export"]["units"]
+    assert found["bill_run"]["bills"] >= results[0]["databases"]["sqlite"]["billgen"]["bills"]
+    assert found["reminders"]["people"] >= 4 and "后台任务" in results[1]

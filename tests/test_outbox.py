@@ -296,3 +296,40 @@ def test_the_daily_reminder_is_also_mailed_to_people_with_an_address(app, smtp):
 def test_a_template_is_checked_in_the_sandbox_when_saved(app, ctx, body, problem):
     found = violations(MessageTemplate, {"key": "fee_standard_published", "subject": "标题", "body": body})
     assert any(problem in message for _field, message in found), found
+
+
+# -- owners in arrears -------------------------------------------------------------------------
+
+def _a_household_in_arrears(mobile: str):
+    """A unit with overdue bills whose one owner now has ``mobile``; returns (unit, amount owed)."""
+    from models.estate import Unit
+    from models.fees import Bill, arrears_before
+    from models.people import UnitOwnership
+
+    cutoff = arrears_before(clock.today(), Settings.current(db.session).arrears_notice_days)
+    owed = (select(Bill.unit_id, func.sum(Bill.outstanding).label("owed"))
+            .where(Bill.outstanding > 0, Bill.period < cutoff, Bill.unit_id.is_not(None)).group_by(Bill.unit_id))
+    for unit_id, amount in db.session.execute(owed.order_by(Bill.unit_id)):
+        owners = db.session.execute(select(UnitOwnership).where(UnitOwnership.unit_id == unit_id)).scalars().all()
+        if len(owners) == 1 and not owners[0].owner.is_developer and len(owners[0].owner.ownerships) == 1:
+            owners[0].owner.mobile = mobile
+            db.session.commit()
+            return db.session.get(Unit, unit_id), amount
+    raise AssertionError("the demo data has no household in arrears with one owner")
+
+
+def test_an_owner_in_arrears_is_texted_the_units_and_the_exact_amount_once_per_period(app, ctx, sms):
+    from app.reminders import text_owners_in_arrears
+
+    with time_machine.travel(MORNING, tick=False) as traveller:
+        unit, amount = _a_household_in_arrears("13912345678")
+        assert text_owners_in_arrears(db.session) > 0
+        db.session.commit()
+        letter = db.session.execute(select(Delivery).where(Delivery.address == "13912345678")).scalar_one()
+        assert json.loads(letter.params)["amount"] == f"{amount:.2f}"
+        assert f"{unit.building.name} {unit.room_no}" in letter.body and f"{amount:.2f} 元" in letter.body
+        traveller.shift(dt.timedelta(days=1))
+        text_owners_in_arrears(db.session)
+        db.session.commit()
+        assert db.session.scalar(select(func.count()).select_from(Delivery).where(
+            Delivery.address == "13912345678")) == 1

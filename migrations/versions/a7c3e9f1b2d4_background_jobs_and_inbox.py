@@ -26,6 +26,9 @@ DEFAULT_TEMPLATES = [
      "sms_template_code": None, "variables": "estate 小区、title 事项、vote_until 截止日期"},
     {"key": "daily_reminder", "subject": "今日待办提醒（{{ count }} 项）", "body": "{{ items }}",
      "sms_template_code": None, "variables": "count 事项数、items 事项清单"},
+    {"key": "arrears_notice", "subject": "{{ estate }}物业费欠费提醒",
+     "body": "您在{{ estate }}的房屋{{ units }}尚有物业服务费用 {{ amount }} 元超期未缴，请尽快缴纳；如已缴纳请忽略。",
+     "sms_template_code": None, "variables": "estate 小区、units 房屋、amount 欠费金额（元）"},
 ]
 
 

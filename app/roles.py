@@ -109,6 +109,22 @@ FUND_ENTRY_RECORDERS: dict[str, frozenset[str]] = {
 #: the people whose scope reaches the job's estate (app/jobs.py)
 SCHEDULED_JOB_AUDIENCE: dict[str, frozenset[str]] = {"bill_run": frozenset({MANAGER})}
 
+#: closed lists whose options depend on the role (entity, column) -> {code: roles that may choose
+#: it}: a form offers a person only the codes one of their roles may save (the administrator:
+#: every code listed); the flush check above still refuses the others on every route
+CHOICES_BY_ROLE: dict[tuple[str, str], dict[str, frozenset[str]]] = {("FundEntry", "kind"): FUND_ENTRY_RECORDERS}
+
+
+def offered_codes(entity: str, column: str) -> frozenset[str] | None:
+    """The codes of a role-dependent list the signed-in person may choose (None: not limited)."""
+    recorders = CHOICES_BY_ROLE.get((entity, column))
+    if recorders is None or not has_request_context():
+        return None
+    user = g.get("user")
+    held = {role.name for role in getattr(user, "roles", ())} if user is not None else set()
+    return frozenset(code for code, roles in recorders.items() if ADMIN in held or held & roles)
+
+
 MATRIX: dict[str, dict[tuple[str, str] | str, frozenset[str]]] = {
     MANAGER: {
         Menu.REGION: READ, **{menu: MANAGE for menu in _MASTER_DATA}, "Estate": _OWN_ESTATE,

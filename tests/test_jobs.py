@@ -425,3 +425,44 @@ def test_the_dunning_overview_counts_households_and_sums_their_arrears_exactly(a
         households, name = len({bill.unit_id for bill in bills}), building.name
     page = client_of(app, "manager_a").get("/bill/dunning/").get_data(as_text=True)
     assert f"<td>{name}</td><td>{households}</td><td>{owed}</td>" in page
+
+
+def test_a_second_bill_run_for_an_estate_waits_until_the_first_has_finished(app):
+    with app.app_context():
+        manager = app.appbuilder.sm.find_user("manager_a")
+        jobs.submit(db.session, "bill_run", "望京花园 账单", user_id=manager.id, estate_id=_first_estate_id(app),
+                    params={})  # queued: no consumer has taken it yet
+        db.session.commit()
+    first = clock.today().replace(day=1) + relativedelta(months=1)
+    page = client_of(app, "manager_a").post("/bill/generate/", data={
+        "estate": _first_estate_id(app), "first": f"{first:%Y-%m}", "months": "1"}).get_data(as_text=True)
+    assert any("已有一项账单生成任务在排队或进行中" in text for _kind, text in flashed(page))
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Job)) == 1
+
+
+@pytest.mark.parametrize("user", ["manager_a", "committee_a", "official_jd"])
+def test_the_job_administration_is_the_administrators(app, user):
+    with app.app_context():
+        job = jobs.submit(db.session, "export", "导出", user_id=app.appbuilder.sm.find_user(user).id, params={})
+        job.state = "failed"
+        db.session.commit()
+        job_id = job.id
+    client = client_of(app, user)
+    assert client.get("/jobs/").status_code in (302, 403)
+    assert client.post(f"/jobs/retry/{job_id}").status_code in (302, 403)
+    with app.app_context():
+        assert db.session.get(Job, job_id).state == "failed"  # not re-queued by them
+
+
+def test_the_administrator_runs_a_failed_job_again(app):
+    with app.app_context():
+        job = jobs.submit(db.session, "export", "房屋列表导出", user_id=app.appbuilder.sm.find_user("manager_a").id,
+                          params={"view": "UnitView", "path": "/unit/export/"})
+        job.state, job.attempts, job.message = "failed", 3, "系统错误"
+        db.session.commit()
+        job_id = job.id
+    client_of(app, "admin").post(f"/jobs/retry/{job_id}")
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        assert (job.state, job.attempts) == ("done", 1)

@@ -275,3 +275,18 @@ def test_the_menu_follows_a_changed_role_at_the_next_request(app, clients):
     assert after == navbar_links(text_of(clients("committee_a").get("/")))
     in_db(app, lambda: set_roles([roles.STAFF]))
     assert navbar_links(text_of(client.get("/"))) == before
+
+
+@pytest.mark.parametrize("user, offered", [
+    ("manager_a", {"交存", "续交", "增值收益", "公共收益转入", "过户"}),
+    ("committee_a", {"退还"}),
+    ("admin", {"交存", "续交", "增值收益", "公共收益转入", "过户", "退还"}),
+])
+def test_the_fund_entry_form_offers_only_the_kinds_the_role_records(app, user, offered):
+    import re
+
+    from tests.support import client_of
+
+    page = client_of(app, user).get("/fund_entry/add").get_data(as_text=True)
+    select = re.search(r'<select[^>]*id="kind"[^>]*>(.*?)</select>', page, re.S).group(1)
+    assert set(re.findall(r">([^<]+)</option>", select)) - {"（未填写）"} == offered

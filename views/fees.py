@@ -25,7 +25,7 @@ from models.fees import (
     PAYMENT_METHODS, Bill, Payment, arrears_before, collection_rates, generate_bills, month_start, plan_bills,
     record_payment,
 )
-from models.jobs import Job
+from models.jobs import OPEN_STATES, Job
 from views.people import names_by_id
 from views.registry import extends
 
@@ -115,6 +115,9 @@ class BillActions:
                     raise Refused("请选择小区")
                 if first is None:
                     raise Refused("请选择起始账期（年-月）")
+                if session.execute(select(Job.id).where(Job.kind == "bill_run", Job.estate_id == estate.id,
+                                                        Job.state.in_(OPEN_STATES))).first():
+                    raise Refused(f"{estate.name}已有一项账单生成任务在排队或进行中，请在「生成记录」中等它完成后再生成")
                 plan_bills(session, estate, first, months)
             except Refused as refused:
                 session.rollback()

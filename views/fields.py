@@ -16,11 +16,14 @@ from models.base import Choices
 class ChoiceField(SelectField):
     """A closed list stored as ASCII codes and shown with Chinese labels."""
 
-    def __init__(self, label: str, choices: Choices, required: bool, **kwargs: Any):
+    def __init__(self, label: str, choices: Choices, required: bool, offered: Any = None, **kwargs: Any):
+        """``offered()``: the codes this person may choose, asked each time a form is built
+        (app.roles.CHOICES_BY_ROLE); None offers every code."""
         options = [] if required else [("", "（未填写）")]
+        codes = offered() if offered is not None else None
         super().__init__(
             label,
-            choices=options + list(choices.pairs),
+            choices=options + [pair for pair in choices.pairs if codes is None or pair[0] in codes],
             validators=[InputRequired(message="请选择")] if required else [Optional()],
             widget=Select2Widget(),
             **kwargs,

@@ -10,6 +10,7 @@ generated view in its own module; plain master data never needs to.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,7 @@ from flask_appbuilder import AppBuilder
 from sqlalchemy import Boolean, DateTime, inspect
 from wtforms import BooleanField
 
+from app.roles import CHOICES_BY_ROLE, offered_codes
 from models.base import Entity, admin_of, decimal_text, declared_entities, file_columns, fixed_links, is_decimal
 from models.filter_ops import column_kind
 from models.rules import column_info
@@ -152,7 +154,9 @@ class EntitySpec:
                 fields[name] = DocumentField(text, f"{self.name}View", description=help_text)
             elif "choices" in col.info:
                 fields[name] = ChoiceField(
-                    text, col.info["choices"], required, description=help_text, default=default
+                    text, col.info["choices"], required, description=help_text, default=default,
+                    offered=functools.partial(offered_codes, self.model.__name__, name)
+                    if (self.model.__name__, name) in CHOICES_BY_ROLE else None,
                 )
             elif is_decimal(col.type):
                 fields[name] = decimal_field(text, col.type.scale or 0, required, help_text)

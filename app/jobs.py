@@ -50,7 +50,9 @@ def _storage(url: str) -> tuple[type, dict[str, Any]]:
     """SQLite file under instance/ by default; ``JOB_QUEUE_URL=redis://…`` in production."""
     if url.startswith(("redis://", "rediss://", "unix://")):
         return RedisStorage, {"url": url}
-    return SqliteStorage, {"filename": url.removeprefix("sqlite:///") if url else str(INSTANCE / "jobs.db")}
+    path = Path(url.removeprefix("sqlite:///") if url else INSTANCE / "jobs.db")
+    path.parent.mkdir(parents=True, exist_ok=True)  # huey opens the file at once, before the app exists
+    return SqliteStorage, {"filename": str(path)}
 
 
 _storage_class, _storage_kwargs = _storage(os.environ.get("JOB_QUEUE_URL", ""))

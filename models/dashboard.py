@@ -618,6 +618,14 @@ def _votes_closing_count(session: Session, ctx: Context) -> int:
                     FundApplication.vote_until <= closing_horizon(ctx))
 
 
+@todo("publicity_over", FundApplication, "公示期满、可开始业主表决的维修资金使用申请",
+      lambda ctx: filter_args(FundApplication, state="publicity", publicity_until=("lt", ctx.today.isoformat())),
+      acts="open_vote")
+def _publicity_over_count(session: Session, ctx: Context) -> int:
+    return count_of(session, ctx, FundApplication, FundApplication.state == "publicity",
+                    FundApplication.publicity_until < ctx.today)
+
+
 def _top_up_per_estate(ctx: Context) -> Any:
     """续交预警 per estate: units whose balance fell below the settings' share of their first
     deposit (as models.repair_fund.top_up_warnings), counted per estate in SQL."""

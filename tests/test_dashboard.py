@@ -545,3 +545,19 @@ def test_a_kpi_target_is_judged_on_the_exact_share_and_rounded_only_for_display(
     assert value.met is met
     if part == 39199:
         assert value.actual == Decimal("98.00") and value.met is False
+
+
+def test_an_application_whose_publicity_ended_waits_on_the_committees_workbench_only(app):
+    from sqlalchemy import update
+
+    from app.extensions import db
+    from models.repair_fund import FundApplication
+
+    with app.app_context():  # the demo's application in 业主表决, set back into 公示 that ended yesterday
+        db.session.execute(update(FundApplication).where(FundApplication.state == "voting").values(
+            state="publicity", publicity_from=clock.today() - dt.timedelta(days=8),
+            publicity_until=clock.today() - dt.timedelta(days=1)))
+        db.session.commit()
+    label = "公示期满、可开始业主表决的维修资金使用申请"
+    assert label in text_of(client_of(app, "committee_a").get("/"))
+    assert label not in text_of(client_of(app, "manager_a").get("/"))  # the 业委会 opens the vote

@@ -173,7 +173,7 @@ class BillActions:
                 select(Building, func.count(func.distinct(Bill.unit_id)).label("households"),
                        func.sum(Bill.outstanding).label("owed"))
                 .join(Unit, Unit.building_id == Building.id).join(Bill, Bill.unit_id == Unit.id).join(Estate)
-                .where(*overdue).group_by(Building.id).order_by(Estate.code, Building.code_key)).all()
+                .where(*overdue).group_by(Building.id, Estate.code).order_by(Estate.code, Building.code_key)).all()
             return self.render_template("fees/dunning_choose.html", title="催缴通知书", buildings=buildings,
                                         days=settings.arrears_notice_days,
                                         households=sum(row.households for row in buildings))

@@ -105,6 +105,24 @@ def submit(session: Any, kind: str, title: str, *, user_id: int | None, estate_i
     return job
 
 
+def submit_once(session: Any, unique_key: str, build: Callable[[], Job]) -> Job | None:
+    """A scheduled job, at most one per key however often (or on however many consumers) the
+    schedule fires: ``build()`` adds it (with this key), committed and queued here; None when
+    the key exists already."""
+    from sqlalchemy.exc import IntegrityError
+
+    if session.execute(select(Job.id).where(Job.unique_key == unique_key)).first():
+        return None
+    job = build()
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # another consumer scheduled it a moment ago
+        return None
+    enqueue(job.id)
+    return job
+
+
 def enqueue(job_id: int, delay: int | None = None) -> None:
     """Hand a committed job to the queue. A queue that cannot be reached loses nothing: the job
     stays 排队中 and the recovery offers it again."""

@@ -13,9 +13,8 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
-from app.jobs import acting_as, enqueue, every_minute, handler, submit
+from app.jobs import acting_as, every_minute, handler, submit, submit_once
 from app.outbox import queue_messages, sms_provider
 from models import clock
 from models.jobs import Job, notify
@@ -32,15 +31,8 @@ def schedule_daily_reminders() -> None:
     if now.hour < Settings.current(session).reminder_hour:
         return
     key = f"reminders:{now:%Y-%m-%d}"
-    if session.execute(select(Job.id).where(Job.unique_key == key)).first():
-        return
-    job = submit(session, "reminders", f"{now:%Y年%m月%d日}待办提醒", user_id=None, unique_key=key)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()  # another consumer scheduled it a moment ago
-        return
-    enqueue(job.id)
+    submit_once(session, key, lambda: submit(session, "reminders", f"{now:%Y年%m月%d日}待办提醒", user_id=None,
+                                             unique_key=key))
 
 
 def people_to_remind(session: Any) -> list[Any]:

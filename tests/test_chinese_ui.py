@@ -102,3 +102,31 @@ def test_every_list_page_and_its_filters_read_in_chinese_for_every_role(app, use
         if words:
             offenders[url] = sorted(words)
     assert offenders == {}
+
+
+@pytest.mark.parametrize("user", ["manager_a", "admin"])
+def test_the_pages_of_background_work_and_messages_are_chinese(app, user):
+    from app import jobs
+    from models.jobs import Job, notify
+    from tests.support import client_of
+
+    with app.app_context():
+        person = app.appbuilder.sm.find_user(user)
+        job = jobs.submit(db.session, "export", "房屋列表导出", user_id=person.id, params={})
+        failed = jobs.submit(db.session, "bill_run", "账单", user_id=person.id, params={})
+        failed.state, failed.message = "failed", "该小区不存在或已不在您的管辖范围内，账单未生成"
+        notify(db.session, person.id, "「房屋列表导出」已完成", "共 3 行")
+        db.session.commit()
+        job_id = job.id
+        data = data_words(db.session)
+    client = client_of(app, user)
+    pages = ["/my/downloads/", f"/my/jobs/{job_id}", "/my/inbox/", "/bill/runs/", "/bill/dunning/"]
+    pages += ["/jobs/", "/jobs/?state=failed", "/delivery/list/"] if user == "admin" else []
+    offenders = {}
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        words = english_words(response.get_data(as_text=True), data)
+        if words:
+            offenders[url] = sorted(words)
+    assert offenders == {}

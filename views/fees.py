@@ -16,7 +16,7 @@ from flask_appbuilder.security.decorators import permission_name
 from sqlalchemy import func, select
 
 from app.audit import record_bulk
-from app.jobs import enqueue, every_minute, handler, submit
+from app.jobs import enqueue, every_minute, handler, submit, submit_once
 from models import clock
 from models.errors import Refused
 from models.filter_ops import filter_args
@@ -66,23 +66,13 @@ def run_bill_job(session: Any, job: Job, progress: Any) -> str:
 def schedule_bill_runs() -> None:
     """Each estate's monthly bill run on its 自动生成账单日 (Beijing time). One job per estate
     and month (its unique key): a schedule that fires twice, or on two consumers, adds nothing."""
-    from sqlalchemy.exc import IntegrityError
-
     from app.extensions import db
 
     session, today = db.session, clock.today()
     period = today.replace(day=1)
     for estate in session.execute(select(Estate).where(Estate.bill_day == today.day)).scalars().all():
         key = f"bill_run:{estate.id}:{period:%Y-%m}"
-        if session.execute(select(Job.id).where(Job.unique_key == key)).first():
-            continue
-        job = submit_bill_run(session, estate, period, 1, user_id=None, unique_key=key)
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()  # another consumer scheduled it a moment ago
-            continue
-        enqueue(job.id)
+        submit_once(session, key, lambda: submit_bill_run(session, estate, period, 1, user_id=None, unique_key=key))
 
 
 @extends(Bill)

@@ -422,8 +422,29 @@ def load(
     fund = load_fund(session, rng, estate_ids, manager="manager_a", committee="committee_a", official="official_jd")
     operations = load_operations(session, rng, estate_ids)
     oversight = load_oversight(session, rng, estate_ids, official="official_jd", manager="manager_a")
+    messages = _messages(session, estate_ids[0])
     session.commit()
-    return {**writer.counts, **fees, **fund, **operations, **oversight, USERS_KEY: users}
+    return {**writer.counts, **fees, **fund, **operations, **oversight, **messages, USERS_KEY: users}
+
+
+def _messages(session: Any, estate_id: int) -> dict[str, int]:
+    """What the outbox kept of the large estate's latest 收费标准公示 texted to three owners: two
+    sent, one given up (死信) with the provider's reason, as 系统管理 → 消息发送记录 shows them."""
+    from models.outbox import Delivery
+
+    estate = session.get(Estate, estate_id)
+    mobiles = session.execute(select(Owner.mobile).where(Owner.estate_id == estate_id, Owner.mobile.is_not(None))
+                              .order_by(Owner.id).limit(3)).scalars().all()
+    sent_at = clock.utc_now() - timedelta(days=3)
+    body = f"{estate.name}的收费标准已公示，详见小区公示栏。"
+    for index, mobile in enumerate(mobiles):
+        dead = index == len(mobiles) - 1
+        session.add(Delivery(
+            channel="sms", address=mobile, template_key="fee_standard_published", subject=f"{estate.name}新收费标准公示",
+            body=body, estate_id=estate_id, state="dead" if dead else "sent", attempts=5 if dead else 1,
+            sent_at=None if dead else sent_at, created_at=sent_at, next_attempt_at=sent_at,
+            last_error="阿里云短信：isv.BUSINESS_LIMIT_CONTROL 触发号码天级流控" if dead else None))
+    return {"消息发送记录": len(mobiles)}
 
 
 def _demo_users() -> int:

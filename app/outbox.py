@@ -315,3 +315,26 @@ def deliver_due() -> int:
             sent += 1
         session.commit()
     return sent
+
+
+@every_minute
+def forget_hourly() -> None:
+    if clock.local_now().minute == 0:  # once an hour is plenty, and keeps the minute tick light
+        forget_old_messages()
+
+
+def forget_old_messages() -> int:
+    """Read inbox messages and finished deliveries older than 「消息保留天数」 are deleted (each
+    send is in the 操作日志 already); unread messages and pending deliveries are kept."""
+    from sqlalchemy import delete
+
+    from app.extensions import db
+    from models.jobs import Notification
+
+    session = db.session
+    before = clock.utc_now() - dt.timedelta(days=Settings.current(session).message_retention_days)
+    gone = session.execute(delete(Notification).where(Notification.read_at < before)).rowcount
+    gone += session.execute(delete(Delivery).where(Delivery.state.in_(("sent", "dead")), Delivery.created_at < before),
+                            execution_options={"synchronize_session": False}).rowcount
+    return gone
+

@@ -77,6 +77,11 @@ class Settings(Entity):
         Integer, server_default="5",
         info=zh("每人每日短信/邮件上限", "同一手机号或邮箱 24 小时内最多收到的条数，超出的顺延", check=positive),
     )
+    message_retention_days: Mapped[int] = mapped_column(
+        Integer, server_default="180",
+        info=zh("消息保留天数", "已读的站内消息、已发送和发送失败的短信/邮件记录保留此天数后删除（发送已记入操作日志）",
+                check=positive),
+    )
     reminder_hour: Mapped[int] = mapped_column(
         Integer, server_default="8",
         info=zh("每日提醒时间（时）", "每天此时（北京时间，0–23）起把各人工作台上的待办事项发到站内消息"),

@@ -33,6 +33,15 @@ SECRET, KEY_ID = "test-secret-不外传", "test-key-id"
 MORNING = dt.datetime(2027, 3, 15, 2, 0, tzinfo=dt.timezone.utc)
 
 
+@pytest.fixture(autouse=True)
+def _an_empty_outbox(request):
+    """The demo's three deliveries are left out: each test counts what it sends itself."""
+    if "app" in request.fixturenames:
+        with request.getfixturevalue("app").app_context():
+            db.session.execute(Delivery.__table__.delete())
+            db.session.commit()
+
+
 # -- the signatures, against the providers' own documented examples -----------------------------
 
 def test_the_aliyun_signature_matches_the_example_in_aliyuns_sms_documentation():
@@ -333,3 +342,21 @@ def test_an_owner_in_arrears_is_texted_the_units_and_the_exact_amount_once_per_p
         db.session.commit()
         assert db.session.scalar(select(func.count()).select_from(Delivery).where(
             Delivery.address == "13912345678")) == 1
+
+
+def test_read_messages_and_finished_deliveries_are_forgotten_after_the_retention_period(app, ctx):
+    from models.jobs import Notification, notify
+
+    user = app.appbuilder.sm.find_user("manager_a")
+    old = clock.utc_now() - dt.timedelta(days=181)
+    read_long_ago, unread_long_ago, read_lately = (notify(db.session, user.id, title) for title in ("甲", "乙", "丙"))
+    read_long_ago.read_at, unread_long_ago.created_at = old, old
+    read_lately.read_at = clock.utc_now() - dt.timedelta(days=179)
+    for state in ("sent", "dead", "pending"):
+        db.session.add(Delivery(channel="sms", address="13800000000", template_key="vote_opened", body="x",
+                                state=state, created_at=old))
+    db.session.commit()
+    assert outbox.forget_old_messages() == 3
+    db.session.commit()
+    assert set(db.session.execute(select(Notification.title)).scalars()) == {"乙", "丙"}
+    assert set(db.session.execute(select(Delivery.state)).scalars()) == {"pending"}

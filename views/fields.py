@@ -21,6 +21,9 @@ class ChoiceField(SelectField):
         (app.roles.CHOICES_BY_ROLE); None offers every code."""
         options = [] if required else [("", "（未填写）")]
         codes = offered() if offered is not None else None
+        #: a code of the list not offered to this person still reaches the save, whose check
+        #: names who may choose it (app.roles) instead of a bare 不是有效的选项
+        self.valid_codes = frozenset(choices.codes)
         super().__init__(
             label,
             choices=options + [pair for pair in choices.pairs if codes is None or pair[0] in codes],
@@ -37,7 +40,7 @@ class ChoiceField(SelectField):
     def pre_validate(self, form: Any) -> None:
         if self.data is None:
             return
-        if self.data not in {code for code, _ in self.choices if code}:
+        if self.data not in self.valid_codes:
             raise ValidationError("不是有效的选项")
 
 

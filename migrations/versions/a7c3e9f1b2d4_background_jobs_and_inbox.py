@@ -1,7 +1,7 @@
 """background jobs (exports, bill runs, daily reminders) with their outcome, the inbox (站内消息),
 the outbox (e-mail and SMS deliveries, editable message templates with their defaults),
-the export threshold, download retention, arrears notice, reminder hour, quiet hours and daily message
-limit settings, each estate's monthly bill-run day
+the export threshold, download retention, arrears notice, reminder hour, quiet hours, daily message
+limit and message retention settings, each estate's monthly bill-run day
 
 Revision ID: a7c3e9f1b2d4
 Revises: f3b9d2e7a5c1
@@ -78,6 +78,7 @@ def upgrade():
         batch.add_column(sa.Column('quiet_hours_start', sa.Integer(), server_default='22', nullable=False))
         batch.add_column(sa.Column('quiet_hours_end', sa.Integer(), server_default='8', nullable=False))
         batch.add_column(sa.Column('messages_per_day', sa.Integer(), server_default='5', nullable=False))
+        batch.add_column(sa.Column('message_retention_days', sa.Integer(), server_default='180', nullable=False))
         batch.create_check_constraint('ck_settings_reminder_hour', 'reminder_hour BETWEEN 0 AND 23')
         batch.create_check_constraint('ck_settings_quiet_hours',
                                       'quiet_hours_start BETWEEN 0 AND 23 AND quiet_hours_end BETWEEN 0 AND 23')
@@ -126,6 +127,7 @@ def downgrade():
     with op.batch_alter_table('settings') as batch:
         batch.drop_constraint('ck_settings_quiet_hours', type_='check')
         batch.drop_constraint('ck_settings_reminder_hour', type_='check')
+        batch.drop_column('message_retention_days')
         batch.drop_column('messages_per_day')
         batch.drop_column('quiet_hours_end')
         batch.drop_column('quiet_hours_start')

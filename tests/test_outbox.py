@@ -360,3 +360,14 @@ def test_read_messages_and_finished_deliveries_are_forgotten_after_the_retention
     db.session.commit()
     assert set(db.session.execute(select(Notification.title)).scalars()) == {"乙", "丙"}
     assert set(db.session.execute(select(Delivery.state)).scalars()) == {"pending"}
+
+
+def test_a_request_signed_with_the_wrong_secret_is_refused_by_the_provider(app, ctx, sms, monkeypatch):
+    monkeypatch.setenv("SMS_ACCESS_KEY_SECRET", "not-the-secret")
+    with time_machine.travel(MORNING, tick=False):
+        _publish_a_standard()
+        _deliver()
+    failed = db.session.execute(select(Delivery).order_by(Delivery.id)).scalars().first()
+    assert sms.received == [] and sms.rejected > 0
+    assert failed.state == "pending" and failed.attempts == 1
+    assert "SignatureDoesNotMatch" in failed.last_error or "AuthFailure" in failed.last_error

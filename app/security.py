@@ -266,14 +266,13 @@ class AppSecurityManager(SecurityManager):
     def load_user(self, pk: Any) -> Any:
         """The signed-in user (loader of the session, the JWT and the refresh token). A
         deactivated or locked account is nobody: its session and tokens stop at its next request."""
-        from models.jobs import Notification
+        from models.jobs import unread_of
         from models.settings import Settings
 
         model = self.user_model
         threshold = select(Settings.lockout_threshold).limit(1).scalar_subquery()
         # the top bar's unread count rides along: no query of its own on every page
-        unread = (select(func.count()).select_from(Notification)
-                  .where(Notification.user_id == model.id, Notification.read_at.is_(None)).scalar_subquery())
+        unread = unread_of(model.id).scalar_subquery()
         found = self.session.execute(self._user_query(int(pk)).add_columns(unread).where(
             model.active.is_(True),
             func.coalesce(model.fail_login_count, 0) < func.coalesce(threshold, DEFAULT_LOCKOUT_THRESHOLD),

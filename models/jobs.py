@@ -107,6 +107,11 @@ def notify(session: Session, user_id: int, title: str, body: str = "", link: str
     return message
 
 
+def unread_of(user_id: Any) -> Any:
+    """How many unread messages a person has, as SQL (a value, or a user-id column to correlate)."""
+    return select(func.count()).select_from(Notification).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None))
+
+
 def unread_count(session: Session, user_id: int) -> int:
-    return session.execute(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user_id, Notification.read_at.is_(None))).scalar_one()
+    return session.execute(unread_of(user_id)).scalar_one()

@@ -429,8 +429,9 @@ def load(
 
 def _messages(session: Any, estate_id: int) -> dict[str, int]:
     """What the outbox kept of the large estate's latest 收费标准公示 texted to three owners: two
-    sent, one given up (死信) with the provider's reason, as 系统管理 → 消息发送记录 shows them."""
-    from models.outbox import Delivery
+    sent, one given up (死信) with the provider's reason, as 系统管理 → 消息发送记录 shows them;
+    and two owners who bound their WeChat on the public board (openids as WeChat writes them)."""
+    from models.outbox import Delivery, WeChatBinding
 
     estate = session.get(Estate, estate_id)
     mobiles = session.execute(select(Owner.mobile).where(Owner.estate_id == estate_id, Owner.mobile.is_not(None))
@@ -444,7 +445,11 @@ def _messages(session: Any, estate_id: int) -> dict[str, int]:
             body=body, estate_id=estate_id, state="dead" if dead else "sent", attempts=5 if dead else 1,
             sent_at=None if dead else sent_at, created_at=sent_at, next_attempt_at=sent_at,
             last_error="阿里云短信：isv.BUSINESS_LIMIT_CONTROL 触发号码天级流控" if dead else None))
-    return {"消息发送记录": len(mobiles)}
+    owners = session.execute(select(Owner.id).where(Owner.estate_id == estate_id, Owner.is_developer.is_(False))
+                             .order_by(Owner.id).limit(2)).scalars().all()
+    for index, owner_id in enumerate(owners):
+        session.add(WeChatBinding(owner_id=owner_id, openid=f"oDemo{index:02d}{'x' * 21}", bound_at=sent_at))
+    return {"消息发送记录": len(mobiles), "微信绑定": len(owners)}
 
 
 def _demo_users() -> int:

@@ -1,4 +1,5 @@
-"""The outbox: e-mail over SMTP and SMS through Aliyun or Tencent Cloud, off until configured.
+"""The outbox: e-mail over SMTP, SMS through Aliyun or Tencent Cloud and WeChat template
+messages (app/wechat.py), each off until configured.
 
 Messages are written as :class:`models.outbox.Delivery` rows in the transaction of what they
 announce (a fee standard published, a vote opened, the daily reminder), rendered from the
@@ -31,13 +32,12 @@ from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 from urllib.request import Request, urlopen
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, literal, select
 
+from app import wechat
 from app.jobs import every_minute
 from models import clock
-from models.outbox import Delivery, MessageTemplate
+from models.outbox import TEMPLATE_VARIABLES, Delivery, MessageTemplate, WeChatBinding, render, wechat_fields
 from models.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,51 +48,8 @@ RETRY_PAUSES = (60, 300, 1800, 7200)
 BATCH = 200
 TIMEOUT = 15
 
-#: the variables each kind of message offers its template, in the order SMS templates take them
-TEMPLATE_VARIABLES: dict[str, tuple[str, ...]] = {
-    "fee_standard_published": ("estate", "standard", "effective_from"),
-    "vote_opened": ("estate", "title", "vote_until"),
-    "daily_reminder": ("count", "items"),
-    "arrears_notice": ("estate", "units", "amount"),
-}
-
-_sandbox = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
-
-
 class DeliveryFailed(Exception):
     """A provider refused or could not be reached; the message is the reason kept."""
-
-
-# -- templates -------------------------------------------------------------------------------
-
-def template_problem(text: str | None) -> str | None:
-    """Why a template cannot be used, in Chinese (None: it compiles in the sandbox)."""
-    if not text:
-        return None
-    try:
-        _sandbox.from_string(text)
-    except TemplateSyntaxError as error:
-        return f"模板写法有误（第 {error.lineno} 行）：请检查 {{{{ }}}} 和 {{% %}} 是否成对"
-    return None
-
-
-def unknown_variables(key: str | None, text: str | None) -> str | None:
-    """A template may use only the variables its kind offers (refused when saved)."""
-    if not key or not text or template_problem(text) or key not in TEMPLATE_VARIABLES:
-        return None
-    sample = {name: "示例" for name in TEMPLATE_VARIABLES[key]}
-    try:
-        _sandbox.from_string(text).render(sample)
-    except UndefinedError:
-        return "只能使用本用途的变量：" + "、".join(TEMPLATE_VARIABLES[key])
-    except SecurityError:
-        return "模板中含有不允许的操作"
-    return None
-
-
-def render(template: MessageTemplate, variables: dict[str, Any]) -> tuple[str, str]:
-    return (_sandbox.from_string(template.subject).render(variables),
-            _sandbox.from_string(template.body).render(variables))
 
 
 # -- channels --------------------------------------------------------------------------------
@@ -206,7 +163,17 @@ def send(delivery: Delivery) -> None:
     if delivery.channel == "email":
         send_email(delivery.address, delivery.subject, delivery.body)
         return
-    provider, params = sms_provider(), json.loads(delivery.params)
+    params = json.loads(delivery.params)
+    if delivery.channel == "wechat":
+        if not wechat.configured():
+            raise DeliveryFailed("微信公众号未配置")
+        try:
+            wechat.send_template(delivery.address, params.pop("_template_id"), params.pop("_fields"),
+                                 params.pop("_url", None))
+        except wechat.WeChatFailed as failure:
+            raise DeliveryFailed(str(failure)) from failure
+        return
+    provider = sms_provider()
     if provider is None:
         raise DeliveryFailed("短信服务未配置")
     code = params.pop("_template_code")
@@ -216,52 +183,75 @@ def send(delivery: Delivery) -> None:
 # -- writing messages --------------------------------------------------------------------------
 
 def queue_messages(session: Any, key: str, addresses: list[tuple[str, str]], variables: dict[str, Any],
-                   estate_id: int | None = None) -> int:
+                   estate_id: int | None = None, link: str | None = None) -> int:
     """Deliveries of one message to (channel, address) pairs, in the caller's transaction.
-    Channels not configured, and SMS without a registered template code, are left out."""
+    Channels not configured, and SMS/WeChat without the provider's template, are left out.
+    ``link`` is a path of the public board a WeChat message opens (with PUBLIC_URL set)."""
     template = session.execute(select(MessageTemplate).where(MessageTemplate.key == key)).scalar_one_or_none()
     if template is None:
         return 0
-    subject, body = render(template, variables)
-    sms_params = json.dumps({"_template_code": template.sms_template_code,
-                             **{name: str(variables[name]) for name in TEMPLATE_VARIABLES[key]}}, ensure_ascii=False)
-    open_channels = {"email"} if email_configured() else set()
+    subject, body = render(template.subject, variables), render(template.body, variables)
+    params = {"email": "{}"}
     if sms_provider() and template.sms_template_code:
-        open_channels.add("sms")
+        params["sms"] = json.dumps({"_template_code": template.sms_template_code,
+                                    **{name: str(variables[name]) for name in TEMPLATE_VARIABLES[key]}},
+                                   ensure_ascii=False)
+    if wechat.configured() and template.wechat_template_id and (fields := wechat_fields(template.wechat_fields)):
+        public = os.environ.get("PUBLIC_URL", "").rstrip("/")
+        params["wechat"] = json.dumps({
+            "_template_id": template.wechat_template_id,
+            "_fields": {field: str(variables[name]) for field, name in fields.items()},
+            **({"_url": public + link} if public and link else {})}, ensure_ascii=False)
+    if not email_configured():
+        del params["email"]
     rows = [{"channel": channel, "address": address, "template_key": key, "subject": subject, "body": body,
-             "params": sms_params if channel == "sms" else "{}", "estate_id": estate_id, "state": "pending",
+             "params": params[channel], "estate_id": estate_id, "state": "pending",
              "attempts": 0, "next_attempt_at": clock.utc_now(), "created_at": clock.utc_now()}
-            for channel, address in dict.fromkeys(addresses) if channel in open_channels and address]
+            for channel, address in dict.fromkeys(addresses) if channel in params and address]
     if rows:
         session.execute(insert(Delivery), rows)
     return len(rows)
 
 
-def owner_mobiles(session: Any, estate_id: int) -> list[tuple[str, str]]:
-    """Each registered mobile of the estate's owners once (a developer is not texted)."""
+def owner_contacts() -> Any:
+    """(owner_id, channel, address) of every owner's registered mobile and bound WeChat: what
+    owners' notices are sent to. A developer's (unsold units) are not."""
+    from models.people import Owner
+
+    return (select(Owner.id.label("owner_id"), literal("sms").label("channel"), Owner.mobile.label("address"))
+            .where(Owner.is_developer.is_(False), Owner.mobile.is_not(None))
+            .union_all(select(WeChatBinding.owner_id, literal("wechat"), WeChatBinding.openid)
+                       .join(Owner, Owner.id == WeChatBinding.owner_id).where(Owner.is_developer.is_(False)))
+            ).subquery("owner_contact")
+
+
+def owner_addresses(session: Any, estate_id: int) -> list[tuple[str, str]]:
+    """Each address of the estate's owners once (a person with three units gets one message)."""
     from models.base import ALL_ESTATES
     from models.people import Owner
 
-    mobiles = session.execute(
-        select(Owner.mobile).where(Owner.estate_id == estate_id, Owner.mobile.is_not(None),
-                                   Owner.is_developer.is_(False)).distinct().order_by(Owner.mobile),
-        execution_options={ALL_ESTATES: True}).scalars().all()
-    return [("sms", mobile) for mobile in mobiles]
+    contacts = owner_contacts()
+    rows = session.execute(
+        select(contacts.c.channel, contacts.c.address).join(Owner, Owner.id == contacts.c.owner_id)
+        .where(Owner.estate_id == estate_id).distinct().order_by(contacts.c.channel, contacts.c.address),
+        execution_options={ALL_ESTATES: True}).all()
+    return [(channel, address) for channel, address in rows]
 
 
 def announce_to_owners(session: Any, obj: Any, _from_state: Any, to_state: Any, _comment: Any = None) -> None:
-    """A published fee standard or an opened owner vote is texted to the estate's owners."""
+    """A published fee standard or an opened owner vote is sent to the estate's owners."""
     from models.fees import FeeStandard
     from models.repair_fund import FundApplication
 
     if isinstance(obj, FeeStandard) and to_state == "published":
-        queue_messages(session, "fee_standard_published", owner_mobiles(session, obj.estate_id), {
+        queue_messages(session, "fee_standard_published", owner_addresses(session, obj.estate_id), {
             "estate": obj.estate.name, "standard": str(obj), "effective_from": f"{obj.effective_from:%Y年%m月%d日}"},
-            estate_id=obj.estate_id)
+            estate_id=obj.estate_id, link=f"/public/estate/{obj.estate_id}/fees")
     elif isinstance(obj, FundApplication) and to_state == "voting":
-        queue_messages(session, "vote_opened", owner_mobiles(session, obj.estate_id), {
+        queue_messages(session, "vote_opened", owner_addresses(session, obj.estate_id), {
             "estate": obj.estate.name, "title": obj.title,
-            "vote_until": f"{obj.vote_until:%Y年%m月%d日}" if obj.vote_until else ""}, estate_id=obj.estate_id)
+            "vote_until": f"{obj.vote_until:%Y年%m月%d日}" if obj.vote_until else ""}, estate_id=obj.estate_id,
+            link=f"/public/vote/{obj.id}")
 
 
 # -- sending -----------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from app.jobs import acting_as, every_minute, handler, submit, submit_once
-from app.outbox import queue_messages, sms_provider
+from app import wechat
+from app.outbox import owner_contacts, queue_messages, sms_provider
 from models import clock
 from models.jobs import Job, notify
 from models.settings import Settings
@@ -57,41 +58,43 @@ def digest_of(user_id: int) -> list[str]:
                 + [f"{item.label}：{item.count}" for item in found["transitions"]])
 
 
-def text_owners_in_arrears(session: Any) -> int:
-    """Owners of households in arrears (欠费催缴天数 past their month's end) get one text per
-    mobile listing their units and the total, at most once every 欠费催缴天数 days."""
+def tell_owners_in_arrears(session: Any) -> int:
+    """Owners of households in arrears (欠费催缴天数 past their month's end) get one message per
+    address (mobile, WeChat) listing their units and the total, at most once every 欠费催缴天数 days."""
     import datetime as dt
 
     from models.base import ALL_ESTATES
     from models.estate import Building, Estate, Unit
     from models.fees import Bill, arrears_before
     from models.outbox import Delivery
-    from models.people import Owner, UnitOwnership
+    from models.people import UnitOwnership
 
-    if not sms_provider():
+    if not (sms_provider() or wechat.configured()):
         return 0
     days = Settings.current(session).arrears_notice_days
-    owed = (select(Owner.mobile, Estate.id, Estate.name, Building.name.label("building"), Unit.room_no,
-                   func.sum(Bill.outstanding).label("owed"))
+    contacts = owner_contacts()
+    owed = (select(contacts.c.channel, contacts.c.address, Estate.id, Estate.name, Building.name.label("building"),
+                   Unit.room_no, func.sum(Bill.outstanding).label("owed"))
             .join(Unit, Bill.unit_id == Unit.id).join(Building, Unit.building_id == Building.id)
             .join(Estate, Bill.estate_id == Estate.id)
-            .join(UnitOwnership, UnitOwnership.unit_id == Unit.id).join(Owner, UnitOwnership.owner_id == Owner.id)
-            .where(Bill.outstanding > 0, Bill.period < arrears_before(clock.today(), days),
-                   Owner.mobile.is_not(None), Owner.is_developer.is_(False))
-            .group_by(Owner.mobile, Estate.id, Estate.name, Building.name, Unit.id, Unit.room_no)
-            .order_by(Owner.mobile, Estate.id, Building.name, Unit.room_no))
+            .join(UnitOwnership, UnitOwnership.unit_id == Unit.id)
+            .join(contacts, contacts.c.owner_id == UnitOwnership.owner_id)
+            .where(Bill.outstanding > 0, Bill.period < arrears_before(clock.today(), days))
+            .group_by(contacts.c.channel, contacts.c.address, Estate.id, Estate.name, Building.name, Unit.id,
+                      Unit.room_no)
+            .order_by(contacts.c.channel, contacts.c.address, Estate.id, Building.name, Unit.room_no))
     recently = set(session.execute(select(Delivery.address).where(
         Delivery.template_key == "arrears_notice", Delivery.created_at > clock.utc_now() - dt.timedelta(days=days)
     )).scalars())
-    letters: dict[tuple[str, int], dict[str, Any]] = {}
+    letters: dict[tuple[str, str, int], dict[str, Any]] = {}
     for row in session.execute(owed, execution_options={ALL_ESTATES: True}):
-        if row.mobile in recently:
+        if row.address in recently:
             continue
-        letter = letters.setdefault((row.mobile, row.id), {"estate": row.name, "units": [], "amount": 0})
+        letter = letters.setdefault((row.channel, row.address, row.id), {"estate": row.name, "units": [], "amount": 0})
         letter["units"].append(f"{row.building} {row.room_no}")
         letter["amount"] += row.owed
-    for (mobile, estate_id), letter in letters.items():
-        queue_messages(session, "arrears_notice", [("sms", mobile)], {
+    for (channel, address, estate_id), letter in letters.items():
+        queue_messages(session, "arrears_notice", [(channel, address)], {
             "estate": letter["estate"], "units": "、".join(letter["units"]), "amount": f"{letter['amount']:.2f}"},
             estate_id=estate_id)
     return len(letters)
@@ -99,7 +102,7 @@ def text_owners_in_arrears(session: Any) -> int:
 
 @handler("reminders")
 def send_daily_reminders(session: Any, job: Job, progress: Any) -> str:
-    texted = text_owners_in_arrears(session)
+    texted = tell_owners_in_arrears(session)
     people = people_to_remind(session)
     told = 0
     for done, user in enumerate(people, 1):
@@ -111,4 +114,4 @@ def send_daily_reminders(session: Any, job: Job, progress: Any) -> str:
                            {"count": len(lines), "items": "\n".join(lines)})
             told += 1
         progress(done, len(people))
-    return f"已向 {told} 人发送待办提醒" + (f"，向 {texted} 位业主发送欠费短信" if texted else "")
+    return f"已向 {told} 人发送待办提醒" + (f"，发出 {texted} 条业主欠费提醒" if texted else "")

@@ -37,7 +37,7 @@ from models.base import Entity, Money
 from models.filter_ops import filter_args
 from models.company import PropertyCompany, ServiceContract
 from models.estate import Estate, Unit
-from models.fees import Bill, arrears_before
+from models.fees import Bill, FeeStandard, arrears_before
 from models.oversight import (
     EVENT_STATES, GRADES, GridEvent, IntegrityAssessment, RectificationNotice, StarRating,
 )
@@ -616,6 +616,17 @@ def closing_horizon(ctx: Context) -> dt.date:
 def _votes_closing_count(session: Session, ctx: Context) -> int:
     return count_of(session, ctx, FundApplication, FundApplication.state == "voting",
                     FundApplication.vote_until <= closing_horizon(ctx))
+
+
+@todo("fee_standards_taking_effect", FeeStandard, "即将执行的收费标准（公示期将满）",
+      lambda ctx: {**filter_args(FeeStandard, state="published", effective_from=("gt", ctx.today.isoformat())),
+                   **filter_args(FeeStandard, effective_from=(
+                       "le", (ctx.today + dt.timedelta(days=ctx.settings.fee_effective_days)).isoformat()))},
+      urgent=False)
+def _fee_standards_taking_effect(session: Session, ctx: Context) -> int:
+    """Published standards whose 公示 ends within the horizon: bills from then on use them."""
+    return count_of(session, ctx, FeeStandard, FeeStandard.state == "published", FeeStandard.effective_from > ctx.today,
+                    FeeStandard.effective_from <= ctx.today + dt.timedelta(days=ctx.settings.fee_effective_days))
 
 
 @todo("publicity_over", FundApplication, "公示期满、可开始业主表决的维修资金使用申请",

@@ -122,6 +122,11 @@ class Settings(Entity):
         Integer, server_default="14",
         info=zh("表决截止提醒(天)", "业主表决在截止前多少天起列入「即将截止的业主表决」", check=positive),
     )
+    fee_effective_days: Mapped[int] = mapped_column(
+        Integer, server_default="7",
+        info=zh("收费标准生效提醒(天)", "公示中的收费标准在执行前多少天起列入「即将执行的收费标准」（按新标准生成账单）",
+                check=positive),
+    )
     contract_notice_days: Mapped[int] = mapped_column(
         Integer, server_default="90", info=zh("合同续聘提醒(天)", "物业服务人不续聘须在期满前九十日书面通知", check=positive),
     )

@@ -561,3 +561,15 @@ def test_an_application_whose_publicity_ended_waits_on_the_committees_workbench_
     label = "公示期满、可开始业主表决的维修资金使用申请"
     assert label in text_of(client_of(app, "committee_a").get("/"))
     assert label not in text_of(client_of(app, "manager_a").get("/"))  # the 业委会 opens the vote
+
+
+@pytest.mark.parametrize("days, listed", [(0, False), (1, True), (7, True), (8, False)])
+def test_a_published_fee_standard_is_listed_from_seven_days_before_it_takes_effect(tiny, days, listed):
+    """Its 公示 ends when it takes effect: the 7 days before are on the 工作台 (and in the daily
+    reminder); on the day itself it is in force, no longer waiting."""
+    db.session.add(FeeStandard(estate=tiny, title="新标准", company_name="测试物业", service_content="清洁",
+                               service_standard="二级", basis="业主大会决议", state="published",
+                               published_on=TODAY, effective_from=TODAY + dt.timedelta(days=days)))
+    db.session.flush()
+    assert Settings.current(db.session).fee_effective_days == 7
+    assert TODOS["fee_standards_taking_effect"].count(db.session, _ctx(tiny.id)) == (1 if listed else 0)

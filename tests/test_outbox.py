@@ -328,17 +328,17 @@ def _a_household_in_arrears(mobile: str):
 
 
 def test_an_owner_in_arrears_is_texted_the_units_and_the_exact_amount_once_per_period(app, ctx, sms):
-    from app.reminders import text_owners_in_arrears
+    from app.reminders import tell_owners_in_arrears
 
     with time_machine.travel(MORNING, tick=False) as traveller:
         unit, amount = _a_household_in_arrears("13912345678")
-        assert text_owners_in_arrears(db.session) > 0
+        assert tell_owners_in_arrears(db.session) > 0
         db.session.commit()
         letter = db.session.execute(select(Delivery).where(Delivery.address == "13912345678")).scalar_one()
         assert json.loads(letter.params)["amount"] == f"{amount:.2f}"
         assert f"{unit.building.name} {unit.room_no}" in letter.body and f"{amount:.2f} 元" in letter.body
         traveller.shift(dt.timedelta(days=1))
-        text_owners_in_arrears(db.session)
+        tell_owners_in_arrears(db.session)
         db.session.commit()
         assert db.session.scalar(select(func.count()).select_from(Delivery).where(
             Delivery.address == "13912345678")) == 1

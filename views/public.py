@@ -7,14 +7,17 @@ estate scope is empty, so each query states explicitly that it reads across esta
 
 from __future__ import annotations
 
+import os
 import secrets
 from decimal import Decimal
 
 import segno
-from flask import Blueprint, abort, g, render_template, request, url_for
-from sqlalchemy import select
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import session as browser_session
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from app import wechat
 from app.extensions import db
 from app.scoping import limit_request_to
 from models import clock
@@ -23,6 +26,7 @@ from models.errors import Refused
 from models.estate import Building, Estate, Unit
 from models.fees import BILLING_BASES, BILLING_MODES, PRICE_FORMS, FeeStandard, FeeStandardLine, in_force
 from models.fund_vote import BALLOT_CHOICES
+from models.outbox import WeChatBinding
 from models.people import Owner, UnitOwnership
 from models.repair_fund import (
     ENTRY_KINDS, NOT_ON_ROLL, STATES, WRONG_CODE, FundApplication, cast_ballot, covered_by,
@@ -118,7 +122,7 @@ LOOKUP_REFUSED = "房屋或证件号码后六位不正确，请核对后重新�
 #: page tells a guesser nothing about which rooms exist or vote
 VOTE_REFUSED = "房号或电子投票码不正确，请核对表决票后重新输入。"
 #: the endpoints whose refused attempts count towards the public rate limit (app/hardening.py)
-OWNER_FORMS = frozenset({"public.fund_ledger", "public.vote"})
+OWNER_FORMS = frozenset({"public.fund_ledger", "public.vote", "public.wechat_binding"})
 
 
 @public.app_template_filter("yuan")
@@ -175,13 +179,8 @@ def fund_ledger(estate_id: int):
     form = {"building": request.form.get("building", ""), "room": request.form.get("room", "").strip()}
     entries, unit, error = None, None, None
     if request.method == "POST":
-        suffix = request.form.get("id_suffix", "").strip().upper()
-        unit = _unit(estate_id, form["building"], form["room"])
-        holders = [] if unit is None or len(suffix) != 6 else db.session.execute(
-            select(Owner.id_number).join(UnitOwnership, UnitOwnership.owner_id == Owner.id)
-            .where(UnitOwnership.unit_id == unit.id), execution_options=_ACROSS_ESTATES,
-        ).scalars().all()
-        if not any(secrets.compare_digest(number.strip().upper()[-6:], suffix) for number in holders):
+        unit, proven = _proven_owners(estate_id, form["building"], form["room"], request.form.get("id_suffix", ""))
+        if not proven:
             unit, error = None, _refused(LOOKUP_REFUSED)
         else:
             entries = unit_entries(db.session, unit.id, _ACROSS_ESTATES)
@@ -198,6 +197,22 @@ def fund_ledger(estate_id: int):
                            unit_label=f"{names.get(unit.building_id, '')} {unit.room_no}" if unit else "",
                            rows=running, balance=balance, warn=warn, percent=settings.fund_top_up_percent,
                            kinds=ENTRY_KINDS, error=error), (400 if error else 200)
+
+
+def _proven_owners(estate_id: int, building: str, room: str, id_suffix: str) -> tuple[Unit | None, list[int]]:
+    """The unit and those of its owners whose 证件号码 ends in ``id_suffix`` (six characters):
+    how an owner proves who they are on the public board. Nothing is proven: (None, [])."""
+    suffix = id_suffix.strip().upper()
+    unit = _unit(estate_id, building, room)
+    if unit is None or len(suffix) != 6:
+        return None, []
+    holders = db.session.execute(
+        select(Owner.id, Owner.id_number).join(UnitOwnership, UnitOwnership.owner_id == Owner.id)
+        .where(UnitOwnership.unit_id == unit.id), execution_options=_ACROSS_ESTATES).all()
+    # every holder is compared (no early exit): the answer takes as long whichever matched
+    proven = [owner_id for owner_id, number in holders
+              if secrets.compare_digest(number.strip().upper()[-6:].encode(), suffix.encode())]
+    return (unit, proven) if proven else (None, [])
 
 
 def _unit(estate_id: int, building: str, room: str):
@@ -244,3 +259,74 @@ def vote(application_id: int):
         buildings=_buildings(app.estate_id), form=form, choices=BALLOT_CHOICES, state=STATES.label(app.state),
         error=error, done=done,
     ), (400 if error else 200)
+
+
+# -- WeChat: an owner binds the WeChat they opened this page in, to receive notices there ----------
+
+#: the openid WeChat confirmed for this browser (kept in the signed session cookie)
+WECHAT_OPENID = "wechat_openid"
+
+
+@public.context_processor
+def _channels() -> dict[str, bool]:
+    return {"wechat_on": wechat.configured()}
+
+
+@public.route("/estate/<int:estate_id>/wechat", methods=["GET", "POST"])
+def wechat_binding(estate_id: int):
+    """绑定微信: WeChat confirms which WeChat user opened the page (网页授权, app/wechat.py), the
+    owner proves the unit like every owner form here, and the estate's notices to them (fee
+    standards, votes, arrears) then also go to that WeChat. Unbinding takes one click."""
+    estate = _estate_or_404(estate_id)
+    if not wechat.configured():
+        abort(404)
+    limit_request_to(estate_id)  # whatever is read or written here is this estate's
+    openid = browser_session.get(WECHAT_OPENID)
+    if openid is None:
+        return _through_wechat(estate_id)
+    form = {"building": request.form.get("building", ""), "room": request.form.get("room", "").strip()}
+    error = done = None
+    if request.method == "POST" and request.form.get("action") == "unbind":
+        for binding in db.session.execute(select(WeChatBinding).where(WeChatBinding.openid == openid)).scalars():
+            db.session.delete(binding)  # one by one: each is in the 操作日志
+        db.session.commit()
+        done = "已解除绑定：本微信不再收到本小区的通知。"
+    elif request.method == "POST":
+        _unit_found, proven = _proven_owners(estate_id, form["building"], form["room"],
+                                             request.form.get("id_suffix", ""))
+        if not proven:
+            error = _refused(LOOKUP_REFUSED)
+        else:
+            known = set(db.session.execute(select(WeChatBinding.owner_id).where(
+                WeChatBinding.openid == openid, WeChatBinding.owner_id.in_(proven))).scalars())
+            db.session.add_all(WeChatBinding(owner_id=owner_id, openid=openid) for owner_id in proven
+                               if owner_id not in known)
+            db.session.commit()
+            done = "绑定成功：本小区的收费标准公示、业主表决和欠费提醒今后也将通过微信发给您。"
+    bound = db.session.scalar(select(func.count()).select_from(WeChatBinding).where(WeChatBinding.openid == openid))
+    return render_template("public/wechat.html", estate=estate, buildings=_buildings(estate_id), form=form,
+                           bound=bound, error=error, done=done), (400 if error else 200)
+
+
+def _through_wechat(estate_id: int):
+    """Off to WeChat's 网页授权 and back with a code, which names the WeChat user (openid)."""
+    here = url_for("public.wechat_binding", estate_id=estate_id)
+    public_url = os.environ.get("PUBLIC_URL", "").rstrip("/")
+    code, state = request.args.get("code"), request.args.get("state", "")
+    if code is None:
+        browser_session["wechat_state"] = secrets.token_urlsafe(16)
+        return redirect(wechat.authorize_url((public_url + here) if public_url else url_for(
+            "public.wechat_binding", estate_id=estate_id, _external=True), browser_session["wechat_state"]))
+    expected = browser_session.pop("wechat_state", "")
+    if not expected or not secrets.compare_digest(state.encode(), expected.encode()):
+        return _wechat_problem(estate_id, "页面已过期，请在微信中重新打开「绑定微信」。", 400)
+    try:
+        browser_session[WECHAT_OPENID] = wechat.openid_from_code(code)
+    except wechat.WeChatFailed:
+        return _wechat_problem(estate_id, "微信暂时无法确认您的身份，请稍后在微信中重新打开本页面。", 503)
+    return redirect(here)  # the code is used once: it leaves the address bar
+
+
+def _wechat_problem(estate_id: int, message: str, status: int):
+    return render_template("public/wechat.html", estate=_estate_or_404(estate_id), buildings=[], form={},
+                           bound=0, error=message, done=None, unavailable=True), status

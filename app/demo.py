@@ -422,16 +422,15 @@ def load(
     fund = load_fund(session, rng, estate_ids, manager="manager_a", committee="committee_a", official="official_jd")
     operations = load_operations(session, rng, estate_ids)
     oversight = load_oversight(session, rng, estate_ids, official="official_jd", manager="manager_a")
-    messages = _messages(session, estate_ids[0])
+    messages = {**_messages(session, estate_ids[0]), **_wechat_bindings(session, estate_ids)}
     session.commit()
     return {**writer.counts, **fees, **fund, **operations, **oversight, **messages, USERS_KEY: users}
 
 
 def _messages(session: Any, estate_id: int) -> dict[str, int]:
     """What the outbox kept of the large estate's latest 收费标准公示 texted to three owners: two
-    sent, one given up (死信) with the provider's reason, as 系统管理 → 消息发送记录 shows them;
-    and two owners who bound their WeChat on the public board (openids as WeChat writes them)."""
-    from models.outbox import Delivery, WeChatBinding
+    sent, one given up (死信) with the provider's reason, as 系统管理 → 消息发送记录 shows them."""
+    from models.outbox import Delivery
 
     estate = session.get(Estate, estate_id)
     mobiles = session.execute(select(Owner.mobile).where(Owner.estate_id == estate_id, Owner.mobile.is_not(None))
@@ -445,11 +444,22 @@ def _messages(session: Any, estate_id: int) -> dict[str, int]:
             body=body, estate_id=estate_id, state="dead" if dead else "sent", attempts=5 if dead else 1,
             sent_at=None if dead else sent_at, created_at=sent_at, next_attempt_at=sent_at,
             last_error="阿里云短信：isv.BUSINESS_LIMIT_CONTROL 触发号码天级流控" if dead else None))
-    owners = session.execute(select(Owner.id).where(Owner.estate_id == estate_id, Owner.is_developer.is_(False))
-                             .order_by(Owner.id).limit(2)).scalars().all()
-    for index, owner_id in enumerate(owners):
-        session.add(WeChatBinding(owner_id=owner_id, openid=f"oDemo{index:02d}{'x' * 21}", bound_at=sent_at))
-    return {"消息发送记录": len(mobiles), "微信绑定": len(owners)}
+    return {"消息发送记录": len(mobiles)}
+
+
+def _wechat_bindings(session: Any, estate_ids: list[int]) -> dict[str, int]:
+    """Two owners of each estate bound their WeChat on the public board (openids as WeChat writes them)."""
+    from models.outbox import WeChatBinding
+
+    bound = 0
+    for estate_id in estate_ids:
+        owners = session.execute(select(Owner.id).where(Owner.estate_id == estate_id, Owner.is_developer.is_(False))
+                                 .order_by(Owner.id).limit(2)).scalars().all()
+        for owner_id in owners:
+            bound += 1
+            session.add(WeChatBinding(owner_id=owner_id, openid=f"oDemo{bound:04d}{'x' * 19}",
+                                      bound_at=clock.utc_now() - timedelta(days=bound)))
+    return {"微信绑定": bound}
 
 
 def _demo_users() -> int:

@@ -88,22 +88,22 @@ def _limit_to_scope(state: ORMExecuteState) -> None:
         return
     if not (state.is_select or state.is_update or state.is_delete):
         return
-    if not touches_scoped_tables(state.statement):
-        return
-    state.statement = state.statement.options(*scope_options())
+    tables = scoped_tables_in(state.statement)
+    if tables:
+        state.statement = state.statement.options(*scope_options(tables))
 
 
-def touches_scoped_tables(statement: Any) -> bool:
-    """Whether an estate-owned table appears anywhere in the statement: its FROM, a
-    select_from, a join, a subquery, a CTE, an EXISTS. Only a statement that provably
-    touches none runs without the criteria (fail closed: the user and permission reads
-    of every request need none)."""
+def scoped_tables_in(statement: Any) -> frozenset[str]:
+    """The estate-owned tables anywhere in the statement: its FROM, a select_from, a join, a
+    subquery, a CTE, an EXISTS. Only a statement that provably touches none runs without
+    criteria (fail closed: the user and permission reads of every request need none)."""
     names = _scoped_table_names()
+    found = set()
     for table in find_tables(statement, check_columns=True, include_aliases=True, include_joins=True):
-        original = getattr(table, "original", table)  # an alias of a table
-        if getattr(original, "name", None) in names:
-            return True
-    return False
+        name = getattr(getattr(table, "original", table), "name", None)  # an alias: its table
+        if name in names:
+            found.add(name)
+    return frozenset(found)
 
 
 @lru_cache(maxsize=1)
@@ -111,11 +111,15 @@ def _scoped_table_names() -> frozenset[str]:
     return frozenset(model.__tablename__ for model in scoped_models())
 
 
-def scope_options() -> list[Any]:
-    """Loader criteria restricting every estate-owned entity to the user's estates.
+def scope_options(tables: frozenset[str] | None = None) -> list[Any]:
+    """Loader criteria restricting the estate-owned entities of ``tables`` (None: all of them)
+    to the user's estates.
 
-    The session listener adds them to each statement it runs; a statement that is
-    only used as a subquery (``Query.count()`` wraps one) must carry them itself.
+    The session listener adds them to each statement it runs, for the tables the statement
+    names and the entities one relationship away (what its joined eager loads add when it is
+    compiled). Deeper eager loads follow foreign keys of rows already in scope, which the
+    flush check keeps in the same estate. A statement that is only used as a subquery
+    (``Query.count()`` wraps one) must carry the criteria itself.
     Aliases are left alone: FAB's REST layer joins a row's related rows under an
     alias (the relation's name) with its own ON clause, which SQLAlchemy cannot adapt
     the criteria into; such a join only follows a foreign key of a row that is itself
@@ -124,13 +128,27 @@ def scope_options() -> list[Any]:
     estate_ids = current_estate_ids()
     if estate_ids is None:
         return []
-    return list(_options_for(estate_ids, bool(g.get("scope_is_every_estate"))))
+    return list(_options_for(estate_ids, bool(g.get("scope_is_every_estate")),
+                             _scoped_table_names() if tables is None else _with_neighbours(tables)))
 
 
-@lru_cache(maxsize=256)
-def _options_for(estate_ids: frozenset[int], every_estate: bool) -> tuple[Any, ...]:
-    """The criteria for one set of estates: immutable, so built once and shared by every
-    request of users with that scope (building them cost ~10 ms of each page).
+@lru_cache(maxsize=512)
+def _with_neighbours(tables: frozenset[str]) -> frozenset[str]:
+    """These tables and the estate-owned tables one relationship away from them."""
+    names = _scoped_table_names()
+    found = set(tables)
+    for model in scoped_models():
+        if model.__tablename__ in tables:
+            found.update(rel.mapper.local_table.name for rel in inspect(model).relationships)
+    return frozenset(found & names)
+
+
+@lru_cache(maxsize=2048)
+def _options_for(estate_ids: frozenset[int], every_estate: bool, tables: frozenset[str]) -> tuple[Any, ...]:
+    """The criteria for one set of estates and tables: immutable, so built once and shared by
+    every statement of that shape of every user with that scope. Building them, and the cache
+    keys SQLAlchemy computes over them, is what scoping costs a page: one criterion per table
+    the statement can reach rather than one per estate-owned entity (~60).
 
     A jurisdiction of every estate there is (a city-wide official) needs no criterion on
     a table whose every row is in some estate: "estate_id IN (all of them)" changes no
@@ -144,7 +162,7 @@ def _options_for(estate_ids: frozenset[int], every_estate: bool) -> tuple[Any, .
     return tuple(
         with_loader_criteria(model, clause(model, model.Admin.scope_path, estate_ids))
         for model in scoped_models()
-        if not (every_estate and _always_in_an_estate(model))
+        if model.__tablename__ in tables and not (every_estate and _always_in_an_estate(model))
     )
 
 

@@ -31,6 +31,9 @@ from views.api_zh import ChineseResponses
 
 log = logging.getLogger(__name__)
 
+#: (role ids, grants stamp) -> the (permission, view) pairs those roles grant, in this process
+_PERMISSIONS: dict[tuple[frozenset[int], int], frozenset[tuple[str, str]]] = {}
+
 PASSWORD_RULE = "密码至少 8 位，且须同时包含大写字母、小写字母、数字和符号"
 ACCOUNT_LOCKED = "账号已因多次密码错误被锁定，请联系系统管理员解锁"
 INVALID_LOGIN = "用户名或密码错误，请重试。"  # = translations/zh for FAB's form message
@@ -266,20 +269,22 @@ class AppSecurityManager(SecurityManager):
     def load_user(self, pk: Any) -> Any:
         """The signed-in user (loader of the session, the JWT and the refresh token). A
         deactivated or locked account is nobody: its session and tokens stop at its next request."""
+        from models.access import GrantsStamp
         from models.jobs import unread_of
         from models.settings import Settings
 
         model = self.user_model
         threshold = select(Settings.lockout_threshold).limit(1).scalar_subquery()
-        # the top bar's unread count rides along: no query of its own on every page
+        # the top bar's unread count and the grants' stamp ride along: no query of their own
         unread = unread_of(model.id).scalar_subquery()
-        found = self.session.execute(self._user_query(int(pk)).add_columns(unread).where(
+        stamp = select(GrantsStamp.version).where(GrantsStamp.id == 1).scalar_subquery()
+        found = self.session.execute(self._user_query(int(pk)).add_columns(unread, stamp).where(
             model.active.is_(True),
             func.coalesce(model.fail_login_count, 0) < func.coalesce(threshold, DEFAULT_LOCKOUT_THRESHOLD),
         )).unique().one_or_none()
         if found is None:
             return None
-        user, user.unread_messages = found
+        user, user.unread_messages, user.grants_version = found
         return user
 
     def _user_query(self, pk: Any) -> Any:
@@ -288,26 +293,38 @@ class AppSecurityManager(SecurityManager):
 
     def _granted(self, user: Any) -> tuple[frozenset[tuple[str, str]], tuple[Any, ...]]:
         """(permission, view) pairs of the user's database roles, and the user's built-in
-        roles (FAB_ROLES), read once per request."""
+        roles (FAB_ROLES): kept per request, and across requests per set of roles under the
+        grants' stamp read with the user (models.access.GrantsStamp), so a changed role
+        applies at every process's next request."""
         cached = g.get("granted_permissions")
         if cached is not None and cached[0] == user.id:
             return cached[1]
         roles = self.get_user_roles(user)
         builtin = tuple(role for role in roles if role.name in self.builtin_roles)
-        role_ids = [role.id for role in roles if role.name not in self.builtin_roles]
-        pairs: frozenset[tuple[str, str]] = frozenset()
-        if role_ids:  # plain tuples: the menu's cache key hashes them (a Row hashes slowly)
-            pairs = frozenset(tuple(row) for row in self.session.execute(
-                select(Permission.name, ViewMenu.name)
-                .select_from(PermissionView)
-                .join(Permission, PermissionView.permission_id == Permission.id)
-                .join(ViewMenu, PermissionView.view_menu_id == ViewMenu.id)
-                .join(assoc_permissionview_role,
-                      assoc_permissionview_role.c.permission_view_id == PermissionView.id)
-                .where(assoc_permissionview_role.c.role_id.in_(role_ids))
-            ).tuples())
+        role_ids = frozenset(role.id for role in roles if role.name not in self.builtin_roles)
+        stamp = getattr(user, "grants_version", None)
+        pairs = _PERMISSIONS.get((role_ids, stamp)) if stamp is not None else None
+        if pairs is None:
+            pairs = self._permission_pairs(role_ids)
+            if stamp is not None:
+                if len(_PERMISSIONS) >= 256:
+                    _PERMISSIONS.clear()  # stamps moved on: what was kept under old ones is dead
+                _PERMISSIONS[(role_ids, stamp)] = pairs
         g.granted_permissions = (user.id, (pairs, builtin))
         return pairs, builtin
+
+    def _permission_pairs(self, role_ids: frozenset[int]) -> frozenset[tuple[str, str]]:
+        if not role_ids:
+            return frozenset()
+        # plain tuples: the menu's cache key hashes them (a Row hashes slowly)
+        return frozenset(tuple(row) for row in self.session.execute(
+            select(Permission.name, ViewMenu.name)
+            .select_from(PermissionView)
+            .join(Permission, PermissionView.permission_id == Permission.id)
+            .join(ViewMenu, PermissionView.view_menu_id == ViewMenu.id)
+            .join(assoc_permissionview_role, assoc_permissionview_role.c.permission_view_id == PermissionView.id)
+            .where(assoc_permissionview_role.c.role_id.in_(role_ids))
+        ).tuples())
 
     def _has_view_access(self, user: Any, permission_name: str, view_name: str) -> bool:
         if not has_request_context() or getattr(user, "id", None) is None:

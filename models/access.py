@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import CheckConstraint, ForeignKey, UniqueConstraint, func, or_, select
+from flask_appbuilder import Model
+from flask_appbuilder.security.sqla.models import Permission, PermissionView, Role, User, ViewMenu
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, UniqueConstraint, event, func, inspect, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models.base import ALL_ESTATES, Admin, Entity, Menu, fk, zh
@@ -91,3 +92,30 @@ def people_of(session: Session, estate_id: int, roles: Iterable[str]) -> list[in
                  UserScope.street_id == place.street_id))
              .distinct().order_by(User.id))
     return list(session.execute(query, execution_options={ALL_ESTATES: True}).scalars())
+
+
+class GrantsStamp(Model):
+    """One number that changes whenever what any role grants changes (a role's permissions, or
+    the permissions and views themselves): each process keeps the permission set of a set of
+    roles under it, and a change made by any process is seen by all at their next request.
+    Who holds which role needs no stamp: a user's roles are read with the user on each request."""
+
+    __tablename__ = "grants_stamp"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (CheckConstraint("id = 1", name="ck_grants_stamp_single_row"),)
+
+
+_GRANT_MODELS = (Permission, PermissionView, ViewMenu)
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_changed_grants(session: Session, _context: Any, _instances: Any) -> None:
+    """A flush that changes a role's permissions, or a permission or view, moves the stamp."""
+    changed = any(isinstance(obj, (*_GRANT_MODELS, Role)) for obj in (*session.new, *session.deleted)) or any(
+        isinstance(obj, _GRANT_MODELS) or (isinstance(obj, Role) and inspect(obj).attrs.permissions.history.has_changes())
+        for obj in session.dirty)
+    if changed:
+        session.execute(update(GrantsStamp).where(GrantsStamp.id == 1).values(version=GrantsStamp.version + 1))

@@ -85,3 +85,55 @@ def test_committee_and_officials_only_read_master_data():
     for model in [m for m in declared_entities() if m.Admin.menu in master]:
         for role in (roles.COMMITTEE, roles.OFFICIAL):
             assert roles.actions_of(role, model) <= roles.READ, (role, model.__name__)
+
+
+# -- permissions are kept across requests until a role's grants change ------------------------------
+
+def _stamp() -> int:
+    from sqlalchemy import select
+
+    from models.access import GrantsStamp
+
+    return db.session.execute(select(GrantsStamp.version)).scalar_one()
+
+
+def test_taking_a_permission_from_a_role_moves_the_grants_stamp(app, ctx):
+    before = _stamp()
+    role = app.appbuilder.sm.find_role(roles.MANAGER)
+    role.permissions = role.permissions[1:]
+    db.session.commit()
+    assert _stamp() == before + 1
+
+
+def test_giving_a_user_a_role_or_editing_other_data_leaves_the_stamp(app, ctx):
+    from models.estate import Estate
+
+    before = _stamp()
+    sm = app.appbuilder.sm
+    user = sm.find_user("staff_a")
+    user.roles.append(sm.find_role(roles.COMMITTEE))  # read with the user on every request: no stamp needed
+    db.session.get(Estate, 1).address = "新地址 1 号"
+    db.session.commit()
+    assert _stamp() == before
+
+
+def test_a_permission_taken_in_another_process_is_refused_at_the_next_request(app):
+    """The manager's unit list is allowed, kept, then its permission is taken away by a
+    separate session (as `flask sync-roles` on another machine would): the next request of the
+    same web process is refused."""
+    from flask_appbuilder.security.sqla.models import Role
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from tests.support import login
+
+    client = app.test_client()
+    login(client, "manager_a")
+    assert client.get("/unit/list/").status_code == 200
+    assert client.get("/unit/list/").status_code == 200  # now served from what this process kept
+    with app.app_context(), Session(db.engine) as other:
+        role = other.execute(select(Role).where(Role.name == roles.MANAGER)).scalar_one()
+        role.permissions = [pv for pv in role.permissions
+                            if (pv.permission.name, pv.view_menu.name) != ("can_list", "UnitView")]
+        other.commit()
+    assert client.get("/unit/list/").status_code == 403

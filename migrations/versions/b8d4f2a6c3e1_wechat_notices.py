@@ -1,5 +1,6 @@
 """WeChat 公众号 notices: owners' bindings, each template's WeChat template id and fields, and
-WeChat as a delivery channel; the horizon of 即将执行的收费标准 as a setting
+WeChat as a delivery channel; the horizon of 即将执行的收费标准 as a setting; the grants' stamp
+(permissions kept across requests until a role's grants change)
 
 Revision ID: b8d4f2a6c3e1
 Revises: a7c3e9f1b2d4
@@ -32,9 +33,17 @@ def upgrade():
         batch.create_check_constraint('ck_delivery_channel', "channel IN ('email', 'sms', 'wechat')")
     with op.batch_alter_table('settings') as batch:
         batch.add_column(sa.Column('fee_effective_days', sa.Integer(), server_default='7', nullable=False))
+    stamp = op.create_table(
+        'grants_stamp',
+        sa.Column('id', sa.Integer(), primary_key=True),
+        sa.Column('version', sa.Integer(), nullable=False),
+        sa.CheckConstraint('id = 1', name='ck_grants_stamp_single_row'),
+    )
+    op.bulk_insert(stamp, [{"id": 1, "version": 0}])
 
 
 def downgrade():
+    op.drop_table('grants_stamp')
     with op.batch_alter_table('settings') as batch:
         batch.drop_column('fee_effective_days')
     op.execute("DELETE FROM delivery WHERE channel = 'wechat'")

@@ -191,7 +191,8 @@ def queue_messages(session: Any, key: str, addresses: list[tuple[str, str]], var
     if template is None:
         return 0
     subject, body = render(template.subject, variables), render(template.body, variables)
-    params = {"email": "{}"}
+    # the parameters each open channel sends, by channel: e-mail sends the rendered text only
+    params = {"email": "{}"} if email_configured() else {}
     if sms_provider() and template.sms_template_code:
         params["sms"] = json.dumps({"_template_code": template.sms_template_code,
                                     **{name: str(variables[name]) for name in TEMPLATE_VARIABLES[key]}},
@@ -202,8 +203,6 @@ def queue_messages(session: Any, key: str, addresses: list[tuple[str, str]], var
             "_template_id": template.wechat_template_id,
             "_fields": {field: str(variables[name]) for field, name in fields.items()},
             **({"_url": public + link} if public and link else {})}, ensure_ascii=False)
-    if not email_configured():
-        del params["email"]
     rows = [{"channel": channel, "address": address, "template_key": key, "subject": subject, "body": body,
              "params": params[channel], "estate_id": estate_id, "state": "pending",
              "attempts": 0, "next_attempt_at": clock.utc_now(), "created_at": clock.utc_now()}

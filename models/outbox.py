@@ -80,15 +80,18 @@ def render(text: str, variables: dict[str, Any]) -> str:
 _WECHAT_FIELD = re.compile(r"([a-z_]+[0-9]*)=([a-z_]+)")
 
 
+def _pairs(text: str | None) -> list[str]:
+    return [pair for pair in re.split(r"[\s,，;；]+", (text or "").strip()) if pair]
+
+
 def wechat_fields(text: str | None) -> dict[str, str]:
     """「thing1=estate time2=effective_from」: the WeChat template's field -> our variable."""
-    return dict(_WECHAT_FIELD.fullmatch(pair).groups() for pair in re.split(r"[\s,，;；]+", (text or "").strip())
-                if pair and _WECHAT_FIELD.fullmatch(pair))
+    return dict(match.groups() for pair in _pairs(text) if (match := _WECHAT_FIELD.fullmatch(pair)))
 
 
 def wechat_fields_problem(key: str | None, text: str | None) -> str | None:
     """Every pair must read 字段=变量, naming a variable this kind of message offers."""
-    pairs = [pair for pair in re.split(r"[\s,，;；]+", (text or "").strip()) if pair]
+    pairs = _pairs(text)
     if not pairs:
         return None
     if bad := [pair for pair in pairs if not _WECHAT_FIELD.fullmatch(pair)]:

@@ -15,6 +15,7 @@ import segno
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 from flask import session as browser_session
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from app import wechat
@@ -283,12 +284,13 @@ def wechat_binding(estate_id: int):
     limit_request_to(estate_id)  # whatever is read or written here is this estate's
     openid = browser_session.get(WECHAT_OPENID)
     if openid is None:
-        return _through_wechat(estate_id)
+        return _through_wechat(estate)
     form = {"building": request.form.get("building", ""), "room": request.form.get("room", "").strip()}
     error = done = None
     if request.method == "POST" and request.form.get("action") == "unbind":
+        # this estate's bindings only (the request is limited to it), one by one: each is in the 操作日志
         for binding in db.session.execute(select(WeChatBinding).where(WeChatBinding.openid == openid)).scalars():
-            db.session.delete(binding)  # one by one: each is in the 操作日志
+            db.session.delete(binding)
         db.session.commit()
         done = "已解除绑定：本微信不再收到本小区的通知。"
     elif request.method == "POST":
@@ -301,15 +303,19 @@ def wechat_binding(estate_id: int):
                 WeChatBinding.openid == openid, WeChatBinding.owner_id.in_(proven))).scalars())
             db.session.add_all(WeChatBinding(owner_id=owner_id, openid=openid) for owner_id in proven
                                if owner_id not in known)
-            db.session.commit()
+            try:
+                db.session.commit()
+            except IntegrityError:
+                db.session.rollback()  # the same binding, sent twice at once: the other request made it
             done = "绑定成功：本小区的收费标准公示、业主表决和欠费提醒今后也将通过微信发给您。"
     bound = db.session.scalar(select(func.count()).select_from(WeChatBinding).where(WeChatBinding.openid == openid))
     return render_template("public/wechat.html", estate=estate, buildings=_buildings(estate_id), form=form,
                            bound=bound, error=error, done=done), (400 if error else 200)
 
 
-def _through_wechat(estate_id: int):
+def _through_wechat(estate: Estate):
     """Off to WeChat's 网页授权 and back with a code, which names the WeChat user (openid)."""
+    estate_id = estate.id
     here = url_for("public.wechat_binding", estate_id=estate_id)
     public_url = os.environ.get("PUBLIC_URL", "").rstrip("/")
     code, state = request.args.get("code"), request.args.get("state", "")
@@ -319,14 +325,14 @@ def _through_wechat(estate_id: int):
             "public.wechat_binding", estate_id=estate_id, _external=True), browser_session["wechat_state"]))
     expected = browser_session.pop("wechat_state", "")
     if not expected or not secrets.compare_digest(state.encode(), expected.encode()):
-        return _wechat_problem(estate_id, "页面已过期，请在微信中重新打开「绑定微信」。", 400)
+        return _wechat_problem(estate, "页面已过期，请在微信中重新打开「绑定微信」。", 400)
     try:
         browser_session[WECHAT_OPENID] = wechat.openid_from_code(code)
     except wechat.WeChatFailed:
-        return _wechat_problem(estate_id, "微信暂时无法确认您的身份，请稍后在微信中重新打开本页面。", 503)
+        return _wechat_problem(estate, "微信暂时无法确认您的身份，请稍后在微信中重新打开本页面。", 503)
     return redirect(here)  # the code is used once: it leaves the address bar
 
 
-def _wechat_problem(estate_id: int, message: str, status: int):
-    return render_template("public/wechat.html", estate=_estate_or_404(estate_id), buildings=[], form={},
+def _wechat_problem(estate: Estate, message: str, status: int):
+    return render_template("public/wechat.html", estate=estate, buildings=[], form={},
                            bound=0, error=message, done=None, unavailable=True), status

@@ -70,7 +70,22 @@ def _login(port: int, username: str) -> str:
     return response.getheader("Set-Cookie", cookie).split(";")[0]
 
 
+def wrk() -> str:
+    """The load generator: Debian's wrk, installed here if missing (as root, or with sudo)."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    sudo = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else None)
+    if sudo is None or not shutil.which("apt-get"):
+        raise RuntimeError("未找到 wrk：请先安装（Debian/Ubuntu：apt-get install wrk）")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([*sudo, "apt-get", "update", "-q"], check=True, env=env)
+    subprocess.run([*sudo, "apt-get", "install", "-y", "-q", "--no-install-recommends", "wrk"], check=True, env=env)
+    return shutil.which("wrk") or "wrk"
+
+
 def run(database_url: str, paths: list[str], duration: int = 60, connections: int = 20) -> dict:
+    generator = wrk()
     port = _free_port()
     instance = Path(tempfile.mkdtemp(prefix="bench-gunicorn-", dir=DATA))
     # the production configuration (gunicorn.conf.py), with 2 workers on a free port
@@ -97,10 +112,10 @@ def run(database_url: str, paths: list[str], duration: int = 60, connections: in
             "cookies": ", ".join(f'"{c}"' for c in cookies),
         })
         # warm both workers, then measure
-        subprocess.run(["wrk", "-t", "2", "-c", "4", "-d", "5s", "-s", str(script), f"http://127.0.0.1:{port}"],
+        subprocess.run([generator, "-t", "2", "-c", "4", "-d", "5s", "-s", str(script), f"http://127.0.0.1:{port}"],
                        capture_output=True, text=True, check=True)
         out = subprocess.run(
-            ["wrk", "-t", "2", "-c", str(connections), "-d", f"{duration}s", "--timeout", "10s",
+            [generator, "-t", "2", "-c", str(connections), "-d", f"{duration}s", "--timeout", "10s",
              "-s", str(script), f"http://127.0.0.1:{port}"],
             capture_output=True, text=True, check=True,
         ).stdout

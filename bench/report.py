@@ -135,6 +135,8 @@ def _jobs(found: dict[str, Any] | None) -> list[str]:
 def _load(load: dict[str, Any] | None) -> list[str]:
     if not load:
         return ["## 负载测试", "", "本次未运行（`--skip-pg` 或 `--skip-load`）。", ""]
+    if "error" in load:
+        return ["## 负载测试", "", f"本次未能完成：{load['error']}（其余各项已保存）。", ""]
     ok = load["requests_per_s"] >= T.LOAD_RPS and load["p95_ms"] <= T.LOAD_P95_MS and load["errors"] == 0
     return [
         "## 负载测试（gunicorn 2 个 sync worker，PostgreSQL，wrk 20 个并发连接）", "",

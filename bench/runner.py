@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -114,13 +115,18 @@ def main(argv: list[str] | None = None) -> int:
             url, built = pg_database(server, size, args.rebuild)
             results["versions"]["PostgreSQL"] = server.admin("SHOW server_version")[0][0]
             results["databases"]["postgresql"] = {"data_set": built, **measure(url, size, runs, args.warmup)}
+            _save(args, results, started)
             if not args.skip_load:
                 from bench import load
 
                 _log("load test (gunicorn, 2 sync workers, PostgreSQL)")
                 url, _ = pg_database(server, size, False)  # a clean copy: the import added owners
                 paths = _load_mix(results["databases"]["postgresql"])
-                results["load"] = load.run(url, paths, duration=args.load_seconds)
+                try:
+                    results["load"] = load.run(url, paths, duration=args.load_seconds)
+                except (OSError, RuntimeError, subprocess.CalledProcessError) as error:
+                    _log(f"load test failed: {error}")  # what was measured before it stays in the report
+                    results["load"] = {"error": str(error)}
         finally:
             server.stop()
     _save(args, results, started)

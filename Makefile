@@ -70,7 +70,7 @@ restore: setup
 	@test -n "$${BACKUP:-}" || { echo "请指定备份文件：make restore BACKUP=文件" >&2; exit 2; }
 	$(BIN)/flask restore --yes "$$BACKUP"
 
-## benchmarks at city scale (issue 7): bench/results.json and docs/benchmarks.md (< 30 min)
+## benchmarks (bench/results.json, docs/benchmarks.md; < 30 min): the load test uses Debian's wrk, installed if missing
 bench: setup
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[bench]"
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -319,3 +319,31 @@ def test_the_binding_page_reads_in_chinese_and_refers_to_no_external_host(app, c
         assert english_words(html, data_words(db.session)) == set()
     assert "证件号码后六位" in html
     assert re.findall(r"""(?:src|href|action)\s*=\s*["']((?:https?:)?//[^"']+)["']""", html) == []
+
+
+def test_the_same_binding_sent_twice_at_once_is_kept_once(app, start_live_server):
+    """Two submissions of the same binding at the same instant (a double tap; gunicorn workers on
+    PostgreSQL): both answer 绑定成功, one row is kept."""
+    import requests
+
+    from tests.live import race
+    from tests.support import in_db
+
+    stand_in = WeChat()
+    try:
+        live = start_live_server(WECHAT_APP_ID=APP_ID, WECHAT_APP_SECRET=APP_SECRET, WECHAT_API=stand_in.url)
+        form, suffix = in_db(app, lambda: (lambda found: (found[0], found[1].id_number[-6:]))(_a_sold_unit()))
+        clicks = []
+        for _ in range(2):
+            http = requests.Session()
+            away = http.get(live.url + "/public/estate/1/wechat", allow_redirects=False, timeout=30)
+            state = parse_qs(urlsplit(away.headers["Location"].split("#")[0]).query)["state"][0]
+            http.get(live.url + f"/public/estate/1/wechat?code={CODE}&state={state}", timeout=30)
+            clicks.append(live.click(http, "/public/estate/1/wechat", "/public/estate/1/wechat",
+                                     {**form, "id_suffix": suffix, "action": "bind"}))
+        pages = race(*clicks)
+        assert [(page.status_code, "绑定成功" in page.text) for page in pages] == [(200, True), (200, True)]
+        assert in_db(app, lambda: db.session.scalar(select(func.count()).select_from(WeChatBinding).where(
+            WeChatBinding.openid == OPENID))) == 1
+    finally:
+        stand_in.server.shutdown()

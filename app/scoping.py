@@ -24,7 +24,7 @@ from sqlalchemy.sql.util import find_tables
 
 from app.roles import ADMIN
 from models.access import estate_ids_of
-from models.base import ALL_ESTATES, Entity, admin_of, declared_entities
+from models.base import ALL_ESTATES, Entity, admin_of, declared_entities, derived_tables
 from models.errors import Refused
 from models.rules import identity_of, relationship_for
 
@@ -34,7 +34,8 @@ class OutOfScope(Refused):
 
 
 def scoped_models() -> list[type[Entity]]:
-    return [m for m in declared_entities() if m.Admin.scope_path]
+    """The estate-owned entities, and the totals the database keeps from them."""
+    return [m for m in declared_entities() if m.Admin.scope_path] + derived_tables()
 
 
 def clause(model: type, path: str, estate_ids: Iterable[int]) -> ColumnElement[bool]:

@@ -315,6 +315,28 @@ class Entity(Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, info=zh("ID"))
 
 
+class _DerivedScope:
+    scope_path: ClassVar[str] = "estate_id"
+
+
+class Derived(Model):
+    """Abstract base of totals the database keeps up to date from an entity's rows.
+
+    Triggers written in the migrations add every insert, update and delete of the source
+    rows in the same transaction (whatever wrote them: the ORM, a bill run's INSERT ...
+    SELECT, raw SQL), so a dashboard reads a few hundred rows instead of summing millions
+    and the figures are never stale. The application only reads them; they are scoped by
+    estate like the entities (``Admin.scope_path``) but have no pages of their own.
+    """
+
+    __abstract__ = True
+    Admin: ClassVar[type[_DerivedScope]] = _DerivedScope
+
+
+def derived_tables() -> list[type[Derived]]:
+    return list(Derived.__subclasses__())
+
+
 def batches(items: Iterable[Any], size: int = 5000) -> Iterator[list[Any]]:
     """``items`` in lists of at most ``size``: bulk inserts, and IN lists a database accepts."""
     items = list(items)

@@ -30,19 +30,19 @@ from decimal import Decimal
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import Select, and_, case, func, select, type_coerce
+from sqlalchemy import Select, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from models.base import Entity, Money
 from models.filter_ops import filter_args
 from models.company import PropertyCompany, ServiceContract
 from models.estate import Estate, Unit
-from models.fees import Bill, FeeStandard, arrears_before
+from models.fees import Bill, BillMonthTotal, FeeStandard, arrears_before
 from models.oversight import (
     EVENT_STATES, GRADES, GridEvent, IntegrityAssessment, RectificationNotice, StarRating,
 )
 from models.repair_fund import (
-    BALANCE, FIRST_DEPOSIT, INFLOWS, STATES as FUND_STATES, FundApplication, FundEntry, needs_top_up, top_up_units,
+    STATES as FUND_STATES, FundApplication, FundEntry, FundUnitTotal, in_top_up_warning,
 )
 from models.safety import HAZARD_OPEN, Hazard
 from models.clock import local_now
@@ -140,31 +140,41 @@ def collection_window(ctx: Context) -> dt.date:
 
 
 def bill_totals(session: Session, ctx: Context) -> list[Row]:
-    """Due, paid and arrears per estate and month over the collection window, in one pass
-    over the bills per page: the 收缴率 figures and KPI all sum these rows."""
+    """Due, paid and arrears per estate and month over the collection window, read once per
+    page from the totals the database keeps (``BillMonthTotal``): the 收缴率 figures and KPI
+    all sum these rows."""
     if "bill_totals" not in ctx.memo:
         query = (
-            select(Estate.name.label("estate"), Bill.period,
-                   type_coerce(func.sum(Bill.amount), Money).label("due"),
-                   type_coerce(func.sum(Bill.paid), Money).label("paid"),
-                   type_coerce(func.sum(Bill.outstanding), Money).label("arrears"))
-            .join(Estate, Estate.id == Bill.estate_id)
-            .where(Bill.period >= collection_window(ctx))
-            .group_by(Estate.name, Bill.period)
-            .order_by(Estate.name, Bill.period)
+            select(Estate.name.label("estate"), BillMonthTotal.period, BillMonthTotal.due, BillMonthTotal.paid,
+                   BillMonthTotal.outstanding.label("arrears"))
+            .join(Estate, Estate.id == BillMonthTotal.estate_id)
+            .where(BillMonthTotal.period >= collection_window(ctx))
+            .order_by(Estate.name, BillMonthTotal.period)
         )
-        ctx.memo["bill_totals"] = rows(session, narrow(query, Bill.estate_id, ctx))
+        ctx.memo["bill_totals"] = rows(session, narrow(query, BillMonthTotal.estate_id, ctx))
     return ctx.memo["bill_totals"]
 
 
-@figure("collection_by_month", "收缴率（按小区、月份）", chart="line", x="period", y=(("rate", "收缴率(%)"),),
+#: the one line of a jurisdiction's monthly 收缴率 over several estates (a line per estate is
+#: unreadable beyond a few; the ranking by estate compares them)
+JURISDICTION_TOTAL = "辖区合计"
+
+
+@figure("collection_by_month", "收缴率（按月份）", chart="line", x="period", y=(("rate", "收缴率(%)"),),
         series="estate", kpi="kpi_collection_rate", needs="Bill",
         columns=(("estate", "小区"), ("period", "账期"), ("due", "应收(元)"), ("paid", "已收(元)"), ("rate", "收缴率(%)")))
 def _collection_by_month(session: Session, ctx: Context) -> list[Row]:
-    # by month, then by estate in the database's order of names (a stable sort keeps it)
-    found = sorted(bill_totals(session, ctx), key=lambda row: row["period"])
-    return [{"estate": row["estate"], "period": f"{row['period']:%Y-%m}", "due": row["due"], "paid": row["paid"],
-             "rate": percent(row["paid"], row["due"])} for row in found]
+    found: dict[tuple[str, dt.date], Row] = {}
+    names = {row["estate"] for row in bill_totals(session, ctx)}
+    for row in bill_totals(session, ctx):
+        estate = row["estate"] if len(names) == 1 else JURISDICTION_TOTAL
+        total = found.setdefault((estate, row["period"]), {"estate": estate, "period": f"{row['period']:%Y-%m}",
+                                                           "due": Decimal("0.00"), "paid": Decimal("0.00")})
+        total["due"] += row["due"]
+        total["paid"] += row["paid"]
+    for total in found.values():
+        total["rate"] = percent(total["paid"], total["due"])
+    return sorted(found.values(), key=lambda total: total["period"])
 
 
 @figure("collection_by_estate", "收缴率（近 12 个月，按小区）", chart="bar", x="estate", y=(("rate", "收缴率(%)"),),
@@ -552,28 +562,20 @@ def waiting_items(session: Session, ctx: Context, may_list: Callable[[type[Entit
         columns=(("estate", "小区"), ("inflow", "交存及收益(元)"), ("used", "使用及退还(元)"), ("balance", "结存(元)"),
                  ("warnings", "续交预警(户)")))
 def _fund_balances(session: Session, ctx: Context) -> list[Row]:
-    # one pass over the entries: per 分户账 (and the estate's own entries, unit NULL), then per estate
-    per_unit = (
-        select(FundEntry.estate_id, FundEntry.unit_id,
-               func.sum(case((FundEntry.kind.in_(INFLOWS), FundEntry.amount), else_=0)).label("inflow"),
-               func.sum(case((FundEntry.amount < 0, FundEntry.amount), else_=0)).label("used"),
-               BALANCE.label("balance"), FIRST_DEPOSIT.label("first_deposit"))
-        .group_by(FundEntry.estate_id, FundEntry.unit_id)
-    )
-    unit = narrow(per_unit, FundEntry.estate_id, ctx).subquery()
-    warning = and_(unit.c.unit_id.is_not(None),
-                   needs_top_up(unit.c.first_deposit, unit.c.balance, ctx.settings.fund_top_up_percent))
+    # one row per 分户账 (and the estate's own entries, unit_key 0), summed per estate
+    total = FundUnitTotal
+    warning = in_top_up_warning(ctx.settings.fund_top_up_percent)
     query = (
         select(Estate.name.label("estate"),
-               type_coerce(func.sum(unit.c.inflow), Money).label("inflow"),
-               type_coerce(func.sum(unit.c.used), Money).label("used"),
-               type_coerce(func.sum(unit.c.balance), Money).label("balance"),
+               type_coerce(func.sum(total.inflow), Money).label("inflow"),
+               type_coerce(func.sum(total.used), Money).label("used"),
+               type_coerce(func.sum(total.balance), Money).label("balance"),
                func.sum(case((warning, 1), else_=0)).label("warnings"))
-        .join(Estate, Estate.id == unit.c.estate_id)
+        .join(Estate, Estate.id == total.estate_id)
         .group_by(Estate.name)
         .order_by(Estate.name)
     )
-    return rows(session, query)
+    return rows(session, narrow(query, total.estate_id, ctx))
 
 
 @figure("fund_applications", "维修资金使用申请（按办理环节）", chart="bar", x="state", y=(("count", "件数"),),
@@ -637,20 +639,12 @@ def _publicity_over_count(session: Session, ctx: Context) -> int:
                     FundApplication.publicity_until < ctx.today)
 
 
-def _top_up_per_estate(ctx: Context) -> Any:
-    """续交预警 per estate: units whose balance fell below the settings' share of their first
-    deposit (as models.repair_fund.top_up_warnings), counted per estate in SQL."""
-    per_unit = top_up_units(ctx.settings.fund_top_up_percent).subquery()
-    return select(per_unit.c.estate_id, func.count().label("warnings")).group_by(per_unit.c.estate_id).subquery()
-
-
 @todo("fund_top_up", FundEntry, "维修资金需续交的分户账", endpoint="top_up")
 def _top_up_count(session: Session, ctx: Context) -> int:
-    # Estate is selected so that the scoping listener sees an estate-owned entity: a
-    # statement reading only a subquery's columns would not be scoped at all
-    warnings = _top_up_per_estate(ctx)
-    query = select(Estate.id, warnings.c.warnings).join(warnings, warnings.c.estate_id == Estate.id)
-    return sum(count for _estate, count in session.execute(narrow(query, Estate.id, ctx)))
+    """续交预警: units whose balance fell below the settings' share of their first deposit (as
+    models.repair_fund.top_up_warnings)."""
+    query = select(func.count()).select_from(FundUnitTotal).where(in_top_up_warning(ctx.settings.fund_top_up_percent))
+    return session.execute(narrow(query, FundUnitTotal.estate_id, ctx)).scalar_one()
 
 
 # -- daily operations (日常运营): service desk, hazards, 回访 ------------------------------

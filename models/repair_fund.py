@@ -21,14 +21,14 @@ from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Date, Index, Integer, Select, String, Text, UniqueConstraint, and_, distinct,
-    case, event, func, insert, select,
+    Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, Select, String, Text, UniqueConstraint, and_, distinct,
+    event, func, insert, select,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models import clock
-from models.base import Admin, Choices, Document, Entity, Menu, Money, batches, fk, positive, zh
+from models.base import Admin, Choices, Derived, Document, Entity, Menu, Money, batches, fk, positive, zh
 from models.clock import UTCDateTime, utc_now
 from models.errors import Refused
 from models.fees import cents
@@ -253,9 +253,23 @@ def deposit_first(session: Session, estate: Estate, rate: Decimal, day: dt.date)
     return len(rows)
 
 
-#: a unit's first deposit and balance, as sums over its 分户账 entries (SQL)
-FIRST_DEPOSIT = func.sum(case((FundEntry.kind == "deposit", FundEntry.amount), else_=0))
-BALANCE = func.sum(FundEntry.amount)
+class FundUnitTotal(Derived):
+    """One 分户账's sums over its ledger entries (``unit_key`` 0: the estate's own entries, such
+    as undivided public income), kept by the insert trigger of migration c3f7a9d1e5b8; the
+    ledger is append-only, so an insert is the only change there is. The fund figures and
+    续交预警 read one row per unit instead of summing half a million entries."""
+
+    __tablename__ = "fund_unit_total"
+
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id", ondelete="CASCADE"), primary_key=True)
+    unit_key: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: 交存、续交、收益 (INFLOWS), corrections of them included
+    inflow: Mapped[Decimal] = mapped_column(Money)
+    #: every outflow (negative entries)
+    used: Mapped[Decimal] = mapped_column(Money)
+    balance: Mapped[Decimal] = mapped_column(Money)
+    #: the first deposit (首期交存) the 续交 threshold is a share of
+    first_deposit: Mapped[Decimal] = mapped_column(Money)
 
 
 def needs_top_up(first: Any, balance: Any, threshold_percent: int) -> Any:
@@ -263,22 +277,24 @@ def needs_top_up(first: Any, balance: Any, threshold_percent: int) -> Any:
     return and_(first > 0, balance * 100 < first * threshold_percent)
 
 
+def in_top_up_warning(threshold_percent: int) -> Any:
+    """续交预警 (SQL) of a unit's ``FundUnitTotal`` row (the estate's own row never is)."""
+    total = FundUnitTotal
+    return and_(total.unit_key != 0, needs_top_up(total.first_deposit, total.balance, threshold_percent))
+
+
 def top_up_units(threshold_percent: int):
-    """续交预警 as a query: (unit_id, estate_id, first_deposit, balance) of each unit in
-    warning, grouped in SQL."""
-    return (
-        select(FundEntry.unit_id, FundEntry.estate_id, FIRST_DEPOSIT.label("first_deposit"), BALANCE.label("balance"))
-        .where(FundEntry.unit_id.is_not(None))
-        .group_by(FundEntry.unit_id, FundEntry.estate_id)
-        .having(needs_top_up(FIRST_DEPOSIT, BALANCE, threshold_percent))
-    )
+    """续交预警 as a query: (unit_id, estate_id, first_deposit, balance) of each unit in warning."""
+    total = FundUnitTotal
+    return (select(total.unit_key.label("unit_id"), total.estate_id, total.first_deposit, total.balance)
+            .where(in_top_up_warning(threshold_percent)))
 
 
 def top_up_warnings(session: Session, threshold_percent: int, estate_id: int | None = None):
     """The 续交预警 rows of :func:`top_up_units`, by estate and unit."""
-    query = top_up_units(threshold_percent).order_by(FundEntry.estate_id, FundEntry.unit_id)
+    query = top_up_units(threshold_percent).order_by(FundUnitTotal.estate_id, FundUnitTotal.unit_key)
     if estate_id is not None:
-        query = query.where(FundEntry.estate_id == estate_id)
+        query = query.where(FundUnitTotal.estate_id == estate_id)
     return session.execute(query).all()
 
 

@@ -12,7 +12,7 @@ import pytest
 from dateutil.relativedelta import relativedelta
 from flask import g
 from flask_login import login_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from models import clock
@@ -122,6 +122,15 @@ def test_collection_rate_per_month_is_paid_over_due(tiny):
     rows = {r["period"]: (r["due"], r["paid"], r["rate"]) for r in _figure("collection_by_month", tiny)}
     assert rows == {f"{LAST_MONTH:%Y-%m}": (Decimal("300.00"), Decimal("250.00"), Decimal("83.33")),
                     f"{TODAY:%Y-%m}": (Decimal("100.00"), Decimal("100.00"), Decimal("100.00"))}
+
+
+def test_the_jurisdictions_monthly_collection_rate_is_one_line_over_every_estates_bills(tiny):
+    rows = FIGURES["collection_by_month"].query(db.session, _ctx())
+    assert {r["estate"] for r in rows} == {"辖区合计"}
+    row = next(r for r in rows if r["period"] == f"{LAST_MONTH:%Y-%m}")
+    due, paid = db.session.execute(select(func.sum(Bill.amount), func.sum(Bill.paid)).where(
+        Bill.period == LAST_MONTH)).one()
+    assert (row["due"], row["paid"]) == (due, paid) and due > Decimal("300.00")  # the test estate's 300.00 and more
 
 
 def test_collection_rate_per_estate_sums_the_months(tiny):

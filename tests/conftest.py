@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-import time_machine
+
+from tests import shared_clock
 
 # Settings are read at import time: point the instance folder at a scratch directory
 # before the application package is imported.
@@ -22,14 +23,12 @@ os.environ.setdefault("INSTANCE_PATH", str(_SCRATCH / "instance"))
 # One clock (models/clock.py): the process runs in UTC and its clock starts at 23:30 UTC,
 # already 07:30 of the next day in Beijing, so a "today" taken from the server's zone
 # instead of the configured one is a day off and fails. The clock ticks on from there;
-# live gunicorn servers start from the same moment (tests/gunicorn_live.conf.py).
+# every process the tests start reads the same clock (tests/shared_clock.py).
 os.environ["TZ"] = "UTC"
 time.tzset()
 os.environ.setdefault("FROZEN_CLOCK", dt.datetime.combine(
     dt.datetime.now(dt.timezone.utc).date(), dt.time(23, 30), tzinfo=dt.timezone.utc).isoformat())
-# the real moment the clock was set: processes started later (consumers) join the same clock
-os.environ.setdefault("FROZEN_SINCE", repr(time.time()))
-time_machine.travel(dt.datetime.fromisoformat(os.environ["FROZEN_CLOCK"]), tick=True).start()
+shared_clock.join()  # processes started later (servers, consumers) join the same clock
 
 from sqlalchemy.pool import NullPool  # noqa: E402
 

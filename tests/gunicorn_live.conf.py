@@ -8,12 +8,9 @@ exec((Path(__file__).resolve().parent.parent / "gunicorn.conf.py").read_text())
 
 
 def post_worker_init(worker):
-    if os.environ.get("FROZEN_CLOCK"):  # the tests' clock (tests/conftest.py), ticking from the same moment
-        import datetime
+    from tests import shared_clock
 
-        import time_machine
-
-        time_machine.travel(datetime.datetime.fromisoformat(os.environ["FROZEN_CLOCK"]), tick=True).start()
+    shared_clock.join()  # the tests' clock, to the second, in every worker
     (Path(os.environ["LIVE_READY_DIR"]) / str(worker.pid)).touch()
 
 

@@ -2,17 +2,12 @@
 with JOB_TEST_SLOW=seconds, pausing after each progress report so that a test can kill it in
 the middle of a job (tests/test_job_consumers.py)."""
 
-import datetime
 import os
 import time
 
-if os.environ.get("FROZEN_CLOCK"):
-    # the tests' clock (tests/conftest.py), where it has ticked to by now: heartbeats written by
-    # one consumer are judged by the next on the same clock
-    import time_machine
+from tests import shared_clock  # noqa: E402
 
-    elapsed = datetime.timedelta(seconds=time.time() - float(os.environ["FROZEN_SINCE"]))
-    time_machine.travel(datetime.datetime.fromisoformat(os.environ["FROZEN_CLOCK"]) + elapsed, tick=True).start()
+shared_clock.join()
 
 from app import create_app, jobs  # noqa: E402
 

@@ -31,9 +31,10 @@ worker: setup
 	$(BIN)/flask worker
 
 ## the whole test suite (browser tests included; they skip without Debian's chromium
-## unless REQUIRE_SERVICES=1)
+## unless REQUIRE_SERVICES=1), one worker per core (TEST_WORKERS=1 for one process)
+TEST_WORKERS ?= auto
 test: setup
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 ## only the end-to-end tests in a real browser (Debian's chromium); screenshots in build/screenshots/
 test-browser: setup
@@ -49,7 +50,7 @@ screenshots: setup
 ## the tests own (it and <dbname>_template are dropped and recreated)
 test-pg: setup
 	@test -n "$${TEST_DATABASE_URL:-}" || { echo "请设置 TEST_DATABASE_URL=postgresql://用户@主机:端口/测试库名" >&2; exit 2; }
-	$(BIN)/pytest -m "not browser"  # the browser suite checks pages, not the database: once, in `make test`
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal -m "not browser"  # the browser suite checks pages, not the database: once, in `make test`
 
 # --- production (README 部署) ---
 

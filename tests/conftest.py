@@ -17,8 +17,11 @@ from tests import shared_clock
 
 # Settings are read at import time: point the instance folder at a scratch directory
 # before the application package is imported.
+# Each pytest process (one per core under `make test`, pytest-xdist) has its own scratch folder,
+# database (tests/databases.py) and job queue name (its consumers on a shared Redis).
 _SCRATCH = Path(tempfile.mkdtemp(prefix="wuye-tests-"))
-os.environ.setdefault("INSTANCE_PATH", str(_SCRATCH / "instance"))
+os.environ["INSTANCE_PATH"] = str(_SCRATCH / "instance")
+os.environ["JOB_QUEUE_NAME"] = f"wuye-tests-{os.getpid()}"
 
 # One clock (models/clock.py): the process runs in UTC and its clock starts at 23:30 UTC,
 # already 07:30 of the next day in Beijing, so a "today" taken from the server's zone

@@ -6,9 +6,10 @@ backup API. PostgreSQL recreates the database from a template copy of the seeded
 (``CREATE DATABASE ... TEMPLATE``: one statement, exact, sequences included, and safe
 although the views commit; see README 测试 for the measured cost).
 
-TEST_DATABASE_URL names a database the tests own: it and ``<name>_template`` are
-dropped and recreated, so it must never be a database anyone cares about. The
-application's own DATABASE_URL is deliberately not used by the tests.
+TEST_DATABASE_URL names a database the tests own: it and ``<name>_template`` (under
+pytest-xdist ``<name>_gw0``, ``<name>_gw0_template``, ... one pair per worker) are dropped
+and recreated, so it must never be a database anyone cares about. The application's own
+DATABASE_URL is deliberately not used by the tests.
 """
 
 from __future__ import annotations
@@ -48,10 +49,14 @@ class PostgresTestDatabase:
 
     def __init__(self, url: str) -> None:
         parsed = make_url(database_url(url))
+        if not parsed.database:
+            raise ValueError("TEST_DATABASE_URL 须包含数据库名")
+        # pytest-xdist workers (gw0, gw1, ...): one database each, named after the given one
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        if worker:
+            parsed = parsed.set(database=f"{parsed.database}_{worker}")
         self.url = parsed.render_as_string(hide_password=False)
         self.name = parsed.database
-        if not self.name:
-            raise ValueError("TEST_DATABASE_URL 须包含数据库名")
         self.template = f"{self.name}_template"
         # statements about whole databases run on the maintenance database, autocommit
         self._admin_url = parsed.set(drivername="postgresql", database="postgres").render_as_string(

@@ -90,6 +90,9 @@ class Config:
     #: list pages: default and largest page size a user may ask for
     PAGE_SIZE = 25
     MAX_PAGE_SIZE = 100
+    #: a list page counts matching rows up to this many and then shows "10,000+": counting all
+    #: 1.3 million bills of a city-wide official costs more than the page itself
+    LIST_COUNT_CAP = int(os.environ.get("LIST_COUNT_CAP", "10000"))
 
     DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", DEMO_PASSWORD_DEFAULT)
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import prison
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from models.base import natural_key
@@ -375,3 +375,61 @@ def test_a_saved_edit_returns_to_the_filtered_list_it_came_from(app, manager):
         data[name] = re.search(r'value="([^"]*)"', chosen).group(1)
     answer = manager.post(f"/unit/edit/{pk}", data=data)
     assert answer.status_code == 302 and answer.headers["Location"].endswith(listing)
+
+
+# -- counts on huge lists: "10,000+" -----------------------------------------------------------
+
+def _units_of_large_estate() -> int:
+    return db.session.scalar(select(func.count(Unit.id)).join(Building).where(
+        Building.estate_id == _manager_estate_id()))
+
+
+def _shown_count(page: str) -> str:
+    match = re.search(r"<strong>记录数:</strong>\s*([\d,+]+)", page)
+    assert match, "the list page shows its record count"
+    return match.group(1)
+
+
+def test_a_list_stops_counting_at_the_cap_and_says_there_are_more(app, manager, monkeypatch):
+    units = in_db(app, _units_of_large_estate)
+    assert units == 120  # the test data's large estate (tests/conftest.py TEST_UNITS)
+    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 50)
+
+    page = text_of(manager.get("/unit/list/"))
+
+    assert _shown_count(page) == "50+"
+    assert "符合条件的记录超过 50 条" in page
+    assert len(shown_ids(page, "unit")) == 25  # the page itself is whole
+
+
+def test_a_count_that_reaches_the_cap_exactly_is_shown_exact(app, manager, monkeypatch):
+    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 120)  # the large estate's 120 units
+
+    page = text_of(manager.get("/unit/list/"))
+
+    assert _shown_count(page) == "120"
+    assert "符合条件的记录超过" not in page
+
+
+def test_a_capped_count_counts_only_the_users_estates(app, manager, monkeypatch):
+    everywhere = in_db(app, lambda: db.session.scalar(select(func.count(Unit.id))))
+    assert everywhere > 121  # other estates' units would push a leaking count over the cap
+    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 121)
+
+    assert _shown_count(text_of(manager.get("/unit/list/"))) == "120"
+
+
+def test_the_capped_list_pages_through_the_counted_rows(app, manager, monkeypatch):
+    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 50)
+
+    page = text_of(manager.get("/unit/list/"))
+
+    # 50 counted rows at 25 a page: pages 1 and 2 are offered, page 3 is not
+    assert re.search(r'href="[^"]*page_UnitView=1[^"]*"', page)
+    assert not re.search(r'href="[^"]*page_UnitView=2[^"]*"', page)
+
+
+def test_the_rest_api_counts_exactly_whatever_the_list_cap(app, manager, monkeypatch):
+    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 50)
+
+    assert manager.get("/api/v1/unit/?page_size=1").get_json()["count"] == 120

@@ -19,6 +19,7 @@ from models.base import INT_MAX, Entity, lookup_columns_of, normalized, value_ki
 from models.rules import violations
 from views.api_zh import ChineseResponses
 from views.errors import Refused
+from views.interface import AtLeast, counting_up_to
 from views.masking import MaskedColumns, mask_record, personal_data_filters
 
 
@@ -168,14 +169,16 @@ class EntityModelView(MaskedColumns, ModelView):
         if order_column and order_column not in self.order_columns:
             order_column, order_direction = "", ""
         filters, problems = self.request_filters()
-        widgets = self._get_list_widget(
-            filters=filters, order_column=order_column, order_direction=order_direction,
-            page=get_page_args().get(self.__class__.__name__),
-            page_size=get_page_size_args().get(self.__class__.__name__), **kwargs,
-        )
+        with counting_up_to(current_app.config["LIST_COUNT_CAP"]):
+            widgets = self._get_list_widget(
+                filters=filters, order_column=order_column, order_direction=order_direction,
+                page=get_page_args().get(self.__class__.__name__),
+                page_size=get_page_size_args().get(self.__class__.__name__), **kwargs,
+            )
         self.update_redirect()
         widgets["panel"] = panel(self, self._filters, problems, request.args)
-        widgets["panel"]["count"] = widgets["list"].template_args.get("count")
+        widgets["panel"]["count"] = count = widgets["list"].template_args.get("count")
+        widgets["panel"]["more_than"] = count if isinstance(count, AtLeast) else None
         widgets["panel"]["saved"] = saved_filters(self.datamodel.session, g.user.id, self.__class__.__name__)
         widgets["panel"]["query"] = list_query(request.query_string.decode())
         return widgets

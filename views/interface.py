@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -12,6 +15,26 @@ from sqlalchemy.orm import Query, aliased, joinedload, selectinload
 from models.base import admin_of, sort_keys
 from views.errors import Refused, integrity_message
 from views.filters import AppFilterConverter, AppFilters
+
+
+class AtLeast(int):
+    """A count that stopped at its cap: the cap in arithmetic (pages), "10,000+" on the page."""
+
+    def __str__(self) -> str:
+        return f"{int(self):,}+"
+
+
+_count_cap: ContextVar[int | None] = ContextVar("count_cap", default=None)
+
+
+@contextmanager
+def counting_up_to(cap: int | None) -> Iterator[None]:
+    """Counts taken inside stop at ``cap`` (a list page); the REST API's counts stay exact."""
+    token = _count_cap.set(cap)
+    try:
+        yield
+    finally:
+        _count_cap.reset(token)
 
 
 def sort_terms(model: type, column: str) -> list[str]:
@@ -101,12 +124,19 @@ class AppInterface(SQLAInterface):
             terms.append(direction(self.obj.id))
         return query.order_by(*terms)
 
-    def query_count(self, query: Query, *args: Any, **kwargs: Any) -> int:
+    def query_count(self, query: Query, filters: Any = None, select_columns: Any = None) -> int:
         # Query.count() runs the list query as a subquery, which the session-level
         # scoping listener does not reach: the subquery carries the scope itself.
         from app.scoping import scope_options, scoped_tables_in
 
-        return super().query_count(query.options(*scope_options(scoped_tables_in(query.statement))), *args, **kwargs)
+        scoped = query.options(*scope_options(scoped_tables_in(query.statement)))
+        cap = _count_cap.get()
+        if not cap:
+            return super().query_count(scoped, filters, select_columns)
+        # the database stops at cap + 1 matching ids instead of visiting every one
+        matching = self._apply_inner_all(scoped, filters, select_columns=select_columns, aliases_mapping={})
+        found = matching.with_entities(self.obj.id).limit(cap + 1).count()
+        return AtLeast(cap) if found > cap else found
 
     def apply_all(
         self, query: Query, filters: Any = None, order_column: str = "", order_direction: str = "",

@@ -15,10 +15,10 @@ import pytest
 
 from tests import shared_clock
 
-# Settings are read at import time: point the instance folder at a scratch directory
-# before the application package is imported.
-# Each pytest process (one per core under `make test`, pytest-xdist) has its own scratch folder,
-# database (tests/databases.py) and job queue name (its consumers on a shared Redis).
+# Settings are read at import time: point the instance folder at a scratch directory before
+# the application package is imported. Each pytest process (one per core under `make test`,
+# pytest-xdist) has its own scratch folder, database (tests/databases.py) and job queue name
+# (its consumers share Redis with the other workers' consumers).
 _SCRATCH = Path(tempfile.mkdtemp(prefix="wuye-tests-"))
 os.environ["INSTANCE_PATH"] = str(_SCRATCH / "instance")
 os.environ["JOB_QUEUE_NAME"] = f"wuye-tests-{os.getpid()}"

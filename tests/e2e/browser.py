@@ -154,6 +154,21 @@ class Person:
         page.locator(".select2-container--open .select2-results__option", has_text=text).first.click()
         expect_text(page.locator(f"#select2-{field}-container"), text)
 
+    def unfold(self, label: str) -> None:
+        """Open a record page's folded panel (a related list) and wait until it is open. A click
+        that lands before the panel's script is ready does nothing: it is clicked again."""
+        toggle = self.page.locator("a.accordion-toggle", has_text=label)
+        body = self.page.locator(toggle.get_attribute("href"))
+        for _ in range(3):
+            if "in" not in (body.get_attribute("class") or "").split():
+                toggle.click()
+            try:
+                expect(body).to_have_class(re.compile(r"\bcollapse in\b"), timeout=5000)  # its animation done
+                return
+            except AssertionError:
+                continue
+        raise AssertionError(f"{self.username}: the panel 「{label}」 did not open")
+
     def save(self) -> None:
         """Submit the entity form; it must be accepted (no field or flashed error)."""
         self.submit(self.page.locator("#model_form button[type=submit]"))

@@ -38,7 +38,7 @@ def test_a_fee_standard_is_drafted_returned_fixed_approved_published_and_posted(
     show_url = manager.page.url
 
     # one line: 物业服务费 by area, at a price the 业委会 will find wrong
-    manager.page.get_by_text("收费明细列表").click()  # the lines' panel opens
+    manager.unfold("收费明细列表")
     manager.submit(manager.page.locator("a[href^='/fee_standard_line/add']"))
     manager.choose("item", "物业服务费")
     manager.choose("billing_basis", "按建筑面积")
@@ -60,7 +60,7 @@ def test_a_fee_standard_is_drafted_returned_fixed_approved_published_and_posted(
     # the manager reads the comment, corrects the line and submits again
     manager.visit(show_url)
     expect(manager.page.locator(".workflow-panel .timeline")).to_contain_text("涨幅过大")
-    manager.page.get_by_text("收费明细列表").click()
+    manager.unfold("收费明细列表")
     manager.submit(manager.page.locator("a[href^='/fee_standard_line/edit/']").first)
     manager.fill("unit_price", "2.95")
     manager.save()

@@ -8,11 +8,12 @@ import random
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Integer, column, insert, select, update, values
 from sqlalchemy.orm import Session
 
 from app.audit import record_all
 from models import clock
+from models.base import Money
 from models.estate import Estate
 from models.fees import Bill, FeeItem, FeeStandard, FeeStandardLine, Payment, cents, generate_bills, month_start
 from models.workflow import WorkflowEvent
@@ -114,13 +115,24 @@ def _settle(session: Session, rng: random.Random, today: dt.date) -> int:
         day = min(period + dt.timedelta(days=rng.randint(3, 40)), today)
         payments.append(dict(estate_id=estate_id, bill_id=bill_id, amount=paid, method=rng.choice(methods),
                              paid_on=day, receipt_no=f"SJ{bill_id:08d}", note=None))
-        balances.append({"b_id": bill_id, "b_paid": paid, "b_outstanding": amount - paid})
+        balances.append((bill_id, paid, amount - paid))
     if payments:
         session.execute(insert(Payment), payments)
-        table = Bill.__table__
-        session.connection().execute(
-            update(table).where(table.c.id == bindparam("b_id"))
-            .values(paid=bindparam("b_paid"), outstanding=bindparam("b_outstanding")),
-            balances,
-        )
+        _set_balances(session, balances)
     return len(payments)
+
+
+#: rows per UPDATE: three parameters each, under SQLite's 32,766 and PostgreSQL's 65,535
+BALANCE_CHUNK = 5000
+
+
+def _set_balances(session: Session, balances: list[tuple[int, Decimal, Decimal]]) -> None:
+    """One ``WITH balance AS (VALUES ...) UPDATE bill ... FROM balance`` per chunk rather than one
+    statement per bill: the bill totals' statement-level trigger then runs once per chunk, not
+    once per bill (on PostgreSQL ~0.2 ms per statement, minutes over a million bills)."""
+    table = Bill.__table__
+    for start in range(0, len(balances), BALANCE_CHUNK):
+        rows = values(column("id", Integer), column("paid", Money), column("outstanding", Money),
+                      name="balance").data(balances[start:start + BALANCE_CHUNK]).cte()
+        session.connection().execute(
+            update(table).where(table.c.id == rows.c.id).values(paid=rows.c.paid, outstanding=rows.c.outstanding))

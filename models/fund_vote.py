@@ -1,4 +1,4 @@
-"""The owners' vote on a repair-fund application (民法典 第278条, 建筑物区分所有权解释 第8/9条).
+"""The owners' vote on the matters they decide together (民法典 第278条, 建筑物区分所有权解释 第8/9条).
 
 The arithmetic is kept apart from the database so that it can be read against the law
 and tested case by case: :func:`tally` takes the electorate (one :class:`Voter` per unit,
@@ -16,9 +16,10 @@ SQL (``models.repair_fund.current_tally``) and hands them to the same :func:`cou
   who returned nothing, with all their area.
 - Quorum: participating area ≥ q × total area AND participating heads ≥ q × total heads
   ("以上" includes the boundary). 同意, 反对 and 弃权 all participate.
-- Approval: 同意 > a × participating (area and heads) ("过半数" is strict). The older 双2/3
-  rule (同意 ≥ 2/3 of ALL owners) and the 3/4 rule for 筹集/改建 are other :class:`Rule` values,
-  kept per jurisdiction in :class:`VoteRule`.
+- Approval: 同意 > a × participating (area and heads) ("过半数" is strict); at least 3/4 for
+  筹集维修资金, 改建重建 and 改变共有部分用途/经营 (:func:`legal_rule`). The older 双2/3 rule
+  (同意 ≥ 2/3 of ALL owners) is another :class:`Rule` value; a jurisdiction keeps its own,
+  never below the law's, in :class:`VoteRule`.
 """
 
 from __future__ import annotations
@@ -42,10 +43,23 @@ from models.region import District
 
 BALLOT_CHOICES = Choices(("yes", "同意"), ("no", "反对"), ("abstain", "弃权"))
 CHANNELS = Choices(("paper", "纸质表决票"), ("electronic", "电子投票"))
+#: everything owners decide together, in the order of 民法典第二百七十八条第一款 (一)–(九)
 MATTERS = Choices(
+    ("rules_of_procedure", "制定和修改业主大会议事规则"),
+    ("covenant", "制定和修改管理规约"),
+    ("committee", "选举业主委员会或者更换业主委员会成员"),
+    ("property_manager", "选聘和解聘物业服务企业或者其他管理人"),
     ("use", "使用建筑物及其附属设施的维修资金"),
-    ("major", "筹集维修资金、改建重建建筑物及其附属设施"),
+    ("raise_fund", "筹集建筑物及其附属设施的维修资金"),
+    ("rebuild", "改建、重建建筑物及其附属设施"),
+    ("common_parts", "改变共有部分的用途或者利用共有部分从事经营活动"),
+    ("other", "有关共有和共同管理权利的其他重大事项"),
 )
+#: items (六)–(八): 3/4 of the participating area and heads; every other matter: more than half
+THREE_QUARTER_MATTERS = frozenset({"raise_fund", "rebuild", "common_parts"})
+#: what a repair-fund application may be put to the owners as: its use, or a use that
+#: rebuilds (改建、重建), which needs the 3/4 of item (七)
+FUND_MATTERS = Choices(*[(code, MATTERS.label(code)) for code in ("use", "rebuild")])
 BASES = Choices(("participating", "参与表决的业主"), ("total", "全体业主"))
 ONE_BALLOT = "该业主已经投过票：同一业主的多套房屋计为一人，只投一票，表决意见计入其全部房屋"
 #: the person key of every unsold developer unit of an estate (第9条: together one person)
@@ -199,7 +213,16 @@ def count_up(area: Mapping[str | None, int], heads: Mapping[str | None, int], un
 
 #: 民法典第二百七十八条第二款: local rules may be stricter than these floors, never looser
 LEGAL_QUORUM = Fraction(2, 3)
-LEGAL_APPROVAL = {"use": (Fraction(1, 2), True), "major": (Fraction(3, 4), False)}
+
+
+def legal_rule(matter: str) -> Rule:
+    """The law's own rule for a matter: quorum 2/3 of area and heads for all; 同意 at least 3/4
+    for items (六)–(八), more than half for the others."""
+    if matter in THREE_QUARTER_MATTERS:
+        return Rule(quorum=LEGAL_QUORUM, approval=Fraction(3, 4), strict=False)
+    return Rule(quorum=LEGAL_QUORUM, approval=Fraction(1, 2), strict=True)
+
+
 ARTICLE_278 = "民法典第二百七十八条第二款"
 
 
@@ -210,7 +233,8 @@ def _not_below_the_law(values: dict) -> list[tuple[str, str]]:
     if quorum is not None and quorum < LEGAL_QUORUM:
         found.append(("quorum", f"参与表决门槛不得低于法定的 2/3：参与表决的专有部分面积和人数均须占总数的三分之二以上（{ARTICLE_278}）"))
     approval = parse_fraction(values.get("approval"))
-    floor, floor_strict = LEGAL_APPROVAL.get(values.get("matter") or "use", LEGAL_APPROVAL["use"])
+    law = legal_rule(values.get("matter") or "use")
+    floor, floor_strict = law.approval, law.strict
     strict = bool(values.get("strict"))
     if approval is not None and (approval < floor or (approval == floor and floor_strict and not strict)):
         law = ("经参与表决专有部分面积过半数的业主且参与表决人数过半数的业主同意" if floor_strict
@@ -273,7 +297,7 @@ def rule_for(session: Session, district_id: int | None, matter: str) -> Rule:
     ).scalars().first()
     if rows is not None:
         return rows.rule()
-    return Rule() if matter == "use" else Rule(approval=Fraction(3, 4), strict=False)
+    return legal_rule(matter)
 
 
 class VoteRoll(Entity):

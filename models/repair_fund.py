@@ -34,7 +34,7 @@ from models.errors import Refused
 from models.fees import cents
 from models.estate import Building, Estate, Unit
 from models.fund_vote import (
-    BALLOT_CHOICES, DEVELOPER, MATTERS, ONE_BALLOT, Ballot, Rule, Tally, VoteResult, VoteRoll, count_up, rule_for,
+    BALLOT_CHOICES, DEVELOPER, FUND_MATTERS, ONE_BALLOT, Ballot, Rule, Tally, VoteResult, VoteRoll, count_up, rule_for,
 )
 from models.people import Owner, UnitOwnership
 from models.settings import Settings
@@ -478,7 +478,7 @@ class FundApplication(Entity):
         String(30), info=zh("紧急情况", "应急维修必填，须为系统设置中的紧急情况之一，如 电梯故障")
     )
     matter: Mapped[str] = mapped_column(
-        String(20), default="use", info=zh("表决事项", "决定适用的表决规则", choices=MATTERS)
+        String(20), default="use", info=zh("表决事项", "决定适用的表决规则", choices=FUND_MATTERS)
     )
     repair_part: Mapped[str] = mapped_column(String(200), info=zh("维修部位"))
     budget: Mapped[Decimal] = mapped_column(Money, info=zh("费用预算（元）", check=positive))
@@ -510,7 +510,7 @@ class FundApplication(Entity):
 
     __table_args__ = (
         CATEGORIES.constraint("category", "ck_fund_application_category"),
-        MATTERS.constraint("matter", "ck_fund_application_matter"),
+        FUND_MATTERS.constraint("matter", "ck_fund_application_matter"),
         STATES.constraint("state", "ck_fund_application_state"),
         CheckConstraint("budget > 0", name="ck_fund_application_budget"),
         CheckConstraint("actual_cost IS NULL OR actual_cost > 0", name="ck_fund_application_cost"),

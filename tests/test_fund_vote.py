@@ -146,9 +146,9 @@ def test_the_rule_reads_in_chinese():
     ("use", "3/5", "1/2", True, False),     # quorum below 2/3
     ("use", "2/3", "1/2", False, False),    # 1/2 "以上" includes exactly half: looser than 过半数
     ("use", "2/3", "1/3", False, False),
-    ("major", "2/3", "3/4", False, True),
-    ("major", "2/3", "2/3", False, False),  # 筹集、改建重建 need 3/4
-    ("major", "2/3", "4/5", True, True),
+    ("rebuild", "2/3", "3/4", False, True),
+    ("rebuild", "2/3", "2/3", False, False),  # 改建重建 needs 3/4
+    ("rebuild", "2/3", "4/5", True, True),
 ])
 def test_a_jurisdictions_vote_rule_may_not_fall_below_article_278(app, matter, quorum, approval, strict, accepted):
     from app.extensions import db

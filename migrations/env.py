@@ -104,6 +104,7 @@ def run_migrations_online():
 
     conf_args = current_app.extensions['migrate'].configure_args
     conf_args.setdefault("render_item", render_item)
+
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
@@ -118,10 +119,13 @@ def run_migrations_online():
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()
         try:
+            from models.base import built_on
+
             context.configure(
                 connection=connection,
                 target_metadata=get_metadata(),
-                **conf_args
+                # what the models declare for PostgreSQL only is not expected on SQLite
+                **{"include_object": built_on(connection.dialect.name), **conf_args},
             )
 
             with context.begin_transaction():

@@ -20,12 +20,34 @@ from typing import Any, ClassVar
 from flask_appbuilder import Model
 from flask_appbuilder.models.mixins import FileColumn
 from sqlalchemy import (
-    Boolean, CheckConstraint, Date, DateTime, ForeignKey, Integer, Numeric, String, TypeDecorator, event, inspect,
+    Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, TypeDecorator, event, inspect,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 #: execution option of the few queries that must read across estates (see app.scoping)
 ALL_ESTATES = "all_estates"
+
+def postgresql_index(name: str, *columns: str, **options: Any) -> Index:
+    """An index only PostgreSQL builds: a trigram or partial index that SQLite (the laptop's
+    database, where scans are cheap) could not use."""
+    return Index(name, *columns, **options).ddl_if(dialect="postgresql")
+
+
+def trigram_index(table: str, column: str) -> Index:
+    """For 包含 searches (``ILIKE '%…%'``) on a large table: pg_trgm's GIN index, which
+    answers a pattern of three or more characters without reading every row."""
+    return postgresql_index(f"ix_{table}_{column}_trgm", column, postgresql_using="gin",
+                            postgresql_ops={column: "gin_trgm_ops"})
+
+
+def built_on(dialect: str) -> Callable[..., bool]:
+    """Alembic's ``include_object``: what the models declare for another database only is
+    not expected in this one."""
+    def include(obj: Any, _name: Any, _type: Any, _reflected: Any, _compare_to: Any) -> bool:
+        only = getattr(obj, "_ddl_if", None)
+        return only is None or only.dialect in (None, dialect)
+    return include
+
 
 class ExactDecimal(TypeDecorator):
     """NUMERIC(p, s) that stays exact on every database.

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Boolean, CheckConstraint, Date, Index, Integer, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Admin, Area, Choices, Entity, ExactDecimal, fk, positive, sort_key_of, zh
+from models.base import Admin, Area, Choices, Entity, ExactDecimal, fk, positive, sort_key_of, trigram_index, zh
 from models.region import Community
 
 if TYPE_CHECKING:
@@ -181,6 +181,7 @@ class Unit(Entity):
         Index("ix_unit_reading_order", "building_id", "entrance", "floor", "room_key"),
         Index("ix_unit_estate_room_key", "estate_id", "room_key"),
         Index("ix_unit_room_no", "room_no"),
+        trigram_index("unit", "room_no"),
     )
 
     def __str__(self) -> str:

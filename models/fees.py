@@ -18,12 +18,15 @@ from fractions import Fraction
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, func, select
+from sqlalchemy import (
+    CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, func, select, text,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models import clock
 from models.base import (
-    ALL_ESTATES, Admin, Choices, Derived, Entity, ExactDecimal, Menu, Money, decimal_text, fk, positive, zh,
+    ALL_ESTATES, Admin, Choices, Derived, Entity, ExactDecimal, Menu, Money, decimal_text, fk, positive,
+    postgresql_index, zh,
 )
 from models.clock import UTCDateTime
 from models.errors import Refused
@@ -368,6 +371,8 @@ class Bill(Entity):
         Index("ix_bill_estate_period", "estate_id", "period", "id"),
         Index("ix_bill_period", "period", "id"),
         Index("ix_bill_estate_outstanding", "estate_id", "outstanding"),
+        # 欠费 across a jurisdiction: ~5 % of the bills, newest first
+        postgresql_index("ix_bill_arrears", "period", "id", postgresql_where=text("outstanding > 0")),
     )
 
     def __str__(self) -> str:
@@ -612,7 +617,7 @@ def _bill_insert(basis: str, sqlite: bool):
     rounds half away from zero). Per-household and per-space bills are the price for the
     days, rounded in Python.
     """
-    from sqlalchemy import bindparam, text
+    from sqlalchemy import bindparam
 
     if basis == "per_area":
         quantity = "floor_area"

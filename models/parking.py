@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Date, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Admin, Area, Choices, Entity, Menu, fk, positive, zh
+from models.base import Admin, Area, Choices, Entity, Menu, fk, positive, trigram_index, zh
 from models.estate import Estate
 from models.people import Owner
 from models.validators import check_plate
@@ -47,6 +47,7 @@ class ParkingSpace(Entity):
         CheckConstraint("area > 0", name="ck_parking_space_area"),
         SPACE_TYPES.constraint("space_type", "ck_parking_space_type"),
         SPACE_STATUSES.constraint("status", "ck_parking_space_status"),
+        trigram_index("parking_space", "code"),
     )
 
     def __str__(self) -> str:
@@ -86,6 +87,7 @@ class Vehicle(Entity):
             info={"message": "本小区已登记该车牌"},
         ),
         VEHICLE_TYPES.constraint("vehicle_type", "ck_vehicle_type"),
+        trigram_index("vehicle", "plate"),
     )
 
     def __str__(self) -> str:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import Boolean, CheckConstraint, Date, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Admin, Choices, Entity, ExactDecimal, Menu, fk, positive, zh
+from models.base import Admin, Choices, Entity, ExactDecimal, Menu, fk, positive, trigram_index, zh
 from models.estate import Estate, Unit
 from models.validators import (
     check_foreign_permanent, check_id_card, check_mobile, check_residence_permit, check_uscc, normalize_code,
@@ -73,6 +73,7 @@ class Owner(Entity):
             info={"message": "本小区已有相同证件号码的业主"},
         ),
         ID_TYPES.constraint("id_type", "ck_owner_id_type"),
+        trigram_index("owner", "name"),
     )
 
     def __str__(self) -> str:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from app import audit, fakes, roles
+from app.demo_assembly import load_assembly
 from app.demo_fees import load_fees
 from app.demo_fund import load_fund
 from app.demo_operations import load_operations
@@ -422,9 +423,10 @@ def load(
     fund = load_fund(session, rng, estate_ids, manager="manager_a", committee="committee_a", official="official_jd")
     operations = load_operations(session, rng, estate_ids)
     oversight = load_oversight(session, rng, estate_ids, official="official_jd", manager="manager_a")
+    assembly = load_assembly(session, rng, estate_ids, committee="committee_a")
     messages = {**_messages(session, estate_ids[0]), **_wechat_bindings(session, estate_ids)}
     session.commit()
-    return {**writer.counts, **fees, **fund, **operations, **oversight, **messages, USERS_KEY: users}
+    return {**writer.counts, **fees, **fund, **operations, **oversight, **assembly, **messages, USERS_KEY: users}
 
 
 def _messages(session: Any, estate_id: int) -> dict[str, int]:

@@ -238,8 +238,10 @@ def owner_addresses(session: Any, estate_id: int) -> list[tuple[str, str]]:
 
 
 def announce_to_owners(session: Any, obj: Any, _from_state: Any, to_state: Any, _comment: Any = None) -> None:
-    """A published fee standard or an opened owner vote is sent to the estate's owners."""
+    """A published fee standard, an announced 业主大会会议 or an opened owner vote is sent to
+    the estate's owners."""
     from models.fees import FeeStandard
+    from models.owners_assembly import OwnersMeeting
     from models.repair_fund import FundApplication
 
     if isinstance(obj, FeeStandard) and to_state == "published":
@@ -251,6 +253,10 @@ def announce_to_owners(session: Any, obj: Any, _from_state: Any, to_state: Any, 
             "estate": obj.estate.name, "title": obj.title,
             "vote_until": f"{obj.vote_until:%Y年%m月%d日}" if obj.vote_until else ""}, estate_id=obj.estate_id,
             link=f"/public/vote/{obj.id}")
+    elif isinstance(obj, OwnersMeeting) and to_state == "announced":
+        queue_messages(session, "meeting_announced", owner_addresses(session, obj.estate_id), {
+            "estate": obj.estate.name, "title": obj.title, "vote_from": f"{obj.vote_from:%Y年%m月%d日}",
+            "vote_until": f"{obj.vote_until:%Y年%m月%d日}"}, estate_id=obj.estate_id, link=f"/public/meeting/{obj.id}")
 
 
 # -- sending -----------------------------------------------------------------------------------

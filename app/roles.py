@@ -91,6 +91,12 @@ _FUND_COMMITTEE = {
     "FundApplication": READ | {"approve", "return", "open_vote", "close_vote", "ballot", "confirm_emergency",
                                "accept", "approve_overrun", "return_overrun", "disclose", "archive"},
 }
+#: 业主大会: the 业委会 convenes and runs the meetings; 物业 and officials read them
+_ASSEMBLY_COMMITTEE = {
+    Menu.ASSEMBLY: READ,
+    "OwnersMeeting": MANAGE | {"announce", "open_vote", "close_vote", "cancel", "ballot"},
+    "MeetingMatter": MANAGE,
+}
 _FUND_OFFICIAL = {
     Menu.FUND: READ,
     "FundApplication": READ | {"confirm_official", "reject_official", "file", "pay", "pay_emergency"},
@@ -129,6 +135,7 @@ MATRIX: dict[str, dict[tuple[str, str] | str, frozenset[str]]] = {
     MANAGER: {
         Menu.REGION: READ, **{menu: MANAGE for menu in _MASTER_DATA}, "Estate": _OWN_ESTATE,
         **_FEES_MANAGER, **_operations(MANAGE, transitions=True), **_FUND_MANAGER, **_OVERSIGHT_MANAGER,
+        Menu.ASSEMBLY: READ,
     },
     STAFF: {
         Menu.REGION: READ,
@@ -143,12 +150,12 @@ MATRIX: dict[str, dict[tuple[str, str] | str, frozenset[str]]] = {
     # the audit log reads through the estate scope: 业委会 their estate, officials their 街道
     COMMITTEE: {
         Menu.REGION: READ, **{menu: READ for menu in _MASTER_DATA}, "AuditLog": READ,
-        Menu.FEES: READ, "FeeStandard": READ | {"approve", "return"}, **_FUND_COMMITTEE,
+        Menu.FEES: READ, "FeeStandard": READ | {"approve", "return"}, **_FUND_COMMITTEE, **_ASSEMBLY_COMMITTEE,
         Menu.OVERSIGHT: READ, **_operations(READ, transitions=False),
     },
     OFFICIAL: {
         Menu.REGION: READ, **{menu: READ for menu in _MASTER_DATA}, "AuditLog": READ, Menu.FEES: READ,
-        **_FUND_OFFICIAL, **_OVERSIGHT_OFFICIAL, **_operations(READ, transitions=False),
+        **_FUND_OFFICIAL, **_OVERSIGHT_OFFICIAL, **_operations(READ, transitions=False), Menu.ASSEMBLY: READ,
     },
 }
 
@@ -175,9 +182,10 @@ NAVIGATION: dict[str, tuple[str, ...]] = {
               Menu.QUALITY[0], Menu.FUND[0], Menu.PARKING[0], Menu.FACILITY[0]),
     STAFF: (DASHBOARD_MENU, Menu.MASTER[0], Menu.PEOPLE[0], Menu.FEES[0], Menu.OPERATIONS[0], Menu.SAFETY[0],
             Menu.PARKING[0], Menu.FACILITY[0]),
-    COMMITTEE: (DASHBOARD_MENU, Menu.FEES[0], Menu.FUND[0], Menu.MASTER[0], Menu.PEOPLE[0], Menu.OPERATIONS[0]),
-    OFFICIAL: (DASHBOARD_MENU, Menu.OVERSIGHT[0], Menu.FUND[0], Menu.FEES[0], Menu.MASTER[0], Menu.SAFETY[0],
-               Menu.OPERATIONS[0]),
+    COMMITTEE: (DASHBOARD_MENU, Menu.ASSEMBLY[0], Menu.FEES[0], Menu.FUND[0], Menu.MASTER[0], Menu.PEOPLE[0],
+                Menu.OPERATIONS[0]),
+    OFFICIAL: (DASHBOARD_MENU, Menu.OVERSIGHT[0], Menu.ASSEMBLY[0], Menu.FUND[0], Menu.FEES[0], Menu.MASTER[0],
+               Menu.SAFETY[0], Menu.OPERATIONS[0]),
 }
 
 

@@ -263,11 +263,14 @@ class Menu:
     OPERATIONS = ("日常运营", "fa-wrench")
     SAFETY = ("安全管理", "fa-shield")
     QUALITY = ("服务质量", "fa-star-half-o")
+    # the owners' self-governance: 业主大会 meetings, their matters, ballots and results
+    ASSEMBLY = ("业主大会", "fa-comments")
     FUND = ("维修资金", "fa-university")
     OVERSIGHT = ("监督考核", "fa-gavel")
     SYSTEM = ("系统管理", "fa-sliders")
 
-    ORDER = (REGION, MASTER, PEOPLE, PARKING, FACILITY, FEES, OPERATIONS, SAFETY, QUALITY, FUND, OVERSIGHT, SYSTEM)
+    ORDER = (REGION, MASTER, PEOPLE, PARKING, FACILITY, FEES, OPERATIONS, SAFETY, QUALITY, ASSEMBLY, FUND, OVERSIGHT,
+             SYSTEM)
 
 
 class Admin:

@@ -38,6 +38,7 @@ from models.filter_ops import filter_args
 from models.company import PropertyCompany, ServiceContract
 from models.estate import Estate, Unit
 from models.fees import Bill, BillMonthTotal, FeeStandard, arrears_before
+from models.owners_assembly import MatterResult, OwnersMeeting
 from models.oversight import (
     EVENT_STATES, GRADES, GridEvent, IntegrityAssessment, RectificationNotice, StarRating,
 )
@@ -618,6 +619,51 @@ def closing_horizon(ctx: Context) -> dt.date:
 def _votes_closing_count(session: Session, ctx: Context) -> int:
     return count_of(session, ctx, FundApplication, FundApplication.state == "voting",
                     FundApplication.vote_until <= closing_horizon(ctx))
+
+
+@todo("meetings_closing", OwnersMeeting, "即将截止的业主大会表决",
+      lambda ctx: filter_args(OwnersMeeting, state="voting", vote_until=("le", closing_horizon(ctx).isoformat())))
+def _meetings_closing_count(session: Session, ctx: Context) -> int:
+    return count_of(session, ctx, OwnersMeeting, OwnersMeeting.state == "voting",
+                    OwnersMeeting.vote_until <= closing_horizon(ctx))
+
+
+# -- 业主自治 -------------------------------------------------------------------------------
+
+@figure("self_governance", "业主自治（近 12 个月）", needs="OwnersMeeting",
+        columns=(("estate", "小区"), ("committee", "业委会"), ("term_ends", "本届届满"), ("held", "已计票的会议"),
+                 ("passed", "通过的事项"), ("failed", "未通过的事项"), ("in_progress", "公告或表决中的会议"),
+                 ("last_held", "最近一次表决截止")))
+def _self_governance(session: Session, ctx: Context) -> list[Row]:
+    """Per estate: whether it has a 业委会 and when its term ends, and what its 业主大会 decided."""
+    since = ctx.today - relativedelta(months=12)
+    counted = (OwnersMeeting.state == "counted") & (OwnersMeeting.vote_until >= since)
+    meetings = (
+        select(OwnersMeeting.estate_id, func.sum(case((counted, 1), else_=0)).label("held"),
+               func.sum(case((OwnersMeeting.state.in_(("announced", "voting")), 1), else_=0)).label("in_progress"),
+               func.max(case((OwnersMeeting.state == "counted", OwnersMeeting.vote_until))).label("last_held"))
+        .group_by(OwnersMeeting.estate_id).subquery()
+    )
+    decided = (
+        select(MatterResult.estate_id, func.sum(case((MatterResult.passed, 1), else_=0)).label("passed"),
+               func.sum(case((MatterResult.passed, 0), else_=1)).label("failed"))
+        .join(OwnersMeeting, OwnersMeeting.id == MatterResult.meeting_id).where(OwnersMeeting.vote_until >= since)
+        .group_by(MatterResult.estate_id).subquery()
+    )
+    query = (
+        select(Estate.name.label("estate"), Estate.committee_founded_on, meetings.c.held, meetings.c.in_progress,
+               meetings.c.last_held, decided.c.passed, decided.c.failed)
+        .outerjoin(meetings, meetings.c.estate_id == Estate.id).outerjoin(decided, decided.c.estate_id == Estate.id)
+        .order_by(Estate.name)
+    )
+    found = rows(session, narrow(query, Estate.id, ctx))
+    for row in found:
+        founded = row.pop("committee_founded_on")
+        row["committee"] = f"{founded} 成立" if founded else "尚未成立"
+        row["term_ends"] = committee_term_end(founded, ctx.today, ctx.settings.committee_term_years) if founded else None
+        for key in ("held", "in_progress", "passed", "failed"):
+            row[key] = int(row[key] or 0)
+    return found
 
 
 @todo("fee_standards_taking_effect", FeeStandard, "即将执行的收费标准（公示期将满）",

@@ -25,20 +25,23 @@ SQL (``models.repair_fund.current_tally``) and hands them to the same :func:`cou
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, ForeignKeyConstraint, Integer, String, UniqueConstraint, select,
+    Boolean, CheckConstraint, ColumnElement, ForeignKeyConstraint, Integer, Select, String, UniqueConstraint, select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-
+from models import clock
 from models.base import ALL_ESTATES, Admin, Area, Choices, Document, Entity, Menu, fk, zh
 from models.clock import UTCDateTime
 from models.estate import Unit
+from models.people import Owner, UnitOwnership
 from models.region import District
 
 BALLOT_CHOICES = Choices(("yes", "同意"), ("no", "反对"), ("abstain", "弃权"))
@@ -207,6 +210,59 @@ def count_up(area: Mapping[str | None, int], heads: Mapping[str | None, int], un
         silent_area=silent_area, silent_heads=silent_heads, rule=rule,
         units=sum(units.values()), ballots=sum(of(units, c) for c in BALLOT_CHOICES.codes),
     )
+
+
+# -- the roll ------------------------------------------------------------------------
+
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def roll_entries(session: Session, units: Select, day: dt.date) -> list[dict[str, Any]]:
+    """The electorate of a vote over the units ``units`` selects, as of ``day``: each unit's
+    area (第8条), the person it counts towards and that person's name (第9条), and one
+    电子投票码 per person (one ballot per person)."""
+    rows = session.execute(select(Unit.id, Unit.floor_area, Unit.status, Unit.delivered_on)
+                           .where(Unit.id.in_(units)).order_by(Unit.id)).all()
+    owners: dict[int, list[tuple[int, str, bool]]] = {}
+    for unit_id, owner_id, name, developer in session.execute(
+        select(UnitOwnership.unit_id, Owner.id, Owner.name, Owner.is_developer)
+        .join(Owner, Owner.id == UnitOwnership.owner_id).where(UnitOwnership.unit_id.in_(units))
+    ):
+        owners.setdefault(unit_id, []).append((owner_id, name, developer))
+    entries, codes = [], {}
+    for unit in rows:
+        holders = sorted(owners.get(unit.id, []))
+        # 建筑物区分所有权解释第九条: units not sold, and units sold but not yet delivered, are
+        # together one person, the developer's (a unit without a delivery date counts as delivered)
+        undelivered = unit.delivered_on is not None and unit.delivered_on > day
+        if unit.status == "unsold" or undelivered or (holders and all(developer for *_rest, developer in holders)):
+            person, name = DEVELOPER, "开发建设单位（未售或未交付）"
+        elif holders:
+            person = "owners:" + ",".join(str(owner_id) for owner_id, *_rest in holders)
+            name = "、".join(n for _id, n, _dev in holders)
+        else:
+            person, name = f"unit:{unit.id}", "（未登记业主）"
+        person = person[:200]
+        code = codes.setdefault(person, "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8)))
+        entries.append(dict(unit_id=unit.id, area=unit.floor_area, person=person, voter_name=name[:200], code=code))
+    return entries
+
+
+def vote_may_close(vote_until: dt.date, persons: int, cast: int) -> str | None:
+    """A vote is counted once its period is over, or earlier when every person has voted."""
+    if clock.today() > vote_until or cast >= persons:
+        return None
+    return (f"表决期至 {vote_until:%Y年%m月%d日}，尚有 {persons - cast} 位业主未投票，"
+            "表决期满或全部业主投票后方可计票")
+
+
+def code_matches(session: Session, roll: type, of_vote: ColumnElement[bool], person: str, code: str | None) -> bool:
+    """Whether ``code`` is the person's 电子投票码 on the roll of one vote (a roll opened before
+    codes were per person has one per unit, and each of them opens the person's ballot)."""
+    typed = (code or "").strip().upper()
+    known = session.execute(select(roll.code).where(of_vote, roll.person == person)).scalars()
+    # every code is compared (no early exit): the answer takes as long whichever matched
+    return bool(typed) and any([secrets.compare_digest(typed, value) for value in known])
 
 
 # -- the tables ----------------------------------------------------------------------
@@ -385,14 +441,9 @@ class Ballot(Entity):
         append_only = True
 
 
-class VoteResult(Entity):
-    """表决结果: the outcome stored together with every number it was computed from."""
+class TallyFigures:
+    """The columns of a stored outcome: every number it was computed from, the rule, the verdict."""
 
-    __tablename__ = "vote_result"
-
-    application_id: Mapped[int] = fk("fund_application.id")
-    application: Mapped["FundApplication"] = relationship(info=zh("使用申请"))  # noqa: F821
-    estate_id: Mapped[int] = fk("estate.id")
     total_area: Mapped[Decimal] = mapped_column(Area, info=zh("总面积（㎡）"))
     total_heads: Mapped[int] = mapped_column(Integer, info=zh("总人数"))
     participating_area: Mapped[Decimal] = mapped_column(Area, info=zh("参与表决面积（㎡）"))
@@ -408,6 +459,29 @@ class VoteResult(Entity):
     rule: Mapped[str] = mapped_column(String(300), info=zh("表决规则"))
     passed: Mapped[bool] = mapped_column(Boolean, info=zh("是否通过"))
     computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=zh("计票时间"))
+
+
+def figures_of(result: Tally) -> dict[str, Any]:
+    """A tally as the columns of :class:`TallyFigures` (areas back in ㎡)."""
+    area = lambda hundredths: Decimal(hundredths) / 100  # noqa: E731
+    return dict(
+        total_area=area(result.total_area), total_heads=result.total_heads,
+        participating_area=area(result.participating_area), participating_heads=result.participating_heads,
+        yes_area=area(result.yes_area), yes_heads=result.yes_heads, no_area=area(result.no_area),
+        no_heads=result.no_heads, abstain_area=area(result.abstain_area), abstain_heads=result.abstain_heads,
+        silent_area=area(result.silent_area), silent_heads=result.silent_heads,
+        rule=result.rule.describe()[:300], passed=result.passed,
+    )
+
+
+class VoteResult(TallyFigures, Entity):
+    """表决结果: the outcome stored together with every number it was computed from."""
+
+    __tablename__ = "vote_result"
+
+    application_id: Mapped[int] = fk("fund_application.id")
+    application: Mapped["FundApplication"] = relationship(info=zh("使用申请"))  # noqa: F821
+    estate_id: Mapped[int] = fk("estate.id")
 
     __table_args__ = (UniqueConstraint("application_id", name="uq_vote_result_application",
                                        info={"message": "该申请已经计票"}),)

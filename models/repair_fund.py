@@ -14,7 +14,6 @@ to the cent, in the same transaction as its ledger entries.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from fractions import Fraction
@@ -34,9 +33,9 @@ from models.errors import Refused
 from models.fees import cents
 from models.estate import Building, Estate, Unit
 from models.fund_vote import (
-    BALLOT_CHOICES, DEVELOPER, FUND_MATTERS, ONE_BALLOT, Ballot, Rule, Tally, VoteResult, VoteRoll, count_up, rule_for,
+    BALLOT_CHOICES, FUND_MATTERS, ONE_BALLOT, Ballot, Rule, Tally, VoteResult, VoteRoll, code_matches, count_up,
+    figures_of, roll_entries, rule_for, vote_may_close,
 )
-from models.people import Owner, UnitOwnership
 from models.settings import Settings
 from models.workflow import Transition, Workflow
 
@@ -378,14 +377,9 @@ def _open_vote(app: FundApplication, session: Session) -> None:
 
 
 def _vote_may_close(app: FundApplication, session: Session) -> str | None:
-    if clock.today() > app.vote_until:
-        return None
     persons = session.scalar(select(func.count(distinct(VoteRoll.person))).where(VoteRoll.application_id == app.id))
     cast = session.scalar(select(func.count()).select_from(Ballot).where(Ballot.application_id == app.id))
-    if cast < persons:
-        return (f"表决期至 {app.vote_until:%Y年%m月%d日}，尚有 {persons - cast} 位业主未投票，"
-                "表决期满或全部业主投票后方可计票")
-    return None
+    return vote_may_close(app.vote_until, persons, cast)
 
 
 def _vote_outcome(app: FundApplication, session: Session) -> str:
@@ -600,41 +594,14 @@ def electorate(app: FundApplication) -> Select:
 # -- the vote ------------------------------------------------------------------------
 
 NOT_ON_ROLL, WRONG_CODE = "该房屋不在本次表决的列支范围内", "电子投票码不正确"
-_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 def open_roll(session: Session, app: FundApplication) -> int:
     """Fix the electorate: each unit's area and the person it counts towards (第8/9条)."""
-    units = session.execute(select(Unit.id, Unit.floor_area, Unit.status, Unit.delivered_on)
-                            .where(Unit.id.in_(electorate(app))).order_by(Unit.id)).all()
-    day = app.vote_from or clock.today()
-    if not units:
+    entries = roll_entries(session, electorate(app), app.vote_from or clock.today())
+    if not entries:
         raise Refused("列支范围为空，不能表决")
-    owners: dict[int, list[tuple[int, str, bool]]] = {}
-    for unit_id, owner_id, name, developer in session.execute(
-        select(UnitOwnership.unit_id, Owner.id, Owner.name, Owner.is_developer)
-        .join(Owner, Owner.id == UnitOwnership.owner_id).where(UnitOwnership.unit_id.in_(electorate(app)))
-    ):
-        owners.setdefault(unit_id, []).append((owner_id, name, developer))
-    rows, codes = [], {}
-    for unit in units:
-        unit_id = unit.id
-        holders = sorted(owners.get(unit_id, []))
-        # 建筑物区分所有权解释第九条: units not sold, and units sold but not yet delivered, are
-        # together one person, the developer's (a unit without a delivery date counts as delivered)
-        undelivered = unit.delivered_on is not None and unit.delivered_on > day
-        if unit.status == "unsold" or undelivered or (holders and all(developer for *_rest, developer in holders)):
-            person, name = DEVELOPER, "开发建设单位（未售或未交付）"
-        elif holders:
-            person = "owners:" + ",".join(str(owner_id) for owner_id, *_rest in holders)
-            name = "、".join(n for _id, n, _dev in holders)
-        else:
-            person, name = f"unit:{unit_id}", "（未登记业主）"
-        person = person[:200]
-        # one ballot per person: one 电子投票码 for all of the person's units
-        code = codes.setdefault(person, "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8)))
-        rows.append(dict(application_id=app.id, estate_id=app.estate_id, unit_id=unit_id, area=unit.floor_area,
-                         person=person, voter_name=name[:200], code=code))
+    rows = [dict(application_id=app.id, estate_id=app.estate_id, **entry) for entry in entries]
     for chunk in batches(rows):
         session.execute(insert(VoteRoll), chunk)
     rule = rule_for(session, app.estate.community.street.district_id, app.matter)
@@ -669,26 +636,8 @@ def current_tally(session: Session, app: FundApplication) -> Tally:
 def record_result(session: Session, app: FundApplication) -> Tally:
     """Close the count: store the outcome with the numbers it came from."""
     result = current_tally(session, app)
-    area = lambda hundredths: Decimal(hundredths) / 100  # noqa: E731
-    session.add(VoteResult(
-        application_id=app.id, estate_id=app.estate_id,
-        total_area=area(result.total_area), total_heads=result.total_heads,
-        participating_area=area(result.participating_area), participating_heads=result.participating_heads,
-        yes_area=area(result.yes_area), yes_heads=result.yes_heads, no_area=area(result.no_area),
-        no_heads=result.no_heads, abstain_area=area(result.abstain_area), abstain_heads=result.abstain_heads,
-        silent_area=area(result.silent_area), silent_heads=result.silent_heads,
-        rule=result.rule.describe()[:300], passed=result.passed, computed_at=utc_now(),
-    ))
+    session.add(VoteResult(application_id=app.id, estate_id=app.estate_id, **figures_of(result), computed_at=utc_now()))
     return result
-
-
-def _code_matches(session: Session, roll: VoteRoll, code: str | None) -> bool:
-    """The person's 电子投票码 (one per person; a roll opened before that rule has one per
-    unit, and each of them still opens the person's ballot)."""
-    typed = (code or "").strip().upper()
-    codes = session.execute(select(VoteRoll.code).where(VoteRoll.application_id == roll.application_id,
-                                                        VoteRoll.person == roll.person)).scalars()
-    return bool(typed) and any([secrets.compare_digest(typed, known) for known in codes])
 
 
 def covered_by(session: Session, ballot: Ballot) -> tuple[int, Decimal]:
@@ -713,7 +662,8 @@ def cast_ballot(session: Session, app: FundApplication, unit_id: int, choice: st
         raise Refused(NOT_ON_ROLL)
     if channel == "paper" and not scan:
         raise Refused("纸质表决票须上传扫描件")
-    if channel == "electronic" and not _code_matches(session, roll, code):
+    if channel == "electronic" and not code_matches(session, VoteRoll, VoteRoll.application_id == app.id,
+                                                    roll.person, code):
         raise Refused(WRONG_CODE)
     # one ballot per person (建筑物区分所有权解释第九条): a ballot through any of their units is theirs
     if session.scalar(select(Ballot.id).where(Ballot.application_id == app.id, Ballot.person == roll.person)):

@@ -15,6 +15,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from models.base import Admin, Entity, Menu, Money, positive, zh
 
 
+def _legal_notice(days: int | None) -> str | None:
+    """A local rule may give owners more notice of a meeting than the law's 15 days, never less."""
+    return None if days is None or days >= 15 else "不得少于 15 天（物业管理条例第十四条）"
+
+
 class Settings(Entity):
     __tablename__ = "settings"
 
@@ -25,6 +30,13 @@ class Settings(Entity):
 
     complaint_hotline: Mapped[str] = mapped_column(
         String(20), server_default="12315", info=zh("价格举报电话", "收费公示上的投诉举报电话")
+    )
+
+    # -- 业主大会 --
+    assembly_notice_days: Mapped[int] = mapped_column(
+        Integer, server_default="15",
+        info=zh("业主大会会议通知天数", "须于会议召开（表决开始）前至少此天数公告；不得少于 15 天（物业管理条例第十四条），地方规定更长的从其规定",
+                check=_legal_notice),
     )
 
     # -- repair fund (维修资金) --

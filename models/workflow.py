@@ -249,8 +249,9 @@ def _refuse_frozen_changes(session: Session, _context: Any, _instances: Any) -> 
         parent, flow = owner
         if obj is parent and obj in session.new:
             continue
-        if obj is parent and (getattr(obj, "_firing_transition", False)
-                              or not session.is_modified(obj, include_collections=False)):
+        if getattr(parent, "_firing_transition", False):
+            continue  # a transition's effect writes the row and its lines (a vote fixes each matter's rule)
+        if obj is parent and not session.is_modified(obj, include_collections=False):
             continue
         state = _persisted_state(parent, flow.field) if parent in session.dirty else getattr(parent, flow.field)
         if obj is parent and state in flow.editable and obj not in session.deleted \

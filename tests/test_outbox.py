@@ -206,6 +206,23 @@ def test_a_published_fee_standard_is_texted_once_to_each_owner_mobile_correctly_
     assert states == {"sent"}
 
 
+def test_an_announced_owners_meeting_is_texted_once_to_each_owner_with_its_voting_dates(app, ctx, sms):
+    from models.owners_assembly import MEETING_FLOW, MeetingMatter, OwnersMeeting
+
+    estate = _estate()
+    vote_from = clock.today() + dt.timedelta(days=15)
+    meeting = OwnersMeeting(estate_id=estate.id, title="短信测试会议", kind="regular", form="written",
+                            vote_from=vote_from, vote_until=vote_from + dt.timedelta(days=7),
+                            matters=[MeetingMatter(position=1, matter="covenant", title="修订管理规约")])
+    db.session.add(meeting)
+    db.session.flush()
+    MEETING_FLOW.fire(db.session, meeting, "announce")
+    sent = db.session.execute(select(Delivery.address, Delivery.body).where(
+        Delivery.template_key == "meeting_announced", Delivery.channel == "sms")).all()
+    assert {address for address, _body in sent} == _owner_mobiles(estate) and len(sent) == len(_owner_mobiles(estate))
+    assert all(f"{vote_from:%Y年%m月%d日}" in body and "短信测试会议" in body for _address, body in sent)
+
+
 def test_the_text_names_the_estate_and_the_date_and_no_person(app, ctx, sms):
     with time_machine.travel(MORNING, tick=False):
         estate = _publish_a_standard()

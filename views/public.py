@@ -26,7 +26,12 @@ from models.base import ALL_ESTATES, decimal_text
 from models.errors import Refused
 from models.estate import Building, Estate, Unit
 from models.fees import BILLING_BASES, BILLING_MODES, PRICE_FORMS, FeeStandard, FeeStandardLine, in_force
-from models.fund_vote import BALLOT_CHOICES
+from models.fund_vote import BALLOT_CHOICES, MATTERS, rule_for
+from models.owners_assembly import (
+    FORMS as MEETING_FORMS, KINDS as MEETING_KINDS, NOT_ON_ROLL as NOT_ON_MEETING_ROLL, PUBLIC_STATES as MEETING_PUBLIC,
+    STATES as MEETING_STATES, WRONG_CODE as WRONG_MEETING_CODE, MatterResult, OwnersMeeting, cast_agenda,
+    covered_by as meeting_covered_by,
+)
 from models.outbox import WeChatBinding
 from models.people import Owner, UnitOwnership
 from models.repair_fund import (
@@ -78,7 +83,18 @@ def index():
     estates = session.execute(select(Estate).order_by(Estate.code), execution_options=_ACROSS_ESTATES).scalars().all()
     notices = {e.id: _published_standards(e.id) for e in estates}
     return render_template("public/index.html", estates=estates, notices=notices, today=clock.today(),
-                           voting=_voting())
+                           voting=_voting(), meetings=_meetings())
+
+
+def _meetings() -> dict[int, list]:
+    """Announced, voting and counted 业主大会会议 per estate, newest first (cancelled ones are
+    shown on their own page only)."""
+    found: dict[int, list] = {}
+    query = (select(OwnersMeeting).where(OwnersMeeting.state.in_(("announced", "voting", "counted")))
+             .order_by(OwnersMeeting.vote_from.desc(), OwnersMeeting.id.desc()))
+    for meeting in db.session.execute(query, execution_options=_ACROSS_ESTATES).scalars():
+        found.setdefault(meeting.estate_id, []).append(meeting)
+    return found
 
 
 def _voting() -> dict[int, list]:
@@ -123,7 +139,7 @@ LOOKUP_REFUSED = "房屋或证件号码后六位不正确，请核对后重新�
 #: page tells a guesser nothing about which rooms exist or vote
 VOTE_REFUSED = "房号或电子投票码不正确，请核对表决票后重新输入。"
 #: the endpoints whose refused attempts count towards the public rate limit (app/hardening.py)
-OWNER_FORMS = frozenset({"public.fund_ledger", "public.vote", "public.wechat_binding"})
+OWNER_FORMS = frozenset({"public.fund_ledger", "public.vote", "public.meeting", "public.wechat_binding"})
 
 
 @public.app_template_filter("yuan")
@@ -259,6 +275,54 @@ def vote(application_id: int):
         "public/vote.html", app=app, published=published, estate=_estate_or_404(app.estate_id),
         buildings=_buildings(app.estate_id), form=form, choices=BALLOT_CHOICES, state=STATES.label(app.state),
         error=error, done=done,
+    ), (400 if error else 200)
+
+
+def _meeting_rules(found: OwnersMeeting) -> dict[int, str]:
+    """Each matter's threshold in words: fixed when voting opened, else the one that will apply."""
+    district_id = found.estate.community.street.district_id
+    return {m.id: (m.rule() if m.rule_quorum else rule_for(db.session, district_id, m.matter)).describe()
+            for m in found.matters}
+
+
+@public.route("/meeting/<int:meeting_id>", methods=["GET", "POST"])
+def meeting(meeting_id: int):
+    """业主大会会议公告: the notice and agenda, each matter's result once counted, and while
+    voting the electronic ballot for the whole agenda (the unit, the 电子投票码, a choice on
+    every matter)."""
+    session = db.session
+    found = session.execute(
+        select(OwnersMeeting).options(joinedload(OwnersMeeting.matters)).where(OwnersMeeting.id == meeting_id),
+        execution_options=_ACROSS_ESTATES).unique().scalar_one_or_none()
+    if found is None or found.state not in MEETING_PUBLIC:
+        abort(404)  # a draft is not published
+    limit_request_to(found.estate_id)
+    form = {"building": request.form.get("building", ""), "room": request.form.get("room", "").strip(),
+            **{f"choice_{m.id}": request.form.get(f"choice_{m.id}", "") for m in found.matters}}
+    error = done = None
+    if request.method == "POST":
+        unit = _unit(found.estate_id, form["building"], form["room"])
+        try:
+            if unit is None:
+                raise Refused(VOTE_REFUSED)
+            ballot = cast_agenda(session, found, unit.id, {m.id: form[f"choice_{m.id}"] for m in found.matters},
+                                 channel="electronic", code=request.form.get("code", ""), recorded_by="业主电子投票")
+            units, area = meeting_covered_by(session, ballot)
+            session.commit()
+        except Refused as refused:
+            session.rollback()
+            plain = str(refused) in (NOT_ON_MEETING_ROLL, WRONG_MEETING_CODE)
+            error = _refused(VOTE_REFUSED if plain else str(refused))
+        else:
+            done = (f"投票成功：您对 {len(found.matters)} 个事项的表决意见已记录，计入您在本小区的"
+                    f"全部 {units} 套房屋（{area} ㎡），计为一人。")
+    results = {r.matter_id: r for r in session.execute(
+        select(MatterResult).where(MatterResult.meeting_id == found.id), execution_options=_ACROSS_ESTATES).scalars()}
+    return render_template(
+        "public/meeting.html", meeting=found, estate=_estate_or_404(found.estate_id), buildings=_buildings(found.estate_id),
+        form=form, choices=BALLOT_CHOICES, matters=MATTERS, rules=_meeting_rules(found),
+        results=results, state=MEETING_STATES.label(found.state), kind=MEETING_KINDS.label(found.kind),
+        meeting_form=MEETING_FORMS.label(found.form), error=error, done=done,
     ), (400 if error else 200)
 
 

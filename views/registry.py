@@ -44,6 +44,20 @@ def display(value: Any) -> str:
     return str(value)
 
 
+def _str_paths(model: type, depth: int = 3) -> list[str]:
+    """What a model's ``__str__`` reads, and what theirs read in turn (a ballot names its unit,
+    which names its building and estate)."""
+    paths = []
+    for path in admin_of(model).str_loads:
+        paths.append(path)
+        if depth > 1:
+            target = model
+            for step in path.split("."):
+                target = inspect(target).relationships[step].mapper.class_
+            paths += [f"{path}.{p}" for p in _str_paths(target, depth - 1)]
+    return list(dict.fromkeys(paths))
+
+
 class EntitySpec:
     """Everything the generated views derive from one model's declaration."""
 
@@ -109,8 +123,7 @@ class EntitySpec:
         for name in self.list_columns():
             rel = self.relations.get(name)
             if rel is not None:
-                paths.append(name)
-                paths += [f"{name}.{p}" for p in admin_of(rel.mapper.class_).str_loads]
+                paths += [name, *(f"{name}.{p}" for p in _str_paths(rel.mapper.class_))]
         return tuple(dict.fromkeys(paths))
 
     def masked(self) -> dict[str, str]:
@@ -288,6 +301,7 @@ def build_all() -> None:
     import views.fees  # noqa: F401
     import views.fund_disclosure  # noqa: F401
     import views.repair_fund  # noqa: F401
+    import views.owners_assembly  # noqa: F401
     import views.operations  # noqa: F401
     specs = [EntitySpec(m) for m in declared_entities()]
     # Names first: a form's big-relation field points at its target's lookup route.

@@ -47,6 +47,64 @@ def _percent(part: Fraction) -> str:
     return f"{Decimal(part.numerator * 100) / Decimal(part.denominator):.2f}" if part else "0.00"
 
 
+def tally_rows(t) -> list[tuple[str, str, int]]:
+    """The tally's figures as (row, area in ㎡, persons) for its table."""
+    rows = [("总数", t.total_area, t.total_heads), ("参与表决", t.participating_area, t.participating_heads),
+            ("同意", t.yes_area, t.yes_heads), ("反对", t.no_area, t.no_heads),
+            ("弃权", t.abstain_area, t.abstain_heads)]
+    if t.silent_area or t.silent_heads:
+        rows.append(("未反馈视为同意", t.silent_area, t.silent_heads))
+    return [(label, _m2(area), heads) for label, area, heads in rows]
+
+
+def threshold_bars(t) -> list[dict[str, Any]]:
+    """The four thresholds: progress against the whole, the line to reach, met or not."""
+    rule = t.rule
+    per_participants = rule.base == "participating"
+    approval = ("过" if rule.strict else "达到") + f" {rule.approval}" + ("" if rule.strict else " 以上")
+    base_area = t.participating_area if per_participants else t.total_area
+    base_heads = t.participating_heads if per_participants else t.total_heads
+    base_name = "参与表决" if per_participants else "全体业主"
+    specs = (
+        ("参与表决面积", t.participating_area, t.total_area, "总面积", f"达到 {rule.quorum} 以上", rule.quorum,
+         t.quorum_area_met, True),
+        ("参与表决人数", t.participating_heads, t.total_heads, "总人数", f"达到 {rule.quorum} 以上", rule.quorum,
+         t.quorum_heads_met, False),
+        ("同意面积", t.yes_area, base_area, f"{base_name}面积", approval, rule.approval, t.approval_area_met, True),
+        ("同意人数", t.yes_heads, base_heads, f"{base_name}人数", approval, rule.approval, t.approval_heads_met, False),
+    )
+    bars = []
+    for label, part, whole, of, need, line, met, area in specs:
+        share = t.share(part, whole)
+        bars.append({
+            "label": label, "part": _m2(part) if area else str(part), "whole": _m2(whole) if area else str(whole),
+            "unit": "㎡" if area else "人", "of": of, "need": need, "met": met,
+            "percent": _percent(share), "width": _percent(min(share, Fraction(1))), "line": _percent(line),
+        })
+    return bars
+
+
+def unvoted_units(session, roll: type, of_vote: Any, voted: Any):
+    """Select2's search over the units of a vote's roll whose person has not voted yet: each
+    word typed matches the building, the room or the owner's name, as every picker."""
+    words = request.args.get("q", "")[:100].split()[:5]
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+    query = (
+        select(roll.unit_id, Building.name, Unit.room_no, roll.voter_name)
+        .join(Unit, Unit.id == roll.unit_id).join(Building, Building.id == Unit.building_id)
+        .where(of_vote, roll.person.not_in(voted))
+    )
+    for word in words:
+        query = query.where(or_(*(c.icontains(word, autoescape=True)
+                                  for c in (Building.name, Unit.room_no, roll.voter_name))))
+    rows = session.execute(query.order_by(*reading_order())
+                           .offset((page - 1) * LOOKUP_PAGE).limit(LOOKUP_PAGE + 1)).all()
+    results = [{"id": unit_id, "text": f"{building} {room}（{name}）"}
+               for unit_id, building, room, name in rows[:LOOKUP_PAGE]]
+    return jsonify(results=results, pagination={"more": len(rows) > LOOKUP_PAGE})
+
+
 def _units(session, unit_ids) -> dict[int, Unit]:
     """The units by id, with what their names read (楼栋, 小区), in one query per 5000."""
     found: dict[int, Unit] = {}
@@ -208,72 +266,20 @@ class FundApplicationActions:
         result = session.execute(select(VoteResult).where(VoteResult.application_id == app.id)).scalar_one_or_none()
         return self.render_template(
             "fund/tally.html", title=f"{app.title} · 表决与计票", app=app, tally=counted, result=result,
-            rows=self._tally_rows(counted) if counted else [], bars=self._bars(counted) if counted else [],
+            rows=tally_rows(counted) if counted else [], bars=threshold_bars(counted) if counted else [],
             roll=counted.units if counted else 0,
             choices=BALLOT_CHOICES, states=STATES,
             may_record=app.state == "voting" and self.may_fire("ballot"),
         )
-
-    @staticmethod
-    def _tally_rows(t) -> list[tuple[str, str, int]]:
-        rows = [("总数", t.total_area, t.total_heads), ("参与表决", t.participating_area, t.participating_heads),
-                ("同意", t.yes_area, t.yes_heads), ("反对", t.no_area, t.no_heads),
-                ("弃权", t.abstain_area, t.abstain_heads)]
-        if t.silent_area or t.silent_heads:
-            rows.append(("未反馈视为同意", t.silent_area, t.silent_heads))
-        return [(label, _m2(area), heads) for label, area, heads in rows]
-
-    @staticmethod
-    def _bars(t) -> list[dict[str, Any]]:
-        """The four thresholds: progress against the whole, the line to reach, met or not."""
-        rule = t.rule
-        per_participants = rule.base == "participating"
-        approval = ("过" if rule.strict else "达到") + f" {rule.approval}" + ("" if rule.strict else " 以上")
-        base_area = t.participating_area if per_participants else t.total_area
-        base_heads = t.participating_heads if per_participants else t.total_heads
-        base_name = "参与表决" if per_participants else "全体业主"
-        specs = (
-            ("参与表决面积", t.participating_area, t.total_area, "总面积", f"达到 {rule.quorum} 以上", rule.quorum,
-             t.quorum_area_met, True),
-            ("参与表决人数", t.participating_heads, t.total_heads, "总人数", f"达到 {rule.quorum} 以上", rule.quorum,
-             t.quorum_heads_met, False),
-            ("同意面积", t.yes_area, base_area, f"{base_name}面积", approval, rule.approval, t.approval_area_met, True),
-            ("同意人数", t.yes_heads, base_heads, f"{base_name}人数", approval, rule.approval, t.approval_heads_met, False),
-        )
-        bars = []
-        for label, part, whole, of, need, line, met, area in specs:
-            share = t.share(part, whole)
-            bars.append({
-                "label": label, "part": _m2(part) if area else str(part), "whole": _m2(whole) if area else str(whole),
-                "unit": "㎡" if area else "人", "of": of, "need": need, "met": met,
-                "percent": _percent(share), "width": _percent(min(share, Fraction(1))), "line": _percent(line),
-            })
-        return bars
 
     @expose("/roll_lookup/<int:pk>")
     @has_access
     @permission_name("ballot")
     def roll_lookup(self, pk: int):
         """Select2 search over the units of the roll that have not voted yet."""
-        session = self.datamodel.session
         app = self._application(pk)
-        words = request.args.get("q", "")[:100].split()[:5]
-        page = request.args.get("page", "1")
-        page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
-        voted = select(Ballot.person).where(Ballot.application_id == app.id)  # a person votes once
-        query = (
-            select(VoteRoll.unit_id, Building.name, Unit.room_no, VoteRoll.voter_name)
-            .join(Unit, Unit.id == VoteRoll.unit_id).join(Building, Building.id == Unit.building_id)
-            .where(VoteRoll.application_id == app.id, VoteRoll.person.not_in(voted))
-        )
-        for word in words:  # as every picker: each word matches the building, the room or the name
-            query = query.where(or_(*(c.icontains(word, autoescape=True)
-                                      for c in (Building.name, Unit.room_no, VoteRoll.voter_name))))
-        rows = session.execute(query.order_by(*reading_order())
-                               .offset((page - 1) * LOOKUP_PAGE).limit(LOOKUP_PAGE + 1)).all()
-        results = [{"id": unit_id, "text": f"{building} {room}（{name}）"}
-                   for unit_id, building, room, name in rows[:LOOKUP_PAGE]]
-        return jsonify(results=results, pagination={"more": len(rows) > LOOKUP_PAGE})
+        return unvoted_units(self.datamodel.session, VoteRoll, VoteRoll.application_id == app.id,
+                             select(Ballot.person).where(Ballot.application_id == app.id))
 
     @expose("/ballot/<int:pk>", methods=["POST"])
     @has_access

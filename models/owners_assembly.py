@@ -1,0 +1,439 @@
+"""业主大会会议: the owners decide several matters at one meeting, one ballot per person.
+
+A meeting (集体讨论 or 书面征求意见) has an agenda of 表决事项, each of a kind of 民法典
+第二百七十八条 with that kind's threshold (``models.fund_vote.legal_rule``, or the district's
+stricter 表决规则). It is announced to all owners at least the notice days of the settings
+before voting starts (物业管理条例第十四条: 15 days); then the agenda is frozen. When voting
+opens, the roll of the whole estate is fixed the way every vote fixes it (one person per
+owner, the developer's unsold units one person: ``models.fund_vote.roll_entries``). A person
+returns ONE ballot for the whole agenda, through any of their units, with a choice on every
+matter; it counts for all of their units. Closing the vote counts each matter with the same
+arithmetic as every vote (``count_up``) and stores the figures with the outcome.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal
+from fractions import Fraction
+
+from sqlalchemy import (
+    Boolean, CheckConstraint, Date, ForeignKeyConstraint, Integer, String, Text, UniqueConstraint, distinct, func, insert,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from models import clock
+from models.base import Admin, Area, Choices, Document, Entity, Menu, batches, fk, zh
+from models.clock import UTCDateTime, utc_now
+from models.errors import Refused
+from models.estate import Estate, Unit
+from models.fund_vote import (
+    BALLOT_CHOICES, CHANNELS, MATTERS, ONE_BALLOT, Rule, Tally, TallyFigures, code_matches, count_up, figures_of,
+    roll_entries, rule_for, vote_may_close,
+)
+from models.settings import Settings
+from models.workflow import Transition, Workflow
+
+KINDS = Choices(("regular", "定期会议"), ("extraordinary", "临时会议"))
+FORMS = Choices(("discussion", "集体讨论"), ("written", "书面征求意见"))
+STATES = Choices(
+    ("draft", "草拟"), ("announced", "已公告"), ("voting", "表决中"), ("counted", "已计票"), ("cancelled", "已取消"),
+)
+#: states whose notice and agenda the public board shows
+PUBLIC_STATES = ("announced", "voting", "counted", "cancelled")
+NOT_ON_ROLL, WRONG_CODE = "该房屋不在本次会议的表决名册中", "电子投票码不正确"
+ARTICLE_14 = "物业管理条例第十四条"
+
+
+# -- the meeting and its agenda ------------------------------------------------------
+
+def _agenda_announced(meeting: OwnersMeeting, session: Session) -> str | None:
+    if not meeting.matters:
+        return "议程为空：请先添加至少一项表决事项"
+    days = Settings.current(session).assembly_notice_days
+    earliest = clock.today() + dt.timedelta(days=days)
+    if meeting.vote_from < earliest:
+        return (f"须于会议召开 {days} 日以前通知全体业主（{ARTICLE_14}）：今天公告，会议（表决开始）最早为 "
+                f"{earliest:%Y年%m月%d日}，请先修改表决开始日期")
+    return None
+
+
+def _announce(meeting: OwnersMeeting, _session: Session) -> None:
+    meeting.announced_on = clock.today()
+
+
+def _vote_may_open(meeting: OwnersMeeting, _session: Session) -> str | None:
+    if clock.today() < meeting.vote_from:
+        return f"会议定于 {meeting.vote_from:%Y年%m月%d日} 开始表决，届时方可开始"
+    return None
+
+
+def _open_vote(meeting: OwnersMeeting, session: Session) -> None:
+    open_roll(session, meeting)
+
+
+def _vote_may_close(meeting: OwnersMeeting, session: Session) -> str | None:
+    persons = session.scalar(select(func.count(distinct(MeetingRoll.person))).where(MeetingRoll.meeting_id == meeting.id))
+    cast = session.scalar(select(func.count()).select_from(MeetingBallot).where(MeetingBallot.meeting_id == meeting.id))
+    return vote_may_close(meeting.vote_until, persons, cast)
+
+
+def _count(meeting: OwnersMeeting, session: Session) -> None:
+    record_results(session, meeting)
+
+
+MEETING_FLOW = Workflow(
+    states=STATES,
+    transitions=(
+        Transition("announce", "发布会议公告", ("draft",), "announced", guard=_agenda_announced, effect=_announce,
+                   style="success", consequence="公告后会议通知与议程向全体业主公开，议程不能再修改"),
+        Transition("open_vote", "开始表决", ("announced",), "voting", guard=_vote_may_open, effect=_open_vote,
+                   consequence="开始后按本小区全部房屋生成表决名册并接受投票"),
+        Transition("close_vote", "结束表决并计票", ("voting",), "counted", guard=_vote_may_close, effect=_count,
+                   style="danger", consequence="计票后不再接受投票，各事项的表决结果保存并公布"),
+        Transition("cancel", "取消会议", ("draft", "announced"), "cancelled", comment_required=True, style="warning",
+                   consequence="取消后会议不能恢复；已公告的会议在公示栏显示为已取消"),
+    ),
+    frozen=frozenset(STATES.codes) - {"draft"},
+)
+
+
+def _place_for_discussion(values: dict) -> list[tuple[str, str]]:
+    if values.get("form") == "discussion" and not (values.get("place") or "").strip():
+        return [("place", "集体讨论形式的会议须填写会议地点")]
+    return []
+
+
+class OwnersMeeting(Entity):
+    """业主大会会议."""
+
+    __tablename__ = "owners_meeting"
+
+    estate_id: Mapped[int] = fk("estate.id")
+    estate: Mapped[Estate] = relationship(info=zh("小区"))
+    title: Mapped[str] = mapped_column(String(100), info=zh("会议名称", "如 2027 年第一次业主大会会议"))
+    kind: Mapped[str] = mapped_column(String(20), default="regular", info=zh("会议类型", choices=KINDS))
+    form: Mapped[str] = mapped_column(
+        String(20), default="written", info=zh("召开形式", "书面征求意见：业主在表决期内交回表决票或电子投票", choices=FORMS)
+    )
+    place: Mapped[str | None] = mapped_column(String(200), info=zh("会议地点", "集体讨论形式必填"))
+    vote_from: Mapped[dt.date] = mapped_column(Date, info=zh("表决开始", "即会议召开日；须在公告之日起满通知天数以后"))
+    vote_until: Mapped[dt.date] = mapped_column(Date, info=zh("表决截止"))
+    description: Mapped[str | None] = mapped_column(Text, info=zh("会议说明", "召集人、投票方式、票箱位置、咨询电话等"))
+    state: Mapped[str] = mapped_column(String(20), default="draft", info=zh("状态", choices=STATES))
+    announced_on: Mapped[dt.date | None] = mapped_column(Date, info=zh("公告日期"))
+    matters: Mapped[list[MeetingMatter]] = relationship(
+        back_populates="meeting", cascade="all, delete-orphan", order_by="MeetingMatter.position",
+        info=zh("表决事项"),
+    )
+
+    __table_args__ = (
+        KINDS.constraint("kind", "ck_owners_meeting_kind"),
+        FORMS.constraint("form", "ck_owners_meeting_form"),
+        STATES.constraint("state", "ck_owners_meeting_state"),
+        CheckConstraint("vote_until >= vote_from", name="ck_owners_meeting_dates"),
+    )
+
+    def __str__(self) -> str:
+        return self.title
+
+    def workflow_notes(self, session: Session) -> list[str]:
+        days = Settings.current(session).assembly_notice_days
+        notes = {
+            "draft": f"议程确定后发布公告；须于表决开始 {days} 日以前公告（{ARTICLE_14}），公告后议程不能修改。",
+            "announced": f"已于 {self.announced_on} 公告；{self.vote_from} 起可开始表决。",
+            "voting": f"表决期至 {self.vote_until}；每位业主一张表决票，对全部事项逐项表决。",
+        }
+        return [notes[self.state]] if self.state in notes else []
+
+    class Admin(Admin):
+        label = "业主大会会议"
+        menu = Menu.ASSEMBLY
+        icon = "fa-users"
+        list_columns = ("estate", "title", "kind", "form", "vote_from", "vote_until", "state")
+        search_columns = ("estate", "title", "kind", "form", "state", "vote_from", "vote_until")
+        form_columns = ("estate", "title", "kind", "form", "place", "vote_from", "vote_until", "description")
+        show_columns = ("estate", "title", "kind", "form", "place", "vote_from", "vote_until", "description", "state",
+                        "announced_on")
+        order_by = ("vote_from", "desc")
+        date_order = (("vote_from", "vote_until"),)
+        rules = (_place_for_discussion,)
+        workflow = MEETING_FLOW
+        extra_actions = frozenset({"ballot"})  # 录入纸质表决票, 打印表决票
+        details = ("matters",)
+
+
+class MeetingMatter(Entity):
+    """表决事项: one item of a meeting's agenda, decided by the threshold of its kind."""
+
+    __tablename__ = "meeting_matter"
+
+    meeting_id: Mapped[int] = fk("owners_meeting.id", ondelete="CASCADE")
+    meeting: Mapped[OwnersMeeting] = relationship(back_populates="matters", info=zh("业主大会会议"))
+    position: Mapped[int] = mapped_column(Integer, default=1, info=zh("序号", "表决票上的顺序"))
+    matter: Mapped[str] = mapped_column(String(20), info=zh("事项类别", "决定法定的表决比例", choices=MATTERS))
+    title: Mapped[str] = mapped_column(String(200), info=zh("事项名称", "如 续聘某某物业服务有限公司"))
+    content: Mapped[str | None] = mapped_column(Text, info=zh("事项内容", "方案要点；全文可在会议说明中注明查阅方式"))
+    # the rule in force when voting opened (a later change of the rules does not apply)
+    rule_quorum: Mapped[str | None] = mapped_column(String(10))
+    rule_approval: Mapped[str | None] = mapped_column(String(10))
+    rule_strict: Mapped[bool | None] = mapped_column(Boolean)
+    rule_base: Mapped[str | None] = mapped_column(String(20))
+
+    __table_args__ = (
+        MATTERS.constraint("matter", "ck_meeting_matter_matter"),
+        UniqueConstraint("meeting_id", "position", name="uq_meeting_matter_position",
+                         info={"message": "同一会议的事项序号不能重复"}),
+        CheckConstraint("position > 0", name="ck_meeting_matter_position"),
+    )
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.title}"
+
+    def rule(self) -> Rule:
+        """The rule fixed when voting opened."""
+        return Rule(Fraction(self.rule_quorum), Fraction(self.rule_approval), bool(self.rule_strict), self.rule_base)
+
+    class Admin(Admin):
+        label = "表决事项"
+        menu = Menu.ASSEMBLY
+        icon = "fa-list-ol"
+        list_columns = ("meeting", "position", "matter", "title")
+        search_columns = ("meeting", "matter", "title")
+        form_columns = ("meeting", "position", "matter", "title", "content")
+        order_by = ("id", "desc")
+        scope_path = "meeting.estate_id"
+        frozen_by = "meeting"
+
+
+# -- the roll, the ballots, the results ----------------------------------------------
+
+class MeetingRoll(Entity):
+    """会议表决名册: every unit of the estate, fixed when voting opens."""
+
+    __tablename__ = "meeting_roll"
+
+    meeting_id: Mapped[int] = fk("owners_meeting.id")
+    meeting: Mapped[OwnersMeeting] = relationship(info=zh("业主大会会议"))
+    estate_id: Mapped[int] = fk("estate.id")
+    unit_id: Mapped[int] = fk("unit.id")
+    unit: Mapped[Unit] = relationship(info=zh("房屋"))
+    area: Mapped[Decimal] = mapped_column(Area, info=zh("专有部分面积（㎡）"))
+    person: Mapped[str] = mapped_column(String(200), info=zh("计人数的业主"))
+    voter_name: Mapped[str] = mapped_column(String(200), info=zh("业主"))
+    # the person's secret for electronic voting: unlabelled, so no page, export or API shows it
+    code: Mapped[str] = mapped_column(String(12))
+
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "unit_id", name="uq_meeting_roll_unit", info={"message": "该房屋已在表决名册中"}),
+        UniqueConstraint("meeting_id", "unit_id", "person", name="uq_meeting_roll_unit_person"),
+    )
+
+    def __str__(self) -> str:
+        return str(self.unit)
+
+    class Admin(Admin):
+        label = "会议表决名册"
+        menu = Menu.ASSEMBLY
+        icon = "fa-address-book"
+        list_columns = ("meeting", "unit", "area", "voter_name")
+        search_columns = ("meeting",)
+        order_by = ("id", "asc")
+        str_loads = ("unit",)
+        actions = frozenset()  # written when voting opens
+        append_only = True
+
+
+class MeetingBallot(Entity):
+    """会议表决票: one per person and meeting, with a choice on every matter of the agenda."""
+
+    __tablename__ = "meeting_ballot"
+
+    meeting_id: Mapped[int] = fk("owners_meeting.id")
+    meeting: Mapped[OwnersMeeting] = relationship(info=zh("业主大会会议"))
+    estate_id: Mapped[int] = fk("estate.id")
+    unit_id: Mapped[int] = fk("unit.id")
+    unit: Mapped[Unit] = relationship(info=zh("房屋", "投票时出示的房屋；表决意见计入该业主在名册中的全部房屋"))
+    person: Mapped[str] = mapped_column(String(200))  # the roll's key of the person (never shown)
+    channel: Mapped[str] = mapped_column(String(12), info=zh("表决方式", choices=CHANNELS))
+    scan: Mapped[str | None] = mapped_column(Document(255), info=zh("表决票扫描件"))
+    recorded_by: Mapped[str] = mapped_column(String(100), info=zh("录入人"))
+    cast_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=zh("投票时间"))
+    choices: Mapped[list[MeetingChoice]] = relationship(back_populates="ballot", order_by="MeetingChoice.id",
+                                                        info=zh("表决意见"))
+
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "person", name="uq_meeting_ballot_person", info={"message": ONE_BALLOT}),
+        ForeignKeyConstraint(("meeting_id", "unit_id", "person"),
+                             ("meeting_roll.meeting_id", "meeting_roll.unit_id", "meeting_roll.person"),
+                             name="fk_meeting_ballot_roll"),
+        CHANNELS.constraint("channel", "ck_meeting_ballot_channel"),
+        CheckConstraint("channel <> 'paper' OR scan IS NOT NULL", name="ck_meeting_ballot_paper_scan"),
+    )
+
+    def __str__(self) -> str:
+        return f"{self.unit} {CHANNELS.label(self.channel)}"
+
+    class Admin(Admin):
+        label = "会议表决票"
+        menu = Menu.ASSEMBLY
+        icon = "fa-check-square-o"
+        list_columns = ("meeting", "unit", "channel", "recorded_by", "cast_at")
+        search_columns = ("meeting", "channel")
+        order_by = ("cast_at", "desc")
+        str_loads = ("unit",)
+        actions = frozenset()  # cast on the meeting's tally page or the public board
+        append_only = True
+        details = ("choices",)
+
+
+class MeetingChoice(Entity):
+    """表决意见: a ballot's choice on one matter."""
+
+    __tablename__ = "meeting_choice"
+
+    ballot_id: Mapped[int] = fk("meeting_ballot.id")
+    ballot: Mapped[MeetingBallot] = relationship(back_populates="choices", info=zh("会议表决票"))
+    estate_id: Mapped[int] = fk("estate.id")
+    matter_id: Mapped[int] = fk("meeting_matter.id")
+    matter: Mapped[MeetingMatter] = relationship(info=zh("表决事项"))
+    choice: Mapped[str] = mapped_column(String(10), info=zh("表决意见", choices=BALLOT_CHOICES))
+
+    __table_args__ = (
+        UniqueConstraint("ballot_id", "matter_id", name="uq_meeting_choice_matter",
+                         info={"message": "同一张表决票对每个事项只有一个表决意见"}),
+        BALLOT_CHOICES.constraint("choice", "ck_meeting_choice_choice"),
+    )
+
+    def __str__(self) -> str:
+        return BALLOT_CHOICES.label(self.choice)
+
+    class Admin(Admin):
+        label = "会议表决意见"
+        menu = Menu.ASSEMBLY
+        icon = "fa-check"
+        list_columns = ("ballot", "matter", "choice")
+        search_columns = ("matter", "choice")
+        order_by = ("id", "desc")
+        str_loads = ("matter",)
+        actions = frozenset()
+        append_only = True
+
+
+class MatterResult(TallyFigures, Entity):
+    """事项表决结果: the outcome of one matter with every number it was computed from."""
+
+    __tablename__ = "matter_result"
+
+    matter_id: Mapped[int] = fk("meeting_matter.id")
+    matter: Mapped[MeetingMatter] = relationship(info=zh("表决事项"))
+    meeting_id: Mapped[int] = fk("owners_meeting.id")
+    meeting: Mapped[OwnersMeeting] = relationship(info=zh("业主大会会议"))
+    estate_id: Mapped[int] = fk("estate.id")
+
+    __table_args__ = (UniqueConstraint("matter_id", name="uq_matter_result_matter", info={"message": "该事项已经计票"}),)
+
+    def __str__(self) -> str:
+        return "通过" if self.passed else "未通过"
+
+    class Admin(Admin):
+        label = "事项表决结果"
+        menu = Menu.ASSEMBLY
+        icon = "fa-bar-chart"
+        list_columns = ("meeting", "matter", "passed", "participating_area", "yes_area", "participating_heads",
+                        "yes_heads", "computed_at")
+        search_columns = ("meeting", "passed")
+        order_by = ("computed_at", "desc")
+        str_loads = ("matter",)
+        actions = frozenset()  # written by the count when the vote closes
+        append_only = True
+
+
+# -- the services --------------------------------------------------------------------
+
+def open_roll(session: Session, meeting: OwnersMeeting) -> int:
+    """Fix the electorate (every unit of the estate) and each matter's rule."""
+    units = select(Unit.id).where(Unit.estate_id == meeting.estate_id)
+    entries = roll_entries(session, units, meeting.vote_from)
+    if not entries:
+        raise Refused("本小区没有登记房屋，不能表决")
+    rows = [dict(meeting_id=meeting.id, estate_id=meeting.estate_id, **entry) for entry in entries]
+    for chunk in batches(rows):
+        session.execute(insert(MeetingRoll), chunk)
+    district_id = meeting.estate.community.street.district_id
+    for matter in meeting.matters:
+        rule = rule_for(session, district_id, matter.matter)
+        matter.rule_quorum, matter.rule_approval = str(rule.quorum), str(rule.approval)
+        matter.rule_strict, matter.rule_base = rule.strict, rule.base
+    return len(rows)
+
+
+def tally_of(session: Session, matter: MeetingMatter) -> Tally:
+    """The live count of one matter: every unit of the roll carries its person's choice on it."""
+    figures = (
+        select(MeetingChoice.choice, func.sum(MeetingRoll.area), func.count(), func.count(distinct(MeetingRoll.person)))
+        .select_from(MeetingRoll)
+        .outerjoin(MeetingBallot, (MeetingBallot.meeting_id == MeetingRoll.meeting_id)
+                   & (MeetingBallot.person == MeetingRoll.person))
+        .outerjoin(MeetingChoice, (MeetingChoice.ballot_id == MeetingBallot.id) & (MeetingChoice.matter_id == matter.id))
+        .where(MeetingRoll.meeting_id == matter.meeting_id).group_by(MeetingChoice.choice)
+    )
+    area, units, heads = {}, {}, {}
+    for choice, summed, count, persons in session.execute(figures):
+        area[choice], units[choice], heads[choice] = int(summed * 100), count, persons
+    # silence is never consent here: only where the estate's 议事规则 says so, which a later
+    # round of the meeting's rules will carry
+    return count_up(area, heads, units, matter.rule(), silent_consent=False)
+
+
+def record_results(session: Session, meeting: OwnersMeeting) -> dict[int, Tally]:
+    """Close the count: each matter's outcome stored with the numbers it came from."""
+    found = {}
+    for matter in meeting.matters:
+        result = found[matter.id] = tally_of(session, matter)
+        session.add(MatterResult(matter_id=matter.id, meeting_id=meeting.id, estate_id=meeting.estate_id,
+                                 **figures_of(result), computed_at=utc_now()))
+    return found
+
+
+def cast_agenda(session: Session, meeting: OwnersMeeting, unit_id: int, choices: Mapping[int, str], *,
+                channel: str, recorded_by: str, scan: str | None = None, code: str | None = None) -> MeetingBallot:
+    """The ballot of the person a unit of the roll belongs to, with a choice on every matter,
+    counted for all of that person's units; refused (nothing written) when not allowed."""
+    if meeting.state != "voting":
+        raise Refused(f"会议当前状态为「{STATES.label(meeting.state)}」，不在表决期内")
+    missing = [m for m in meeting.matters if choices.get(m.id) not in BALLOT_CHOICES.codes]
+    if missing:
+        raise Refused(f"请对每个表决事项选择同意、反对或弃权：第 {'、'.join(str(m.position) for m in missing)} 项未选择")
+    roll = session.execute(select(MeetingRoll).where(MeetingRoll.meeting_id == meeting.id,
+                                                     MeetingRoll.unit_id == unit_id)).scalar_one_or_none()
+    if roll is None:
+        raise Refused(NOT_ON_ROLL)
+    if channel == "paper" and not scan:
+        raise Refused("纸质表决票须上传扫描件")
+    if channel == "electronic" and not code_matches(session, MeetingRoll, MeetingRoll.meeting_id == meeting.id,
+                                                    roll.person, code):
+        raise Refused(WRONG_CODE)
+    if session.scalar(select(MeetingBallot.id).where(MeetingBallot.meeting_id == meeting.id,
+                                                     MeetingBallot.person == roll.person)):
+        raise Refused(ONE_BALLOT)
+    ballot = MeetingBallot(meeting_id=meeting.id, estate_id=meeting.estate_id, unit_id=unit_id, person=roll.person,
+                           channel=channel, scan=scan, recorded_by=recorded_by[:100], cast_at=utc_now())
+    ballot.choices = [MeetingChoice(estate_id=meeting.estate_id, matter_id=m.id, choice=choices[m.id])
+                      for m in meeting.matters]
+    try:
+        # two ballots of one person at the same moment: the database's unique key decides
+        with session.begin_nested():
+            session.add(ballot)
+    except IntegrityError:
+        raise Refused(ONE_BALLOT) from None
+    return ballot
+
+
+def covered_by(session: Session, ballot: MeetingBallot) -> tuple[int, Decimal]:
+    """The units and area of the roll a ballot is counted for (all of its person's)."""
+    return tuple(session.execute(select(func.count(), func.sum(MeetingRoll.area)).where(
+        MeetingRoll.meeting_id == ballot.meeting_id, MeetingRoll.person == ballot.person)).one())

@@ -1,0 +1,420 @@
+"""业主大会会议 as specifications: the notice, one ballot per person for the whole agenda, each
+matter counted by the threshold of its kind, and who may do what.
+
+The estate of these tests is built here: five owners, A holding two units. Areas (㎡):
+A 100 + 100, B 100, C 100, D 100, E 100 — 600 ㎡, five persons.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import re
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+from sqlalchemy import select, update
+
+from app.extensions import db
+from app.fakes import id_card
+from models import clock
+from models.errors import Refused
+from models.estate import Building, Estate, Unit
+from models.fund_vote import ONE_BALLOT
+from models.owners_assembly import (
+    MEETING_FLOW, MatterResult, MeetingBallot, MeetingChoice, MeetingMatter, MeetingRoll, OwnersMeeting, cast_agenda,
+    tally_of,
+)
+from models.people import Owner, UnitOwnership
+from models.settings import Settings
+from models.workflow import Frozen, TransitionRefused
+from tests.support import client_of, in_db, text_of
+
+TODAY = clock.today()
+DAY = dt.timedelta(days=1)
+YES, NO, ABSTAIN = "yes", "no", "abstain"
+
+
+# -- the estate and its meeting ---------------------------------------------------------------
+
+def _estate() -> tuple[Estate, dict[str, list[int]]]:
+    """A new estate: owner -> their unit ids (A two units, B–E one each, 100 ㎡ each)."""
+    first = db.session.execute(select(Estate).order_by(Estate.id)).scalars().first()
+    rng = random.Random(5)
+    estate = Estate(community_id=first.community_id, name="议事测试小区", code="YS0001", address="测试路 1 号")
+    building = Building(estate=estate, code="1", name="1号楼", floors=6)
+    db.session.add_all([estate, building])
+    db.session.flush()
+    units: dict[str, list[int]] = {}
+    for index, person in enumerate("AABCDE", start=1):
+        unit = Unit(estate_id=estate.id, building_id=building.id, floor=index, room_no=f"1-{index:02d}01",
+                    floor_area=Decimal("100.00"))
+        db.session.add(unit)
+        db.session.flush()
+        units.setdefault(person, []).append(unit.id)
+    for person, unit_ids in units.items():
+        owner = Owner(estate_id=estate.id, name=f"业主{person}", id_number=id_card(rng))
+        db.session.add(owner)
+        db.session.flush()
+        db.session.add_all([UnitOwnership(unit_id=u, owner_id=owner.id) for u in unit_ids])
+    db.session.flush()
+    return estate, units
+
+
+def _meeting(estate: Estate, *kinds: str, vote_from: dt.date | None = None) -> OwnersMeeting:
+    meeting = OwnersMeeting(
+        estate_id=estate.id, title="测试业主大会会议", kind="regular", form="written",
+        vote_from=vote_from or TODAY + 15 * DAY, vote_until=(vote_from or TODAY + 15 * DAY) + 14 * DAY,
+        matters=[MeetingMatter(position=i, matter=kind, title=f"事项{i}") for i, kind in enumerate(kinds, start=1)],
+    )
+    db.session.add(meeting)
+    db.session.flush()
+    return meeting
+
+
+def _voting(estate: Estate, *kinds: str) -> OwnersMeeting:
+    """Announced 15 days ahead, then its first day has come: voting opens."""
+    meeting = _meeting(estate, *kinds)
+    MEETING_FLOW.fire(db.session, meeting, "announce")
+    _move(meeting, vote_from=TODAY, vote_until=TODAY + 14 * DAY)
+    MEETING_FLOW.fire(db.session, meeting, "open_vote")
+    return meeting
+
+
+def _move(meeting: OwnersMeeting, **dates: dt.date) -> None:
+    """The dates as if the days had passed (a plain UPDATE: the row is frozen)."""
+    table = OwnersMeeting.__table__
+    db.session.execute(update(table).where(table.c.id == meeting.id).values(**dates))
+    db.session.expire(meeting, list(dates))
+
+
+def _code(meeting: OwnersMeeting, unit_id: int) -> str:
+    return db.session.scalar(select(MeetingRoll.code).where(MeetingRoll.meeting_id == meeting.id,
+                                                            MeetingRoll.unit_id == unit_id))
+
+
+def _cast(meeting: OwnersMeeting, unit_id: int, *choices: str) -> MeetingBallot:
+    return cast_agenda(db.session, meeting, unit_id, {m.id: c for m, c in zip(meeting.matters, choices)},
+                       channel="electronic", recorded_by="测试", code=_code(meeting, unit_id))
+
+
+# -- the notice (物业管理条例第十四条) -----------------------------------------------------------
+
+def test_a_meeting_is_announced_at_least_fifteen_days_before_voting(ctx):
+    estate, _units = _estate()
+    meeting = _meeting(estate, "covenant", vote_from=TODAY + 15 * DAY)
+    MEETING_FLOW.fire(db.session, meeting, "announce")
+    assert meeting.state == "announced" and meeting.announced_on == TODAY
+
+
+def test_fourteen_days_notice_is_refused_with_the_article(ctx):
+    estate, _units = _estate()
+    meeting = _meeting(estate, "covenant", vote_from=TODAY + 14 * DAY)
+    with pytest.raises(TransitionRefused, match="物业管理条例第十四条") as refused:
+        MEETING_FLOW.fire(db.session, meeting, "announce")
+    assert f"{TODAY + 15 * DAY:%Y年%m月%d日}" in str(refused.value)
+
+
+def test_a_locality_may_ask_for_longer_notice(ctx):
+    estate, _units = _estate()
+    Settings.current(db.session).assembly_notice_days = 20
+    meeting = _meeting(estate, "covenant", vote_from=TODAY + 19 * DAY)
+    with pytest.raises(TransitionRefused, match="20 日以前"):
+        MEETING_FLOW.fire(db.session, meeting, "announce")
+
+
+def test_notice_days_below_the_law_are_refused(app):
+    admin = client_of(app, "admin")
+    response = admin.put("/api/v1/settings/1", json={"assembly_notice_days": 14})
+    assert response.status_code in (400, 422) and "物业管理条例第十四条" in response.get_json()["message"]
+    assert in_db(app, lambda: Settings.current(db.session).assembly_notice_days) == 15
+
+
+def test_an_empty_agenda_cannot_be_announced(ctx):
+    estate, _units = _estate()
+    meeting = _meeting(estate)
+    with pytest.raises(TransitionRefused, match="议程为空"):
+        MEETING_FLOW.fire(db.session, meeting, "announce")
+
+
+def test_the_agenda_is_frozen_once_announced(ctx):
+    estate, _units = _estate()
+    meeting = _meeting(estate, "covenant")
+    MEETING_FLOW.fire(db.session, meeting, "announce")
+    meeting.matters[0].title = "改过的事项"
+    with pytest.raises(Frozen):
+        db.session.flush()
+
+
+def test_voting_does_not_open_before_its_first_day(ctx):
+    estate, _units = _estate()
+    meeting = _meeting(estate, "covenant")
+    MEETING_FLOW.fire(db.session, meeting, "announce")
+    with pytest.raises(TransitionRefused, match="开始表决"):
+        MEETING_FLOW.fire(db.session, meeting, "open_vote")
+
+
+# -- the roll and the ballot ----------------------------------------------------------------------
+
+def test_the_roll_counts_an_owner_of_two_units_as_one_person(ctx):
+    estate, units = _estate()
+    meeting = _voting(estate, "covenant")
+    roll = db.session.execute(select(MeetingRoll.unit_id, MeetingRoll.person).where(
+        MeetingRoll.meeting_id == meeting.id)).all()
+    assert len(roll) == 6 and len({person for _unit, person in roll}) == 5
+    assert len({person for unit, person in roll if unit in units["A"]}) == 1
+
+
+def test_one_ballot_carries_a_choice_on_every_matter(ctx):
+    estate, units = _estate()
+    meeting = _voting(estate, "covenant", "raise_fund", "property_manager")
+    ballot = _cast(meeting, units["B"][0], YES, NO, ABSTAIN)
+    stored = dict(db.session.execute(select(MeetingChoice.matter_id, MeetingChoice.choice)
+                                     .where(MeetingChoice.ballot_id == ballot.id)).all())
+    assert stored == {meeting.matters[0].id: YES, meeting.matters[1].id: NO, meeting.matters[2].id: ABSTAIN}
+
+
+def test_a_ballot_missing_a_matter_is_refused_and_writes_nothing(ctx):
+    estate, units = _estate()
+    meeting = _voting(estate, "covenant", "raise_fund")
+    with pytest.raises(Refused, match="第 2 项未选择"):
+        _cast(meeting, units["B"][0], YES)
+    assert db.session.scalar(select(MeetingBallot.id).where(MeetingBallot.meeting_id == meeting.id)) is None
+
+
+def test_an_owner_of_two_units_votes_the_agenda_once(ctx):
+    estate, units = _estate()
+    meeting = _voting(estate, "covenant", "raise_fund")
+    _cast(meeting, units["A"][0], YES, YES)
+    with pytest.raises(Refused, match=re.escape(ONE_BALLOT)):
+        _cast(meeting, units["A"][1], NO, NO)
+    counted = tally_of(db.session, meeting.matters[0])
+    # A's one ballot counts with both units: 200 ㎡, one person
+    assert (counted.yes_area, counted.yes_heads, counted.ballots) == (20000, 1, 2)
+
+
+def test_a_wrong_code_is_refused(ctx):
+    estate, units = _estate()
+    meeting = _voting(estate, "covenant")
+    with pytest.raises(Refused, match="电子投票码不正确"):
+        cast_agenda(db.session, meeting, units["B"][0], {meeting.matters[0].id: YES}, channel="electronic",
+                    recorded_by="测试", code="WRONG123")
+
+
+def test_a_unit_of_another_estate_is_not_on_the_roll(ctx):
+    estate, _units = _estate()
+    meeting = _voting(estate, "covenant")
+    elsewhere = db.session.scalar(select(Unit.id).where(Unit.estate_id != estate.id).limit(1))
+    with pytest.raises(Refused, match="不在本次会议的表决名册中"):
+        cast_agenda(db.session, meeting, elsewhere, {meeting.matters[0].id: YES}, channel="electronic",
+                    recorded_by="测试", code="X")
+
+
+# -- the count: one set of ballots, each matter by its own threshold --------------------------------
+
+def test_the_same_ballots_carry_an_ordinary_matter_and_fail_a_three_quarter_one(ctx):
+    estate, units = _estate()
+    meeting = _voting(estate, "property_manager", "common_parts")
+    # all five persons vote; on both matters A (200 ㎡), B and C agree, D and E disagree:
+    # 同意 400/600 ㎡ and 3/5 persons — more than half, but 3/5 < 3/4
+    for person in "ABC":
+        _cast(meeting, units[person][0], YES, YES)
+    for person in "DE":
+        _cast(meeting, units[person][0], NO, NO)
+    _move(meeting, vote_from=TODAY - 14 * DAY, vote_until=TODAY - DAY)
+    MEETING_FLOW.fire(db.session, meeting, "close_vote")
+    results = {r.matter_id: r for r in db.session.execute(
+        select(MatterResult).where(MatterResult.meeting_id == meeting.id)).scalars()}
+    ordinary, special = (results[m.id] for m in meeting.matters)
+    assert (ordinary.passed, special.passed) == (True, False)
+    assert (ordinary.yes_area, ordinary.participating_area, ordinary.yes_heads, ordinary.participating_heads) == (
+        Decimal("400.00"), Decimal("600.00"), 3, 5)
+    assert "3/4 以上" in special.rule and meeting.state == "counted"
+
+
+def test_a_matter_passes_with_exactly_three_quarters_of_the_area_and_persons(ctx):
+    estate, units = _estate()
+    owner_e = db.session.execute(select(Owner).join(UnitOwnership).where(
+        UnitOwnership.unit_id == units["E"][0])).scalar_one()
+    # E's unit goes to A: A 300 ㎡, B, C, D 100 ㎡ each — 4 persons, 600 ㎡
+    db.session.execute(update(UnitOwnership.__table__).where(UnitOwnership.__table__.c.owner_id == owner_e.id)
+                       .values(owner_id=db.session.scalar(select(UnitOwnership.owner_id).where(
+                           UnitOwnership.unit_id == units["A"][0]))))
+    meeting = _voting(estate, "raise_fund")
+    # A (300 ㎡), B, C agree and D disagrees: persons 3/4 exactly, area 500/600 — passes ("以上")
+    for person, choice in (("A", YES), ("B", YES), ("C", YES), ("D", NO)):
+        _cast(meeting, units[person][0], choice)
+    counted = tally_of(db.session, meeting.matters[0])
+    assert (counted.yes_heads, counted.participating_heads, counted.passed) == (3, 4, True)
+
+
+def test_voting_closes_early_only_when_every_person_has_voted(ctx):
+    estate, units = _estate()
+    meeting = _voting(estate, "covenant")
+    for person in "ABCD":
+        _cast(meeting, units[person][0], YES)
+    with pytest.raises(TransitionRefused, match="尚有 1 位业主未投票"):
+        MEETING_FLOW.fire(db.session, meeting, "close_vote")
+    _cast(meeting, units["E"][0], YES)
+    MEETING_FLOW.fire(db.session, meeting, "close_vote")
+    assert meeting.state == "counted"
+
+
+def test_the_rule_of_a_matter_is_fixed_when_voting_opens(ctx):
+    from models.fund_vote import VoteRule
+
+    estate, _units = _estate()
+    meeting = _voting(estate, "covenant")
+    db.session.add(VoteRule(matter="covenant", quorum="4/5", approval="4/5", strict=False, base="participating",
+                            basis="后来的规则", district_id=None))
+    db.session.flush()
+    assert (meeting.matters[0].rule_quorum, meeting.matters[0].rule_approval) == ("2/3", "1/2")
+    assert tally_of(db.session, meeting.matters[0]).rule.approval == Fraction(1, 2)
+
+
+# -- pages and the public board -------------------------------------------------------------------
+
+def _seed_voting(app) -> tuple[int, dict[str, list[int]], dict[int, str]]:
+    """A committed voting meeting of the test estate: (id, units, code per unit)."""
+    def make():
+        estate, units = _estate()
+        meeting = _voting(estate, "covenant", "common_parts")
+        codes = {u: _code(meeting, u) for ids in units.values() for u in ids}
+        db.session.commit()
+        return meeting.id, units, codes
+
+    return in_db(app, make)
+
+
+def _form(app, meeting_id: int, unit_id: int, code: str, choices: list[str]) -> dict[str, str]:
+    def read():
+        unit = db.session.get(Unit, unit_id)
+        matters = db.session.execute(select(MeetingMatter.id).where(MeetingMatter.meeting_id == meeting_id)
+                                     .order_by(MeetingMatter.position)).scalars().all()
+        return unit.building_id, unit.room_no, matters
+
+    building, room, matters = in_db(app, read)
+    return {"building": str(building), "room": room, "code": code,
+            **{f"choice_{m}": c for m, c in zip(matters, choices)}}
+
+
+def test_an_owner_votes_the_whole_agenda_on_the_public_board(app):
+    meeting_id, units, codes = _seed_voting(app)
+    client = app.test_client()
+    unit = units["A"][1]
+    response = client.post(f"/public/meeting/{meeting_id}", data=_form(app, meeting_id, unit, codes[unit], [YES, NO]))
+    assert response.status_code == 200 and "投票成功" in text_of(response)
+    assert "全部 2 套房屋（200.00 ㎡）" in text_of(response)
+    stored = in_db(app, lambda: sorted(db.session.execute(select(MeetingChoice.choice).join(MeetingBallot).where(
+        MeetingBallot.meeting_id == meeting_id)).scalars().all()))
+    assert stored == [NO, YES]
+
+
+def test_a_wrong_code_on_the_public_board_is_a_400_that_writes_nothing(app):
+    meeting_id, units, _codes = _seed_voting(app)
+    unit = units["B"][0]
+    response = app.test_client().post(f"/public/meeting/{meeting_id}",
+                                      data=_form(app, meeting_id, unit, "WRONG123", [YES, YES]))
+    assert response.status_code == 400 and "房号或电子投票码不正确" in text_of(response)
+    assert in_db(app, lambda: db.session.scalar(select(MeetingBallot.id).where(
+        MeetingBallot.meeting_id == meeting_id))) is None
+
+
+def test_a_draft_meeting_is_not_on_the_public_board(app):
+    def draft():
+        estate, _units = _estate()
+        meeting = _meeting(estate, "covenant")
+        db.session.commit()
+        return meeting.id
+
+    meeting_id = in_db(app, draft)
+    assert app.test_client().get(f"/public/meeting/{meeting_id}").status_code == 404
+
+
+def test_the_public_notice_states_each_matters_threshold(app):
+    meeting_id, _units, _codes = _seed_voting(app)
+    page = text_of(app.test_client().get(f"/public/meeting/{meeting_id}"))
+    assert "改变共有部分的用途或者利用共有部分从事经营活动" in page
+    assert "同意的面积和人数均达到参与表决部分的 3/4 以上" in page
+    assert "同意的面积和人数均超过参与表决部分的 1/2" in page
+
+
+def test_the_committee_records_a_paper_ballot_for_the_whole_agenda(app):
+    from io import BytesIO
+
+    meeting_id, units, _codes = _seed_voting(app)
+    committee = client_of(app, "admin")
+    unit = units["C"][0]
+    form = _form(app, meeting_id, unit, "", [ABSTAIN, YES])
+    form.pop("code")
+    data = {**{k: v for k, v in form.items() if k.startswith("choice_")}, "unit": str(unit),
+            "scan": (BytesIO(b"%PDF-1.4\n%%EOF\n"), "ballot.pdf")}
+    response = committee.post(f"/owners_meeting/ballot/{meeting_id}", data=data, content_type="multipart/form-data")
+    assert response.status_code == 302
+    page = text_of(committee.get(f"/owners_meeting/tally/{meeting_id}"))
+    assert "已投票 1 人" in page
+    channel = in_db(app, lambda: db.session.scalar(select(MeetingBallot.channel).where(
+        MeetingBallot.meeting_id == meeting_id)))
+    assert channel == "paper"
+
+
+def test_a_manager_may_read_a_meeting_but_not_announce_it(app):
+    def draft():
+        estate = db.session.execute(select(Estate).order_by(Estate.id)).scalars().first()  # manager_a's estate
+        meeting = _meeting(estate, "covenant")
+        db.session.commit()
+        return meeting.id
+
+    meeting_id = in_db(app, draft)
+    manager = client_of(app, "manager_a")
+    assert manager.get(f"/owners_meeting/show/{meeting_id}").status_code == 200
+    manager.post(f"/owners_meeting/transition/announce/{meeting_id}", data={"comment": ""})
+    assert in_db(app, lambda: db.session.get(OwnersMeeting, meeting_id).state) == "draft"
+
+
+def test_another_estates_committee_cannot_open_the_meeting(app):
+    def other():
+        estate = db.session.execute(select(Estate).order_by(Estate.id).offset(1)).scalars().first()
+        meeting = _meeting(estate, "covenant")
+        db.session.commit()
+        return meeting.id
+
+    meeting_id = in_db(app, other)
+    committee = client_of(app, "committee_a")  # the large estate's committee
+    assert committee.get(f"/owners_meeting/show/{meeting_id}").status_code == 404
+    assert committee.get(f"/owners_meeting/tally/{meeting_id}").status_code == 404
+    committee.post(f"/owners_meeting/transition/announce/{meeting_id}", data={"comment": ""})
+    assert in_db(app, lambda: db.session.get(OwnersMeeting, meeting_id).state) == "draft"
+
+
+# -- oversight ----------------------------------------------------------------------------------
+
+def test_the_oversight_figure_counts_an_estates_meetings_and_decided_matters(ctx):
+    from models.dashboard import FIGURES, Context
+
+    estate, units = _estate()
+    meeting = _voting(estate, "property_manager", "common_parts")
+    for person in "ABC":
+        _cast(meeting, units[person][0], YES, YES)
+    for person in "DE":
+        _cast(meeting, units[person][0], NO, NO)
+    MEETING_FLOW.fire(db.session, meeting, "close_vote")  # everyone has voted
+    _meeting(estate, "covenant")  # a draft is neither held nor in progress
+    announced = _meeting(estate, "other")
+    MEETING_FLOW.fire(db.session, announced, "announce")
+    [row] = FIGURES["self_governance"].query(db.session, Context(TODAY, Settings.current(db.session), estate.id))
+    assert (row["held"], row["passed"], row["failed"], row["in_progress"]) == (1, 1, 1, 1)
+    assert row["committee"] == "尚未成立" and row["last_held"] == TODAY + 14 * DAY
+
+
+def test_a_meeting_whose_vote_closes_within_the_horizon_is_on_the_workbench(ctx):
+    from models.dashboard import TODOS, Context
+
+    estate, _units = _estate()
+    before = TODOS["meetings_closing"].count(db.session, Context(TODAY, Settings.current(db.session), estate.id))
+    meeting = _voting(estate, "covenant")  # closes in 14 days
+    horizon = Settings.current(db.session).vote_closing_days
+    _move(meeting, vote_until=TODAY + horizon * DAY)
+    after = TODOS["meetings_closing"].count(db.session, Context(TODAY, Settings.current(db.session), estate.id))
+    assert (before, after) == (0, 1)

@@ -39,6 +39,12 @@ from models.workflow import Transition, Workflow
 
 KINDS = Choices(("regular", "定期会议"), ("extraordinary", "临时会议"))
 FORMS = Choices(("discussion", "集体讨论"), ("written", "书面征求意见"))
+#: why an extraordinary meeting is called (业主大会和业主委员会指导规则第二十一条)
+REASONS = Choices(
+    ("proposal", "专有部分面积和人数均占 20% 以上的业主提议"),
+    ("emergency", "发生重大事故或者紧急事件需要及时处理"),
+    ("rules", "议事规则或者管理规约规定的其他情况"),
+)
 STATES = Choices(
     ("draft", "草拟"), ("announced", "已公告"), ("voting", "表决中"), ("counted", "已计票"), ("cancelled", "已取消"),
 )
@@ -107,6 +113,13 @@ def _place_for_discussion(values: dict) -> list[tuple[str, str]]:
     return []
 
 
+def _reason_for_extraordinary(values: dict) -> list[tuple[str, str]]:
+    """A 临时会议 is called for one of the reasons the rules name; a 定期会议 needs none."""
+    if values.get("kind") == "extraordinary" and not values.get("reason"):
+        return [("reason", "临时会议须选择召开事由（业主大会和业主委员会指导规则第二十一条）")]
+    return []
+
+
 class OwnersMeeting(Entity):
     """业主大会会议."""
 
@@ -116,6 +129,9 @@ class OwnersMeeting(Entity):
     estate: Mapped[Estate] = relationship(info=zh("小区"))
     title: Mapped[str] = mapped_column(String(100), info=zh("会议名称", "如 2027 年第一次业主大会会议"))
     kind: Mapped[str] = mapped_column(String(20), default="regular", info=zh("会议类型", choices=KINDS))
+    reason: Mapped[str | None] = mapped_column(
+        String(20), info=zh("临时会议事由", "召开临时会议时必选", choices=REASONS)
+    )
     form: Mapped[str] = mapped_column(
         String(20), default="written", info=zh("召开形式", "书面征求意见：业主在表决期内交回表决票或电子投票", choices=FORMS)
     )
@@ -132,6 +148,7 @@ class OwnersMeeting(Entity):
 
     __table_args__ = (
         KINDS.constraint("kind", "ck_owners_meeting_kind"),
+        REASONS.constraint("reason", "ck_owners_meeting_reason"),
         FORMS.constraint("form", "ck_owners_meeting_form"),
         STATES.constraint("state", "ck_owners_meeting_state"),
         CheckConstraint("vote_until >= vote_from", name="ck_owners_meeting_dates"),
@@ -155,12 +172,12 @@ class OwnersMeeting(Entity):
         icon = "fa-users"
         list_columns = ("estate", "title", "kind", "form", "vote_from", "vote_until", "state")
         search_columns = ("estate", "title", "kind", "form", "state", "vote_from", "vote_until")
-        form_columns = ("estate", "title", "kind", "form", "place", "vote_from", "vote_until", "description")
-        show_columns = ("estate", "title", "kind", "form", "place", "vote_from", "vote_until", "description", "state",
-                        "announced_on")
+        form_columns = ("estate", "title", "kind", "reason", "form", "place", "vote_from", "vote_until", "description")
+        show_columns = ("estate", "title", "kind", "reason", "form", "place", "vote_from", "vote_until", "description",
+                        "state", "announced_on")
         order_by = ("vote_from", "desc")
         date_order = (("vote_from", "vote_until"),)
-        rules = (_place_for_discussion,)
+        rules = (_place_for_discussion, _reason_for_extraordinary)
         workflow = MEETING_FLOW
         extra_actions = frozenset({"ballot"})  # 录入纸质表决票, 打印表决票
         details = ("matters",)

@@ -145,6 +145,46 @@ def test_two_paper_ballots_of_the_same_person_record_one(app, live_server):
         Ballot.application_id == pk, Ballot.unit_id == unit_id))) == 1
 
 
+def test_two_paper_ballots_of_one_owner_through_two_of_their_units_record_one(app, live_server):
+    """业主大会: the same person's slip entered twice at once, through different units."""
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from models.fund_vote import ONE_BALLOT
+    from models.owners_assembly import MEETING_FLOW, MeetingBallot, MeetingMatter, MeetingRoll, OwnersMeeting
+
+    def open_meeting():
+        today = clock.today()
+        meeting = OwnersMeeting(estate_id=LARGE_ESTATE, title="并发测试会议", form="written",
+                                vote_from=today + dt.timedelta(days=15), vote_until=today + dt.timedelta(days=29),
+                                matters=[MeetingMatter(position=1, matter="covenant", title="修订管理规约")])
+        db.session.add(meeting)
+        db.session.flush()
+        MEETING_FLOW.fire(db.session, meeting, "announce")
+        db.session.execute(update(OwnersMeeting.__table__).where(OwnersMeeting.id == meeting.id).values(vote_from=today))
+        db.session.expire(meeting, ["vote_from"])
+        MEETING_FLOW.fire(db.session, meeting, "open_vote")
+        db.session.commit()
+        units: dict[str, list[int]] = {}
+        for person, unit_id in db.session.execute(select(MeetingRoll.person, MeetingRoll.unit_id).where(
+                MeetingRoll.meeting_id == meeting.id).order_by(MeetingRoll.unit_id)):
+            units.setdefault(person, []).append(unit_id)
+        return meeting.id, meeting.matters[0].id, next(ids for ids in units.values() if len(ids) >= 2)[:2]
+
+    pk, matter_id, (first, second) = in_db(app, open_meeting)
+    add_user(app, "committee_b", roles.COMMITTEE)
+    page, action = f"/owners_meeting/tally/{pk}", f"/owners_meeting/ballot/{pk}"
+    scan = {"scan": ("scan.pdf", b"%PDF-1.4 ballot", "application/pdf")}
+    pages = race(*(live_server.click(live_server.user(user), page, action,
+                                     {"unit": str(unit), f"choice_{matter_id}": "yes"}, scan)
+                   for user, unit in (("committee_a", first), ("committee_b", second))))
+    seen = sorted(message for landed in pages for message in flashed(landed.text))
+    assert [kind for kind, _message in seen] == ["danger", "success"] and seen[0][1] == ONE_BALLOT
+    assert in_db(app, lambda: db.session.scalar(select(func.count()).select_from(MeetingBallot).where(
+        MeetingBallot.meeting_id == pk))) == 1
+
+
 def test_two_officials_paying_the_same_application_pay_it_once(app, live_server):
     from models.repair_fund import FundEntry, FundPayment
 

@@ -418,3 +418,18 @@ def test_a_meeting_whose_vote_closes_within_the_horizon_is_on_the_workbench(ctx)
     _move(meeting, vote_until=TODAY + horizon * DAY)
     after = TODOS["meetings_closing"].count(db.session, Context(TODAY, Settings.current(db.session), estate.id))
     assert (before, after) == (0, 1)
+
+
+@pytest.mark.parametrize("kind, reason, refused", [
+    ("extraordinary", "", True), ("extraordinary", "proposal", False), ("regular", "", False)])
+def test_an_extraordinary_meeting_names_why_it_is_called(app, kind, reason, refused):
+    admin = client_of(app, "admin")
+    count = lambda: db.session.query(OwnersMeeting).count()  # noqa: E731
+    before = in_db(app, count)
+    response = admin.post("/api/v1/owners_meeting/", json={
+        "estate": 1, "title": "临时会议", "kind": kind, "reason": reason or None, "form": "written",
+        "vote_from": f"{TODAY + 20 * DAY}", "vote_until": f"{TODAY + 30 * DAY}"})
+    assert (response.status_code in (400, 422)) is refused, response.get_json()
+    assert in_db(app, count) == before + (0 if refused else 1)
+    if refused:
+        assert "指导规则第二十一条" in response.get_json()["message"]

@@ -27,11 +27,8 @@ from models.errors import Refused
 from models.estate import Building, Estate, Unit
 from models.fees import BILLING_BASES, BILLING_MODES, PRICE_FORMS, FeeStandard, FeeStandardLine, in_force
 from models.fund_vote import BALLOT_CHOICES, MATTERS, rule_for
-from models.owners_assembly import (
-    FORMS as MEETING_FORMS, KINDS as MEETING_KINDS, NOT_ON_ROLL as NOT_ON_MEETING_ROLL, PUBLIC_STATES as MEETING_PUBLIC,
-    STATES as MEETING_STATES, WRONG_CODE as WRONG_MEETING_CODE, MatterResult, OwnersMeeting, cast_agenda,
-    covered_by as meeting_covered_by,
-)
+from models import owners_assembly as assembly
+from models.owners_assembly import MatterResult, OwnersMeeting
 from models.outbox import WeChatBinding
 from models.people import Owner, UnitOwnership
 from models.repair_fund import (
@@ -42,6 +39,7 @@ from models.repair_fund_disclosure import (
     unit_entries,
 )
 from models.settings import Settings
+from views.owners_assembly import agenda_choices
 
 public = Blueprint("public", __name__, url_prefix="/public")
 
@@ -294,24 +292,25 @@ def meeting(meeting_id: int):
     found = session.execute(
         select(OwnersMeeting).options(joinedload(OwnersMeeting.matters)).where(OwnersMeeting.id == meeting_id),
         execution_options=_ACROSS_ESTATES).unique().scalar_one_or_none()
-    if found is None or found.state not in MEETING_PUBLIC:
+    if found is None or found.state not in assembly.PUBLIC_STATES:
         abort(404)  # a draft is not published
     limit_request_to(found.estate_id)
+    choices = agenda_choices(found, request.form)
     form = {"building": request.form.get("building", ""), "room": request.form.get("room", "").strip(),
-            **{f"choice_{m.id}": request.form.get(f"choice_{m.id}", "") for m in found.matters}}
+            **{f"choice_{matter_id}": choice for matter_id, choice in choices.items()}}
     error = done = None
     if request.method == "POST":
         unit = _unit(found.estate_id, form["building"], form["room"])
         try:
             if unit is None:
                 raise Refused(VOTE_REFUSED)
-            ballot = cast_agenda(session, found, unit.id, {m.id: form[f"choice_{m.id}"] for m in found.matters},
-                                 channel="electronic", code=request.form.get("code", ""), recorded_by="业主电子投票")
-            units, area = meeting_covered_by(session, ballot)
+            ballot = assembly.cast_agenda(session, found, unit.id, choices, channel="electronic",
+                                          code=request.form.get("code", ""), recorded_by="业主电子投票")
+            units, area = assembly.covered_by(session, ballot)
             session.commit()
         except Refused as refused:
             session.rollback()
-            plain = str(refused) in (NOT_ON_MEETING_ROLL, WRONG_MEETING_CODE)
+            plain = str(refused) in (assembly.NOT_ON_ROLL, assembly.WRONG_CODE)
             error = _refused(VOTE_REFUSED if plain else str(refused))
         else:
             done = (f"投票成功：您对 {len(found.matters)} 个事项的表决意见已记录，计入您在本小区的"
@@ -319,10 +318,11 @@ def meeting(meeting_id: int):
     results = {r.matter_id: r for r in session.execute(
         select(MatterResult).where(MatterResult.meeting_id == found.id), execution_options=_ACROSS_ESTATES).scalars()}
     return render_template(
-        "public/meeting.html", meeting=found, estate=_estate_or_404(found.estate_id), buildings=_buildings(found.estate_id),
-        form=form, choices=BALLOT_CHOICES, matters=MATTERS, rules=_meeting_rules(found),
-        results=results, state=MEETING_STATES.label(found.state), kind=MEETING_KINDS.label(found.kind),
-        meeting_form=MEETING_FORMS.label(found.form), error=error, done=done,
+        "public/meeting.html", meeting=found, estate=_estate_or_404(found.estate_id),
+        buildings=_buildings(found.estate_id), form=form, choices=BALLOT_CHOICES, matters=MATTERS, rules=_meeting_rules(found),
+        results=results, state=assembly.STATES.label(found.state), kind=assembly.KINDS.label(found.kind),
+        reason=assembly.REASONS.label(found.reason) if found.reason else "",
+        meeting_form=assembly.FORMS.label(found.form), error=error, done=done,
     ), (400 if error else 200)
 
 

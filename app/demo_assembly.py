@@ -1,8 +1,9 @@
 """Demo 业主大会: the large estate's meetings of this year, as the committee ran them.
 
 A meeting counted two months ago (its three matters: two carried, the 3/4 one not), one
-voting now, and one announced for later this month; the second estate's counted meeting. Each goes through its workflow like the
-committee's clicks; the steps that happened before today are backdated afterwards.
+voting now and one announced for later this month; the second estate's counted meeting.
+Each goes through its workflow like the committee's clicks; the steps that happened
+before today are backdated afterwards.
 """
 
 from __future__ import annotations

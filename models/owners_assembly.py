@@ -401,8 +401,8 @@ def tally_of(session: Session, matter: MeetingMatter) -> Tally:
     area, units, heads = {}, {}, {}
     for choice, summed, count, persons in session.execute(figures):
         area[choice], units[choice], heads[choice] = int(summed * 100), count, persons
-    # silence is never consent here: only where the estate's 议事规则 says so, which a later
-    # round of the meeting's rules will carry
+    # silence is never consent at a meeting: the estate's 议事规则 would have to say so, and the
+    # product does not keep them as data yet
     return count_up(area, heads, units, matter.rule(), silent_consent=False)
 
 

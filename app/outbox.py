@@ -237,9 +237,9 @@ def owner_addresses(session: Any, estate_id: int) -> list[tuple[str, str]]:
     return [(channel, address) for channel, address in rows]
 
 
-def announce_to_owners(session: Any, obj: Any, _from_state: Any, to_state: Any, _comment: Any = None) -> None:
-    """A published fee standard, an announced 业主大会会议 or an opened owner vote is sent to
-    the estate's owners."""
+def announce_to_owners(session: Any, obj: Any, from_state: Any, to_state: Any, comment: Any = None) -> None:
+    """A published fee standard, an announced (or, once announced, cancelled) 业主大会会议 or an
+    opened owner vote is sent to the estate's owners."""
     from models.fees import FeeStandard
     from models.owners_assembly import OwnersMeeting
     from models.repair_fund import FundApplication
@@ -257,6 +257,10 @@ def announce_to_owners(session: Any, obj: Any, _from_state: Any, to_state: Any, 
         queue_messages(session, "meeting_announced", owner_addresses(session, obj.estate_id), {
             "estate": obj.estate.name, "title": obj.title, "vote_from": f"{obj.vote_from:%Y年%m月%d日}",
             "vote_until": f"{obj.vote_until:%Y年%m月%d日}"}, estate_id=obj.estate_id, link=f"/public/meeting/{obj.id}")
+    elif isinstance(obj, OwnersMeeting) and to_state == "cancelled" and from_state == "announced":
+        queue_messages(session, "meeting_cancelled", owner_addresses(session, obj.estate_id), {
+            "estate": obj.estate.name, "title": obj.title, "reason": comment or ""}, estate_id=obj.estate_id,
+            link=f"/public/meeting/{obj.id}")
 
 
 # -- sending -----------------------------------------------------------------------------------

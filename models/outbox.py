@@ -33,6 +33,7 @@ TEMPLATE_KEYS = Choices(
     ("fee_standard_published", "收费标准公示"),
     ("vote_opened", "业主表决开始"),
     ("meeting_announced", "业主大会会议公告"),
+    ("meeting_cancelled", "业主大会会议取消"),
     ("daily_reminder", "每日待办提醒"),
     ("arrears_notice", "欠费提醒（业主）"),
 )
@@ -43,6 +44,7 @@ TEMPLATE_VARIABLES: dict[str, tuple[str, ...]] = {
     "fee_standard_published": ("estate", "standard", "effective_from"),
     "vote_opened": ("estate", "title", "vote_until"),
     "meeting_announced": ("estate", "title", "vote_from", "vote_until"),
+    "meeting_cancelled": ("estate", "title", "reason"),
     "daily_reminder": ("count", "items"),
     "arrears_notice": ("estate", "units", "amount"),
 }

@@ -223,6 +223,26 @@ def test_an_announced_owners_meeting_is_texted_once_to_each_owner_with_its_votin
     assert all(f"{vote_from:%Y年%m月%d日}" in body and "短信测试会议" in body for _address, body in sent)
 
 
+def test_owners_told_of_a_meeting_are_told_when_it_is_cancelled_with_the_reason(app, ctx, sms):
+    from models.owners_assembly import MEETING_FLOW, MeetingMatter, OwnersMeeting
+
+    estate = _estate()
+    vote_from = clock.today() + dt.timedelta(days=15)
+    meetings = [OwnersMeeting(estate_id=estate.id, title=title, kind="regular", form="written", vote_from=vote_from,
+                              vote_until=vote_from + dt.timedelta(days=7),
+                              matters=[MeetingMatter(position=1, matter="covenant", title="修订管理规约")])
+                for title in ("已公告后取消的会议", "草拟时取消的会议")]
+    db.session.add_all(meetings)
+    db.session.flush()
+    MEETING_FLOW.fire(db.session, meetings[0], "announce")
+    MEETING_FLOW.fire(db.session, meetings[0], "cancel", comment="议程需补充修订对照表")
+    MEETING_FLOW.fire(db.session, meetings[1], "cancel", comment="重复创建")  # owners never heard of it
+    bodies = db.session.execute(select(Delivery.body).where(
+        Delivery.template_key == "meeting_cancelled", Delivery.channel == "sms")).scalars().all()
+    assert len(bodies) == len(_owner_mobiles(estate))
+    assert all("已公告后取消的会议" in body and "议程需补充修订对照表" in body for body in bodies)
+
+
 def test_the_text_names_the_estate_and_the_date_and_no_person(app, ctx, sms):
     with time_machine.travel(MORNING, tick=False):
         estate = _publish_a_standard()

@@ -21,11 +21,15 @@ depends_on = None
 
 APPEND_ONLY = ("meeting_roll", "meeting_ballot", "meeting_choice", "matter_result")
 # a migration keeps its own copy: the application's defaults may change after it has run
-MEETING_TEMPLATE = {
+MEETING_TEMPLATES = [{
     "key": "meeting_announced", "subject": "{{ estate }}业主大会会议公告",
     "body": "{{ estate }}「{{ title }}」已公告，表决期{{ vote_from }}至{{ vote_until }}，议程和表决规则详见小区公示栏。",
     "sms_template_code": None, "variables": "estate 小区、title 会议名称、vote_from 表决开始、vote_until 表决截止",
-}
+}, {
+    "key": "meeting_cancelled", "subject": "{{ estate }}业主大会会议取消",
+    "body": "{{ estate }}「{{ title }}」已取消（{{ reason }}），详见小区公示栏。",
+    "sms_template_code": None, "variables": "estate 小区、title 会议名称、reason 取消原因",
+}]
 
 
 def _guards():
@@ -180,12 +184,12 @@ def upgrade():
         batch_op.add_column(sa.Column('assembly_notice_days', sa.Integer(), server_default='15', nullable=False))
     for table in APPEND_ONLY:
         _guards().create_guards(table)
-    templates = sa.table("message_template", *(sa.column(name) for name in MEETING_TEMPLATE))
-    op.bulk_insert(templates, [MEETING_TEMPLATE])
+    templates = sa.table("message_template", *(sa.column(name) for name in MEETING_TEMPLATES[0]))
+    op.bulk_insert(templates, MEETING_TEMPLATES)
 
 
 def downgrade():
-    op.execute("DELETE FROM message_template WHERE key = 'meeting_announced'")
+    op.execute("DELETE FROM message_template WHERE key IN ('meeting_announced', 'meeting_cancelled')")
     for table in APPEND_ONLY:
         _guards().drop_guards(table)
     with op.batch_alter_table('settings', schema=None) as batch_op:

@@ -423,7 +423,7 @@ def load(
     fund = load_fund(session, rng, estate_ids, manager="manager_a", committee="committee_a", official="official_jd")
     operations = load_operations(session, rng, estate_ids)
     oversight = load_oversight(session, rng, estate_ids, official="official_jd", manager="manager_a")
-    assembly = load_assembly(session, rng, estate_ids, committee="committee_a")
+    assembly = load_assembly(session, rng, estate_ids, committee="committee_a", official="official_jd")
     messages = {**_messages(session, estate_ids[0]), **_wechat_bindings(session, estate_ids)}
     session.commit()
     return {**writer.counts, **fees, **fund, **operations, **oversight, **assembly, **messages, USERS_KEY: users}

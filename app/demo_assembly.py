@@ -11,13 +11,18 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+from dateutil.relativedelta import relativedelta
 from flask import current_app
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import record_all
 from models import clock
+from models.committee import TERM_FLOW, CommitteeTerm
+from models.election import Candidate, MeetingApproval
+from models.fees import Bill, arrears_before
 from models.owners_assembly import MEETING_FLOW, MeetingBallot, MeetingChoice, MeetingMatter, MeetingRoll, OwnersMeeting
+from models.people import Owner, UnitOwnership
 from models.settings import Settings
 
 #: (matter kind, title, content, share of voters agreeing)
@@ -35,8 +40,12 @@ NEXT_AGENDA = (
 )
 
 
+#: the counted meetings also elect the committee: seats, 候补 places, candidates standing (差额)
+ELECTION = (5, 1, 7)
+
+
 def load_assembly(session: Session, rng: random.Random, estate_ids: list[int], *, committee: str,
-                  today: dt.date | None = None) -> dict[str, int]:
+                  official: str, today: dt.date | None = None) -> dict[str, int]:
     """The large estate's three meetings; the second estate's counted one (the scoping tests
     try to reach it)."""
     today = today or clock.today()
@@ -44,6 +53,8 @@ def load_assembly(session: Session, rng: random.Random, estate_ids: list[int], *
     notice = dt.timedelta(days=Settings.current(session).assembly_notice_days)
     estate_id = estate_ids[0]
     ballots = sum(_counted(session, rng, other, user, today, notice) for other in estate_ids[:2])
+    _seat(session, estate_ids[0], user, current_app.appbuilder.sm.find_user(username=official))
+    _seat(session, estate_ids[1], user, None)  # its 备案 is overdue: the officials' figure shows it
     current = _meeting(session, estate_id, "2026 年第二次业主大会会议", CURRENT_AGENDA, today + notice, user)
     _backdate(session, current, announced_on=today - dt.timedelta(days=19), vote_from=today - dt.timedelta(days=3),
               vote_until=today + dt.timedelta(days=11))
@@ -56,7 +67,8 @@ def load_assembly(session: Session, rng: random.Random, estate_ids: list[int], *
 
 def _counted(session: Session, rng: random.Random, estate_id: int, user, today: dt.date, notice: dt.timedelta) -> int:
     """The year's first meeting: announced, voted and counted two months ago."""
-    past = _meeting(session, estate_id, "2026 年第一次业主大会会议", PAST_AGENDA, today + notice, user)
+    past = _meeting(session, estate_id, "2026 年第一次业主大会会议", PAST_AGENDA, today + notice, user,
+                    election=_candidates(session, rng, estate_id, today))
     _backdate(session, past, announced_on=today - dt.timedelta(days=80), vote_from=today - dt.timedelta(days=62),
               vote_until=today - dt.timedelta(days=48))
     MEETING_FLOW.fire(session, past, "open_vote", user)
@@ -65,8 +77,46 @@ def _counted(session: Session, rng: random.Random, estate_id: int, user, today: 
     return ballots
 
 
-def _meeting(session: Session, estate_id: int, title: str, agenda: tuple, vote_from: dt.date, user) -> OwnersMeeting:
-    """A written meeting with its agenda, announced today for ``vote_from``."""
+def _candidates(session: Session, rng: random.Random, estate_id: int, today: dt.date) -> list[Candidate]:
+    """Owners who may stand: holding a unit of the estate, not the developer, no overdue fees."""
+    overdue = select(UnitOwnership.owner_id).join(Bill, Bill.unit_id == UnitOwnership.unit_id).where(
+        Bill.outstanding > 0, Bill.period < arrears_before(today, Settings.current(session).arrears_notice_days))
+    eligible = session.execute(
+        select(Owner.id).join(UnitOwnership, UnitOwnership.owner_id == Owner.id)
+        .where(Owner.estate_id == estate_id, Owner.is_developer.is_(False), Owner.id.not_in(overdue))
+        .group_by(Owner.id).order_by(Owner.id).limit(200)).scalars().all()
+    statements = ("退休教师，愿意为邻里服务", "从事财务工作十余年，可协助公共收益公开", "楼栋长，熟悉小区设施情况",
+                  "律师，熟悉物业管理法规", "社区志愿者", "工程师，关注电梯与消防设施维护", "个体经营者，时间较充裕")
+    return [Candidate(position=i, owner_id=owner_id, nomination=rng.choice(("self", "self", "organiser")),
+                      statement=statements[i - 1])
+            for i, owner_id in enumerate(rng.sample(eligible, ELECTION[2]), start=1)]
+
+
+def _seat(session: Session, estate_id: int, user, official) -> None:
+    """The term the counted election produced, dated the day after voting ended: the committee
+    names its 主任 and 副主任; in the large estate the 街道 confirmed the 备案."""
+    term = session.execute(select(CommitteeTerm).where(CommitteeTerm.estate_id == estate_id)
+                           .order_by(CommitteeTerm.id.desc())).scalars().first()
+    if term is None:
+        return  # nobody reached the threshold
+    elected_on = session.scalar(select(OwnersMeeting.vote_until).where(OwnersMeeting.id == term.meeting_id)) \
+        + dt.timedelta(days=1)
+    settings = Settings.current(session)
+    term.elected_on, term.term_ends = elected_on, elected_on + relativedelta(years=settings.committee_term_years)
+    term.filing_due = elected_on + dt.timedelta(days=settings.committee_filing_days)
+    members = [m for m in term.members if m.role == "member"]
+    for member, role in zip(members, ("chair", "vice_chair")):
+        member.role = role
+    session.flush()
+    if official is not None:
+        TERM_FLOW.fire(session, term, "file", official, values={"filing_no": f"备案{elected_on:%Y}-{estate_id:03d}"})
+        term.filed_on = elected_on + dt.timedelta(days=12)
+
+
+def _meeting(session: Session, estate_id: int, title: str, agenda: tuple, vote_from: dt.date, user,
+             election: list[Candidate] = ()) -> OwnersMeeting:
+    """A written meeting with its agenda (and, given candidates, a committee election as its
+    last matter), announced today for ``vote_from``."""
     meeting = OwnersMeeting(
         estate_id=estate_id, title=title, kind="regular", form="written", vote_from=vote_from,
         vote_until=vote_from + dt.timedelta(days=14),
@@ -74,6 +124,12 @@ def _meeting(session: Session, estate_id: int, title: str, agenda: tuple, vote_f
         matters=[MeetingMatter(position=i, matter=kind, title=name, content=content)
                  for i, (kind, name, content, _yes) in enumerate(agenda, start=1)],
     )
+    if election:
+        seats, alternates, _standing = ELECTION
+        meeting.matters.append(MeetingMatter(
+            position=len(agenda) + 1, matter="committee", title="选举第二届业主委员会委员", seats=seats,
+            alternates=alternates, content=f"差额选举：候选人 {len(election)} 名，应选 {seats} 名，另设候补委员 {alternates} 名。",
+            candidates=list(election)))
     session.add(meeting)
     session.flush()
     MEETING_FLOW.fire(session, meeting, "announce", user)
@@ -91,6 +147,7 @@ def _ballots(session: Session, rng: random.Random, meeting: OwnersMeeting, agend
     """Electronic ballots of ``share`` of the persons on the roll, one per person, each with
     a choice on every matter; written in bulk."""
     agreeing = {m.id: yes for m, (*_rest, yes) in zip(meeting.matters, agenda)}
+    elections = [m for m in meeting.matters if m.is_election]
     first_unit: dict[str, int] = {}
     for unit_id, person in session.execute(select(MeetingRoll.unit_id, MeetingRoll.person)
                                            .where(MeetingRoll.meeting_id == meeting.id).order_by(MeetingRoll.unit_id)):
@@ -107,6 +164,25 @@ def _ballots(session: Session, rng: random.Random, meeting: OwnersMeeting, agend
                     choice="yes" if rng.random() < yes else rng.choice(("no", "no", "abstain")))
                for ballot_id in ids for matter_id, yes in agreeing.items()]
     session.execute(insert(MeetingChoice.__table__), choices)
-    record_all(session, [(MeetingBallot, len(rows)), (MeetingChoice, len(choices))],
+    # each voter approves up to the seats, the candidates' popularity falling with their place
+    approvals = [dict(ballot_id=ballot_id, estate_id=meeting.estate_id, candidate_id=c.id)
+                 for ballot_id in ids for m in elections for c in m.candidates
+                 if rng.random() < 0.9 - 0.07 * c.position]
+    approvals = _at_most(approvals, {m.id: m.seats for m in elections}, {c.id: m.id for m in elections
+                                                                        for c in m.candidates})
+    if approvals:
+        session.execute(insert(MeetingApproval.__table__), approvals)
+    record_all(session, [(MeetingBallot, len(rows)), (MeetingChoice, len(choices)), (MeetingApproval, len(approvals))],
                f"{meeting.title} 演示表决票 {{count}} 条")
     return len(rows)
+
+
+def _at_most(approvals: list[dict], seats: dict[int, int], matter_of: dict[int, int]) -> list[dict]:
+    """A ballot approves no more candidates of an election than its seats (the first ones kept)."""
+    kept, count = [], {}
+    for row in approvals:
+        key = (row["ballot_id"], matter_of[row["candidate_id"]])
+        count[key] = count.get(key, 0) + 1
+        if count[key] <= seats[key[1]]:
+            kept.append(row)
+    return kept

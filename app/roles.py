@@ -96,6 +96,15 @@ _ASSEMBLY_COMMITTEE = {
     Menu.ASSEMBLY: READ,
     "OwnersMeeting": MANAGE | {"announce", "open_vote", "close_vote", "cancel", "ballot"},
     "MeetingMatter": MANAGE,
+    "Candidate": MANAGE,
+    # the committee records who is 主任 and 副主任 (an election seats the members)
+    "CommitteeMember": READ | {"edit"},
+}
+#: the 街道 confirms each term's 备案 and keeps the record of committees formed before the product
+_ASSEMBLY_OFFICIAL = {
+    Menu.ASSEMBLY: READ,
+    "CommitteeTerm": MANAGE_NO_DELETE | {"file"},
+    "CommitteeMember": MANAGE,
 }
 _FUND_OFFICIAL = {
     Menu.FUND: READ,
@@ -155,7 +164,7 @@ MATRIX: dict[str, dict[tuple[str, str] | str, frozenset[str]]] = {
     },
     OFFICIAL: {
         Menu.REGION: READ, **{menu: READ for menu in _MASTER_DATA}, "AuditLog": READ, Menu.FEES: READ,
-        **_FUND_OFFICIAL, **_OVERSIGHT_OFFICIAL, **_operations(READ, transitions=False), Menu.ASSEMBLY: READ,
+        **_FUND_OFFICIAL, **_OVERSIGHT_OFFICIAL, **_operations(READ, transitions=False), **_ASSEMBLY_OFFICIAL,
     },
 }
 

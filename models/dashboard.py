@@ -38,6 +38,7 @@ from models.filter_ops import filter_args
 from models.company import PropertyCompany, ServiceContract
 from models.estate import Estate, Unit
 from models.fees import Bill, BillMonthTotal, FeeStandard, arrears_before
+from models.committee import CommitteeTerm, latest_terms
 from models.owners_assembly import MatterResult, OwnersMeeting
 from models.oversight import (
     EVENT_STATES, GRADES, GridEvent, IntegrityAssessment, RectificationNotice, StarRating,
@@ -326,14 +327,17 @@ def committee_terms(session: Session, ctx: Context, *, expiring_only: bool = Tru
 
     One row per estate (not an aggregate): the term arithmetic needs calendar years.
     """
-    query = select(Estate.id, Estate.name.label("estate"), Estate.committee_founded_on.label("founded_on")) \
-        .order_by(Estate.name)
+    latest = latest_terms(session)
+    query = select(Estate.id, Estate.name.label("estate"), Estate.committee_founded_on.label("founded_on"),
+                   latest.c.term_ends).outerjoin(latest, latest.c.estate_id == Estate.id).order_by(Estate.name)
     found = []
     for row in rows(session, narrow(query, Estate.id, ctx)):
-        if row["founded_on"] is None:
+        elected_until = row.pop("term_ends")
+        if row["founded_on"] is None and elected_until is None:
             found.append({**row, "term_ends": None, "days_left": None, "notice": "尚未成立业委会"})
             continue
-        ends = committee_term_end(row["founded_on"], ctx.today, ctx.settings.committee_term_years)
+        # a term recorded with its election knows its end; before that, terms run from the founding
+        ends = elected_until or committee_term_end(row["founded_on"], ctx.today, ctx.settings.committee_term_years)
         days_left = (ends - ctx.today).days
         if expiring_only and days_left > ctx.settings.committee_notice_days:
             continue
@@ -508,6 +512,22 @@ def _households_in_arrears(session: Session, ctx: Context) -> int:
     return session.execute(query).scalar_one()
 
 
+def filing_words(state: str | None, due: dt.date | None, today: dt.date) -> str:
+    """A term's 备案 as the oversight table says it (物业管理条例第十六条)."""
+    if state is None:
+        return ""
+    if state == "filed":
+        return "已备案"
+    late = (today - due).days if due else 0
+    return f"逾期 {late} 天未备案" if late > 0 else f"待备案（{due} 前）"
+
+
+@todo("committees_to_file", CommitteeTerm, "待备案的业委会",
+      lambda ctx: filter_args(CommitteeTerm, state="elected"), acts="file")
+def _committees_to_file(session: Session, ctx: Context) -> int:
+    return count_of(session, ctx, CommitteeTerm, CommitteeTerm.state == "elected")
+
+
 @todo("committees_expiring", Estate, "任期即将届满的业委会")
 def _committees_to_renew(session: Session, ctx: Context) -> int:
     return sum(1 for row in committee_terms(session, ctx) if row["founded_on"] is not None)
@@ -631,7 +651,8 @@ def _meetings_closing_count(session: Session, ctx: Context) -> int:
 # -- 业主自治 -------------------------------------------------------------------------------
 
 @figure("self_governance", "业主自治（近 12 个月）", needs="OwnersMeeting",
-        columns=(("estate", "小区"), ("committee", "业委会"), ("term_ends", "本届届满"), ("held", "已计票的会议"),
+        columns=(("estate", "小区"), ("committee", "业委会"), ("term_ends", "本届届满"), ("filing", "备案"),
+                 ("held", "已计票的会议"),
                  ("passed", "通过的事项"), ("failed", "未通过的事项"), ("in_progress", "公告或表决中的会议"),
                  ("last_held", "最近一次表决截止")))
 def _self_governance(session: Session, ctx: Context) -> list[Row]:
@@ -650,17 +671,23 @@ def _self_governance(session: Session, ctx: Context) -> list[Row]:
         .join(OwnersMeeting, OwnersMeeting.id == MatterResult.meeting_id).where(OwnersMeeting.vote_until >= since)
         .group_by(MatterResult.estate_id).subquery()
     )
+    latest = latest_terms(session)
     query = (
         select(Estate.name.label("estate"), Estate.committee_founded_on, meetings.c.held, meetings.c.in_progress,
-               meetings.c.last_held, decided.c.passed, decided.c.failed)
+               meetings.c.last_held, decided.c.passed, decided.c.failed, latest.c.elected_on, latest.c.term_ends,
+               latest.c.state.label("term_state"), latest.c.filing_due)
         .outerjoin(meetings, meetings.c.estate_id == Estate.id).outerjoin(decided, decided.c.estate_id == Estate.id)
+        .outerjoin(latest, latest.c.estate_id == Estate.id)
         .order_by(Estate.name)
     )
     found = rows(session, narrow(query, Estate.id, ctx))
     for row in found:
-        founded = row.pop("committee_founded_on")
-        row["committee"] = f"{founded} 成立" if founded else "尚未成立"
-        row["term_ends"] = committee_term_end(founded, ctx.today, ctx.settings.committee_term_years) if founded else None
+        founded, elected, state, due = (row.pop(key) for key in ("committee_founded_on", "elected_on", "term_state",
+                                                                   "filing_due"))
+        row["committee"] = f"{elected} 选举产生" if elected else (f"{founded} 成立" if founded else "尚未成立")
+        if row["term_ends"] is None and founded:
+            row["term_ends"] = committee_term_end(founded, ctx.today, ctx.settings.committee_term_years)
+        row["filing"] = filing_words(state, due, ctx.today)
         for key in ("held", "in_progress", "passed", "failed"):
             row[key] = int(row[key] or 0)
     return found

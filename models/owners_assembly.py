@@ -14,13 +14,14 @@ arithmetic as every vote (``count_up``) and stores the figures with the outcome.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Date, ForeignKeyConstraint, Integer, String, Text, UniqueConstraint, distinct, func, insert,
-    select,
+    Boolean, CheckConstraint, Date, ForeignKeyConstraint, Integer, String, Text, UniqueConstraint, distinct, false, func,
+    insert, select,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -59,11 +60,30 @@ ARTICLE_14 = "物业管理条例第十四条"
 def _agenda_announced(meeting: OwnersMeeting, session: Session) -> str | None:
     if not meeting.matters:
         return "议程为空：请先添加至少一项表决事项"
-    days = Settings.current(session).assembly_notice_days
+    settings = Settings.current(session)
+    for matter in meeting.matters:
+        refusal = _election_refusal(matter, settings)
+        if refusal:
+            return refusal
+    days = settings.assembly_notice_days
     earliest = clock.today() + dt.timedelta(days=days)
     if meeting.vote_from < earliest:
         return (f"须于会议召开 {days} 日以前通知全体业主（{ARTICLE_14}）：今天公告，会议（表决开始）最早为 "
                 f"{earliest:%Y年%m月%d日}，请先修改表决开始日期")
+    return None
+
+
+def _election_refusal(matter: MeetingMatter, settings: Settings) -> str | None:
+    """An election is announced with its candidate list: at least as many candidates as seats
+    (等额 or 差额), and a 换届 or first election fills an odd number of seats within the range."""
+    if not matter.is_election:
+        return None
+    low, high = settings.committee_seats_min, settings.committee_seats_max
+    if not matter.by_election and (matter.seats % 2 == 0 or not low <= matter.seats <= high):
+        return f"第 {matter.position} 项：业委会委员应选名额须为 {low} 至 {high} 人之间的单数（补选除外）"
+    if len(matter.candidates) < matter.seats:
+        return (f"第 {matter.position} 项应选 {matter.seats} 名，候选人只有 {len(matter.candidates)} 名："
+                "候选人不得少于应选名额，请先登记候选人")
     return None
 
 
@@ -118,6 +138,23 @@ def _reason_for_extraordinary(values: dict) -> list[tuple[str, str]]:
     if values.get("kind") == "extraordinary" and not values.get("reason"):
         return [("reason", "临时会议须选择召开事由（业主大会和业主委员会指导规则第二十一条）")]
     return []
+
+
+def _seats_for_elections(values: dict) -> list[tuple[str, str]]:
+    """Only an election of the 业委会 has seats; 候补 places and 补选 belong to an election."""
+    found = []
+    seats, alternates = values.get("seats"), values.get("alternates")
+    if seats is not None and values.get("matter") != "committee":
+        found.append(("seats", "只有「选举业主委员会」事项填写应选名额"))
+    elif seats is not None and seats <= 0:
+        found.append(("seats", "应选名额须大于 0"))
+    if alternates and seats is None:
+        found.append(("alternates", "候补委员名额随选举填写：请先填写应选名额"))
+    elif alternates is not None and alternates < 0:
+        found.append(("alternates", "候补委员名额不能为负数"))
+    if values.get("by_election") and seats is None:
+        found.append(("by_election", "补选须填写应选名额"))
+    return found
 
 
 class OwnersMeeting(Entity):
@@ -194,6 +231,20 @@ class MeetingMatter(Entity):
     matter: Mapped[str] = mapped_column(String(20), info=zh("事项类别", "决定法定的表决比例", choices=MATTERS))
     title: Mapped[str] = mapped_column(String(200), info=zh("事项名称", "如 续聘某某物业服务有限公司"))
     content: Mapped[str | None] = mapped_column(Text, info=zh("事项内容", "方案要点；全文可在会议说明中注明查阅方式"))
+    # an election of the 业委会 (models/election.py): the seats, the 候补 places, whether it fills vacancies
+    seats: Mapped[int | None] = mapped_column(
+        Integer, info=zh("应选名额", "选举业委会委员时填写（换届或首次选举为系统设置的最少与最多人数之间的单数）；其他事项留空")
+    )
+    alternates: Mapped[int | None] = mapped_column(
+        Integer, info=zh("候补委员名额", "可留空；达到当选票数而未当选的候选人按得票依次成为候补委员")
+    )
+    by_election: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), info=zh("补选", "勾选：补足本届业委会缺额或另行选举，当选者加入本届，名额不受单数限制")
+    )
+    candidates: Mapped[list[Any]] = relationship(
+        "Candidate", back_populates="matter", cascade="all, delete-orphan", order_by="Candidate.position",
+        info=zh("候选人"),
+    )
     # the rule in force when voting opened (a later change of the rules does not apply)
     rule_quorum: Mapped[str | None] = mapped_column(String(10))
     rule_approval: Mapped[str | None] = mapped_column(String(10))
@@ -205,10 +256,17 @@ class MeetingMatter(Entity):
         UniqueConstraint("meeting_id", "position", name="uq_meeting_matter_position",
                          info={"message": "同一会议的事项序号不能重复"}),
         CheckConstraint("position > 0", name="ck_meeting_matter_position"),
+        CheckConstraint("seats IS NULL OR (seats > 0 AND matter = 'committee')", name="ck_meeting_matter_seats"),
+        CheckConstraint("alternates IS NULL OR (alternates >= 0 AND seats IS NOT NULL)",
+                        name="ck_meeting_matter_alternates"),
     )
 
     def __str__(self) -> str:
         return f"{self.position}. {self.title}"
+
+    @property
+    def is_election(self) -> bool:
+        return bool(self.seats)
 
     def rule(self) -> Rule:
         """The rule fixed when voting opened."""
@@ -218,12 +276,14 @@ class MeetingMatter(Entity):
         label = "表决事项"
         menu = Menu.ASSEMBLY
         icon = "fa-list-ol"
-        list_columns = ("meeting", "position", "matter", "title")
+        list_columns = ("meeting", "position", "matter", "title", "seats")
         search_columns = ("meeting", "matter", "title")
-        form_columns = ("meeting", "position", "matter", "title", "content")
+        form_columns = ("meeting", "position", "matter", "title", "content", "seats", "alternates", "by_election")
         order_by = ("id", "desc")
         scope_path = "meeting.estate_id"
         frozen_by = "meeting"
+        rules = (_seats_for_elections,)
+        details = ("candidates",)
 
 
 # -- the roll, the ballots, the results ----------------------------------------------
@@ -281,6 +341,8 @@ class MeetingBallot(Entity):
     cast_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=zh("投票时间"))
     choices: Mapped[list[MeetingChoice]] = relationship(back_populates="ballot", order_by="MeetingChoice.id",
                                                         info=zh("表决意见"))
+    approvals: Mapped[list[Any]] = relationship("MeetingApproval", back_populates="ballot",
+                                                order_by="MeetingApproval.id", info=zh("选举表决意见"))
 
     __table_args__ = (
         UniqueConstraint("meeting_id", "person", name="uq_meeting_ballot_person", info={"message": ONE_BALLOT}),
@@ -304,7 +366,7 @@ class MeetingBallot(Entity):
         str_loads = ("unit",)
         actions = frozenset()  # cast on the meeting's tally page or the public board
         append_only = True
-        details = ("choices",)
+        details = ("choices", "approvals")
 
 
 class MeetingChoice(Entity):
@@ -406,25 +468,36 @@ def tally_of(session: Session, matter: MeetingMatter) -> Tally:
     return count_up(area, heads, units, matter.rule(), silent_consent=False)
 
 
-def record_results(session: Session, meeting: OwnersMeeting) -> dict[int, Tally]:
-    """Close the count: each matter's outcome stored with the numbers it came from."""
-    found = {}
+def record_results(session: Session, meeting: OwnersMeeting) -> None:
+    """Close the count: each matter's outcome stored with the numbers it came from; an
+    election's candidates ranked and the elected seated on the 业委会."""
+    # elections build on the meeting's tables, so their module imports this one
+    from models.committee import seat_committee
+    from models.election import record_election
+
+    now = utc_now()
     for matter in meeting.matters:
-        result = found[matter.id] = tally_of(session, matter)
-        session.add(MatterResult(matter_id=matter.id, meeting_id=meeting.id, estate_id=meeting.estate_id,
-                                 **figures_of(result), computed_at=utc_now()))
-    return found
+        if matter.is_election:
+            seat_committee(session, meeting, matter, record_election(session, matter, now))
+        else:
+            session.add(MatterResult(matter_id=matter.id, meeting_id=meeting.id, estate_id=meeting.estate_id,
+                                     **figures_of(tally_of(session, matter)), computed_at=now))
 
 
 def cast_agenda(session: Session, meeting: OwnersMeeting, unit_id: int, choices: Mapping[int, str], *,
-                channel: str, recorded_by: str, scan: str | None = None, code: str | None = None) -> MeetingBallot:
-    """The ballot of the person a unit of the roll belongs to, with a choice on every matter,
-    counted for all of that person's units; refused (nothing written) when not allowed."""
+                channel: str, recorded_by: str, scan: str | None = None, code: str | None = None,
+                approvals: Mapping[int, Sequence[int]] | None = None) -> MeetingBallot:
+    """The ballot of the person a unit of the roll belongs to, with a choice on every matter
+    (on an election: the candidates approved, at most its seats), counted for all of that
+    person's units; refused (nothing written) when not allowed."""
+    from models.election import MeetingApproval, check_approvals
+
     if meeting.state != "voting":
         raise Refused(f"会议当前状态为「{STATES.label(meeting.state)}」，不在表决期内")
-    missing = [m for m in meeting.matters if choices.get(m.id) not in BALLOT_CHOICES.codes]
+    missing = [m for m in meeting.matters if not m.is_election and choices.get(m.id) not in BALLOT_CHOICES.codes]
     if missing:
         raise Refused(f"请对每个表决事项选择同意、反对或弃权：第 {'、'.join(str(m.position) for m in missing)} 项未选择")
+    approved = {m.id: check_approvals(m, (approvals or {}).get(m.id, ())) for m in meeting.matters if m.is_election}
     roll = session.execute(select(MeetingRoll).where(MeetingRoll.meeting_id == meeting.id,
                                                      MeetingRoll.unit_id == unit_id)).scalar_one_or_none()
     if roll is None:
@@ -440,7 +513,9 @@ def cast_agenda(session: Session, meeting: OwnersMeeting, unit_id: int, choices:
     ballot = MeetingBallot(meeting_id=meeting.id, estate_id=meeting.estate_id, unit_id=unit_id, person=roll.person,
                            channel=channel, scan=scan, recorded_by=recorded_by[:100], cast_at=utc_now())
     ballot.choices = [MeetingChoice(estate_id=meeting.estate_id, matter_id=m.id, choice=choices[m.id])
-                      for m in meeting.matters]
+                      for m in meeting.matters if not m.is_election]
+    ballot.approvals = [MeetingApproval(estate_id=meeting.estate_id, candidate_id=candidate_id)
+                        for candidate_ids in approved.values() for candidate_id in candidate_ids]
     try:
         # two ballots of one person at the same moment: the database's unique key decides
         with session.begin_nested():

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Integer, String, select
+from sqlalchemy import Boolean, CheckConstraint, Integer, String, select, true
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from models.base import Admin, Entity, Menu, Money, positive, zh
+
+
+def _legal_filing(days: int | None) -> str | None:
+    """备案 of an elected 业委会 is due within 30 days (物业管理条例第十六条); a locality may ask sooner."""
+    return None if days is None or 1 <= days <= 30 else "须在 1 至 30 天之间（物业管理条例第十六条：选举产生之日起 30 日内备案）"
 
 
 def _legal_notice(days: int | None) -> str | None:
@@ -37,6 +42,21 @@ class Settings(Entity):
         Integer, server_default="15",
         info=zh("业主大会会议通知天数", "须于会议召开（表决开始）前至少此天数公告；不得少于 15 天（物业管理条例第十四条），地方规定更长的从其规定",
                 check=_legal_notice),
+    )
+    committee_seats_min: Mapped[int] = mapped_column(
+        Integer, server_default="5", info=zh("业委会委员最少人数", "换届或首次选举的应选名额为最少与最多人数之间的单数", check=positive),
+    )
+    committee_seats_max: Mapped[int] = mapped_column(
+        Integer, server_default="11", info=zh("业委会委员最多人数", check=positive),
+    )
+    candidate_no_arrears: Mapped[bool] = mapped_column(
+        Boolean, server_default=true(),
+        info=zh("候选人不得欠缴物业费", "勾选：有超过欠费催缴天数仍未缴清账单的业主不能登记为业委会委员候选人（地方规定）"),
+    )
+    committee_filing_days: Mapped[int] = mapped_column(
+        Integer, server_default="30",
+        info=zh("业委会备案期限（天）", "自选举产生之日起此天数内向街道办事处备案；不得超过 30 天（物业管理条例第十六条）",
+                check=_legal_filing),
     )
 
     # -- repair fund (维修资金) --
@@ -185,6 +205,9 @@ class Settings(Entity):
                         name="ck_settings_quiet_hours"),
         CheckConstraint("fund_publicity_days >= 0", name="ck_settings_fund_publicity_days"),
         CheckConstraint("committee_term_years BETWEEN 1 AND 5", name="ck_settings_committee_term"),
+        CheckConstraint("committee_seats_min > 0 AND committee_seats_min <= committee_seats_max",
+                        name="ck_settings_committee_seats"),
+        CheckConstraint("committee_filing_days BETWEEN 1 AND 30", name="ck_settings_committee_filing"),
         CheckConstraint("grade_pass <= grade_good AND grade_good <= grade_excellent", name="ck_settings_grades"),
         CheckConstraint("repair_promise_days > 0 AND repair_max_days >= repair_promise_days",
                         name="ck_settings_repair_days"),
@@ -210,6 +233,9 @@ class Settings(Entity):
         rules = (
             lambda v: [("committee_term_years", "业委会每届任期为 1 至 5 年")]
             if v.get("committee_term_years") is not None and not 1 <= v["committee_term_years"] <= 5 else [],
+            lambda v: [("committee_seats_max", "委员最多人数不能少于最少人数")]
+            if v.get("committee_seats_min") and v.get("committee_seats_max")
+            and v["committee_seats_max"] < v["committee_seats_min"] else [],
             lambda v: [("grade_good", "分数线须满足 合格 ≤ 良好 ≤ 优秀")]
             if None not in (v.get("grade_pass"), v.get("grade_good"), v.get("grade_excellent"))
             and not v["grade_pass"] <= v["grade_good"] <= v["grade_excellent"] else [],

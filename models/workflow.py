@@ -59,6 +59,9 @@ class Transition:
     #: columns the person fills in with the transition (a new deadline, a satisfaction
     #: level); they are set on the row before the guard runs, so the guard judges them
     inputs: tuple[str, ...] = ()
+    #: whether the guard judges the inputs (then the page cannot say in advance whether the
+    #: step will be refused); False when it reads only the row (a 备案 number does not matter)
+    guard_reads_inputs: bool = True
     #: what cannot be undone, said in the confirmation dialog ("公示后向全体业主公开");
     #: a transition into a frozen state asks for confirmation even without one
     consequence: str = ""
@@ -95,9 +98,9 @@ class Workflow:
         """What the guard would answer now, so the page can say it before the click.
 
         Run in a savepoint that is rolled back: a guard only reads, and whatever it might
-        leave behind is undone. Transitions with inputs are judged on what the person fills
-        in, so they are not asked in advance."""
-        if t.guard is None or t.inputs:
+        leave behind is undone. Transitions whose guard judges their inputs are judged on
+        what the person fills in, so they are not asked in advance."""
+        if t.guard is None or (t.inputs and t.guard_reads_inputs):
             return None
         savepoint = session.begin_nested()
         try:
@@ -204,7 +207,7 @@ def _changed_fields(obj: Any) -> set[str]:
 
 
 def _frozen_owner(obj: Any) -> tuple[Any, Workflow] | None:
-    """The workflow row that freezes ``obj``: itself, or the parent named in ``frozen_by``."""
+    """The workflow row that freezes ``obj``: itself, or the nearest one up the ``frozen_by`` chain."""
     admin = admin_of(type(obj))
     flow = getattr(admin, "workflow", None)
     if flow is not None:
@@ -212,9 +215,8 @@ def _frozen_owner(obj: Any) -> tuple[Any, Workflow] | None:
     parent_name = getattr(admin, "frozen_by", None)
     if parent_name:
         parent = getattr(obj, parent_name)
-        flow = getattr(admin_of(type(parent)), "workflow", None) if parent is not None else None
-        if flow is not None:
-            return parent, flow
+        # a line of a line (a meeting's matter's candidate) is frozen by the document above both
+        return _frozen_owner(parent) if parent is not None else None
     return None
 
 

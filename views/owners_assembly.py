@@ -8,28 +8,67 @@ query, so another estate's meeting is simply not found (404).
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, g, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.security.decorators import permission_name
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from models import clock
-from models.errors import Refused
-from models.estate import Building, Unit, reading_order
+from models.election import (
+    NOMINATIONS, OUTCOMES, CandidateResult, Standing, approvals_of, elect, election_tallies, election_words,
+)
 from models.fund_vote import BALLOT_CHOICES, MATTERS
 from models.owners_assembly import (
-    STATES, MatterResult, MeetingBallot, MeetingRoll, OwnersMeeting, cast_agenda, covered_by, tally_of,
+    STATES, MatterResult, MeetingBallot, MeetingMatter, MeetingRoll, OwnersMeeting, cast_agenda, covered_by, tally_of,
 )
 from views.registry import extends
-from views.repair_fund import tally_rows, threshold_bars, unvoted_units
+from views.repair_fund import (
+    _percent, ballot_slips, record_paper_ballot, tally_rows, threshold_bars, unvoted_units,
+)
 
 
 def agenda_choices(meeting: OwnersMeeting, form: Any) -> dict[int, str]:
-    """The choice on each matter as a form sends it (``choice_<matter id>``)."""
-    return {m.id: form.get(f"choice_{m.id}", "") for m in meeting.matters}
+    """The choice on each yes/no matter as a form sends it (``choice_<matter id>``)."""
+    return {m.id: form.get(f"choice_{m.id}", "") for m in meeting.matters if not m.is_election}
+
+
+def agenda_approvals(meeting: OwnersMeeting, form: Any) -> dict[int, list[int]]:
+    """The candidates each election of the agenda approves (``approve_<matter id>``)."""
+    return {m.id: approvals_of(form, m) for m in meeting.matters if m.is_election}
+
+
+def standings_of(session: Any, matter: MeetingMatter, options: dict | None = None) -> dict[str, Any]:
+    """An election's candidates with their count, rank and outcome: stored once counted,
+    else live (with the quorum bars, the same for every candidate)."""
+    stored = {r.candidate_id: r for r in session.execute(
+        select(CandidateResult).where(CandidateResult.matter_id == matter.id), execution_options=options or {}
+    ).scalars()}
+    live = None
+    if stored:
+        standings = [Standing(cid, None, r.rank, r.outcome) for cid, r in stored.items()]
+        figures = {cid: (r.yes_heads, r.participating_heads, r.yes_area, r.participating_area, r.passed)
+                   for cid, r in stored.items()}
+    else:
+        tallies = election_tallies(session, matter)
+        standings = elect(tallies, matter.seats, matter.alternates or 0)
+        figures = {cid: (t.yes_heads, t.participating_heads, Decimal(t.yes_area).scaleb(-2),
+                         Decimal(t.participating_area).scaleb(-2), t.passed) for cid, t in tallies.items()}
+        live = next(iter(tallies.values()), None)
+    placed = {s.candidate_id: s for s in standings}
+    rows = []
+    for c in matter.candidates:
+        yes_heads, heads, yes_area, area, passed = figures[c.id]
+        rows.append({"candidate": c, "yes_heads": yes_heads, "yes_area": f"{yes_area:.2f}", "passed": passed,
+                     "heads_share": _percent(Fraction(yes_heads, heads)) if heads else "0.00",
+                     "area_share": _percent(Fraction(yes_area) / Fraction(area)) if area else "0.00",
+                     "rank": placed[c.id].rank, "code": placed[c.id].outcome,
+                     "outcome": OUTCOMES.label(placed[c.id].outcome)})
+    rows.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, r["candidate"].position))
+    return {"rows": rows, "final": bool(stored), "words": election_words(standings, matter.seats),
+            "tally": live, "bars": threshold_bars(live)[:2] if live else []}
 
 
 @extends(OwnersMeeting)
@@ -57,15 +96,20 @@ class OwnersMeetingActions:
             select(MatterResult).where(MatterResult.meeting_id == meeting.id)).scalars()}
         matters = []
         for matter in meeting.matters:
+            if matter.is_election:
+                election = standings_of(session, matter) if opened else None
+                matters.append({"matter": matter, "kind": MATTERS.label(matter.matter), "election": election,
+                                "tally": election.get("tally") if election else None})
+                continue
             counted = tally_of(session, matter) if opened else None
             matters.append({"matter": matter, "kind": MATTERS.label(matter.matter), "tally": counted,
                             "result": results.get(matter.id),
                             "rows": tally_rows(counted) if counted else [],
                             "bars": threshold_bars(counted) if counted else []})
-        first = matters[0]["tally"] if matters and opened else None
+        first = next((m["tally"] for m in matters if m.get("tally")), None) if opened else None
         return self.render_template(
             "assembly/tally.html", title=f"{meeting.title} · 表决与计票", meeting=meeting, matters=matters,
-            first=first, choices=BALLOT_CHOICES, states=STATES,
+            first=first, choices=BALLOT_CHOICES, states=STATES, nominations=NOMINATIONS,
             may_record=meeting.state == "voting" and self.may_fire("ballot"),
         )
 
@@ -83,28 +127,17 @@ class OwnersMeetingActions:
     @permission_name("ballot")
     def ballot(self, pk: int):
         """录入纸质表决票: the unit, the owner's choice on every matter, the scanned form."""
-        from views.uploads import discard_upload, save_upload
-
         session = self.datamodel.session
         meeting = self._meeting(pk)
-        unit, scan = request.form.get("unit", ""), None
-        try:
-            if not unit.isdigit():
-                raise Refused("请选择房屋")
-            if not request.files.get("scan"):
-                raise Refused("纸质表决票须上传扫描件")
-            scan = save_upload(request.files["scan"])
-            ballot = cast_agenda(session, meeting, int(unit), agenda_choices(meeting, request.form), channel="paper",
-                                 recorded_by=g.user.username, scan=scan)
-            units, area = covered_by(session, ballot)
-            session.commit()
-        except Refused as refused:
-            session.rollback()
-            discard_upload(scan)  # a refused ballot leaves no file behind
-            flash(str(refused), "danger")
-        else:
-            flash(f"已录入表决票：对 {len(meeting.matters)} 个事项的表决意见计入该业主在名册中的全部 {units} 套房屋"
-                  f"（{area} ㎡），计为一人", "success")
+        record_paper_ballot(
+            session,
+            lambda unit_id, scan: cast_agenda(
+                session, meeting, unit_id, agenda_choices(meeting, request.form), channel="paper",
+                recorded_by=g.user.username, scan=scan, approvals=agenda_approvals(meeting, request.form)),
+            covered_by,
+            lambda _ballot, units, area: f"已录入表决票：对 {len(meeting.matters)} 个事项的表决意见计入该业主在名册中的全部 "
+                                         f"{units} 套房屋（{area} ㎡），计为一人",
+        )
         return redirect(url_for(f"{self.endpoint}.tally", pk=pk))
 
     @expose("/print_ballots/<int:pk>")
@@ -113,17 +146,7 @@ class OwnersMeetingActions:
     def print_ballots(self, pk: int):
         """表决票与名册 for printing (A4): one slip per person with every matter of the agenda and
         every unit of the person, and the person's 电子投票码; committee only."""
-        session = self.datamodel.session
         meeting = self._meeting(pk)
-        roll = session.execute(
-            select(MeetingRoll).options(joinedload(MeetingRoll.unit).joinedload(Unit.building))
-            .where(MeetingRoll.meeting_id == meeting.id).join(Unit, Unit.id == MeetingRoll.unit_id)
-            .join(Building, Building.id == Unit.building_id).order_by(*reading_order())
-        ).scalars().all()
-        persons: dict[str, list[MeetingRoll]] = {}
-        for entry in roll:  # in reading order of each person's first unit
-            persons.setdefault(entry.person, []).append(entry)
-        slips = [{"name": units[0].voter_name, "code": units[0].code, "units": units,
-                  "area": sum((u.area for u in units), Decimal("0.00"))} for units in persons.values()]
+        slips = ballot_slips(self.datamodel.session, MeetingRoll, MeetingRoll.meeting_id == meeting.id)
         return self.render_template("assembly/print_ballots.html", title=f"{meeting.title} · 表决票", meeting=meeting,
                                     slips=slips, choices=BALLOT_CHOICES, matters=MATTERS, today=clock.today())

@@ -28,7 +28,8 @@ from models.estate import Building, Estate, Unit
 from models.fees import BILLING_BASES, BILLING_MODES, PRICE_FORMS, FeeStandard, FeeStandardLine, in_force
 from models.fund_vote import BALLOT_CHOICES, MATTERS, rule_for
 from models import owners_assembly as assembly
-from models.owners_assembly import MatterResult, OwnersMeeting
+from models.election import NOMINATIONS, Candidate
+from models.owners_assembly import MatterResult, MeetingMatter, OwnersMeeting
 from models.outbox import WeChatBinding
 from models.people import Owner, UnitOwnership
 from models.repair_fund import (
@@ -39,7 +40,7 @@ from models.repair_fund_disclosure import (
     unit_entries,
 )
 from models.settings import Settings
-from views.owners_assembly import agenda_choices
+from views.owners_assembly import agenda_approvals, agenda_choices, standings_of
 
 public = Blueprint("public", __name__, url_prefix="/public")
 
@@ -290,12 +291,13 @@ def meeting(meeting_id: int):
     every matter)."""
     session = db.session
     found = session.execute(
-        select(OwnersMeeting).options(joinedload(OwnersMeeting.matters)).where(OwnersMeeting.id == meeting_id),
+        select(OwnersMeeting).options(joinedload(OwnersMeeting.matters).joinedload(MeetingMatter.candidates)
+                                      .joinedload(Candidate.owner)).where(OwnersMeeting.id == meeting_id),
         execution_options=_ACROSS_ESTATES).unique().scalar_one_or_none()
     if found is None or found.state not in assembly.PUBLIC_STATES:
         abort(404)  # a draft is not published
     limit_request_to(found.estate_id)
-    choices = agenda_choices(found, request.form)
+    choices, approvals = agenda_choices(found, request.form), agenda_approvals(found, request.form)
     form = {"building": request.form.get("building", ""), "room": request.form.get("room", "").strip(),
             **{f"choice_{matter_id}": choice for matter_id, choice in choices.items()}}
     error = done = None
@@ -305,7 +307,8 @@ def meeting(meeting_id: int):
             if unit is None:
                 raise Refused(VOTE_REFUSED)
             ballot = assembly.cast_agenda(session, found, unit.id, choices, channel="electronic",
-                                          code=request.form.get("code", ""), recorded_by="业主电子投票")
+                                          code=request.form.get("code", ""), recorded_by="业主电子投票",
+                                          approvals=approvals)
             units, area = assembly.covered_by(session, ballot)
             session.commit()
         except Refused as refused:
@@ -320,7 +323,10 @@ def meeting(meeting_id: int):
     return render_template(
         "public/meeting.html", meeting=found, estate=_estate_or_404(found.estate_id),
         buildings=_buildings(found.estate_id), form=form, choices=BALLOT_CHOICES, matters=MATTERS, rules=_meeting_rules(found),
-        results=results, state=assembly.STATES.label(found.state), kind=assembly.KINDS.label(found.kind),
+        results=results, chosen=approvals, nominations=NOMINATIONS,
+        elections={m.id: standings_of(session, m, _ACROSS_ESTATES) for m in found.matters
+                   if m.is_election and found.state == "counted"},
+        state=assembly.STATES.label(found.state), kind=assembly.KINDS.label(found.kind),
         reason=assembly.REASONS.label(found.reason) if found.reason else "",
         meeting_form=assembly.FORMS.label(found.form), error=error, done=done,
     ), (400 if error else 200)

@@ -9,6 +9,7 @@ every query, so a row of another estate is simply not found (404).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -103,6 +104,46 @@ def unvoted_units(session, roll: type, of_vote: Any, voted: Any):
     results = [{"id": unit_id, "text": f"{building} {room}（{name}）"}
                for unit_id, building, room, name in rows[:LOOKUP_PAGE]]
     return jsonify(results=results, pagination={"more": len(rows) > LOOKUP_PAGE})
+
+
+def record_paper_ballot(session, cast: Callable[[int, str], Any], covered: Callable[[Any, Any], tuple[int, Any]],
+                        said: Callable[[Any, int, Decimal], str]) -> None:
+    """录入纸质表决票, for either vote: the unit of the form and its scan (required, and kept
+    only when the ballot is recorded); ``cast(unit_id, scan)`` writes the ballot, the outcome
+    is flashed with the units and area it counts for."""
+    from views.uploads import discard_upload, save_upload
+
+    unit, scan = request.form.get("unit", ""), None
+    try:
+        if not unit.isdigit():
+            raise Refused("请选择房屋")
+        if not request.files.get("scan"):
+            raise Refused("纸质表决票须上传扫描件")
+        scan = save_upload(request.files["scan"])
+        ballot = cast(int(unit), scan)
+        units, area = covered(session, ballot)
+        session.commit()
+    except Refused as refused:
+        session.rollback()
+        discard_upload(scan)  # a refused ballot leaves no file behind
+        flash(str(refused), "danger")
+    else:
+        flash(said(ballot, units, area), "success")
+
+
+def ballot_slips(session, roll: type, of_vote: Any) -> list[dict[str, Any]]:
+    """The printed 表决票: one slip per person of a vote's roll with all of their units, in
+    reading order of each person's first unit."""
+    entries = session.execute(
+        select(roll).options(joinedload(roll.unit).joinedload(Unit.building)).where(of_vote)
+        .join(Unit, Unit.id == roll.unit_id).join(Building, Building.id == Unit.building_id)
+        .order_by(*reading_order())
+    ).scalars().all()
+    persons: dict[str, list[Any]] = {}
+    for entry in entries:
+        persons.setdefault(entry.person, []).append(entry)
+    return [{"name": units[0].voter_name, "code": units[0].code, "units": units,
+             "area": sum((u.area for u in units), Decimal("0.00"))} for units in persons.values()]
 
 
 def _units(session, unit_ids) -> dict[int, Unit]:
@@ -286,28 +327,16 @@ class FundApplicationActions:
     @permission_name("ballot")
     def ballot(self, pk: int):
         """录入纸质表决票: the unit, the owner's choice and the scanned form."""
-        from views.uploads import discard_upload, save_upload
-
         session = self.datamodel.session
         app = self._application(pk)
-        unit, scan = request.form.get("unit", ""), None
-        try:
-            if not unit.isdigit():
-                raise Refused("请选择房屋")
-            if not request.files.get("scan"):
-                raise Refused("纸质表决票须上传扫描件")
-            scan = save_upload(request.files["scan"])
-            ballot = cast_ballot(session, app, int(unit), request.form.get("choice", ""), channel="paper",
-                                 recorded_by=g.user.username, scan=scan)
-            units, area = covered_by(session, ballot)
-            session.commit()
-        except Refused as refused:
-            session.rollback()
-            discard_upload(scan)  # a refused ballot leaves no file behind
-            flash(str(refused), "danger")
-        else:
-            flash(f"已录入表决票：「{BALLOT_CHOICES.label(ballot.choice)}」计入该业主在名册中的全部 {units} 套房屋"
-                  f"（{area} ㎡），计为一人", "success")
+        record_paper_ballot(
+            session,
+            lambda unit_id, scan: cast_ballot(session, app, unit_id, request.form.get("choice", ""), channel="paper",
+                                              recorded_by=g.user.username, scan=scan),
+            covered_by,
+            lambda ballot, units, area: f"已录入表决票：「{BALLOT_CHOICES.label(ballot.choice)}」计入该业主在名册中的全部 "
+                                        f"{units} 套房屋（{area} ㎡），计为一人",
+        )
         return redirect(url_for(f"{self.endpoint}.tally", pk=pk))
 
     @expose("/print_ballots/<int:pk>")
@@ -316,18 +345,8 @@ class FundApplicationActions:
     def print_ballots(self, pk: int):
         """表决票与名册 for printing (A4): one slip per person listing all of their units, with
         the person's 电子投票码; committee only."""
-        session = self.datamodel.session
         app = self._application(pk)
-        roll = session.execute(
-            select(VoteRoll).options(joinedload(VoteRoll.unit).joinedload(Unit.building))
-            .where(VoteRoll.application_id == app.id).join(Unit, Unit.id == VoteRoll.unit_id)
-            .join(Building, Building.id == Unit.building_id).order_by(*reading_order())
-        ).scalars().all()
-        persons: dict[str, list[VoteRoll]] = {}
-        for entry in roll:  # in reading order of each person's first unit
-            persons.setdefault(entry.person, []).append(entry)
-        slips = [{"name": units[0].voter_name, "code": units[0].code, "units": units,
-                  "area": sum((u.area for u in units), Decimal("0.00"))} for units in persons.values()]
+        slips = ballot_slips(self.datamodel.session, VoteRoll, VoteRoll.application_id == app.id)
         return self.render_template("fund/print_ballots.html", title=f"{app.title} · 表决票", app=app, slips=slips,
                                     choices=BALLOT_CHOICES, matters=MATTERS, today=clock.today())
 

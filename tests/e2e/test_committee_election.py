@@ -1,0 +1,169 @@
+"""业委会选举 in the browser: the committee puts an election with two candidates on a meeting's
+agenda; an owner approves one on a phone; the count seats the winner in a new term; the
+committee names its 主任 and the 街道 official confirms the 备案.
+
+The locality of this test lets a committee have one member (系统设置 → 业委会委员最少人数), so
+that two candidates make a 差额 election."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlalchemy import select, update
+
+from app.extensions import db
+from models import clock
+from models.committee import CommitteeTerm
+from models.estate import Estate
+from models.fees import Bill, arrears_before
+from models.owners_assembly import MeetingRoll, OwnersMeeting, cast_agenda
+from models.people import Owner, UnitOwnership
+from models.settings import Settings
+from tests.e2e.browser import expect
+from tests.e2e.test_owners_meeting import ESTATE, a_voter, first_voting_day_is_today
+
+TITLE = "浏览器测试选举会议"
+MATTER = "选举业主委员会委员一名"
+
+
+def committees_of_one(app, smallest: int) -> int:
+    """Set the smallest committee; returns the previous setting."""
+    with app.app_context():
+        try:
+            settings = Settings.current(db.session)
+            before, settings.committee_seats_min = settings.committee_seats_min, smallest
+            db.session.commit()
+            return before
+        finally:
+            db.session.remove()
+
+
+def two_who_may_stand(app) -> list[str]:
+    """Two owners of the estate with a unit, not the developer, without overdue fees, whose
+    names are unique in the estate (the picker is searched by name)."""
+    with app.app_context():
+        try:
+            estate_id = db.session.scalar(select(Estate.id).where(Estate.name == ESTATE))
+            cutoff = arrears_before(clock.today(), Settings.current(db.session).arrears_notice_days)
+            overdue = select(UnitOwnership.owner_id).join(Bill, Bill.unit_id == UnitOwnership.unit_id).where(
+                Bill.outstanding > 0, Bill.period < cutoff)
+            names = db.session.execute(
+                select(Owner.name).join(UnitOwnership, UnitOwnership.owner_id == Owner.id)
+                .where(Owner.estate_id == estate_id, Owner.is_developer.is_(False), Owner.id.not_in(overdue))
+                .group_by(Owner.name).having(db.func.count(db.func.distinct(Owner.id)) == 1)
+                .order_by(Owner.name)).scalars().all()
+            return names[:2]
+        finally:
+            db.session.remove()
+
+
+def the_others_vote_on_paper(app, pk: int, name: str) -> None:
+    """Nine in ten of the other persons on the roll return a slip approving ``name`` (entered
+    outside the browser), and the voting period ends."""
+    with app.app_context():
+        try:
+            meeting = db.session.get(OwnersMeeting, pk)
+            matter = meeting.matters[0]
+            chosen = next(c.id for c in matter.candidates if c.owner.name == name)
+            first_units = {}
+            for unit_id, person in db.session.execute(select(MeetingRoll.unit_id, MeetingRoll.person)
+                                                      .where(MeetingRoll.meeting_id == pk).order_by(MeetingRoll.unit_id)):
+                first_units.setdefault(person, unit_id)
+            for index, unit_id in enumerate(list(first_units.values())[1:]):
+                if index % 10:
+                    cast_agenda(db.session, meeting, unit_id, {}, channel="paper", recorded_by="测试",
+                                scan="ballot.pdf", approvals={matter.id: [chosen]})
+            table = OwnersMeeting.__table__
+            db.session.execute(update(table).where(table.c.id == pk).values(
+                vote_from=clock.today() - dt.timedelta(days=14), vote_until=clock.today() - dt.timedelta(days=1)))
+            db.session.commit()
+        finally:
+            db.session.remove()
+
+
+def term_of(app, pk: int) -> int:
+    with app.app_context():
+        try:
+            return db.session.scalar(select(CommitteeTerm.id).where(CommitteeTerm.meeting_id == pk))
+        finally:
+            db.session.remove()
+
+
+def test_an_election_from_candidates_to_filing(users, app):
+    before = committees_of_one(app, 1)
+    try:
+        elect_and_file(users, app)
+    finally:
+        committees_of_one(app, before)
+
+
+def elect_and_file(users, app) -> None:
+    first, second = two_who_may_stand(app)
+    committee = users("committee_a")
+    committee.visit("/owners_meeting/add")
+    committee.choose("estate", ESTATE)
+    committee.fill("title", TITLE)
+    committee.choose("form", "书面征求意见")
+    committee.date("vote_from", f"{clock.today() + dt.timedelta(days=15):%Y-%m-%d}")
+    committee.date("vote_until", f"{clock.today() + dt.timedelta(days=29):%Y-%m-%d}")
+    committee.save()
+    committee.visit("/meeting_matter/add")
+    committee.choose("meeting", TITLE)
+    committee.fill("position", "1")
+    committee.choose("matter", "选举业主委员会或者更换业主委员会成员")
+    committee.fill("title", MATTER)
+    committee.fill("seats", "1")
+    committee.save()
+    for position, name in enumerate((first, second), start=1):
+        committee.visit("/candidate/add")
+        committee.choose("matter", MATTER)
+        committee.fill("position", str(position))
+        committee.choose("owner", name)
+        committee.save()
+
+    committee.visit("/owners_meeting/list/")
+    committee.submit(committee.rows(TITLE).locator("a[href^='/owners_meeting/show/']"))
+    show_url = committee.page.url
+    pk = int(re.search(r"/(\d+)$", show_url).group(1))
+    committee.fire("发布会议公告")
+    first_voting_day_is_today(app, pk)
+    committee.visit(show_url)
+    committee.fire("开始表决")
+
+    owner = users(None)
+    owner.page.set_viewport_size({"width": 390, "height": 844})
+    building, room, code = a_voter(app, pk)
+    owner.visit(f"/public/meeting/{pk}")
+    page = owner.page
+    expect(page.locator("fieldset.election")).to_contain_text("最多赞成 1 位候选人")
+    page.locator("select[name=building]").select_option(building)
+    page.locator("input[name=room]").fill(room)
+    page.locator("input[name=code]").fill(code)
+    page.locator("fieldset.election label", has_text=first).click()
+    owner.submit(page.get_by_role("button", name="提交表决"), confirm=True)
+    expect(page.locator(".alert-success")).to_contain_text("投票成功")
+    owner.shot("election-voted-on-a-phone", full_page=True)
+
+    the_others_vote_on_paper(app, pk, first)
+    committee.visit(show_url)
+    committee.fire("结束表决并计票")
+    committee.visit(f"/owners_meeting/tally/{pk}")
+    expect(committee.page.locator(".election-table")).to_contain_text("当选")
+    expect(committee.page.locator(".matter-tally").first).to_contain_text("应选 1 名，当选 1 名")
+
+    term = term_of(app, pk)
+    official = users("official_jd")
+    official.visit(f"/committee_term/show/{term}")
+    expect(official.page.locator(".workflow-panel")).to_contain_text("暂不能确认备案：备案材料须载明业委会主任")
+
+    committee.visit(f"/committee_term/show/{term}")
+    committee.unfold("业委会委员")
+    committee.submit(committee.page.locator("a[href^='/committee_member/edit/']").first)
+    committee.choose("role", "主任")
+    committee.save()
+
+    official.visit(f"/committee_term/show/{term}")
+    official.page.get_by_label("备案回执编号（确认备案时填写）").fill("街道备2026-09")
+    official.fire("确认备案")
+    expect(official.page.locator("table").first).to_contain_text("街道备2026-09")

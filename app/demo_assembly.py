@@ -20,6 +20,7 @@ from app.audit import record_all
 from models import clock
 from models.committee import TERM_FLOW, CommitteeTerm
 from models.election import Candidate, MeetingApproval
+from models.estate import Estate
 from models.fees import Bill, arrears_before
 from models.owners_assembly import MEETING_FLOW, MeetingBallot, MeetingChoice, MeetingMatter, MeetingRoll, OwnersMeeting
 from models.people import Owner, UnitOwnership
@@ -28,7 +29,7 @@ from models.settings import Settings
 #: (matter kind, title, content, share of voters agreeing)
 PAST_AGENDA = (
     ("rules_of_procedure", "修订《业主大会议事规则》", "明确业主大会会议可采用电子投票方式，电子投票与纸质表决票同等有效。", 0.92),
-    ("property_manager", "续聘现物业服务企业，合同期三年", "服务内容、标准及收费标准不变，合同期 2026 年 7 月 1 日至 2029 年 6 月 30 日。", 0.81),
+    ("property_manager", "续聘现物业服务企业，合同期三年", "服务内容、标准及收费标准不变，包干制。", 0.81),
     ("common_parts", "在地面停车场增设电动自行车充电设施并收取服务费", "收益扣除成本后全部计入公共收益。", 0.70),
 )
 CURRENT_AGENDA = (
@@ -124,6 +125,12 @@ def _meeting(session: Session, estate_id: int, title: str, agenda: tuple, vote_f
         matters=[MeetingMatter(position=i, matter=kind, title=name, content=content)
                  for i, (kind, name, content, _yes) in enumerate(agenda, start=1)],
     )
+    for matter in meeting.matters:
+        if matter.matter == "property_manager":  # a 续聘: the contract the owners decide on
+            starts = (vote_from + dt.timedelta(days=45)).replace(day=1)
+            matter.company_id = session.get(Estate, estate_id).company_id
+            matter.contract_starts, matter.billing_mode = starts, "lump_sum"
+            matter.contract_ends = starts + relativedelta(years=3) - dt.timedelta(days=1)
     if election:
         seats, alternates, _standing = ELECTION
         meeting.matters.append(MeetingMatter(

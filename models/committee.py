@@ -13,7 +13,7 @@ import datetime as dt
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import Date, Integer, String, UniqueConstraint, event, func, select
+from sqlalchemy import Date, Index, Integer, String, UniqueConstraint, event, func, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models import clock
@@ -111,6 +111,9 @@ class CommitteeMember(Entity):
     __table_args__ = (
         UniqueConstraint("term_id", "owner_id", name="uq_committee_member_owner", info={"message": "该业主已在本届业委会中"}),
         ROLES.constraint("role", "ck_committee_member_role"),
+        # one 主任 per term, also when two offices are given at the same moment
+        Index("uq_committee_member_chair", "term_id", unique=True, sqlite_where=text("role = 'chair'"),
+              postgresql_where=text("role = 'chair'")),
     )
 
     def __str__(self) -> str:

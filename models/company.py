@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import Boolean, Date, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -73,6 +74,9 @@ class ServiceContract(Entity):
         String(10), info=zh("服务等级", choices=SERVICE_LEVELS)
     )
     signed_on: Mapped[dt.date | None] = mapped_column(Date, info=zh("签订日期"))
+    # the 业主大会 decision the contract comes from (民法典第二百七十八条: 选聘物业 is the owners')
+    decided_by_id: Mapped[int | None] = fk("meeting_matter.id", nullable=True)
+    decided_by: Mapped[Any] = relationship("MeetingMatter", info=zh("业主大会决定", "由业主大会表决通过的选聘事项生成"))
 
     __table_args__ = (
         BILLING_MODES.constraint("billing_mode", "ck_contract_billing_mode"),
@@ -88,6 +92,9 @@ class ServiceContract(Entity):
         icon = "fa-file-text-o"
         list_columns = ("contract_no", "estate", "company", "starts_on", "ends_on", "billing_mode", "service_level")
         search_columns = ("contract_no", "estate", "company", "billing_mode", "ends_on")
+        form_columns = ("contract_no", "estate", "company", "starts_on", "ends_on", "billing_mode", "service_level",
+                        "signed_on")
+        show_columns = (*form_columns, "decided_by")
         order_by = ("ends_on", "asc")
         date_order = (("starts_on", "ends_on"),)
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models import clock
 from models.base import Admin, Area, Choices, Document, Entity, Menu, batches, fk, zh
+from models.company import BILLING_MODES, PropertyCompany, ServiceContract
 from models.clock import UTCDateTime, utc_now
 from models.errors import Refused
 from models.estate import Estate, Unit
@@ -157,6 +158,17 @@ def _seats_for_elections(values: dict) -> list[tuple[str, str]]:
     return found
 
 
+def _contract_for_property_manager(values: dict) -> list[tuple[str, str]]:
+    """A contract proposal belongs to 选聘物业 and names the company, its term and 计费模式."""
+    fields = ("company", "contract_starts", "contract_ends", "billing_mode")
+    given = [f for f in fields if values.get(f) not in (None, "")]
+    if not given:
+        return []
+    if values.get("matter") != "property_manager":
+        return [(given[0], "只有「选聘和解聘物业服务企业」事项填写拟签合同")]
+    return [(f, "选聘物业须同时填写企业、合同起止日期和计费模式") for f in fields if f not in given]
+
+
 class OwnersMeeting(Entity):
     """业主大会会议."""
 
@@ -241,6 +253,14 @@ class MeetingMatter(Entity):
     by_election: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false(), info=zh("补选", "勾选：补足本届业委会缺额或另行选举，当选者加入本届，名额不受单数限制")
     )
+    # 选聘物业服务企业: the contract put to the owners; when it passes it becomes the contract record
+    company_id: Mapped[int | None] = fk("property_company.id", nullable=True)
+    company: Mapped[PropertyCompany | None] = relationship(
+        info=zh("拟选聘物业服务企业", "选聘或续聘物业时填写；表决通过后据此生成物业服务合同记录，无需重新录入")
+    )
+    contract_starts: Mapped[dt.date | None] = mapped_column(Date, info=zh("拟签合同起始日期"))
+    contract_ends: Mapped[dt.date | None] = mapped_column(Date, info=zh("拟签合同终止日期"))
+    billing_mode: Mapped[str | None] = mapped_column(String(20), info=zh("拟定计费模式", choices=BILLING_MODES))
     candidates: Mapped[list[Any]] = relationship(
         "Candidate", back_populates="matter", cascade="all, delete-orphan", order_by="Candidate.position",
         info=zh("候选人"),
@@ -259,6 +279,10 @@ class MeetingMatter(Entity):
         CheckConstraint("seats IS NULL OR (seats > 0 AND matter = 'committee')", name="ck_meeting_matter_seats"),
         CheckConstraint("alternates IS NULL OR (alternates >= 0 AND seats IS NOT NULL)",
                         name="ck_meeting_matter_alternates"),
+        CheckConstraint("company_id IS NULL OR (matter = 'property_manager' AND contract_starts IS NOT NULL "
+                        "AND contract_ends >= contract_starts AND billing_mode IS NOT NULL)",
+                        name="ck_meeting_matter_contract"),
+        BILLING_MODES.constraint("billing_mode", "ck_meeting_matter_billing_mode"),
     )
 
     def __str__(self) -> str:
@@ -276,13 +300,15 @@ class MeetingMatter(Entity):
         label = "表决事项"
         menu = Menu.ASSEMBLY
         icon = "fa-list-ol"
-        list_columns = ("meeting", "position", "matter", "title", "seats")
+        list_columns = ("meeting", "position", "matter", "title", "seats", "company")
         search_columns = ("meeting", "matter", "title")
-        form_columns = ("meeting", "position", "matter", "title", "content", "seats", "alternates", "by_election")
+        form_columns = ("meeting", "position", "matter", "title", "content", "seats", "alternates", "by_election",
+                        "company", "contract_starts", "contract_ends", "billing_mode")
         order_by = ("id", "desc")
         scope_path = "meeting.estate_id"
         frozen_by = "meeting"
-        rules = (_seats_for_elections,)
+        date_order = (("contract_starts", "contract_ends"),)
+        rules = (_seats_for_elections, _contract_for_property_manager)
         details = ("candidates",)
 
 
@@ -480,8 +506,20 @@ def record_results(session: Session, meeting: OwnersMeeting) -> None:
         if matter.is_election:
             seat_committee(session, meeting, matter, record_election(session, matter, now))
         else:
-            session.add(MatterResult(matter_id=matter.id, meeting_id=meeting.id, estate_id=meeting.estate_id,
-                                     **figures_of(tally_of(session, matter)), computed_at=now))
+            result = MatterResult(matter_id=matter.id, meeting_id=meeting.id, estate_id=meeting.estate_id,
+                                  **figures_of(tally_of(session, matter)), computed_at=now)
+            session.add(result)
+            if result.passed and matter.company_id is not None:
+                session.add(contract_decided(meeting, matter))
+
+
+def contract_decided(meeting: OwnersMeeting, matter: MeetingMatter) -> ServiceContract:
+    """The contract record of a passed 选聘: company, term and 计费模式 as the owners decided them;
+    物业 add the signing date (and may correct the number) once it is signed."""
+    return ServiceContract(estate_id=meeting.estate_id, company_id=matter.company_id, decided_by_id=matter.id,
+                           contract_no=f"{meeting.estate.code}-{meeting.vote_until:%Y}-{matter.id}",
+                           starts_on=matter.contract_starts, ends_on=matter.contract_ends,
+                           billing_mode=matter.billing_mode)
 
 
 def cast_agenda(session: Session, meeting: OwnersMeeting, unit_id: int, choices: Mapping[int, str], *,

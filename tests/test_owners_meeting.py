@@ -433,3 +433,69 @@ def test_an_extraordinary_meeting_names_why_it_is_called(app, kind, reason, refu
     assert in_db(app, count) == before + (0 if refused else 1)
     if refused:
         assert "指导规则第二十一条" in response.get_json()["message"]
+
+
+# -- 选聘物业: the decision becomes the contract record -------------------------------------------
+
+def _hiring(estate: Estate) -> OwnersMeeting:
+    """A meeting whose one matter hires a company for 2027–2029, 包干制."""
+    from models.company import PropertyCompany
+
+    meeting = _meeting(estate, "property_manager")
+    matter = meeting.matters[0]
+    matter.company_id = db.session.execute(select(PropertyCompany.id).order_by(PropertyCompany.id)).scalars().first()
+    matter.contract_starts, matter.contract_ends = dt.date(2027, 1, 1), dt.date(2029, 12, 31)
+    matter.billing_mode = "lump_sum"
+    db.session.flush()
+    MEETING_FLOW.fire(db.session, meeting, "announce")
+    _move(meeting, vote_from=TODAY, vote_until=TODAY + 14 * DAY)
+    MEETING_FLOW.fire(db.session, meeting, "open_vote")
+    return meeting
+
+
+def _contracts_of(meeting: OwnersMeeting) -> list:
+    from models.company import ServiceContract
+
+    return db.session.execute(select(ServiceContract).where(
+        ServiceContract.decided_by_id == meeting.matters[0].id)).scalars().all()
+
+
+def test_a_passed_hiring_becomes_the_contract_record_without_retyping(ctx):
+    estate, units = _estate()
+    meeting = _hiring(estate)
+    for person in "ABCDE":  # everyone votes: 4 of 5 persons, 500 of 600 ㎡ agree
+        _cast(meeting, units[person][0], NO if person == "E" else YES)
+    MEETING_FLOW.fire(db.session, meeting, "close_vote")
+    [contract] = _contracts_of(meeting)
+    matter = meeting.matters[0]
+    assert (contract.estate_id, contract.company_id, contract.starts_on, contract.ends_on, contract.billing_mode) == (
+        estate.id, matter.company_id, dt.date(2027, 1, 1), dt.date(2029, 12, 31), "lump_sum")
+    assert contract.signed_on is None  # 物业 add it when the contract is signed
+
+
+def test_a_hiring_the_owners_turned_down_writes_no_contract(ctx):
+    estate, units = _estate()
+    meeting = _hiring(estate)
+    for person in "ABCDE":  # 2 of 5 persons (300 of 600 ㎡) agree: not more than half
+        _cast(meeting, units[person][0], YES if person in "AB" else NO)
+    MEETING_FLOW.fire(db.session, meeting, "close_vote")
+    assert _contracts_of(meeting) == []
+
+
+def test_a_contract_proposal_belongs_only_to_hiring_a_company(app):
+    from models.company import PropertyCompany
+
+    def meeting_and_company():
+        estate, _units = _estate()
+        meeting = _meeting(estate)
+        db.session.commit()
+        return meeting.id, db.session.execute(select(PropertyCompany.id)).scalars().first()
+
+    meeting_id, company_id = in_db(app, meeting_and_company)
+    response = client_of(app, "admin").post("/api/v1/meeting_matter/", json={
+        "meeting": meeting_id, "position": 1, "matter": "covenant", "title": "修订管理规约", "company": company_id,
+        "contract_starts": "2027-01-01", "contract_ends": "2029-12-31", "billing_mode": "lump_sum"})
+    assert response.status_code == 400
+    assert "只有「选聘和解聘物业服务企业」事项填写拟签合同" in response.get_json()["message"]
+    assert in_db(app, lambda: db.session.scalar(select(MeetingMatter.id).where(
+        MeetingMatter.meeting_id == meeting_id))) is None

@@ -28,6 +28,7 @@ from models.estate import Building, Estate, Unit
 from models.fees import BILLING_BASES, BILLING_MODES, PRICE_FORMS, FeeStandard, FeeStandardLine, in_force
 from models.fund_vote import BALLOT_CHOICES, MATTERS, rule_for
 from models import owners_assembly as assembly
+from models.company import BILLING_MODES
 from models.election import NOMINATIONS, Candidate
 from models.owners_assembly import MatterResult, MeetingMatter, OwnersMeeting
 from models.outbox import WeChatBinding
@@ -291,8 +292,10 @@ def meeting(meeting_id: int):
     every matter)."""
     session = db.session
     found = session.execute(
-        select(OwnersMeeting).options(joinedload(OwnersMeeting.matters).joinedload(MeetingMatter.candidates)
-                                      .joinedload(Candidate.owner)).where(OwnersMeeting.id == meeting_id),
+        select(OwnersMeeting).options(
+            joinedload(OwnersMeeting.matters).joinedload(MeetingMatter.candidates).joinedload(Candidate.owner),
+            joinedload(OwnersMeeting.matters).joinedload(MeetingMatter.company),
+        ).where(OwnersMeeting.id == meeting_id),
         execution_options=_ACROSS_ESTATES).unique().scalar_one_or_none()
     if found is None or found.state not in assembly.PUBLIC_STATES:
         abort(404)  # a draft is not published
@@ -323,7 +326,7 @@ def meeting(meeting_id: int):
     return render_template(
         "public/meeting.html", meeting=found, estate=_estate_or_404(found.estate_id),
         buildings=_buildings(found.estate_id), form=form, choices=BALLOT_CHOICES, matters=MATTERS, rules=_meeting_rules(found),
-        results=results, chosen=approvals, nominations=NOMINATIONS,
+        results=results, chosen=approvals, nominations=NOMINATIONS, billing_modes=BILLING_MODES,
         elections={m.id: standings_of(session, m, _ACROSS_ESTATES) for m in found.matters
                    if m.is_election and found.state == "counted"},
         state=assembly.STATES.label(found.state), kind=assembly.KINDS.label(found.kind),

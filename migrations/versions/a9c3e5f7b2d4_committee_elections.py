@@ -1,5 +1,6 @@
 """业委会选举: candidates of an election matter, approvals on the meeting's ballot, each
-candidate's stored count; the committee's terms and members; the settings of elections
+candidate's stored count; the committee's terms and members; the settings of elections.
+选聘物业: the contract a matter proposes, and the contract record's link to that decision
 
 Approvals and candidates' results are append-only, in the database too (the guards of the
 repair-fund revision).
@@ -85,6 +86,8 @@ def upgrade():
     with op.batch_alter_table('committee_member', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_committee_member_owner_id'), ['owner_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_committee_member_term_id'), ['term_id'], unique=False)
+        batch_op.create_index('uq_committee_member_chair', ['term_id'], unique=True,
+                              sqlite_where=sa.text("role = 'chair'"), postgresql_where=sa.text("role = 'chair'"))
 
     op.create_table('candidate_result',
     sa.Column('candidate_id', sa.Integer(), nullable=False),
@@ -147,6 +150,25 @@ def upgrade():
             'ck_meeting_matter_seats', "seats IS NULL OR (seats > 0 AND matter = 'committee')")
         batch_op.create_check_constraint(
             'ck_meeting_matter_alternates', "alternates IS NULL OR (alternates >= 0 AND seats IS NOT NULL)")
+        batch_op.add_column(sa.Column('company_id', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('contract_starts', sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column('contract_ends', sa.Date(), nullable=True))
+        batch_op.add_column(sa.Column('billing_mode', sa.String(length=20), nullable=True))
+        batch_op.create_index(batch_op.f('ix_meeting_matter_company_id'), ['company_id'], unique=False)
+        batch_op.create_foreign_key('fk_meeting_matter_company', 'property_company', ['company_id'], ['id'],
+                                    ondelete='RESTRICT')
+        batch_op.create_check_constraint(
+            'ck_meeting_matter_contract',
+            "company_id IS NULL OR (matter = 'property_manager' AND contract_starts IS NOT NULL "
+            "AND contract_ends >= contract_starts AND billing_mode IS NOT NULL)")
+        batch_op.create_check_constraint('ck_meeting_matter_billing_mode',
+                                         "billing_mode IN ('lump_sum', 'commission')")
+
+    with op.batch_alter_table('service_contract', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('decided_by_id', sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f('ix_service_contract_decided_by_id'), ['decided_by_id'], unique=False)
+        batch_op.create_foreign_key('fk_service_contract_decided_by', 'meeting_matter', ['decided_by_id'], ['id'],
+                                    ondelete='RESTRICT')
 
     with op.batch_alter_table('settings', schema=None) as batch_op:
         batch_op.add_column(sa.Column('committee_seats_min', sa.Integer(), server_default='5', nullable=False))
@@ -172,7 +194,20 @@ def downgrade():
         batch_op.drop_column('committee_seats_max')
         batch_op.drop_column('committee_seats_min')
 
+    with op.batch_alter_table('service_contract', schema=None) as batch_op:
+        batch_op.drop_constraint('fk_service_contract_decided_by', type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_service_contract_decided_by_id'))
+        batch_op.drop_column('decided_by_id')
+
     with op.batch_alter_table('meeting_matter', schema=None) as batch_op:
+        batch_op.drop_constraint('ck_meeting_matter_billing_mode', type_='check')
+        batch_op.drop_constraint('ck_meeting_matter_contract', type_='check')
+        batch_op.drop_constraint('fk_meeting_matter_company', type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_meeting_matter_company_id'))
+        batch_op.drop_column('billing_mode')
+        batch_op.drop_column('contract_ends')
+        batch_op.drop_column('contract_starts')
+        batch_op.drop_column('company_id')
         batch_op.drop_constraint('ck_meeting_matter_alternates', type_='check')
         batch_op.drop_constraint('ck_meeting_matter_seats', type_='check')
         batch_op.drop_column('by_election')
@@ -193,6 +228,7 @@ def downgrade():
 
     op.drop_table('candidate_result')
     with op.batch_alter_table('committee_member', schema=None) as batch_op:
+        batch_op.drop_index('uq_committee_member_chair')
         batch_op.drop_index(batch_op.f('ix_committee_member_term_id'))
         batch_op.drop_index(batch_op.f('ix_committee_member_owner_id'))
 

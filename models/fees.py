@@ -29,6 +29,7 @@ from models.base import (
     postgresql_index, zh,
 )
 from models.clock import UTCDateTime
+from models.company import BILLING_MODES
 from models.errors import Refused
 from models.estate import Estate, Unit
 from models.locks import lock_row
@@ -46,7 +47,6 @@ BILLING_BASES = Choices(
     ("per_time", "按次（元/次）"),
 )
 PRICE_FORMS = Choices(("guided", "政府指导价"), ("market", "市场调节价"))
-BILLING_MODES = Choices(("lump_sum", "包干制"), ("commission", "酬金制"))
 PAYMENT_METHODS = Choices(
     ("cash", "现金"), ("wechat", "微信支付"), ("alipay", "支付宝"), ("bank", "银行转账"), ("pos", "银行卡刷卡"),
 )

@@ -8,7 +8,9 @@ opens, the roll of the whole estate is fixed the way every vote fixes it (one pe
 owner, the developer's unsold units one person: ``models.fund_vote.roll_entries``). A person
 returns ONE ballot for the whole agenda, through any of their units, with a choice on every
 matter; it counts for all of their units. Closing the vote counts each matter with the same
-arithmetic as every vote (``count_up``) and stores the figures with the outcome.
+arithmetic as every vote (``count_up``) and stores the figures with the outcome. An
+election of the 业委会 is a matter with seats (``models.election``); a passed 选聘 of a
+company writes the contract record it proposed.
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models import clock
 from models.base import Admin, Area, Choices, Document, Entity, Menu, batches, fk, zh
-from models.company import BILLING_MODES, PropertyCompany, ServiceContract
 from models.clock import UTCDateTime, utc_now
+from models.company import BILLING_MODES, PropertyCompany, ServiceContract
 from models.errors import Refused
 from models.estate import Estate, Unit
 from models.fund_vote import (

@@ -189,10 +189,17 @@ def test_plates_are_valid(ctx):
 
 def test_one_service_contract_expires_within_60_days(ctx):
     today = clock.today()
-    contracts = _all(ServiceContract)
+    contracts = [c for c in _all(ServiceContract) if c.decided_by_id is None]  # typed in by 物业
     assert len(contracts) == 3 and all(c.starts_on < c.ends_on for c in contracts)
     assert any(today <= c.ends_on <= today + timedelta(days=60) for c in contracts)
     assert all(c.estate.company_id == c.company_id for c in contracts)
+
+
+def test_the_renewals_the_owners_passed_are_contract_records_awaiting_signature(ctx):
+    renewals = [c for c in _all(ServiceContract) if c.decided_by_id is not None]
+    assert len(renewals) == 2  # the two counted meetings each renewed their company
+    assert all(c.company_id == c.estate.company_id and c.signed_on is None and c.starts_on < c.ends_on
+               for c in renewals)
 
 
 def test_every_lift_entrance_has_an_elevator(ctx):

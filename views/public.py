@@ -28,7 +28,6 @@ from models.estate import Building, Estate, Unit
 from models.fees import BILLING_BASES, BILLING_MODES, PRICE_FORMS, FeeStandard, FeeStandardLine, in_force
 from models.fund_vote import BALLOT_CHOICES, MATTERS, rule_for
 from models import owners_assembly as assembly
-from models.company import BILLING_MODES
 from models.election import NOMINATIONS, Candidate
 from models.owners_assembly import MatterResult, MeetingMatter, OwnersMeeting
 from models.outbox import WeChatBinding

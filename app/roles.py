@@ -165,6 +165,7 @@ MATRIX: dict[str, dict[tuple[str, str] | str, frozenset[str]]] = {
     OFFICIAL: {
         Menu.REGION: READ, **{menu: READ for menu in _MASTER_DATA}, "AuditLog": READ, Menu.FEES: READ,
         **_FUND_OFFICIAL, **_OVERSIGHT_OFFICIAL, **_operations(READ, transitions=False), **_ASSEMBLY_OFFICIAL,
+        "LocalSetting": READ,  # the local rules their estates follow
     },
 }
 

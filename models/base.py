@@ -160,10 +160,12 @@ def zh(
     masked: str | None = None,
     login: bool = False,
     normalize: Callable[[str], str] | None = None,
+    local: bool = False,
 ) -> dict[str, Any]:
     """Column ``info``: the Chinese label and the rules that belong to one value.
 
     ``login``: the column keeps a login name; pages show the person's name instead.
+    ``local``: a setting a district may set for itself (models.settings.LocalSetting).
     ``normalize``: how a typed value is written before it is checked, compared and stored
     (full-width digits, spaces, +86); a check may carry its own (``check.normalize``)."""
     info: dict[str, Any] = {"label": label}
@@ -180,6 +182,8 @@ def zh(
         info["choices"] = choices
     if masked is not None:
         info["masked"] = masked  # "id_card" | "mobile": personal data (see issue 3)
+    if local:
+        info["local"] = True
     return info
 
 

@@ -21,7 +21,7 @@ from models.base import Admin, Choices, Entity, Menu, fk, zh
 from models.errors import Refused
 from models.estate import Estate
 from models.people import Owner
-from models.settings import Settings
+from models.settings import settings_for
 from models.workflow import Transition, Workflow
 
 TERM_STATES = Choices(("elected", "待备案"), ("filed", "已备案"))
@@ -133,7 +133,7 @@ class CommitteeMember(Entity):
 
 
 def _set_dates(session: Session, term: CommitteeTerm) -> None:
-    settings = Settings.current(session)
+    settings = settings_for(session, term.estate_id if term.estate_id is not None else term.estate.id)
     if term.term_ends is None:
         term.term_ends = term.elected_on + relativedelta(years=settings.committee_term_years)
     if term.filing_due is None:

@@ -27,7 +27,7 @@ from models.fees import Bill, arrears_before
 from models.fund_vote import Tally, TallyFigures, count_up, figures_of
 from models.owners_assembly import MeetingBallot, MeetingMatter, MeetingRoll
 from models.people import Owner, UnitOwnership
-from models.settings import Settings
+from models.settings import settings_for
 
 NOMINATIONS = Choices(("self", "业主自荐"), ("joint", "业主联名推荐"), ("organiser", "筹备组或业委会推荐"))
 OUTCOMES = Choices(
@@ -160,7 +160,7 @@ def eligibility_refusal(session: Session, candidate: Candidate) -> str | None:
     if owner.estate_id != estate_id or owner.is_developer or session.scalar(select(func.count()).select_from(
             units.subquery())) == 0:
         return f"{owner.name} 不是本小区登记有产权房屋的业主，不能作为候选人"
-    settings = Settings.current(session)
+    settings = settings_for(session, estate_id)
     if settings.candidate_no_arrears:
         cutoff = arrears_before(clock.today(), settings.arrears_notice_days)
         count, owed = session.execute(

@@ -38,7 +38,7 @@ from models.fund_vote import (
     BALLOT_CHOICES, CHANNELS, MATTERS, ONE_BALLOT, Rule, Tally, TallyFigures, code_matches, count_up, figures_of,
     roll_entries, rule_for, vote_may_close,
 )
-from models.settings import Settings
+from models.settings import LocalSettings, settings_for
 from models.workflow import Transition, Workflow
 
 KINDS = Choices(("regular", "定期会议"), ("extraordinary", "临时会议"))
@@ -63,7 +63,7 @@ ARTICLE_14 = "物业管理条例第十四条"
 def _agenda_announced(meeting: OwnersMeeting, session: Session) -> str | None:
     if not meeting.matters:
         return "议程为空：请先添加至少一项表决事项"
-    settings = Settings.current(session)
+    settings = settings_for(session, meeting.estate_id)
     for matter in meeting.matters:
         refusal = _election_refusal(matter, settings)
         if refusal:
@@ -76,7 +76,7 @@ def _agenda_announced(meeting: OwnersMeeting, session: Session) -> str | None:
     return None
 
 
-def _election_refusal(matter: MeetingMatter, settings: Settings) -> str | None:
+def _election_refusal(matter: MeetingMatter, settings: LocalSettings) -> str | None:
     """An election is announced with its candidate list: at least as many candidates as seats
     (等额 or 差额), and a 换届 or first election fills an odd number of seats within the range."""
     if not matter.is_election:
@@ -209,7 +209,7 @@ class OwnersMeeting(Entity):
         return self.title
 
     def workflow_notes(self, session: Session) -> list[str]:
-        days = Settings.current(session).assembly_notice_days
+        days = settings_for(session, self.estate_id).assembly_notice_days
         notes = {
             "draft": f"议程确定后发布公告；须于表决开始 {days} 日以前公告（{ARTICLE_14}），公告后议程不能修改。",
             "announced": f"已于 {self.announced_on} 公告；{self.vote_from} 起可开始表决。",

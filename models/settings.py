@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, Integer, String, select, true
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from typing import Any
 
-from models.base import Admin, Entity, Menu, Money, positive, zh
+from sqlalchemy import Boolean, CheckConstraint, Integer, String, UniqueConstraint, select, true
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from models.base import Admin, Choices, Entity, Menu, Money, fk, positive, zh
+from models.region import District
 
 
 def _legal_filing(days: int | None) -> str | None:
@@ -41,22 +44,23 @@ class Settings(Entity):
     assembly_notice_days: Mapped[int] = mapped_column(
         Integer, server_default="15",
         info=zh("业主大会会议通知天数", "须于会议召开（表决开始）前至少此天数公告；不得少于 15 天（物业管理条例第十四条），地方规定更长的从其规定",
-                check=_legal_notice),
+                check=_legal_notice, local=True),
     )
     committee_seats_min: Mapped[int] = mapped_column(
-        Integer, server_default="5", info=zh("业委会委员最少人数", "换届或首次选举的应选名额为最少与最多人数之间的单数", check=positive),
+        Integer, server_default="5", info=zh("业委会委员最少人数", "换届或首次选举的应选名额为最少与最多人数之间的单数", check=positive, local=True),
     )
     committee_seats_max: Mapped[int] = mapped_column(
-        Integer, server_default="11", info=zh("业委会委员最多人数", check=positive),
+        Integer, server_default="11", info=zh("业委会委员最多人数", check=positive, local=True),
     )
     candidate_no_arrears: Mapped[bool] = mapped_column(
         Boolean, server_default=true(),
-        info=zh("候选人不得欠缴物业费", "勾选：有超过欠费催缴天数仍未缴清账单的业主不能登记为业委会委员候选人（地方规定）"),
+        info=zh("候选人不得欠缴物业费", "勾选：有超过欠费催缴天数仍未缴清账单的业主不能登记为业委会委员候选人（地方规定）",
+                local=True),
     )
     committee_filing_days: Mapped[int] = mapped_column(
         Integer, server_default="30",
         info=zh("业委会备案期限（天）", "自选举产生之日起此天数内向街道办事处备案；不得超过 30 天（物业管理条例第十六条）",
-                check=_legal_filing),
+                check=_legal_filing, local=True),
     )
 
     # -- repair fund (维修资金) --
@@ -245,3 +249,92 @@ class Settings(Entity):
             if v.get("repair_max_days") and v.get("repair_promise_days")
             and v["repair_max_days"] < v["repair_promise_days"] else [],
         )
+
+
+# -- 地方规定: a district's own value of a setting where the law lets localities differ ----------
+
+#: the settings a district may set for itself (declared ``local=True`` on the column)
+LOCAL_SETTINGS = Choices(*[(c.name, c.info["label"]) for c in Settings.__table__.columns if c.info.get("local")])
+_YES, _NO = ("是", "1", "true", "True"), ("否", "0", "false", "False")
+
+
+def local_value(setting: str, text: str) -> Any:
+    """A district's value as the national column holds it, or ValueError in Chinese: the
+    column's own check applies (a notice below the law's 15 days is refused here too)."""
+    column = Settings.__table__.columns[setting]
+    text = (text or "").strip()
+    if isinstance(column.type, Boolean):
+        if text not in _YES + _NO:
+            raise ValueError("请填写“是”或“否”")
+        return text in _YES
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError("请填写整数") from None
+    problem = column.info.get("check", lambda _v: None)(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _valid_local_value(values: dict) -> list[tuple[str, str]]:
+    if values.get("setting") not in LOCAL_SETTINGS.codes or values.get("value") in (None, ""):
+        return []
+    try:
+        local_value(values["setting"], values["value"])
+    except ValueError as problem:
+        return [("value", f"{LOCAL_SETTINGS.label(values['setting'])}：{problem}")]
+    return []
+
+
+class LocalSetting(Entity):
+    """地方规定: one setting of one district, with the local rule it comes from."""
+
+    __tablename__ = "local_setting"
+
+    district_id: Mapped[int] = fk("district.id")
+    district: Mapped[District] = relationship(info=zh("适用区"))
+    setting: Mapped[str] = mapped_column(String(40), info=zh("设置项", choices=LOCAL_SETTINGS))
+    value: Mapped[str] = mapped_column(String(20), info=zh("本区取值", "整数，或“是”/“否”；法律规定底线的不得突破"))
+    basis: Mapped[str] = mapped_column(String(200), info=zh("依据", "如《北京市物业管理条例》第二十条"))
+
+    __table_args__ = (
+        UniqueConstraint("district_id", "setting", name="uq_local_setting", info={"message": "该区已有这一设置项的地方规定"}),
+        LOCAL_SETTINGS.constraint("setting", "ck_local_setting_setting"),
+    )
+
+    def __str__(self) -> str:
+        return f"{self.district} {LOCAL_SETTINGS.label(self.setting)}"
+
+    class Admin(Admin):
+        label = "地方规定"
+        menu = Menu.SYSTEM
+        icon = "fa-balance-scale"
+        list_columns = ("district", "setting", "value", "basis")
+        search_columns = ("district", "setting")
+        order_by = ("id", "asc")
+        scope_path = None
+        rules = (_valid_local_value,)
+
+
+class LocalSettings:
+    """The settings as they apply in one estate: its district's 地方规定, else the national value."""
+
+    def __init__(self, national: Settings, overrides: dict[str, Any]):
+        self._national, self._overrides = national, overrides
+
+    def __getattr__(self, name: str) -> Any:
+        return self._overrides[name] if name in self._overrides else getattr(self._national, name)
+
+
+def settings_for(session: Session, estate_id: int) -> LocalSettings:
+    """The settings in force in an estate (one query for its district's local rules)."""
+    from models.estate import Estate
+    from models.region import Community, Street
+
+    rows = session.execute(
+        select(LocalSetting.setting, LocalSetting.value)
+        .join(Street, Street.district_id == LocalSetting.district_id)
+        .join(Community, Community.street_id == Street.id).join(Estate, Estate.community_id == Community.id)
+        .where(Estate.id == estate_id)).all()
+    return LocalSettings(Settings.current(session), {name: local_value(name, text) for name, text in rows})

@@ -1,6 +1,7 @@
 """业委会选举: candidates of an election matter, approvals on the meeting's ballot, each
 candidate's stored count; the committee's terms and members; the settings of elections.
-选聘物业: the contract a matter proposes, and the contract record's link to that decision
+选聘物业: the contract a matter proposes, and the contract record's link to that decision.
+地方规定: a district's own value of the settings the law lets localities set
 
 Approvals and candidates' results are append-only, in the database too (the guards of the
 repair-fund revision).
@@ -181,9 +182,27 @@ def upgrade():
     for table in APPEND_ONLY:
         _guards().create_guards(table)
 
+    op.create_table('local_setting',
+    sa.Column('district_id', sa.Integer(), nullable=False),
+    sa.Column('setting', sa.String(length=40), nullable=False),
+    sa.Column('value', sa.String(length=20), nullable=False),
+    sa.Column('basis', sa.String(length=200), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.CheckConstraint("setting IN ('assembly_notice_days', 'committee_seats_min', 'committee_seats_max', "
+                       "'candidate_no_arrears', 'committee_filing_days')", name='ck_local_setting_setting'),
+    sa.ForeignKeyConstraint(['district_id'], ['district.id'], ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('district_id', 'setting', name='uq_local_setting')
+    )
+    with op.batch_alter_table('local_setting', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_local_setting_district_id'), ['district_id'], unique=False)
+
 
 
 def downgrade():
+    with op.batch_alter_table('local_setting', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_local_setting_district_id'))
+    op.drop_table('local_setting')
     for table in APPEND_ONLY:
         _guards().drop_guards(table)
     with op.batch_alter_table('settings', schema=None) as batch_op:

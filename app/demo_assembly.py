@@ -24,7 +24,8 @@ from models.estate import Estate
 from models.fees import Bill, arrears_before
 from models.owners_assembly import MEETING_FLOW, MeetingBallot, MeetingChoice, MeetingMatter, MeetingRoll, OwnersMeeting
 from models.people import Owner, UnitOwnership
-from models.settings import Settings
+from models.region import Community, Street
+from models.settings import LocalSetting, Settings
 
 #: (matter kind, title, content, share of voters agreeing)
 PAST_AGENDA = (
@@ -51,6 +52,7 @@ def load_assembly(session: Session, rng: random.Random, estate_ids: list[int], *
     try to reach it)."""
     today = today or clock.today()
     user = current_app.appbuilder.sm.find_user(username=committee)
+    _local_rule(session, estate_ids[0])
     notice = dt.timedelta(days=Settings.current(session).assembly_notice_days)
     estate_id = estate_ids[0]
     ballots = sum(_counted(session, rng, other, user, today, notice) for other in estate_ids[:2])
@@ -64,6 +66,15 @@ def load_assembly(session: Session, rng: random.Random, estate_ids: list[int], *
     _meeting(session, estate_id, "2026 年第三次业主大会会议", NEXT_AGENDA, today + notice + dt.timedelta(days=10), user)
     session.flush()
     return {"业主大会会议": 2 + min(len(estate_ids), 2), "会议表决票": ballots}
+
+
+def _local_rule(session: Session, estate_id: int) -> None:
+    """The district's own rule on who may stand for the 业委会 (the same as the national default
+    here: it shows where a locality keeps its numbers)."""
+    district_id = session.scalar(select(Street.district_id).join(Community, Community.street_id == Street.id)
+                                 .join(Estate, Estate.community_id == Community.id).where(Estate.id == estate_id))
+    session.add(LocalSetting(district_id=district_id, setting="candidate_no_arrears", value="是",
+                             basis="《北京市物业管理条例》关于业主委员会委员条件的规定（演示数据）"))
 
 
 def _counted(session: Session, rng: random.Random, estate_id: int, user, today: dt.date, notice: dt.timedelta) -> int:

@@ -309,9 +309,14 @@ def test_an_owner_with_overdue_fees_cannot_stand(ctx):
         db.session.flush()
 
 
-def test_overdue_fees_do_not_bar_a_candidate_where_the_locality_does_not_say_so(ctx):
+def test_overdue_fees_do_not_bar_a_candidate_where_the_settings_do_not_say_so(ctx):
+    from sqlalchemy import delete
+
+    from models.settings import LocalSetting
+
     estate, units = _estate()
     _overdue_bill(estate, units["B"][0])
+    db.session.execute(delete(LocalSetting))  # no district's own rule: the installation's setting applies
     Settings.current(db.session).candidate_no_arrears = False
     meeting = _election(estate, 1, "B")
     assert [c.owner.name for c in meeting.matters[0].candidates] == ["业主B"]

@@ -23,7 +23,13 @@ def _district_of(estate: Estate) -> int:
 
 
 def _local(district_id: int, setting: str, value: str) -> None:
-    db.session.add(LocalSetting(district_id=district_id, setting=setting, value=value, basis="本市物业管理条例"))
+    """The district's rule for the setting (replacing the one it may have)."""
+    row = db.session.execute(select(LocalSetting).where(LocalSetting.district_id == district_id,
+                                                        LocalSetting.setting == setting)).scalar_one_or_none()
+    if row is None:
+        row = LocalSetting(district_id=district_id, setting=setting)
+        db.session.add(row)
+    row.value, row.basis = value, "本市物业管理条例"
     db.session.flush()
 
 
@@ -68,8 +74,15 @@ def test_a_district_may_ask_for_filing_within_fifteen_days(ctx):
     ("candidate_no_arrears", "也许", "请填写“是”或“否”"),
 ])
 def test_a_local_rule_below_the_law_is_refused_and_writes_nothing(app, setting, value, message):
-    district = in_db(app, lambda: db.session.scalar(select(District.id).order_by(District.id)))
+    def new_district():
+        district = District(name="测试区", code="110199")
+        db.session.add(district)
+        db.session.commit()
+        return district.id
+
+    district = in_db(app, new_district)
     response = client_of(app, "admin").post("/api/v1/local_setting/", json={
         "district": district, "setting": setting, "value": value, "basis": "本市物业管理条例"})
     assert response.status_code == 400 and message in response.get_json()["message"]
-    assert in_db(app, lambda: db.session.scalar(select(func.count()).select_from(LocalSetting))) == 0
+    assert in_db(app, lambda: db.session.scalar(select(func.count()).select_from(LocalSetting).where(
+        LocalSetting.district_id == district))) == 0

@@ -168,7 +168,7 @@ def eligibility_refusal(session: Session, candidate: Candidate) -> str | None:
             .where(Bill.unit_id.in_(units), Bill.outstanding > 0, Bill.period < cutoff)).one()
         if count:
             return (f"{owner.name} 有 {count} 笔逾期未缴的物业费（合计 {Decimal(owed):.2f} 元），"
-                    "按本地规定不能作为业委会委员候选人（系统设置：候选人不得欠缴物业费）")
+                    "按规定不能作为业委会委员候选人（系统设置或地方规定：候选人不得欠缴物业费）")
     return None
 
 

@@ -26,7 +26,7 @@ from models.owners_assembly import (
 )
 from views.registry import extends
 from views.repair_fund import (
-    _percent, ballot_slips, record_paper_ballot, tally_rows, threshold_bars, unvoted_units,
+    ballot_slips, percent_text, record_paper_ballot, tally_rows, threshold_bars, unvoted_units,
 )
 
 
@@ -62,8 +62,8 @@ def standings_of(session: Any, matter: MeetingMatter, options: dict | None = Non
     for c in matter.candidates:
         yes_heads, heads, yes_area, area, passed = figures[c.id]
         rows.append({"candidate": c, "yes_heads": yes_heads, "yes_area": f"{yes_area:.2f}", "passed": passed,
-                     "heads_share": _percent(Fraction(yes_heads, heads)) if heads else "0.00",
-                     "area_share": _percent(Fraction(yes_area) / Fraction(area)) if area else "0.00",
+                     "heads_share": percent_text(Fraction(yes_heads, heads) if heads else Fraction(0)),
+                     "area_share": percent_text(Fraction(yes_area) / Fraction(area) if area else Fraction(0)),
                      "rank": placed[c.id].rank, "code": placed[c.id].outcome,
                      "outcome": OUTCOMES.label(placed[c.id].outcome)})
     rows.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, r["candidate"].position))

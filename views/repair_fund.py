@@ -43,7 +43,7 @@ def _m2(hundredths: int) -> str:
     return f"{Decimal(hundredths).scaleb(-2):.2f}"
 
 
-def _percent(part: Fraction) -> str:
+def percent_text(part: Fraction) -> str:
     """A share as a percentage with two decimals, exactly rounded (for display only)."""
     return f"{Decimal(part.numerator * 100) / Decimal(part.denominator):.2f}" if part else "0.00"
 
@@ -80,7 +80,8 @@ def threshold_bars(t) -> list[dict[str, Any]]:
         bars.append({
             "label": label, "part": _m2(part) if area else str(part), "whole": _m2(whole) if area else str(whole),
             "unit": "㎡" if area else "人", "of": of, "need": need, "met": met,
-            "percent": _percent(share), "width": _percent(min(share, Fraction(1))), "line": _percent(line),
+            "percent": percent_text(share), "width": percent_text(min(share, Fraction(1))),
+            "line": percent_text(line),
         })
     return bars
 
@@ -233,7 +234,7 @@ class FundEntryActions:
         units = _units(session, [r.unit_id for r in found])
         rows = [
             {"unit": units[r.unit_id], "first": Decimal(r.first_deposit), "balance": Decimal(r.balance),
-             "percent": _percent(Fraction(Decimal(r.balance)) / Fraction(Decimal(r.first_deposit)))}
+             "percent": percent_text(Fraction(Decimal(r.balance)) / Fraction(Decimal(r.first_deposit)))}
             for r in found if r.unit_id in units  # the scope hides other estates' units
         ]
         return self.render_template("fund/top_up.html", title="续交预警", rows=rows, threshold=percent)

@@ -113,9 +113,8 @@ def _seat(session: Session, estate_id: int, user, official) -> None:
         return  # nobody reached the threshold
     elected_on = session.scalar(select(OwnersMeeting.vote_until).where(OwnersMeeting.id == term.meeting_id)) \
         + dt.timedelta(days=1)
-    settings = Settings.current(session)
-    term.elected_on, term.term_ends = elected_on, elected_on + relativedelta(years=settings.committee_term_years)
-    term.filing_due = elected_on + dt.timedelta(days=settings.committee_filing_days)
+    # the term's end and 备案 deadline follow from the new date (models.committee fills them at the flush)
+    term.elected_on, term.term_ends, term.filing_due = elected_on, None, None
     members = [m for m in term.members if m.role == "member"]
     for member, role in zip(members, ("chair", "vice_chair")):
         member.role = role

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models import clock
 from models.base import Admin, Choices, Entity, Menu, fk, zh
+from models.election import Candidate
 from models.errors import Refused
 from models.estate import Estate
 from models.people import Owner
@@ -173,8 +174,6 @@ def _check_terms(session: Session, _context: Any, _instances: Any) -> None:
 def seat_committee(session: Session, meeting: Any, matter: Any, standings: list) -> CommitteeTerm | None:
     """The elected and the 候补委员 of an election take their seats: a new term for a 换届 or
     first election, the current term for a 补选. Nobody elected: no term."""
-    from models.election import Candidate
-
     seated = [s for s in standings if s.outcome in ("elected", "alternate")]
     if not any(s.outcome == "elected" for s in seated):
         return None

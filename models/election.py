@@ -245,16 +245,18 @@ def elect(tallies: Mapping[int, Tally], seats: int, alternates: int = 0) -> list
     return found
 
 
-def unfilled_seats(standings: Iterable[Standing], seats: int) -> int:
-    return seats - sum(1 for s in standings if s.outcome == "elected")
+def unfilled_seats(outcomes: Iterable[str], seats: int) -> int:
+    """Seats no candidate took (the candidates' outcomes, live or stored)."""
+    return seats - sum(1 for outcome in outcomes if outcome == "elected")
 
 
-def election_words(standings: list[Standing], seats: int) -> str:
+def election_words(outcomes: Iterable[str], seats: int) -> str:
     """The election's outcome in one sentence (the tally page and the public notice)."""
-    elected = seats - unfilled_seats(standings, seats)
+    outcomes = list(outcomes)
+    elected = seats - unfilled_seats(outcomes, seats)
     if elected == seats:
         return f"应选 {seats} 名，当选 {elected} 名"
-    tied = sum(1 for s in standings if s.outcome == "tied")
+    tied = outcomes.count("tied")
     why = f"其中 {tied} 名候选人得票相同，" if tied else ""
     return f"应选 {seats} 名，当选 {elected} 名，尚缺 {seats - elected} 名：{why}须另行选举（补选）"
 

@@ -63,8 +63,9 @@ def test_a_tie_at_the_last_seat_leaves_it_for_another_election():
     tallies = {1: _tally(4, 400), 2: _tally(3, 300), 3: _tally(3, 300)}
     standings = elect(tallies, seats=2)
     assert {s.candidate_id: s.outcome for s in standings} == {1: "elected", 2: "tied", 3: "tied"}
-    assert unfilled_seats(standings, 2) == 1
-    assert election_words(standings, 2) == "应选 2 名，当选 1 名，尚缺 1 名：其中 2 名候选人得票相同，须另行选举（补选）"
+    outcomes = [s.outcome for s in standings]
+    assert unfilled_seats(outcomes, 2) == 1
+    assert election_words(outcomes, 2) == "应选 2 名，当选 1 名，尚缺 1 名：其中 2 名候选人得票相同，须另行选举（补选）"
 
 
 def test_equals_who_all_fit_are_all_elected():
@@ -77,7 +78,7 @@ def test_a_candidate_below_half_of_the_participants_is_not_elected_even_with_sea
     tallies = {1: _tally(4, 400), 2: _tally(2, 300)}
     standings = elect(tallies, seats=3)
     assert {s.candidate_id: (s.rank, s.outcome) for s in standings} == {1: (1, "elected"), 2: (None, "not_elected")}
-    assert election_words(standings, 3) == "应选 3 名，当选 1 名，尚缺 2 名：须另行选举（补选）"
+    assert election_words([s.outcome for s in standings], 3) == "应选 3 名，当选 1 名，尚缺 2 名：须另行选举（补选）"
 
 
 def test_without_the_quorum_nobody_is_elected():

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from models import clock
 from models.election import (
-    NOMINATIONS, OUTCOMES, CandidateResult, Standing, approvals_of, elect, election_tallies, election_words,
+    NOMINATIONS, OUTCOMES, CandidateResult, approvals_of, elect, election_tallies, election_words,
 )
 from models.fund_vote import BALLOT_CHOICES, MATTERS
 from models.owners_assembly import (
@@ -48,26 +48,26 @@ def standings_of(session: Any, matter: MeetingMatter, options: dict | None = Non
     ).scalars()}
     live = None
     if stored:
-        standings = [Standing(cid, None, r.rank, r.outcome) for cid, r in stored.items()]
+        placed = {cid: (r.rank, r.outcome) for cid, r in stored.items()}
         figures = {cid: (r.yes_heads, r.participating_heads, r.yes_area, r.participating_area, r.passed)
                    for cid, r in stored.items()}
     else:
         tallies = election_tallies(session, matter)
-        standings = elect(tallies, matter.seats, matter.alternates or 0)
+        placed = {s.candidate_id: (s.rank, s.outcome) for s in elect(tallies, matter.seats, matter.alternates or 0)}
         figures = {cid: (t.yes_heads, t.participating_heads, Decimal(t.yes_area).scaleb(-2),
                          Decimal(t.participating_area).scaleb(-2), t.passed) for cid, t in tallies.items()}
         live = next(iter(tallies.values()), None)
-    placed = {s.candidate_id: s for s in standings}
     rows = []
     for c in matter.candidates:
         yes_heads, heads, yes_area, area, passed = figures[c.id]
+        rank, outcome = placed[c.id]
         rows.append({"candidate": c, "yes_heads": yes_heads, "yes_area": f"{yes_area:.2f}", "passed": passed,
                      "heads_share": percent_text(Fraction(yes_heads, heads) if heads else Fraction(0)),
                      "area_share": percent_text(Fraction(yes_area) / Fraction(area) if area else Fraction(0)),
-                     "rank": placed[c.id].rank, "code": placed[c.id].outcome,
-                     "outcome": OUTCOMES.label(placed[c.id].outcome)})
+                     "rank": rank, "code": outcome, "outcome": OUTCOMES.label(outcome)})
     rows.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, r["candidate"].position))
-    return {"rows": rows, "final": bool(stored), "words": election_words(standings, matter.seats),
+    words = election_words((outcome for _rank, outcome in placed.values()), matter.seats)
+    return {"rows": rows, "final": bool(stored), "words": words,
             "tally": live, "bars": threshold_bars(live)[:2] if live else []}
 
 

@@ -8,7 +8,6 @@ that two candidates make a 差额 election."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from sqlalchemy import select, update
 
@@ -21,7 +20,9 @@ from models.owners_assembly import MeetingRoll, OwnersMeeting, cast_agenda
 from models.people import Owner, UnitOwnership
 from models.settings import Settings
 from tests.e2e.browser import expect
-from tests.e2e.test_owners_meeting import ESTATE, a_voter, first_voting_day_is_today
+from tests.e2e.test_owners_meeting import (
+    ESTATE, draft_meeting, first_voting_day_is_today, open_from_list, phone_ballot,
+)
 
 TITLE = "浏览器测试选举会议"
 MATTER = "选举业主委员会委员一名"
@@ -101,13 +102,7 @@ def test_an_election_from_candidates_to_filing(users, app):
 def elect_and_file(users, app) -> None:
     first, second = two_who_may_stand(app)
     committee = users("committee_a")
-    committee.visit("/owners_meeting/add")
-    committee.choose("estate", ESTATE)
-    committee.fill("title", TITLE)
-    committee.choose("form", "书面征求意见")
-    committee.date("vote_from", f"{clock.today() + dt.timedelta(days=15):%Y-%m-%d}")
-    committee.date("vote_until", f"{clock.today() + dt.timedelta(days=29):%Y-%m-%d}")
-    committee.save()
+    draft_meeting(committee, TITLE)
     committee.visit("/meeting_matter/add")
     committee.choose("meeting", TITLE)
     committee.fill("position", "1")
@@ -122,24 +117,15 @@ def elect_and_file(users, app) -> None:
         committee.choose("owner", name)
         committee.save()
 
-    committee.visit("/owners_meeting/list/")
-    committee.submit(committee.rows(TITLE).locator("a[href^='/owners_meeting/show/']"))
-    show_url = committee.page.url
-    pk = int(re.search(r"/(\d+)$", show_url).group(1))
+    show_url, pk = open_from_list(committee, TITLE)
     committee.fire("发布会议公告")
     first_voting_day_is_today(app, pk)
     committee.visit(show_url)
     committee.fire("开始表决")
 
-    owner = users(None)
-    owner.page.set_viewport_size({"width": 390, "height": 844})
-    building, room, code = a_voter(app, pk)
-    owner.visit(f"/public/meeting/{pk}")
+    owner = phone_ballot(users, app, pk)
     page = owner.page
     expect(page.locator("fieldset.election")).to_contain_text("最多赞成 1 位候选人")
-    page.locator("select[name=building]").select_option(building)
-    page.locator("input[name=room]").fill(room)
-    page.locator("input[name=code]").fill(code)
     page.locator("fieldset.election label", has_text=first).click()
     owner.submit(page.get_by_role("button", name="提交表决"), confirm=True)
     expect(page.locator(".alert-success")).to_contain_text("投票成功")

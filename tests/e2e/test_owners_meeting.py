@@ -48,22 +48,44 @@ def a_voter(app, pk: int) -> tuple[str, str, str]:
             db.session.remove()
 
 
-def test_a_meeting_is_announced_opened_and_voted_on_a_phone(users, app):
-    committee = users("committee_a")
+def draft_meeting(committee, title: str) -> None:
+    """The committee drafts a written meeting of the large estate, voting in 15 days."""
     committee.visit("/owners_meeting/add")
     committee.choose("estate", ESTATE)
-    committee.fill("title", TITLE)
+    committee.fill("title", title)
     committee.choose("form", "书面征求意见")
     committee.date("vote_from", f"{clock.today() + dt.timedelta(days=15):%Y-%m-%d}")
     committee.date("vote_until", f"{clock.today() + dt.timedelta(days=29):%Y-%m-%d}")
     committee.save()
+
+
+def open_from_list(committee, title: str) -> tuple[str, int]:
+    """The meeting's page, reached from the list as a person does: (its url, its id)."""
+    committee.visit("/owners_meeting/list/")
+    committee.submit(committee.rows(title).locator("a[href^='/owners_meeting/show/']"))
+    return committee.page.url, int(re.search(r"/(\d+)$", committee.page.url).group(1))
+
+
+def phone_ballot(users, app, pk: int):
+    """An owner on a 390×844 phone at the meeting's notice, unit and code filled in."""
+    owner = users(None)
+    owner.page.set_viewport_size({"width": 390, "height": 844})
+    building, room, code = a_voter(app, pk)
+    owner.visit(f"/public/meeting/{pk}")
+    page = owner.page
+    page.locator("select[name=building]").select_option(building)
+    page.locator("input[name=room]").fill(room)
+    page.locator("input[name=code]").fill(code)
+    return owner
+
+
+def test_a_meeting_is_announced_opened_and_voted_on_a_phone(users, app):
+    committee = users("committee_a")
+    draft_meeting(committee, TITLE)
     add_matter(committee, "1", "选聘和解聘物业服务企业或者其他管理人", "续聘现物业服务企业")
     add_matter(committee, "2", "改变共有部分的用途或者利用共有部分从事经营活动", "地面增设充电车位")
 
-    committee.visit("/owners_meeting/list/")
-    committee.submit(committee.rows(TITLE).locator("a[href^='/owners_meeting/show/']"))
-    show_url = committee.page.url
-    pk = int(re.search(r"/(\d+)$", show_url).group(1))
+    show_url, pk = open_from_list(committee, TITLE)
     # the step that would be refused says why before the click
     question = committee.fire("发布会议公告")
     assert question is not None and "议程不能再修改" in question
@@ -74,15 +96,9 @@ def test_a_meeting_is_announced_opened_and_voted_on_a_phone(users, app):
     committee.visit(show_url)
     committee.fire("开始表决")
 
-    owner = users(None)
-    owner.page.set_viewport_size({"width": 390, "height": 844})
-    building, room, code = a_voter(app, pk)
-    owner.visit(f"/public/meeting/{pk}")
+    owner = phone_ballot(users, app, pk)
     page = owner.page
     expect(page.locator(".meeting-notice")).to_contain_text("同意的面积和人数均达到参与表决部分的 3/4 以上")
-    page.locator("select[name=building]").select_option(building)
-    page.locator("input[name=room]").fill(room)
-    page.locator("input[name=code]").fill(code)
     for matter in page.locator("fieldset.radio-group").all():
         matter.locator("label.radio-inline", has_text="同意").click()
     question = owner.submit(page.get_by_role("button", name="提交表决"), confirm=True)

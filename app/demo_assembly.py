@@ -2,8 +2,10 @@
 
 A meeting counted two months ago (its three matters: two carried, the 3/4 one not), one
 voting now and one announced for later this month; the second estate's counted meeting.
-Each goes through its workflow like the committee's clicks; the steps that happened
-before today are backdated afterwards.
+The next estate that has no 业委会 yet is preparing its first assembly: the 街道's
+筹备组 has published the owners' roll and drafted the first meeting. Each goes through its
+workflow like the clicks of whoever does it; the steps that happened before today are
+backdated afterwards.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from models.committee import TERM_FLOW, CommitteeTerm
 from models.election import Candidate, MeetingApproval
 from models.estate import Estate
 from models.fees import Bill, arrears_before
+from models.first_assembly import GROUP_FLOW, PreparatoryGroup, PreparatoryMember
+from models.governing_documents import GoverningDocument
 from models.owners_assembly import MEETING_FLOW, MeetingBallot, MeetingChoice, MeetingMatter, MeetingRoll, OwnersMeeting
 from models.people import Owner, UnitOwnership
 from models.region import Community, Street
@@ -42,6 +46,12 @@ NEXT_AGENDA = (
 )
 
 
+#: what this year's drafts change (the meetings put them to the owners)
+DRAFT_CHANGES = {
+    "covenant": "增加高空抛物、违规停放电动自行车的约束条款。",
+    "rules_of_procedure": "业主大会会议可采用电子投票方式，电子投票与纸质表决票同等有效。",
+}
+
 #: the counted meetings also elect the committee: seats, 候补 places, candidates standing (差额)
 ELECTION = (5, 1, 7)
 
@@ -55,17 +65,111 @@ def load_assembly(session: Session, rng: random.Random, estate_ids: list[int], *
     _local_rule(session, estate_ids[0])
     notice = dt.timedelta(days=Settings.current(session).assembly_notice_days)
     estate_id = estate_ids[0]
+    for other in estate_ids[:2]:
+        _documents_in_force(session, other)
     ballots = sum(_counted(session, rng, other, user, today, notice) for other in estate_ids[:2])
     _seat(session, estate_ids[0], user, current_app.appbuilder.sm.find_user(username=official))
     _seat(session, estate_ids[1], user, None)  # its 备案 is overdue: the officials' figure shows it
+    for other in estate_ids[:2]:
+        _dissolved_group(session, rng, other)
     current = _meeting(session, estate_id, "2026 年第二次业主大会会议", CURRENT_AGENDA, today + notice, user)
     _backdate(session, current, announced_on=today - dt.timedelta(days=19), vote_from=today - dt.timedelta(days=3),
               vote_until=today + dt.timedelta(days=11))
     MEETING_FLOW.fire(session, current, "open_vote", user)
     ballots += _ballots(session, rng, current, CURRENT_AGENDA, share=0.3)
     _meeting(session, estate_id, "2026 年第三次业主大会会议", NEXT_AGENDA, today + notice + dt.timedelta(days=10), user)
+    first = 0
+    preparing = session.scalar(select(Estate.id).where(Estate.id.in_(estate_ids[2:]), Estate.committee_founded_on.is_(None))
+                               .order_by(Estate.id).limit(1))
+    if preparing is not None:
+        first = _first_assembly(session, rng, preparing, current_app.appbuilder.sm.find_user(username=official),
+                                today, notice)
     session.flush()
-    return {"业主大会会议": 2 + min(len(estate_ids), 2), "会议表决票": ballots}
+    return {"业主大会会议": 2 + min(len(estate_ids), 2) + first, "会议表决票": ballots}
+
+
+def _documents_in_force(session: Session, estate_id: int) -> None:
+    """The 管理规约 and 议事规则 the owners adopted when the committee was founded (before the
+    product was used, so no decision is linked), and the drafts this year's meetings put to them."""
+    founded = session.scalar(select(Estate.committee_founded_on).where(Estate.id == estate_id))
+    for kind, name in (("covenant", "管理规约"), ("rules_of_procedure", "业主大会议事规则")):
+        if founded is not None:
+            session.add(GoverningDocument(estate_id=estate_id, kind=kind, version=1, title=name, state="in_force",
+                                          adopted_on=founded, summary="首次业主大会会议表决通过。"))
+            session.flush()
+        session.add(GoverningDocument(estate_id=estate_id, kind=kind, title=f"{name}（2026 年修订）",
+                                      summary=DRAFT_CHANGES[kind]))
+    session.flush()
+
+
+def _dissolved_group(session: Session, rng: random.Random, estate_id: int) -> None:
+    """The 筹备组 that prepared the estate's first assembly, dissolved once its first
+    业委会 was filed (before the product was used: entered as history, not clicked through)."""
+    founded = session.scalar(select(Estate.committee_founded_on).where(Estate.id == estate_id))
+    if founded is None:
+        return
+    owners = session.execute(select(Owner.id, Owner.name).where(Owner.estate_id == estate_id,
+                                                                Owner.is_developer.is_(False))
+                             .order_by(Owner.id).limit(40)).all()
+    session.add(PreparatoryGroup(
+        estate_id=estate_id, applied_on=founded - dt.timedelta(days=130), formed_on=founded - dt.timedelta(days=100),
+        announced_on=founded - dt.timedelta(days=96), roll_published_on=founded - dt.timedelta(days=70),
+        dissolved_on=founded + dt.timedelta(days=25), state="dissolved", members=[
+            PreparatoryMember(side="street", name="孙立新", is_leader=True),
+            PreparatoryMember(side="residents", name="高玉梅"),
+            *[PreparatoryMember(side="owner", name=name, owner_id=owner_id) for owner_id, name in rng.sample(owners, 3)],
+        ]))
+
+
+def _draft_of(session: Session, estate_id: int, kind: str) -> int | None:
+    return session.scalar(select(GoverningDocument.id).where(
+        GoverningDocument.estate_id == estate_id, GoverningDocument.kind == kind, GoverningDocument.state == "draft"))
+
+
+def _first_assembly(session: Session, rng: random.Random, estate_id: int, official, today: dt.date,
+                    notice: dt.timedelta) -> int:
+    """The estate without a 业委会: owners asked in writing 40 days ago; the group, formed 30
+    days ago and announced three days later, published the roll last week and drafted the first
+    meeting for the official to announce."""
+    owners = session.execute(select(Owner.id, Owner.name).where(Owner.estate_id == estate_id,
+                                                                Owner.is_developer.is_(False))
+                             .order_by(Owner.id).limit(40)).all()
+    group = PreparatoryGroup(estate_id=estate_id, applied_on=today - dt.timedelta(days=40), members=[
+        PreparatoryMember(side="street", name=official.last_name + official.first_name if official else "街道代表",
+                          is_leader=True),
+        PreparatoryMember(side="residents", name="刘秀兰"),
+        PreparatoryMember(side="developer", name="陈志强"),
+        *[PreparatoryMember(side="owner", name=name, owner_id=owner_id) for owner_id, name in rng.sample(owners, 4)],
+    ])
+    session.add(group)
+    session.flush()
+    for step in ("form", "announce", "publish_roll"):
+        GROUP_FLOW.fire(session, group, step, official)
+    table = PreparatoryGroup.__table__
+    session.execute(update(table).where(table.c.id == group.id).values(
+        formed_on=today - dt.timedelta(days=30), announced_on=today - dt.timedelta(days=27),
+        roll_published_on=today - dt.timedelta(days=6)))
+    session.expire(group)
+    for kind, name in (("covenant", "管理规约"), ("rules_of_procedure", "业主大会议事规则")):
+        session.add(GoverningDocument(estate_id=estate_id, kind=kind, title=name,
+                                      summary="依据示范文本草拟，征求意见期间业主可在物业服务中心查阅全文。"))
+    session.flush()
+    candidates = _candidates(session, rng, estate_id, today)[:6]
+    for candidate in candidates:
+        candidate.nomination = "organiser"
+    session.add(OwnersMeeting(
+        estate_id=estate_id, title="首次业主大会会议", convener="preparatory_group", kind="regular", form="written",
+        vote_from=today + notice + dt.timedelta(days=10), vote_until=today + notice + dt.timedelta(days=24),
+        description="首次业主大会会议筹备组召集，街道办事处代表任组长。表决通过管理规约、议事规则并选举产生业主委员会之日起，业主大会成立。",
+        matters=[
+            MeetingMatter(position=1, matter="covenant", title="表决通过《管理规约》",
+                          document_id=_draft_of(session, estate_id, "covenant")),
+            MeetingMatter(position=2, matter="rules_of_procedure", title="表决通过《业主大会议事规则》",
+                          document_id=_draft_of(session, estate_id, "rules_of_procedure")),
+            MeetingMatter(position=3, matter="committee", title="选举第一届业主委员会委员", seats=5,
+                          content="差额选举：候选人 6 名，应选 5 名。", candidates=candidates),
+        ]))
+    return 1
 
 
 def _local_rule(session: Session, estate_id: int) -> None:
@@ -86,6 +190,13 @@ def _counted(session: Session, rng: random.Random, estate_id: int, user, today: 
     MEETING_FLOW.fire(session, past, "open_vote", user)
     ballots = _ballots(session, rng, past, PAST_AGENDA, share=0.8)
     MEETING_FLOW.fire(session, past, "close_vote", user)
+    # the versions it adopted came into force (and those before them ended) the day after voting
+    counted_on = past.vote_until + dt.timedelta(days=1)
+    table = GoverningDocument.__table__
+    session.execute(update(table).where(table.c.estate_id == estate_id, table.c.adopted_on == today)
+                    .values(adopted_on=counted_on))
+    session.execute(update(table).where(table.c.estate_id == estate_id, table.c.superseded_on == today)
+                    .values(superseded_on=counted_on))
     return ballots
 
 
@@ -115,6 +226,9 @@ def _seat(session: Session, estate_id: int, user, official) -> None:
         + dt.timedelta(days=1)
     # the term's end and 备案 deadline follow from the new date (models.committee fills them at the flush)
     term.elected_on, term.term_ends, term.filing_due = elected_on, None, None
+    estate = session.get(Estate, estate_id)
+    if estate.committee_founded_on == clock.today():  # its first committee: founded when elected
+        estate.committee_founded_on = elected_on
     members = [m for m in term.members if m.role == "member"]
     for member, role in zip(members, ("chair", "vice_chair")):
         member.role = role
@@ -132,7 +246,8 @@ def _meeting(session: Session, estate_id: int, title: str, agenda: tuple, vote_f
         estate_id=estate_id, title=title, kind="regular", form="written", vote_from=vote_from,
         vote_until=vote_from + dt.timedelta(days=14),
         description="业委会召集。表决票由楼栋长送达，可投入物业服务中心票箱，或凭表决票上的电子投票码在公示栏投票。咨询：业委会办公室。",
-        matters=[MeetingMatter(position=i, matter=kind, title=name, content=content)
+        matters=[MeetingMatter(position=i, matter=kind, title=name, content=content,
+                               document_id=_draft_of(session, estate_id, kind) if kind in DRAFT_CHANGES else None)
                  for i, (kind, name, content, _yes) in enumerate(agenda, start=1)],
     )
     for matter in meeting.matters:

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import g, has_request_context
 from flask_appbuilder import AppBuilder
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from models.base import Entity, Menu, declared_entities, file_columns
@@ -97,14 +97,22 @@ _ASSEMBLY_COMMITTEE = {
     "OwnersMeeting": MANAGE | {"announce", "open_vote", "close_vote", "cancel", "ballot"},
     "MeetingMatter": MANAGE,
     "Candidate": MANAGE,
+    "GoverningDocument": MANAGE,  # drafts; a version comes into force only by the owners' decision
     # the committee records who is 主任 and 副主任 (an election seats the members)
     "CommitteeMember": READ | {"edit"},
 }
-#: the 街道 confirms each term's 备案 and keeps the record of committees formed before the product
+#: the 街道 confirms each term's 备案 and keeps the record of committees formed before the product;
+#: it leads the first assembly's 筹备组 and runs the meeting the group convenes (MEETING_CONVENERS)
 _ASSEMBLY_OFFICIAL = {
     Menu.ASSEMBLY: READ,
     "CommitteeTerm": MANAGE_NO_DELETE | {"file"},
     "CommitteeMember": MANAGE,
+    "PreparatoryGroup": MANAGE | {"form", "announce", "publish_roll", "dissolve"},
+    "PreparatoryMember": MANAGE,
+    "GoverningDocument": MANAGE,
+    "OwnersMeeting": MANAGE | {"announce", "open_vote", "close_vote", "cancel", "ballot"},
+    "MeetingMatter": MANAGE,
+    "Candidate": MANAGE,
 }
 _FUND_OFFICIAL = {
     Menu.FUND: READ,
@@ -120,6 +128,21 @@ FUND_ENTRY_RECORDERS: dict[str, frozenset[str]] = {
     "public_income": frozenset({MANAGER}), "transfer": frozenset({MANAGER}), "refund": frozenset({COMMITTEE}),
 }
 
+#: who prepares and runs an 业主大会会议, by its convener: the 业委会 its meetings, the 街道 official
+#: (组长 of the 筹备组) the first assembly (业主大会和业主委员会指导规则第十条); enforced on every
+#: route with ROW_ACTORS below, and the meeting's buttons are shown only to who may press them
+MEETING_CONVENERS: dict[str, frozenset[str]] = {
+    "committee": frozenset({COMMITTEE}), "preparatory_group": frozenset({OFFICIAL}),
+}
+#: rows only some roles with the entity's rights may write, by a code on the row or above it:
+#: entity -> (path to the code, {code: roles}); the administrator writes all
+ROW_ACTORS: dict[str, tuple[str, dict[str, frozenset[str]]]] = {
+    "OwnersMeeting": ("convener", MEETING_CONVENERS),
+    "MeetingMatter": ("meeting.convener", MEETING_CONVENERS),
+    "Candidate": ("matter.meeting.convener", MEETING_CONVENERS),
+    "MeetingBallot": ("meeting.convener", MEETING_CONVENERS),
+}
+
 #: who is told the outcome of a job nobody asked for (a scheduled bill run): these roles among
 #: the people whose scope reaches the job's estate (app/jobs.py)
 SCHEDULED_JOB_AUDIENCE: dict[str, frozenset[str]] = {"bill_run": frozenset({MANAGER})}
@@ -127,7 +150,19 @@ SCHEDULED_JOB_AUDIENCE: dict[str, frozenset[str]] = {"bill_run": frozenset({MANA
 #: closed lists whose options depend on the role (entity, column) -> {code: roles that may choose
 #: it}: a form offers a person only the codes one of their roles may save (the administrator:
 #: every code listed); the flush check above still refuses the others on every route
-CHOICES_BY_ROLE: dict[tuple[str, str], dict[str, frozenset[str]]] = {("FundEntry", "kind"): FUND_ENTRY_RECORDERS}
+CHOICES_BY_ROLE: dict[tuple[str, str], dict[str, frozenset[str]]] = {
+    ("FundEntry", "kind"): FUND_ENTRY_RECORDERS, ("OwnersMeeting", "convener"): MEETING_CONVENERS,
+}
+
+
+def _held_roles() -> set[str] | None:
+    """The roles of the person signed in to this request (None: no request or nobody signed in)."""
+    if not has_request_context():
+        return None
+    user = g.get("user")
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return {role.name for role in user.roles}
 
 
 def offered_codes(entity: str, column: str) -> frozenset[str] | None:
@@ -135,9 +170,65 @@ def offered_codes(entity: str, column: str) -> frozenset[str] | None:
     recorders = CHOICES_BY_ROLE.get((entity, column))
     if recorders is None or not has_request_context():
         return None
-    user = g.get("user")
-    held = {role.name for role in getattr(user, "roles", ())} if user is not None else set()
+    held = _held_roles() or set()
     return frozenset(code for code, roles in recorders.items() if ADMIN in held or held & roles)
+
+
+def _row_code(obj: Any, path: str) -> Any:
+    for step in path.split("."):
+        obj = getattr(obj, step, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def row_actors(obj: Any) -> frozenset[str] | None:
+    """The roles that may write this row (None: any role with the entity's rights)."""
+    declared = ROW_ACTORS.get(type(obj).__name__)
+    if declared is None:
+        return None
+    path, roles_by_code = declared
+    code = _row_code(obj, path)
+    return roles_by_code.get(code) if code is not None else None
+
+
+def may_act_on(obj: Any) -> bool:
+    """Whether the person signed in may write this row (buttons are shown only then)."""
+    roles, held = row_actors(obj), _held_roles()
+    return roles is None or held is None or ADMIN in held or bool(held & roles)
+
+
+def rows_acted_on(model: type[Entity]) -> Any | None:
+    """The SQL condition for the rows of ``model`` the person signed in may write (None: all),
+    for entities whose code is on the row itself (the workbench counts only those)."""
+    declared, held = ROW_ACTORS.get(model.__name__), _held_roles()
+    if declared is None or held is None or ADMIN in held or "." in declared[0]:
+        return None
+    path, roles_by_code = declared
+    return getattr(model, path).in_([code for code, roles in roles_by_code.items() if held & roles])
+
+
+def refuse_rows_of_other_actors(session: Any, _context: Any, _instances: Any) -> None:
+    """A row of ROW_ACTORS is added, changed or removed only by the roles of its code, judged on
+    the code it had before the change too (an official cannot take a committee's meeting over
+    by changing its convener); a line cannot move to another parent (``frozen_by`` is a fixed
+    link), so its code is judged where it is. Outside a request (demo data, maintenance) nothing
+    is checked."""
+    held = _held_roles()
+    if held is None or ADMIN in held:
+        return
+    for obj in [*session.new, *session.dirty, *session.deleted]:
+        if type(obj).__name__ not in ROW_ACTORS:
+            continue
+        allowed = [row_actors(obj)]
+        if obj not in session.new:
+            path, roles_by_code = ROW_ACTORS[type(obj).__name__]
+            if "." not in path:
+                before = inspect(obj).attrs[path].history.deleted
+                allowed += [roles_by_code.get(code) for code in before]
+        for roles in allowed:
+            if roles is not None and not held & roles:
+                raise Refused(f"此{obj.Admin.label}由{'、'.join(sorted(roles))}办理，您的角色不能修改")
 
 
 MATRIX: dict[str, dict[tuple[str, str] | str, frozenset[str]]] = {
@@ -330,14 +421,9 @@ def refuse_fund_entries_of_other_roles(session: Any, _context: Any, _instances: 
 
     entries = [e for e in session.new if isinstance(e, FundEntry) and e.reverses_id is None
                and e.kind in FUND_ENTRY_RECORDERS]
-    if not entries or not has_request_context():
-        return
-    user = g.get("user")
-    if user is None or not getattr(user, "is_authenticated", False):
+    held = _held_roles() if entries else None
+    if held is None or ADMIN in held:
         return  # nobody signed in writes nothing: scoping refuses it
-    held = {role.name for role in user.roles}
-    if ADMIN in held:
-        return
     for entry in entries:
         recorders = FUND_ENTRY_RECORDERS[entry.kind]
         if not held & recorders:
@@ -347,5 +433,6 @@ def refuse_fund_entries_of_other_roles(session: Any, _context: Any, _instances: 
 
 def install() -> None:
     """Listen on every session (idempotent: tests build several apps)."""
-    if not event.contains(Session, "before_flush", refuse_fund_entries_of_other_roles):
-        event.listen(Session, "before_flush", refuse_fund_entries_of_other_roles)
+    for check in (refuse_fund_entries_of_other_roles, refuse_rows_of_other_actors):
+        if not event.contains(Session, "before_flush", check):
+            event.listen(Session, "before_flush", check)

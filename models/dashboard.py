@@ -39,6 +39,8 @@ from models.company import PropertyCompany, ServiceContract
 from models.estate import Estate, Unit
 from models.fees import Bill, BillMonthTotal, FeeStandard, arrears_before
 from models.committee import CommitteeTerm, latest_terms
+from models.first_assembly import STATES as GROUP_STATES
+from models.first_assembly import PreparatoryGroup
 from models.owners_assembly import MatterResult, OwnersMeeting
 from models.oversight import (
     EVENT_STATES, GRADES, GridEvent, IntegrityAssessment, RectificationNotice, StarRating,
@@ -533,11 +535,12 @@ def _committees_to_renew(session: Session, ctx: Context) -> int:
     return sum(1 for row in committee_terms(session, ctx) if row["founded_on"] is not None)
 
 
-def waiting_transitions(session: Session, models: Iterable[type[Entity]], may_fire: Callable[[type[Entity], str], bool]
-                        ) -> list[Waiting]:
+def waiting_transitions(session: Session, models: Iterable[type[Entity]], may_fire: Callable[[type[Entity], str], bool],
+                        acted_on: Callable[[type[Entity]], Any] = lambda model: None) -> list[Waiting]:
     """Rows waiting for a transition this user may fire: one line per entity and state.
 
-    Counted with one GROUP BY per workflow entity, within the user's scope.
+    Counted with one GROUP BY per workflow entity, within the user's scope and among the rows
+    ``acted_on`` says the user may act on (a meeting is run by its convener).
     """
     found = []
     for model in models:
@@ -553,6 +556,8 @@ def waiting_transitions(session: Session, models: Iterable[type[Entity]], may_fi
             continue
         column = getattr(model, flow.field)
         query = select(column, func.count(model.id)).where(column.in_(list(actions))).group_by(column)
+        if (theirs := acted_on(model)) is not None:
+            query = query.where(theirs)
         for state, count in session.execute(query):
             found.append(Waiting(
                 f"{model.Admin.label}「{flow.states.label(state)}」，待{'/'.join(actions[state])}", count,
@@ -652,7 +657,7 @@ def _meetings_closing_count(session: Session, ctx: Context) -> int:
 
 @figure("self_governance", "业主自治（近 12 个月）", needs="OwnersMeeting",
         columns=(("estate", "小区"), ("committee", "业委会"), ("term_ends", "本届届满"), ("filing", "备案"),
-                 ("held", "已计票的会议"),
+                 ("preparation", "首次业主大会筹备"), ("held", "已计票的会议"),
                  ("passed", "通过的事项"), ("failed", "未通过的事项"), ("in_progress", "公告或表决中的会议"),
                  ("last_held", "最近一次表决截止")))
 def _self_governance(session: Session, ctx: Context) -> list[Row]:
@@ -680,10 +685,12 @@ def _self_governance(session: Session, ctx: Context) -> list[Row]:
         .outerjoin(latest, latest.c.estate_id == Estate.id)
         .order_by(Estate.name)
     )
-    found = rows(session, narrow(query, Estate.id, ctx))
+    found = rows(session, narrow(query.add_columns(Estate.id.label("estate_id")), Estate.id, ctx))
+    preparing = preparations(session, ctx)
     for row in found:
         founded, elected, state, due = (row.pop(key) for key in ("committee_founded_on", "elected_on", "term_state",
                                                                    "filing_due"))
+        row["preparation"] = preparing.get(row.pop("estate_id"), "")
         row["committee"] = f"{elected} 选举产生" if elected else (f"{founded} 成立" if founded else "尚未成立")
         if row["term_ends"] is None and founded:
             row["term_ends"] = committee_term_end(founded, ctx.today, ctx.settings.committee_term_years)
@@ -691,6 +698,18 @@ def _self_governance(session: Session, ctx: Context) -> list[Row]:
         for key in ("held", "in_progress", "passed", "failed"):
             row[key] = int(row[key] or 0)
     return found
+
+
+def preparations(session: Session, ctx: Context) -> dict[int, str]:
+    """Estate id -> where its first assembly's 筹备组 stands, with the steps overdue (groups at work)."""
+    groups = session.execute(narrow(select(PreparatoryGroup).where(PreparatoryGroup.state != "dissolved"),
+                                    PreparatoryGroup.estate_id, ctx)).scalars().all()
+    return {g.estate_id: "；".join([GROUP_STATES.label(g.state), *g.overdue(session)]) for g in groups}
+
+
+@todo("preparations_overdue", PreparatoryGroup, "筹备工作逾期的首次业主大会筹备组")
+def _preparations_overdue(session: Session, ctx: Context) -> int:
+    return sum(1 for words in preparations(session, ctx).values() if "逾期" in words)
 
 
 @todo("fee_standards_taking_effect", FeeStandard, "即将执行的收费标准（公示期将满）",

@@ -22,8 +22,8 @@ from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Date, ForeignKeyConstraint, Integer, String, Text, UniqueConstraint, distinct, false, func,
-    insert, select,
+    Boolean, CheckConstraint, Date, ForeignKeyConstraint, Integer, String, Text, UniqueConstraint, distinct, event, false,
+    func, insert, inspect, select,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -34,6 +34,8 @@ from models.clock import UTCDateTime, utc_now
 from models.company import BILLING_MODES, PropertyCompany, ServiceContract
 from models.errors import Refused
 from models.estate import Estate, Unit
+from models.governing_documents import KINDS as DOCUMENT_KINDS
+from models.governing_documents import GoverningDocument, adopt, silence_is_consent
 from models.fund_vote import (
     BALLOT_CHOICES, CHANNELS, MATTERS, ONE_BALLOT, Rule, Tally, TallyFigures, code_matches, count_up, figures_of,
     roll_entries, rule_for, vote_may_close,
@@ -42,6 +44,9 @@ from models.settings import LocalSettings, settings_for
 from models.workflow import Transition, Workflow
 
 KINDS = Choices(("regular", "定期会议"), ("extraordinary", "临时会议"))
+#: who calls the meeting and runs it: the 业委会, or for the first assembly the 筹备组 led by the
+#: 街道 (业主大会和业主委员会指导规则第九、十条; app.roles.MEETING_CONVENERS says which role acts for each)
+CONVENERS = Choices(("committee", "业主委员会"), ("preparatory_group", "首次业主大会会议筹备组"))
 FORMS = Choices(("discussion", "集体讨论"), ("written", "书面征求意见"))
 #: why an extraordinary meeting is called (业主大会和业主委员会指导规则第二十一条)
 REASONS = Choices(
@@ -63,6 +68,12 @@ ARTICLE_14 = "物业管理条例第十四条"
 def _agenda_announced(meeting: OwnersMeeting, session: Session) -> str | None:
     if not meeting.matters:
         return "议程为空：请先添加至少一项表决事项"
+    if meeting.convener == "preparatory_group":
+        from models.first_assembly import first_meeting_refusal
+
+        refusal = first_meeting_refusal(meeting, session)
+        if refusal:
+            return refusal
     settings = settings_for(session, meeting.estate_id)
     for matter in meeting.matters:
         refusal = _election_refusal(matter, settings)
@@ -171,6 +182,18 @@ def _contract_for_property_manager(values: dict) -> list[tuple[str, str]]:
     return [(f, "选聘物业须同时填写企业、合同起止日期和计费模式") for f in fields if f not in given]
 
 
+def _document_of_its_kind(values: dict) -> list[tuple[str, str]]:
+    """A draft of the estate's 管理规约 or 议事规则 is decided by a matter of that kind."""
+    document, meeting = values.get("document"), values.get("meeting")
+    if document is None:
+        return []
+    if values.get("matter") != document.kind:
+        return [("document", f"「{DOCUMENT_KINDS.label(document.kind)}」草案须由「{MATTERS.label(document.kind)}」事项表决")]
+    if meeting is not None and meeting.estate_id != document.estate_id:
+        return [("document", "只能表决本小区的文件草案")]
+    return []
+
+
 class OwnersMeeting(Entity):
     """业主大会会议."""
 
@@ -180,6 +203,10 @@ class OwnersMeeting(Entity):
     estate: Mapped[Estate] = relationship(info=zh("小区"))
     title: Mapped[str] = mapped_column(String(100), info=zh("会议名称", "如 2027 年第一次业主大会会议"))
     kind: Mapped[str] = mapped_column(String(20), default="regular", info=zh("会议类型", choices=KINDS))
+    convener: Mapped[str] = mapped_column(
+        String(20), default="committee", server_default="committee",
+        info=zh("召集人", "首次业主大会会议由筹备组召集，此后由业主委员会召集", choices=CONVENERS),
+    )
     reason: Mapped[str | None] = mapped_column(
         String(20), info=zh("临时会议事由", "召开临时会议时必选", choices=REASONS)
     )
@@ -192,6 +219,10 @@ class OwnersMeeting(Entity):
     description: Mapped[str | None] = mapped_column(Text, info=zh("会议说明", "召集人、投票方式、票箱位置、咨询电话等"))
     state: Mapped[str] = mapped_column(String(20), default="draft", info=zh("状态", choices=STATES))
     announced_on: Mapped[dt.date | None] = mapped_column(Date, info=zh("公告日期"))
+    # fixed when voting opens from the estate's rules then in force (a later version does not apply)
+    silent_consent: Mapped[bool | None] = mapped_column(
+        Boolean, info=zh("未参与表决视为同意", "开始表决时按本小区现行管理规约、议事规则的约定确定；选举不适用"),
+    )
     matters: Mapped[list[MeetingMatter]] = relationship(
         back_populates="meeting", cascade="all, delete-orphan", order_by="MeetingMatter.position",
         info=zh("表决事项"),
@@ -199,6 +230,7 @@ class OwnersMeeting(Entity):
 
     __table_args__ = (
         KINDS.constraint("kind", "ck_owners_meeting_kind"),
+        CONVENERS.constraint("convener", "ck_owners_meeting_convener"),
         REASONS.constraint("reason", "ck_owners_meeting_reason"),
         FORMS.constraint("form", "ck_owners_meeting_form"),
         STATES.constraint("state", "ck_owners_meeting_state"),
@@ -223,9 +255,10 @@ class OwnersMeeting(Entity):
         icon = "fa-users"
         list_columns = ("estate", "title", "kind", "form", "vote_from", "vote_until", "state")
         search_columns = ("estate", "title", "kind", "form", "state", "vote_from", "vote_until")
-        form_columns = ("estate", "title", "kind", "reason", "form", "place", "vote_from", "vote_until", "description")
-        show_columns = ("estate", "title", "kind", "reason", "form", "place", "vote_from", "vote_until", "description",
-                        "state", "announced_on")
+        form_columns = ("estate", "title", "convener", "kind", "reason", "form", "place", "vote_from", "vote_until",
+                        "description")
+        show_columns = ("estate", "title", "convener", "kind", "reason", "form", "place", "vote_from", "vote_until",
+                        "description", "state", "announced_on", "silent_consent")
         order_by = ("vote_from", "desc")
         date_order = (("vote_from", "vote_until"),)
         rules = (_place_for_discussion, _reason_for_extraordinary)
@@ -263,6 +296,12 @@ class MeetingMatter(Entity):
     contract_starts: Mapped[dt.date | None] = mapped_column(Date, info=zh("拟签合同起始日期"))
     contract_ends: Mapped[dt.date | None] = mapped_column(Date, info=zh("拟签合同终止日期"))
     billing_mode: Mapped[str | None] = mapped_column(String(20), info=zh("拟定计费模式", choices=BILLING_MODES))
+    # 管理规约 / 议事规则: the draft version put to the owners; when it passes it is in force
+    document_id: Mapped[int | None] = fk("governing_document.id", nullable=True)
+    document: Mapped[GoverningDocument | None] = relationship(
+        foreign_keys=[document_id],
+        info=zh("表决的文件草案", "制定或修改管理规约、议事规则时选择草案；表决通过后该版本生效，原版本废止"),
+    )
     candidates: Mapped[list[Any]] = relationship(
         "Candidate", back_populates="matter", cascade="all, delete-orphan", order_by="Candidate.position",
         info=zh("候选人"),
@@ -285,6 +324,8 @@ class MeetingMatter(Entity):
                         "AND contract_ends >= contract_starts AND billing_mode IS NOT NULL)",
                         name="ck_meeting_matter_contract"),
         BILLING_MODES.constraint("billing_mode", "ck_meeting_matter_billing_mode"),
+        CheckConstraint("document_id IS NULL OR matter IN ('covenant', 'rules_of_procedure')",
+                        name="ck_meeting_matter_document"),
     )
 
     def __str__(self) -> str:
@@ -304,13 +345,13 @@ class MeetingMatter(Entity):
         icon = "fa-list-ol"
         list_columns = ("meeting", "position", "matter", "title", "seats", "company")
         search_columns = ("meeting", "matter", "title")
-        form_columns = ("meeting", "position", "matter", "title", "content", "seats", "alternates", "by_election",
-                        "company", "contract_starts", "contract_ends", "billing_mode")
+        form_columns = ("meeting", "position", "matter", "title", "content", "document", "seats", "alternates",
+                        "by_election", "company", "contract_starts", "contract_ends", "billing_mode")
         order_by = ("id", "desc")
         scope_path = "meeting.estate_id"
         frozen_by = "meeting"
         date_order = (("contract_starts", "contract_ends"),)
-        rules = (_seats_for_elections, _contract_for_property_manager)
+        rules = (_seats_for_elections, _contract_for_property_manager, _document_of_its_kind)
         details = ("candidates",)
 
 
@@ -471,6 +512,7 @@ def open_roll(session: Session, meeting: OwnersMeeting) -> int:
     for chunk in batches(rows):
         session.execute(insert(MeetingRoll), chunk)
     district_id = meeting.estate.community.street.district_id
+    meeting.silent_consent = silence_is_consent(session, meeting.estate_id)
     for matter in meeting.matters:
         rule = rule_for(session, district_id, matter.matter)
         matter.rule_quorum, matter.rule_approval = str(rule.quorum), str(rule.approval)
@@ -491,9 +533,8 @@ def tally_of(session: Session, matter: MeetingMatter) -> Tally:
     area, units, heads = {}, {}, {}
     for choice, summed, count, persons in session.execute(figures):
         area[choice], units[choice], heads[choice] = int(summed * 100), count, persons
-    # silence is never consent at a meeting: the estate's 议事规则 would have to say so, and the
-    # product does not keep them as data yet
-    return count_up(area, heads, units, matter.rule(), silent_consent=False)
+    # silence is consent only where the estate's rules in force when voting opened say so
+    return count_up(area, heads, units, matter.rule(), silent_consent=bool(matter.meeting.silent_consent))
 
 
 def record_results(session: Session, meeting: OwnersMeeting) -> None:
@@ -513,6 +554,8 @@ def record_results(session: Session, meeting: OwnersMeeting) -> None:
             session.add(result)
             if result.passed and matter.company_id is not None:
                 session.add(contract_decided(meeting, matter))
+            if result.passed and matter.document is not None:
+                adopt(session, matter.document, matter)
 
 
 def contract_decided(meeting: OwnersMeeting, matter: MeetingMatter) -> ServiceContract:
@@ -569,3 +612,28 @@ def covered_by(session: Session, ballot: MeetingBallot) -> tuple[int, Decimal]:
     """The units and area of the roll a ballot is counted for (all of its person's)."""
     return tuple(session.execute(select(func.count(), func.sum(MeetingRoll.area)).where(
         MeetingRoll.meeting_id == ballot.meeting_id, MeetingRoll.person == ballot.person)).one())
+
+
+@event.listens_for(Session, "before_flush")
+def _drafts_on_an_announced_agenda(session: Session, _context: Any, _instances: Any) -> None:
+    """Only a draft is put to the owners; they are told it with the meeting's notice, and from
+    then on it is what they vote on."""
+    with session.no_autoflush:
+        for matter in [*session.new, *session.dirty]:
+            if not isinstance(matter, MeetingMatter) or (matter.document_id is None and matter.document is None):
+                continue
+            state = inspect(matter).attrs
+            chosen = matter in session.new or state.document_id.history.has_changes() \
+                or state.document.history.has_changes()
+            document = matter.document or session.get(GoverningDocument, matter.document_id)
+            if chosen and document.state != "draft":
+                raise Refused("该版本已生效或已废止：只有草案可以提交表决", {"document": ["只有草案可以提交表决"]})
+    drafts = [d for d in session.dirty if isinstance(d, GoverningDocument) and d.state == "draft"
+              and session.is_modified(d, include_collections=False)]
+    if not drafts:
+        return
+    with session.no_autoflush:
+        announced = session.scalar(select(MeetingMatter.id).join(OwnersMeeting).where(
+            MeetingMatter.document_id.in_([d.id for d in drafts]), OwnersMeeting.state != "draft").limit(1))
+    if announced is not None:
+        raise Refused("该草案已随业主大会会议公告，内容不能再修改；如需修改，请新建草案并在下次会议表决")

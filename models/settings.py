@@ -23,6 +23,22 @@ def _legal_filing(days: int | None) -> str | None:
     return None if days is None or 1 <= days <= 30 else "须在 1 至 30 天之间（物业管理条例第十六条：选举产生之日起 30 日内备案）"
 
 
+def _at_most(days: int, article: str):
+    """A period the law sets as a longest; a locality may ask for less."""
+    def check(value: int | None) -> str | None:
+        return None if value is None or 1 <= value <= days else f"须在 1 至 {days} 天之间（{article}）"
+    return check
+
+
+def _percent(value: int | None) -> str | None:
+    return None if value is None or 1 <= value <= 100 else "须在 1 至 100 之间"
+
+
+def _owners_half(value: int | None) -> str | None:
+    """业主代表不低于筹备组总人数的一半 (指导规则第十条): a locality may ask for more."""
+    return None if value is None or 50 <= value <= 100 else "不得低于 50%（业主大会和业主委员会指导规则第十条）"
+
+
 def _legal_notice(days: int | None) -> str | None:
     """A local rule may give owners more notice of a meeting than the law's 15 days, never less."""
     return None if days is None or days >= 15 else "不得少于 15 天（物业管理条例第十四条）"
@@ -61,6 +77,33 @@ class Settings(Entity):
         Integer, server_default="30",
         info=zh("业委会备案期限（天）", "自选举产生之日起此天数内向街道办事处备案；不得超过 30 天（物业管理条例第十六条）",
                 check=_legal_filing, local=True),
+    )
+
+    # -- the first assembly (业主大会和业主委员会指导规则第八至十五条) --
+    first_assembly_delivered_percent: Mapped[int] = mapped_column(
+        Integer, server_default="50",
+        info=zh("成立业主大会的交付面积比例（%）", "已交付的专有部分面积超过总面积的此比例，可筹备首次业主大会会议（指导规则第八条；地方另有规定的从其规定）",
+                check=_percent, local=True),
+    )
+    preparation_form_days: Mapped[int] = mapped_column(
+        Integer, server_default="60",
+        info=zh("筹备组成立期限（天）", "收到业主书面申请后此天数内成立筹备组；不超过 60 天（指导规则第九条）",
+                check=_at_most(60, "业主大会和业主委员会指导规则第九条"), local=True),
+    )
+    preparation_owner_percent: Mapped[int] = mapped_column(
+        Integer, server_default="50",
+        info=zh("筹备组业主代表比例（%）", "业主代表不低于筹备组总人数的此比例；不得低于 50%（指导规则第十条）",
+                check=_owners_half, local=True),
+    )
+    preparation_announce_days: Mapped[int] = mapped_column(
+        Integer, server_default="7",
+        info=zh("筹备组名单公告期限（天）", "筹备组成立后此天数内公告成员名单；不超过 7 天（指导规则第十二条）",
+                check=_at_most(7, "业主大会和业主委员会指导规则第十二条"), local=True),
+    )
+    preparation_days: Mapped[int] = mapped_column(
+        Integer, server_default="90",
+        info=zh("筹备期限（天）", "筹备组成立后此天数内召开首次业主大会会议；不超过 90 天（指导规则第十五条）",
+                check=_at_most(90, "业主大会和业主委员会指导规则第十五条"), local=True),
     )
 
     # -- repair fund (维修资金) --
@@ -212,6 +255,9 @@ class Settings(Entity):
         CheckConstraint("committee_seats_min > 0 AND committee_seats_min <= committee_seats_max",
                         name="ck_settings_committee_seats"),
         CheckConstraint("committee_filing_days BETWEEN 1 AND 30", name="ck_settings_committee_filing"),
+        CheckConstraint("first_assembly_delivered_percent BETWEEN 1 AND 100 AND preparation_owner_percent BETWEEN 50 AND 100 "
+                        "AND preparation_form_days BETWEEN 1 AND 60 AND preparation_announce_days BETWEEN 1 AND 7 "
+                        "AND preparation_days BETWEEN 1 AND 90", name="ck_settings_first_assembly"),
         CheckConstraint("grade_pass <= grade_good AND grade_good <= grade_excellent", name="ck_settings_grades"),
         CheckConstraint("repair_promise_days > 0 AND repair_max_days >= repair_promise_days",
                         name="ck_settings_repair_days"),

@@ -12,9 +12,10 @@ from flask_appbuilder.forms import DynamicForm
 from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.urltools import get_order_args, get_page_args, get_page_size_args
 from marshmallow import ValidationError
-from sqlalchemy import inspect, or_
+from sqlalchemy import inspect, or_, select
 from wtforms import StringField
 
+from app.roles import may_act_on, rows_acted_on
 from models.base import INT_MAX, Entity, lookup_columns_of, normalized, value_kind
 from models.rules import violations
 from views.api_zh import ChineseResponses
@@ -176,12 +177,21 @@ class EntityModelView(MaskedColumns, ModelView):
                 page_size=get_page_size_args().get(self.__class__.__name__), **kwargs,
             )
         self.update_redirect()
+        widgets["list"].template_args["acts_on"] = self._rows_acted_on(widgets["list"].template_args.get("pks", ()))
         widgets["panel"] = panel(self, self._filters, problems, request.args)
         widgets["panel"]["count"] = count = widgets["list"].template_args.get("count")
         widgets["panel"]["more_than"] = count if isinstance(count, AtLeast) else None
         widgets["panel"]["saved"] = saved_filters(self.datamodel.session, g.user.id, self.__class__.__name__)
         widgets["panel"]["query"] = list_query(request.query_string.decode())
         return widgets
+
+    def _rows_acted_on(self, pks: Any) -> set | None:
+        """The rows of this page the person may edit or delete, where that depends on the row
+        (a meeting is run by its convener); None: every row their rights cover."""
+        mine = rows_acted_on(self.model)
+        if mine is None or not pks:
+            return None
+        return set(self.datamodel.session.scalars(select(self.model.id).where(self.model.id.in_(list(pks)), mine)))
 
     # -- saved filters (named quick links, each person's own) ----------------------------
     @expose("/filters/save", methods=["POST"])
@@ -336,19 +346,20 @@ class EntityModelView(MaskedColumns, ModelView):
             return None
         flow = self.model.Admin.workflow
         events = timeline(self.datamodel.session, item)
+        acts = may_act_on(item)  # a meeting convened by the 筹备组 is run by the official, and so on
         return {
             "state": flow.states.label(getattr(item, flow.field)),
             "phase": item.phase(self.datamodel.session) if hasattr(item, "phase") else None,
             "buttons": [{"t": t, "refusal": flow.refusal(self.datamodel.session, item, t),
                          "confirm": flow.confirmation(item, t)}
-                        for t in flow.available(item) if self.may_fire(t.name)],
+                        for t in flow.available(item) if acts and self.may_fire(t.name)],
             "events": events,
             "names": names_by_id(self.datamodel.session, (e.user_id for e in events)),
             "labels": flow.states,
             "transition_labels": {t.name: t.label for t in flow.transitions},
             "notes": item.workflow_notes(self.datamodel.session) if hasattr(item, "workflow_notes") else [],
             "inputs": [(t, input_fields(self.model, t)) for t in flow.available(item)
-                       if t.inputs and self.may_fire(t.name)],
+                       if acts and t.inputs and self.may_fire(t.name)],
         }
 
     @expose("/history/<int:pk>")

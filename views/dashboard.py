@@ -16,7 +16,7 @@ from flask_appbuilder import AppBuilder, BaseView, expose, has_access
 from flask_appbuilder.security.decorators import permission_name
 from sqlalchemy import select
 
-from app.roles import DASHBOARD_MENU, DASHBOARD_PAGES, DASHBOARD_VIEW
+from app.roles import DASHBOARD_MENU, DASHBOARD_PAGES, DASHBOARD_VIEW, rows_acted_on
 from models import clock
 from models.base import Entity, declared_entities
 from models.dashboard import (
@@ -102,7 +102,7 @@ def workbench(session: Any) -> dict[str, Any]:
     ctx = context(session)
     return {
         "urgent": waiting_items(session, ctx, may_list, may_fire),
-        "transitions": waiting_transitions(session, declared_entities(), may_fire),
+        "transitions": waiting_transitions(session, declared_entities(), may_fire, rows_acted_on),
         "pages": [(page, label) for page, label in DASHBOARD_PAGES.items()
                   if current_app.appbuilder.sm.has_access(f"can_{page}", DASHBOARD_VIEW)],
     }

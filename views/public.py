@@ -29,6 +29,11 @@ from models.fees import BILLING_BASES, BILLING_MODES, PRICE_FORMS, FeeStandard, 
 from models.fund_vote import BALLOT_CHOICES, MATTERS, rule_for
 from models import owners_assembly as assembly
 from models.election import NOMINATIONS, Candidate
+from models.first_assembly import SIDES, PreparatoryGroup
+from models.first_assembly import STATES as GROUP_STATES
+from models.governing_documents import KINDS as DOCUMENT_KINDS
+from models.governing_documents import STATES as DOCUMENT_STATES
+from models.governing_documents import GoverningDocument
 from models.owners_assembly import MatterResult, MeetingMatter, OwnersMeeting
 from models.outbox import WeChatBinding
 from models.people import Owner, UnitOwnership
@@ -294,6 +299,7 @@ def meeting(meeting_id: int):
         select(OwnersMeeting).options(
             joinedload(OwnersMeeting.matters).joinedload(MeetingMatter.candidates).joinedload(Candidate.owner),
             joinedload(OwnersMeeting.matters).joinedload(MeetingMatter.company),
+            joinedload(OwnersMeeting.matters).joinedload(MeetingMatter.document),
         ).where(OwnersMeeting.id == meeting_id),
         execution_options=_ACROSS_ESTATES).unique().scalar_one_or_none()
     if found is None or found.state not in assembly.PUBLIC_STATES:
@@ -329,9 +335,30 @@ def meeting(meeting_id: int):
         elections={m.id: standings_of(session, m, _ACROSS_ESTATES) for m in found.matters
                    if m.is_election and found.state == "counted"},
         state=assembly.STATES.label(found.state), kind=assembly.KINDS.label(found.kind),
+        convener=assembly.CONVENERS.label(found.convener),
         reason=assembly.REASONS.label(found.reason) if found.reason else "",
         meeting_form=assembly.FORMS.label(found.form), error=error, done=done,
     ), (400 if error else 200)
+
+
+@public.route("/estate/<int:estate_id>/governance")
+def governance(estate_id: int):
+    """业主自治公示: the 筹备组 of the first assembly once its members are announced (指导规则第十二条)
+    with the owners' roll it confirmed (第十三条), and the 管理规约 and 议事规则 in force, with the
+    versions before them and the decisions that adopted them."""
+    estate = _estate_or_404(estate_id)
+    limit_request_to(estate_id)
+    groups = db.session.execute(
+        select(PreparatoryGroup).options(joinedload(PreparatoryGroup.members))
+        .where(PreparatoryGroup.estate_id == estate_id, PreparatoryGroup.state.not_in(("applied", "formed")))
+        .order_by(PreparatoryGroup.applied_on.desc()), execution_options=_ACROSS_ESTATES).unique().scalars().all()
+    documents = db.session.execute(
+        select(GoverningDocument).options(joinedload(GoverningDocument.adopted_by).joinedload(MeetingMatter.meeting))
+        .where(GoverningDocument.estate_id == estate_id, GoverningDocument.state != "draft")
+        .order_by(GoverningDocument.kind, GoverningDocument.version.desc()),
+        execution_options=_ACROSS_ESTATES).scalars().all()
+    return render_template("public/governance.html", estate=estate, groups=groups, documents=documents,
+                           sides=SIDES, group_states=GROUP_STATES, kinds=DOCUMENT_KINDS, document_states=DOCUMENT_STATES)
 
 
 # -- WeChat: an owner binds the WeChat they opened this page in, to receive notices there ----------

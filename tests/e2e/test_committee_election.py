@@ -143,13 +143,18 @@ def elect_and_file(users, app) -> None:
     official.visit(f"/committee_term/show/{term}")
     expect(official.page.locator(".workflow-panel")).to_contain_text("暂不能确认备案：备案材料须载明业委会主任")
 
-    committee.visit(f"/committee_term/show/{term}")
-    committee.unfold("业委会委员")
-    committee.submit(committee.page.locator("a[href^='/committee_member/edit/']").first)
-    committee.choose("role", "主任")
-    committee.save()
+    name_chair_and_file(committee, official, term, "街道备2026-09")
 
+
+def name_chair_and_file(chooser, official, term: int, filing_no: str) -> None:
+    """The term's first member is made 主任 (by the committee, or the 组长 of a first assembly);
+    the official then confirms the 备案 with its receipt number."""
+    chooser.visit(f"/committee_term/show/{term}")
+    chooser.unfold("业委会委员")
+    chooser.submit(chooser.page.locator("a[href^='/committee_member/edit/']").first)
+    chooser.choose("role", "主任")
+    chooser.save()
     official.visit(f"/committee_term/show/{term}")
-    official.page.get_by_label("备案回执编号（确认备案时填写）").fill("街道备2026-09")
+    official.page.get_by_label("备案回执编号（确认备案时填写）").fill(filing_no)
     official.fire("确认备案")
-    expect(official.page.locator("table").first).to_contain_text("街道备2026-09")
+    expect(official.page.locator("table").first).to_contain_text(filing_no)

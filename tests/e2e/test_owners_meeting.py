@@ -48,11 +48,14 @@ def a_voter(app, pk: int) -> tuple[str, str, str]:
             db.session.remove()
 
 
-def draft_meeting(committee, title: str) -> None:
-    """The committee drafts a written meeting of the large estate, voting in 15 days."""
+def draft_meeting(committee, title: str, estate: str = ESTATE, convener: str | None = None) -> None:
+    """The committee (or whoever ``convener`` names) drafts a written meeting of the estate,
+    voting in 15 days."""
     committee.visit("/owners_meeting/add")
-    committee.choose("estate", ESTATE)
+    committee.choose("estate", estate)
     committee.fill("title", title)
+    if convener:
+        committee.choose("convener", convener)
     committee.choose("form", "书面征求意见")
     committee.date("vote_from", f"{clock.today() + dt.timedelta(days=15):%Y-%m-%d}")
     committee.date("vote_until", f"{clock.today() + dt.timedelta(days=29):%Y-%m-%d}")

@@ -1,7 +1,8 @@
 """Demo 业主大会: the large estate's meetings of this year, as the committee ran them.
 
 A meeting counted two months ago (its three matters: two carried, the 3/4 one not), one
-voting now and one announced for later this month; the second estate's counted meeting.
+voting now and an extraordinary one, which three in ten owners asked for, announced for later
+this month; the second estate's counted meeting.
 The next estate that has no 业委会 yet is preparing its first assembly: the 街道's
 筹备组 has published the owners' roll and drafted the first meeting. Each goes through its
 workflow like the clicks of whoever does it; the steps that happened before today are
@@ -26,7 +27,9 @@ from models.estate import Estate
 from models.fees import Bill, arrears_before
 from models.first_assembly import GROUP_FLOW, PreparatoryGroup, PreparatoryMember
 from models.governing_documents import GoverningDocument
-from models.owners_assembly import MEETING_FLOW, MeetingBallot, MeetingChoice, MeetingMatter, MeetingRoll, OwnersMeeting
+from models.owners_assembly import (
+    MEETING_FLOW, MeetingBallot, MeetingChoice, MeetingMatter, MeetingProposer, MeetingRoll, OwnersMeeting,
+)
 from models.people import Owner, UnitOwnership
 from models.region import Community, Street
 from models.settings import LocalSetting, Settings
@@ -67,7 +70,8 @@ def load_assembly(session: Session, rng: random.Random, estate_ids: list[int], *
     estate_id = estate_ids[0]
     for other in estate_ids[:2]:
         _documents_in_force(session, other)
-    ballots = sum(_counted(session, rng, other, user, today, notice) for other in estate_ids[:2])
+    # the second estate's owners asked for theirs (an extraordinary meeting)
+    ballots = sum(_counted(session, rng, other, user, today, notice, asked=other != estate_id) for other in estate_ids[:2])
     _seat(session, estate_ids[0], user, current_app.appbuilder.sm.find_user(username=official))
     _seat(session, estate_ids[1], user, None)  # its 备案 is overdue: the officials' figure shows it
     for other in estate_ids[:2]:
@@ -77,7 +81,8 @@ def load_assembly(session: Session, rng: random.Random, estate_ids: list[int], *
               vote_until=today + dt.timedelta(days=11))
     MEETING_FLOW.fire(session, current, "open_vote", user)
     ballots += _ballots(session, rng, current, CURRENT_AGENDA, share=0.3)
-    _meeting(session, estate_id, "2026 年第三次业主大会会议", NEXT_AGENDA, today + notice + dt.timedelta(days=10), user)
+    _meeting(session, estate_id, "2026 年第一次临时业主大会会议", NEXT_AGENDA, today + notice + dt.timedelta(days=10), user,
+             proposers=_proposers(session, rng, estate_id, today))
     first = 0
     preparing = session.scalar(select(Estate.id).where(Estate.id.in_(estate_ids[2:]), Estate.committee_founded_on.is_(None))
                                .order_by(Estate.id).limit(1))
@@ -181,10 +186,13 @@ def _local_rule(session: Session, estate_id: int) -> None:
                              basis="《北京市物业管理条例》关于业主委员会委员条件的规定（演示数据）"))
 
 
-def _counted(session: Session, rng: random.Random, estate_id: int, user, today: dt.date, notice: dt.timedelta) -> int:
-    """The year's first meeting: announced, voted and counted two months ago."""
+def _counted(session: Session, rng: random.Random, estate_id: int, user, today: dt.date, notice: dt.timedelta,
+             asked: bool = False) -> int:
+    """The year's first meeting: announced, voted and counted two months ago (``asked``: an
+    extraordinary meeting the owners proposed)."""
     past = _meeting(session, estate_id, "2026 年第一次业主大会会议", PAST_AGENDA, today + notice, user,
-                    election=_candidates(session, rng, estate_id, today))
+                    election=_candidates(session, rng, estate_id, today),
+                    proposers=_proposers(session, rng, estate_id, today) if asked else ())
     _backdate(session, past, announced_on=today - dt.timedelta(days=80), vote_from=today - dt.timedelta(days=62),
               vote_until=today - dt.timedelta(days=48))
     MEETING_FLOW.fire(session, past, "open_vote", user)
@@ -238,12 +246,23 @@ def _seat(session: Session, estate_id: int, user, official) -> None:
         term.filed_on = elected_on + dt.timedelta(days=12)
 
 
+def _proposers(session: Session, rng: random.Random, estate_id: int, today: dt.date) -> list[MeetingProposer]:
+    """Three in ten of the estate's owners sign a proposal for an extraordinary meeting (more than
+    the 20 % of persons and of area it needs), over the last three weeks."""
+    owners = session.scalars(select(Owner.id).where(Owner.estate_id == estate_id, Owner.is_developer.is_(False))
+                             .order_by(Owner.id)).all()
+    return [MeetingProposer(owner_id=owner_id, signed_on=today - dt.timedelta(days=rng.randint(20, 40)))
+            for owner_id in rng.sample(owners, len(owners) * 3 // 10)]
+
+
 def _meeting(session: Session, estate_id: int, title: str, agenda: tuple, vote_from: dt.date, user,
-             election: list[Candidate] = ()) -> OwnersMeeting:
+             election: list[Candidate] = (), proposers: list[MeetingProposer] = ()) -> OwnersMeeting:
     """A written meeting with its agenda (and, given candidates, a committee election as its
-    last matter), announced today for ``vote_from``."""
+    last matter; given proposers, an extraordinary meeting the owners asked for), announced
+    today for ``vote_from``."""
     meeting = OwnersMeeting(
-        estate_id=estate_id, title=title, kind="regular", form="written", vote_from=vote_from,
+        estate_id=estate_id, title=title, kind="extraordinary" if proposers else "regular",
+        reason="proposal" if proposers else None, proposers=list(proposers), form="written", vote_from=vote_from,
         vote_until=vote_from + dt.timedelta(days=14),
         description="业委会召集。表决票由楼栋长送达，可投入物业服务中心票箱，或凭表决票上的电子投票码在公示栏投票。咨询：业委会办公室。",
         matters=[MeetingMatter(position=i, matter=kind, title=name, content=content,

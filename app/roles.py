@@ -96,6 +96,7 @@ _ASSEMBLY_COMMITTEE = {
     Menu.ASSEMBLY: READ,
     "OwnersMeeting": MANAGE | {"announce", "open_vote", "close_vote", "cancel", "ballot"},
     "MeetingMatter": MANAGE,
+    "MeetingProposer": MANAGE,
     "Candidate": MANAGE,
     "GoverningDocument": MANAGE,  # drafts; a version comes into force only by the owners' decision
     # the committee records who is 主任 and 副主任 (an election seats the members)
@@ -112,6 +113,7 @@ _ASSEMBLY_OFFICIAL = {
     "GoverningDocument": MANAGE,
     "OwnersMeeting": MANAGE | {"announce", "open_vote", "close_vote", "cancel", "ballot"},
     "MeetingMatter": MANAGE,
+    "MeetingProposer": MANAGE,
     "Candidate": MANAGE,
 }
 _FUND_OFFICIAL = {
@@ -139,6 +141,7 @@ MEETING_CONVENERS: dict[str, frozenset[str]] = {
 ROW_ACTORS: dict[str, tuple[str, dict[str, frozenset[str]]]] = {
     "OwnersMeeting": ("convener", MEETING_CONVENERS),
     "MeetingMatter": ("meeting.convener", MEETING_CONVENERS),
+    "MeetingProposer": ("meeting.convener", MEETING_CONVENERS),
     "Candidate": ("matter.meeting.convener", MEETING_CONVENERS),
     "MeetingBallot": ("meeting.convener", MEETING_CONVENERS),
 }

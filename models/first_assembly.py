@@ -259,12 +259,9 @@ def _check_members(session: Session, _context: Any, _instances: Any) -> None:
         for item in [*session.new, *session.dirty]:
             if not isinstance(item, PreparatoryMember):
                 continue
-            group = item.group or (session.get(PreparatoryGroup, item.group_id) if item.group_id else None)
-            owner = item.owner or (session.get(Owner, item.owner_id) if item.owner_id else None)
-            if item.side == "owner" and owner is None:
+            # an owner of another estate is refused by the check of every link (app.scoping)
+            if item.side == "owner" and item.owner is None and item.owner_id is None:
                 raise Refused("业主代表须选择本小区业主", {"owner": ["业主代表须选择本小区业主"]})
-            if owner is not None and group is not None and owner.estate_id != group.estate_id:
-                raise Refused("业主代表须为本小区业主", {"owner": ["业主代表须为本小区业主"]})
             if item.is_leader and item.side != "street":
                 raise Refused(f"筹备组组长由街道办事处（乡镇人民政府）代表担任（{GUIDANCE}第十条）",
                               {"is_leader": ["组长须为街道办事处（乡镇人民政府）代表"]})

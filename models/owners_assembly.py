@@ -40,6 +40,7 @@ from models.fund_vote import (
     BALLOT_CHOICES, CHANNELS, MATTERS, ONE_BALLOT, Rule, Tally, TallyFigures, code_matches, count_up, figures_of,
     roll_entries, rule_for, vote_may_close,
 )
+from models.people import Owner, UnitOwnership
 from models.settings import LocalSettings, settings_for
 from models.workflow import Transition, Workflow
 
@@ -48,7 +49,8 @@ KINDS = Choices(("regular", "定期会议"), ("extraordinary", "临时会议"))
 #: 街道 (业主大会和业主委员会指导规则第九、十条; app.roles.MEETING_CONVENERS says which role acts for each)
 CONVENERS = Choices(("committee", "业主委员会"), ("preparatory_group", "首次业主大会会议筹备组"))
 FORMS = Choices(("discussion", "集体讨论"), ("written", "书面征求意见"))
-#: why an extraordinary meeting is called (业主大会和业主委员会指导规则第二十一条)
+#: why an extraordinary meeting is called (业主大会和业主委员会指导规则第二十一条; the proposers'
+#: share is a setting, 20 % by default)
 REASONS = Choices(
     ("proposal", "专有部分面积和人数均占 20% 以上的业主提议"),
     ("emergency", "发生重大事故或者紧急事件需要及时处理"),
@@ -61,6 +63,7 @@ STATES = Choices(
 PUBLIC_STATES = ("announced", "voting", "counted", "cancelled")
 NOT_ON_ROLL, WRONG_CODE = "该房屋不在本次会议的表决名册中", "电子投票码不正确"
 ARTICLE_14 = "物业管理条例第十四条"
+ARTICLE_21 = "业主大会和业主委员会指导规则第二十一条"
 
 
 # -- the meeting and its agenda ------------------------------------------------------
@@ -68,6 +71,10 @@ ARTICLE_14 = "物业管理条例第十四条"
 def _agenda_announced(meeting: OwnersMeeting, session: Session) -> str | None:
     if not meeting.matters:
         return "议程为空：请先添加至少一项表决事项"
+    if meeting.kind == "extraordinary" and meeting.reason == "proposal":
+        refusal = proposal_refusal(session, meeting)
+        if refusal:
+            return refusal
     if meeting.convener == "preparatory_group":
         from models.first_assembly import first_meeting_refusal
 
@@ -85,6 +92,33 @@ def _agenda_announced(meeting: OwnersMeeting, session: Session) -> str | None:
         return (f"须于会议召开 {days} 日以前通知全体业主（{ARTICLE_14}）：今天公告，会议（表决开始）最早为 "
                 f"{earliest:%Y年%m月%d日}，请先修改表决开始日期")
     return None
+
+
+def proposal_figures(session: Session, meeting: OwnersMeeting) -> tuple[int, int, Decimal, Decimal]:
+    """(proposing persons, all persons, their area, all area) of the estate as of today, by the
+    roll's rule: a person proposes when one of the owners counted in that person signed."""
+    entries = roll_entries(session, select(Unit.id).where(Unit.estate_id == meeting.estate_id), clock.today())
+    signed = set(session.scalars(select(UnitOwnership.unit_id).join(
+        MeetingProposer, MeetingProposer.owner_id == UnitOwnership.owner_id).where(
+        MeetingProposer.meeting_id == meeting.id)))
+    proposing = {e["person"] for e in entries if e["unit_id"] in signed}
+    persons = {e["person"] for e in entries}
+    area = sum((e["area"] for e in entries if e["person"] in proposing), Decimal(0))
+    return len(proposing), len(persons), area, sum((e["area"] for e in entries), Decimal(0))
+
+
+def proposal_refusal(session: Session, meeting: OwnersMeeting) -> str | None:
+    """A 临时会议 on the owners' proposal needs proposers holding at least the settings' share of
+    the area and of the persons (指导规则第二十一条: 20% 以上, both)."""
+    percent = settings_for(session, meeting.estate_id).extraordinary_proposal_percent
+    heads, all_heads, area, all_area = proposal_figures(session, meeting)
+    share = Fraction(percent, 100)
+    if all_heads and Fraction(heads, all_heads) >= share and Fraction(area) >= share * Fraction(all_area):
+        return None
+    area_share = Fraction(area) / Fraction(all_area) if all_area else Fraction(0)
+    return (f"业主提议召开的临时会议，提议业主的专有部分面积和人数均须占 {percent}% 以上（{ARTICLE_21}）："
+            f"现为 {heads} 人（占 {float(Fraction(heads, max(all_heads, 1))) * 100:.2f}%）、{area} ㎡"
+            f"（占 {float(area_share) * 100:.2f}%），请在「临时会议提议业主」中登记提议的业主")
 
 
 def _election_refusal(matter: MeetingMatter, settings: LocalSettings) -> str | None:
@@ -227,6 +261,10 @@ class OwnersMeeting(Entity):
         back_populates="meeting", cascade="all, delete-orphan", order_by="MeetingMatter.position",
         info=zh("表决事项"),
     )
+    proposers: Mapped[list[MeetingProposer]] = relationship(
+        back_populates="meeting", cascade="all, delete-orphan", order_by="MeetingProposer.id",
+        info=zh("临时会议提议业主"),
+    )
 
     __table_args__ = (
         KINDS.constraint("kind", "ck_owners_meeting_kind"),
@@ -247,7 +285,11 @@ class OwnersMeeting(Entity):
             "announced": f"已于 {self.announced_on} 公告；{self.vote_from} 起可开始表决。",
             "voting": f"表决期至 {self.vote_until}；每位业主一张表决票，对全部事项逐项表决。",
         }
-        return [notes[self.state]] if self.state in notes else []
+        found = [notes[self.state]] if self.state in notes else []
+        if self.state == "draft" and self.kind == "extraordinary" and self.reason == "proposal":
+            heads, all_heads, area, all_area = proposal_figures(session, self)
+            found.append(f"已登记提议业主 {heads} 人（共 {all_heads} 人）、专有部分面积 {area} ㎡（共 {all_area} ㎡）。")
+        return found
 
     class Admin(Admin):
         label = "业主大会会议"
@@ -264,7 +306,7 @@ class OwnersMeeting(Entity):
         rules = (_place_for_discussion, _reason_for_extraordinary)
         workflow = MEETING_FLOW
         extra_actions = frozenset({"ballot"})  # 录入纸质表决票, 打印表决票
-        details = ("matters",)
+        details = ("matters", "proposers")
 
 
 class MeetingMatter(Entity):
@@ -353,6 +395,37 @@ class MeetingMatter(Entity):
         date_order = (("contract_starts", "contract_ends"),)
         rules = (_seats_for_elections, _contract_for_property_manager, _document_of_its_kind)
         details = ("candidates",)
+
+
+class MeetingProposer(Entity):
+    """临时会议提议业主: an owner who signed the proposal to call an extraordinary meeting."""
+
+    __tablename__ = "meeting_proposer"
+
+    meeting_id: Mapped[int] = fk("owners_meeting.id", ondelete="CASCADE")
+    meeting: Mapped[OwnersMeeting] = relationship(back_populates="proposers", info=zh("业主大会会议"))
+    owner_id: Mapped[int] = fk("owner.id")
+    owner: Mapped[Owner] = relationship(info=zh("提议业主", "须为本小区业主；共有房屋由其中一位共有人签名即计入"))
+    signed_on: Mapped[dt.date | None] = mapped_column(Date, info=zh("签名日期"))
+
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "owner_id", name="uq_meeting_proposer_owner", info={"message": "该业主已在提议名单中"}),
+    )
+
+    def __str__(self) -> str:
+        return str(self.owner)
+
+    class Admin(Admin):
+        label = "临时会议提议业主"
+        menu = Menu.ASSEMBLY
+        icon = "fa-hand-paper-o"
+        list_columns = ("meeting", "owner", "signed_on")
+        search_columns = ("meeting", "signed_on")
+        form_columns = ("meeting", "owner", "signed_on")
+        order_by = ("id", "desc")
+        scope_path = "meeting.estate_id"
+        frozen_by = "meeting"
+        str_loads = ("owner",)
 
 
 # -- the roll, the ballots, the results ----------------------------------------------

@@ -34,6 +34,12 @@ def _percent(value: int | None) -> str | None:
     return None if value is None or 1 <= value <= 100 else "须在 1 至 100 之间"
 
 
+def _proposal_share(value: int | None) -> str | None:
+    """Owners holding 20 % of the area and of the persons may call a meeting (指导规则第二十一条);
+    local rules may let fewer call one, never demand more."""
+    return None if value is None or 1 <= value <= 20 else "须在 1 至 20 之间（业主大会和业主委员会指导规则第二十一条：20% 以上业主提议即应召开）"
+
+
 def _owners_half(value: int | None) -> str | None:
     """业主代表不低于筹备组总人数的一半 (指导规则第十条): a locality may ask for more."""
     return None if value is None or 50 <= value <= 100 else "不得低于 50%（业主大会和业主委员会指导规则第十条）"
@@ -61,6 +67,11 @@ class Settings(Entity):
         Integer, server_default="15",
         info=zh("业主大会会议通知天数", "须于会议召开（表决开始）前至少此天数公告；不得少于 15 天（物业管理条例第十四条），地方规定更长的从其规定",
                 check=_legal_notice, local=True),
+    )
+    extraordinary_proposal_percent: Mapped[int] = mapped_column(
+        Integer, server_default="20",
+        info=zh("临时会议提议比例（%）", "专有部分面积和人数均占此比例以上的业主提议，业委会应组织召开临时会议；不得高于 20%（指导规则第二十一条）",
+                check=_proposal_share, local=True),
     )
     committee_seats_min: Mapped[int] = mapped_column(
         Integer, server_default="5", info=zh("业委会委员最少人数", "换届或首次选举的应选名额为最少与最多人数之间的单数", check=positive, local=True),
@@ -258,6 +269,7 @@ class Settings(Entity):
         CheckConstraint("first_assembly_delivered_percent BETWEEN 1 AND 100 AND preparation_owner_percent BETWEEN 50 AND 100 "
                         "AND preparation_form_days BETWEEN 1 AND 60 AND preparation_announce_days BETWEEN 1 AND 7 "
                         "AND preparation_days BETWEEN 1 AND 90", name="ck_settings_first_assembly"),
+        CheckConstraint("extraordinary_proposal_percent BETWEEN 1 AND 20", name="ck_settings_proposal_percent"),
         CheckConstraint("grade_pass <= grade_good AND grade_good <= grade_excellent", name="ck_settings_grades"),
         CheckConstraint("repair_promise_days > 0 AND repair_max_days >= repair_promise_days",
                         name="ck_settings_repair_days"),

@@ -143,7 +143,7 @@ def test_an_owners_representative_is_an_owner_of_the_estate(ctx):
     group = _group(estate.id)
     stranger = db.session.execute(select(Owner).where(Owner.estate_id == LARGE_ESTATE)).scalars().first()
     db.session.add(PreparatoryMember(group=group, side="owner", name=stranger.name, owner_id=stranger.id))
-    with pytest.raises(Refused, match="业主代表须为本小区业主"):
+    with pytest.raises(Refused, match="所选的业主不属于同一小区"):
         db.session.flush()
 
 

@@ -23,11 +23,11 @@ from models.errors import Refused
 from models.estate import Building, Estate, Unit
 from models.fund_vote import ONE_BALLOT
 from models.owners_assembly import (
-    MEETING_FLOW, MatterResult, MeetingBallot, MeetingChoice, MeetingMatter, MeetingRoll, OwnersMeeting, cast_agenda,
-    tally_of,
+    MEETING_FLOW, MatterResult, MeetingBallot, MeetingChoice, MeetingMatter, MeetingProposer, MeetingRoll, OwnersMeeting,
+    cast_agenda, tally_of,
 )
 from models.people import Owner, UnitOwnership
-from models.settings import Settings
+from models.settings import LocalSetting, Settings
 from models.workflow import Frozen, TransitionRefused
 from tests.support import client_of, in_db, text_of
 
@@ -499,3 +499,51 @@ def test_a_contract_proposal_belongs_only_to_hiring_a_company(app):
     assert "只有「选聘和解聘物业服务企业」事项填写拟签合同" in response.get_json()["message"]
     assert in_db(app, lambda: db.session.scalar(select(MeetingMatter.id).where(
         MeetingMatter.meeting_id == meeting_id))) is None
+
+
+# -- 临时会议 on the owners' proposal (业主大会和业主委员会指导规则第二十一条) -------------------------------
+
+def _proposed_by(estate, *persons: str) -> OwnersMeeting:
+    meeting = _meeting(estate, "other")
+    meeting.kind, meeting.reason = "extraordinary", "proposal"
+    meeting.proposers = [MeetingProposer(owner_id=db.session.scalar(select(Owner.id).where(
+        Owner.estate_id == estate.id, Owner.name == f"业主{p}"))) for p in persons]
+    db.session.flush()
+    return meeting
+
+
+def test_owners_with_a_fifth_of_the_persons_and_a_third_of_the_area_call_a_meeting(ctx):
+    estate, _units = _estate()
+    meeting = _proposed_by(estate, "A")  # 1 of 5 persons (20 %), 200 of 600 ㎡
+    MEETING_FLOW.fire(db.session, meeting, "announce")
+    assert meeting.state == "announced"
+
+
+def test_a_fifth_of_the_persons_with_a_sixth_of_the_area_cannot_call_a_meeting(ctx):
+    estate, _units = _estate()
+    meeting = _proposed_by(estate, "B")  # 1 of 5 persons, 100 of 600 ㎡ (16.67 %)
+    with pytest.raises(TransitionRefused, match=r"现为 1 人（占 20.00%）、100.00 ㎡（占 16.67%）"):
+        MEETING_FLOW.fire(db.session, meeting, "announce")
+
+
+def test_a_locality_may_let_fewer_owners_call_a_meeting(ctx):
+    estate, _units = _estate()
+    db.session.add(LocalSetting(district_id=estate.community.street.district_id,
+                                setting="extraordinary_proposal_percent", value="15", basis="本市规定"))
+    meeting = _proposed_by(estate, "B")
+    MEETING_FLOW.fire(db.session, meeting, "announce")
+    assert meeting.state == "announced"
+
+
+def test_a_share_above_the_laws_twenty_percent_is_refused(app):
+    response = client_of(app, "admin").put("/api/v1/settings/1", json={"extraordinary_proposal_percent": 25})
+    assert response.status_code == 400 and "第二十一条" in response.get_json()["message"]
+
+
+def test_a_proposer_is_an_owner_of_the_estate(ctx):
+    estate, _units = _estate()
+    meeting = _meeting(estate, "other")
+    stranger = db.session.execute(select(Owner).where(Owner.estate_id != estate.id)).scalars().first()
+    db.session.add(MeetingProposer(meeting_id=meeting.id, owner_id=stranger.id))
+    with pytest.raises(Refused, match="所选的业主不属于同一小区"):
+        db.session.flush()

@@ -31,7 +31,7 @@ from models.base import Admin, Area, Choices, Entity, Menu, fk, zh
 from models.committee import CommitteeTerm
 from models.errors import Refused
 from models.estate import Estate, Unit
-from models.fund_vote import roll_entries
+from models.fund_vote import percent_text, roll_entries
 from models.owners_assembly import OwnersMeeting
 from models.people import Owner
 from models.settings import settings_for
@@ -68,7 +68,7 @@ def _composition(group: PreparatoryGroup, session: Session) -> str | None:
     share = delivered_share(session, group.estate_id)
     needed = Fraction(settings.first_assembly_delivered_percent, 100)
     if share is None or share <= needed:
-        shown = "没有登记房屋" if share is None else f"现为 {float(share) * 100:.1f}%"
+        shown = "没有登记房屋" if share is None else f"现为 {percent_text(share)}%"
         return (f"已交付的专有部分面积须超过总面积的 {settings.first_assembly_delivered_percent}%（{GUIDANCE}第八条），"
                 f"{shown}：请先核对房屋的交付日期")
     members = group.members
@@ -121,7 +121,7 @@ GROUP_FLOW = Workflow(
     states=STATES,
     transitions=(
         Transition("form", "成立筹备组", ("applied",), "formed", guard=_composition, effect=_form, style="success",
-                   consequence="成立后成员名单须于 7 日内在小区内公告"),
+                   consequence="成立后须在规定期限内（不超过 7 日）在小区内公告成员名单"),
         Transition("announce", "公告成员名单", ("formed",), "announced", effect=_announce,
                    consequence="成员名单在公示栏向全体业主公开，成员不能再更改"),
         Transition("publish_roll", "公示业主名册", ("announced",), "roll_published", effect=_publish_roll,

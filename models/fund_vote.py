@@ -69,6 +69,11 @@ ONE_BALLOT = "该业主已经投过票：同一业主的多套房屋计为一人
 DEVELOPER = "developer"
 
 
+def percent_text(part: Fraction) -> str:
+    """A share as a percentage with two decimals, exactly rounded (for display only)."""
+    return f"{Decimal(part.numerator * 100) / Decimal(part.denominator):.2f}" if part else "0.00"
+
+
 def parse_fraction(text: str | None) -> Fraction | None:
     """"2/3", "1/2" or "0": a threshold as people write it; None when it is not one."""
     try:

@@ -34,12 +34,12 @@ from models.clock import UTCDateTime, utc_now
 from models.company import BILLING_MODES, PropertyCompany, ServiceContract
 from models.errors import Refused
 from models.estate import Estate, Unit
-from models.governing_documents import KINDS as DOCUMENT_KINDS
-from models.governing_documents import GoverningDocument, adopt, silence_is_consent
 from models.fund_vote import (
     BALLOT_CHOICES, CHANNELS, MATTERS, ONE_BALLOT, Rule, Tally, TallyFigures, code_matches, count_up, figures_of,
-    roll_entries, rule_for, vote_may_close,
+    percent_text, roll_entries, rule_for, vote_may_close,
 )
+from models.governing_documents import KINDS as DOCUMENT_KINDS
+from models.governing_documents import GoverningDocument, adopt, silence_is_consent
 from models.people import Owner, UnitOwnership
 from models.settings import LocalSettings, settings_for
 from models.workflow import Transition, Workflow
@@ -115,10 +115,11 @@ def proposal_refusal(session: Session, meeting: OwnersMeeting) -> str | None:
     share = Fraction(percent, 100)
     if all_heads and Fraction(heads, all_heads) >= share and Fraction(area) >= share * Fraction(all_area):
         return None
+    heads_share = Fraction(heads, all_heads) if all_heads else Fraction(0)
     area_share = Fraction(area) / Fraction(all_area) if all_area else Fraction(0)
     return (f"业主提议召开的临时会议，提议业主的专有部分面积和人数均须占 {percent}% 以上（{ARTICLE_21}）："
-            f"现为 {heads} 人（占 {float(Fraction(heads, max(all_heads, 1))) * 100:.2f}%）、{area} ㎡"
-            f"（占 {float(area_share) * 100:.2f}%），请在「临时会议提议业主」中登记提议的业主")
+            f"现为 {heads} 人（占 {percent_text(heads_share)}%）、{area} ㎡（占 {percent_text(area_share)}%），"
+            "请在「临时会议提议业主」中登记提议的业主")
 
 
 def _election_refusal(matter: MeetingMatter, settings: LocalSettings) -> str | None:
@@ -218,14 +219,10 @@ def _contract_for_property_manager(values: dict) -> list[tuple[str, str]]:
 
 def _document_of_its_kind(values: dict) -> list[tuple[str, str]]:
     """A draft of the estate's 管理规约 or 议事规则 is decided by a matter of that kind."""
-    document, meeting = values.get("document"), values.get("meeting")
-    if document is None:
+    document = values.get("document")  # another estate's is refused by the check of every link (app.scoping)
+    if document is None or values.get("matter") == document.kind:
         return []
-    if values.get("matter") != document.kind:
-        return [("document", f"「{DOCUMENT_KINDS.label(document.kind)}」草案须由「{MATTERS.label(document.kind)}」事项表决")]
-    if meeting is not None and meeting.estate_id != document.estate_id:
-        return [("document", "只能表决本小区的文件草案")]
-    return []
+    return [("document", f"「{DOCUMENT_KINDS.label(document.kind)}」草案须由「{MATTERS.label(document.kind)}」事项表决")]
 
 
 class OwnersMeeting(Entity):

@@ -88,7 +88,7 @@ def test_the_group_is_formed_only_when_more_than_half_of_the_area_is_delivered(c
     estate, units = _estate()
     _unsold(units["D"] + units["E"] + units["C"])  # 300 of 600 ㎡ delivered: exactly half
     group = _group(estate.id, owners="AB", others=())
-    with pytest.raises(TransitionRefused, match=r"超过总面积的 50%.*现为 50\.0%"):
+    with pytest.raises(TransitionRefused, match=r"超过总面积的 50%.*现为 50\.00%"):
         GROUP_FLOW.fire(db.session, group, "form")
 
 
@@ -467,3 +467,38 @@ def test_the_meeting_list_offers_edit_only_on_the_meetings_one_runs(app):
     page = client_of(app, "official_jd").get("/owners_meeting/list/?psize_OwnersMeetingView=100").get_data(as_text=True)
     edits = {int(pk) for pk in re.findall(r'/owners_meeting/edit/(\d+)', page)}
     assert groups and edits == groups and not edits & committees
+
+
+def test_another_estates_draft_cannot_be_put_to_the_owners(app):
+    def seed():
+        meeting = OwnersMeeting(estate_id=LARGE_ESTATE, title="测试", vote_from=TODAY + 20 * DAY,
+                                vote_until=TODAY + 30 * DAY)
+        db.session.add(meeting)
+        estate, _units = _estate()
+        draft = _draft(estate.id, "covenant")
+        db.session.commit()
+        return meeting.id, draft.id
+
+    meeting_id, draft_id = in_db(app, seed)
+    response = client_of(app, "admin").post("/api/v1/meeting_matter/", json={
+        "meeting": meeting_id, "position": 1, "matter": "covenant", "title": "修订管理规约", "document": draft_id})
+    assert response.status_code == 400 and "不属于同一小区" in response.get_json()["message"]
+    assert in_db(app, lambda: db.session.scalar(select(MeetingMatter.id).where(
+        MeetingMatter.meeting_id == meeting_id))) is None
+
+
+def test_the_public_page_shows_the_announced_group_and_the_versions_but_no_draft(app):
+    def seed():
+        estate, _units = _estate()
+        _ready_group(estate.id)
+        _draft(estate.id, "covenant", "未公布的草案")
+        db.session.add(GoverningDocument(estate_id=estate.id, kind="rules_of_procedure", title="现行议事规则",
+                                         state="in_force", adopted_on=TODAY - 10 * DAY))
+        db.session.commit()
+        return estate.id
+
+    estate_id = in_db(app, seed)
+    page = text_of(app.test_client().get(f"/public/estate/{estate_id}/governance"))
+    assert "房屋 6 套，业主 5 人" in page and "组长" in page
+    assert "现行议事规则" in page and "未公布的草案" not in page
+    assert app.test_client().get("/public/estate/999999/governance").status_code == 404

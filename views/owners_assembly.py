@@ -20,14 +20,12 @@ from models import clock
 from models.election import (
     NOMINATIONS, OUTCOMES, CandidateResult, approvals_of, elect, election_tallies, election_words,
 )
-from models.fund_vote import BALLOT_CHOICES, MATTERS
+from models.fund_vote import BALLOT_CHOICES, MATTERS, percent_text
 from models.owners_assembly import (
     STATES, MatterResult, MeetingBallot, MeetingMatter, MeetingRoll, OwnersMeeting, cast_agenda, covered_by, tally_of,
 )
 from views.registry import extends
-from views.repair_fund import (
-    ballot_slips, percent_text, record_paper_ballot, tally_rows, threshold_bars, unvoted_units,
-)
+from views.repair_fund import ballot_slips, record_paper_ballot, tally_rows, threshold_bars, unvoted_units
 
 
 def agenda_choices(meeting: OwnersMeeting, form: Any) -> dict[int, str]:

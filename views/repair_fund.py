@@ -24,7 +24,7 @@ from models import clock
 from models.base import batches
 from models.errors import Refused
 from models.estate import Building, Estate, Unit, reading_key, reading_order
-from models.fund_vote import BALLOT_CHOICES, MATTERS, Ballot, VoteResult, VoteRoll
+from models.fund_vote import BALLOT_CHOICES, MATTERS, Ballot, VoteResult, VoteRoll, percent_text
 from models.repair_fund import (
     CATEGORIES, ENTRY_KINDS, STATES, FundApplication, FundEntry, FundPayment, balances, cast_ballot,
     covered_by, current_tally, deposit_first, electorate, planned_shares, reverse_entry, top_up_warnings,
@@ -41,11 +41,6 @@ LOOKUP_PAGE = 20
 def _m2(hundredths: int) -> str:
     """0.01 ㎡ counts (the tally's unit) as ㎡ with two decimals."""
     return f"{Decimal(hundredths).scaleb(-2):.2f}"
-
-
-def percent_text(part: Fraction) -> str:
-    """A share as a percentage with two decimals, exactly rounded (for display only)."""
-    return f"{Decimal(part.numerator * 100) / Decimal(part.denominator):.2f}" if part else "0.00"
 
 
 def tally_rows(t) -> list[tuple[str, str, int]]:

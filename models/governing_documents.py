@@ -4,7 +4,9 @@
 written as a draft (草案) and put to a 业主大会会议 as a matter of its kind; when that matter
 passes, the count puts the version in force and the version in force before it is superseded
 (已废止). The record keeps which decision adopted each version. Nothing but a decision puts a
-version in force, and a version in force or superseded no longer changes.
+version in force, and a version in force or superseded no longer changes. Where a version in
+force says so (未参与表决视为同意), owners who return nothing at a meeting consent; a meeting
+fixes this when its voting opens.
 """
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ from models.estate import Estate, Unit
 from models.fund_vote import percent_text, roll_entries
 from models.owners_assembly import OwnersMeeting
 from models.people import Owner
-from models.settings import settings_for
+from models.settings import GUIDANCE, settings_for
 from models.workflow import Transition, Workflow
 
 STATES = Choices(
@@ -45,7 +45,6 @@ SIDES = Choices(
     ("owner", "业主代表"), ("street", "街道办事处（乡镇人民政府）代表"), ("residents", "居民委员会代表"),
     ("developer", "建设单位代表"),
 )
-GUIDANCE = "业主大会和业主委员会指导规则"
 #: the agenda of a first assembly (第十六条): the owners' assembly exists once it passes both
 #: documents and elects the 业委会
 FIRST_AGENDA = (("covenant", "管理规约草案"), ("rules_of_procedure", "业主大会议事规则草案"))
@@ -267,11 +266,16 @@ def _check_members(session: Session, _context: Any, _instances: Any) -> None:
                               {"is_leader": ["组长须为街道办事处（乡镇人民政府）代表"]})
 
 
+def group_at_work(session: Session, estate_id: int | None) -> PreparatoryGroup | None:
+    """The estate's group not yet dissolved (at most one: the partial unique index)."""
+    return session.execute(select(PreparatoryGroup).where(
+        PreparatoryGroup.estate_id == estate_id, PreparatoryGroup.state != "dissolved")).scalars().first()
+
+
 def first_meeting_refusal(meeting: OwnersMeeting, session: Session) -> str | None:
     """What the first assembly's notice must carry (第十三条): the owners' roll published first,
     the drafts of both documents and the election with its candidates on the agenda."""
-    group = session.execute(select(PreparatoryGroup).where(PreparatoryGroup.estate_id == meeting.estate_id,
-                                                           PreparatoryGroup.state != "dissolved")).scalars().first()
+    group = group_at_work(session, meeting.estate_id)
     if group is None or group.state != "roll_published":
         return f"筹备组成员名单公告、业主名册公示后，方可公告首次业主大会会议（{GUIDANCE}第十二、十三条）"
     for kind, name in FIRST_AGENDA:
@@ -293,9 +297,7 @@ def _one_first_assembly(session: Session, _context: Any, _instances: Any) -> Non
             if estate is not None and estate.committee_founded_on is not None:
                 raise Refused(f"{estate.name}的业主大会已经成立（业委会 {estate.committee_founded_on} 成立）："
                               "首次业主大会会议只筹备一次，此后的会议由业委会召集", {"estate": ["该小区业主大会已经成立"]})
-            at_work = session.scalar(select(PreparatoryGroup.id).where(
-                PreparatoryGroup.estate_id == estate.id, PreparatoryGroup.state != "dissolved").limit(1))
-            if at_work is not None:
+            if group_at_work(session, estate.id) is not None:
                 raise Refused("该小区已有筹备组在工作，不能重复成立", {"estate": ["该小区已有筹备组在工作"]})
 
 
@@ -306,9 +308,7 @@ def _first_meetings_belong_to_a_group(session: Session, _context: Any, _instance
     with session.no_autoflush:
         for meeting in meetings:
             estate_id = meeting.estate_id if meeting.estate_id is not None else getattr(meeting.estate, "id", None)
-            at_work = session.scalar(select(PreparatoryGroup.id).where(
-                PreparatoryGroup.estate_id == estate_id, PreparatoryGroup.state.not_in(("applied", "dissolved")))
-                .limit(1))
-            if at_work is None:
+            group = group_at_work(session, estate_id)
+            if group is None or group.state == "applied":
                 raise Refused("本小区没有已成立的首次业主大会会议筹备组：召集人请选择业主委员会，或先成立筹备组",
                               {"convener": ["本小区没有已成立的筹备组"]})

@@ -41,7 +41,7 @@ from models.fund_vote import (
 from models.governing_documents import KINDS as DOCUMENT_KINDS
 from models.governing_documents import GoverningDocument, adopt, silence_is_consent
 from models.people import Owner, UnitOwnership
-from models.settings import LocalSettings, settings_for
+from models.settings import GUIDANCE, LocalSettings, settings_for
 from models.workflow import Transition, Workflow
 
 KINDS = Choices(("regular", "定期会议"), ("extraordinary", "临时会议"))
@@ -63,7 +63,7 @@ STATES = Choices(
 PUBLIC_STATES = ("announced", "voting", "counted", "cancelled")
 NOT_ON_ROLL, WRONG_CODE = "该房屋不在本次会议的表决名册中", "电子投票码不正确"
 ARTICLE_14 = "物业管理条例第十四条"
-ARTICLE_21 = "业主大会和业主委员会指导规则第二十一条"
+ARTICLE_21 = f"{GUIDANCE}第二十一条"
 
 
 # -- the meeting and its agenda ------------------------------------------------------
@@ -282,11 +282,7 @@ class OwnersMeeting(Entity):
             "announced": f"已于 {self.announced_on} 公告；{self.vote_from} 起可开始表决。",
             "voting": f"表决期至 {self.vote_until}；每位业主一张表决票，对全部事项逐项表决。",
         }
-        found = [notes[self.state]] if self.state in notes else []
-        if self.state == "draft" and self.kind == "extraordinary" and self.reason == "proposal":
-            heads, all_heads, area, all_area = proposal_figures(session, self)
-            found.append(f"已登记提议业主 {heads} 人（共 {all_heads} 人）、专有部分面积 {area} ㎡（共 {all_area} ㎡）。")
-        return found
+        return [notes[self.state]] if self.state in notes else []
 
     class Admin(Admin):
         label = "业主大会会议"

@@ -18,31 +18,28 @@ from models.base import Admin, Choices, Entity, Menu, Money, fk, positive, zh
 from models.region import District
 
 
-def _legal_filing(days: int | None) -> str | None:
-    """备案 of an elected 业委会 is due within 30 days (物业管理条例第十六条); a locality may ask sooner."""
-    return None if days is None or 1 <= days <= 30 else "须在 1 至 30 天之间（物业管理条例第十六条：选举产生之日起 30 日内备案）"
+def _from_one_to(highest: int, unit: str = "", basis: str = ""):
+    """A value from 1 to ``highest``: a longest period or a largest share the law sets (a locality
+    may ask for less), or a plain percentage."""
+    refusal = f"须在 1 至 {highest} {unit}之间" + (f"（{basis}）" if basis else "")
 
-
-def _at_most(days: int, article: str):
-    """A period the law sets as a longest; a locality may ask for less."""
     def check(value: int | None) -> str | None:
-        return None if value is None or 1 <= value <= days else f"须在 1 至 {days} 天之间（{article}）"
+        return None if value is None or 1 <= value <= highest else refusal
     return check
 
 
-def _percent(value: int | None) -> str | None:
-    return None if value is None or 1 <= value <= 100 else "须在 1 至 100 之间"
-
-
-def _proposal_share(value: int | None) -> str | None:
-    """Owners holding 20 % of the area and of the persons may call a meeting (指导规则第二十一条);
-    local rules may let fewer call one, never demand more."""
-    return None if value is None or 1 <= value <= 20 else "须在 1 至 20 之间（业主大会和业主委员会指导规则第二十一条：20% 以上业主提议即应召开）"
+GUIDANCE = "业主大会和业主委员会指导规则"
+#: 备案 of an elected 业委会 is due within 30 days of the election; a locality may ask sooner
+_legal_filing = _from_one_to(30, "天", "物业管理条例第十六条：选举产生之日起 30 日内备案")
+_percent = _from_one_to(100)
+#: owners holding 20 % of the area and of the persons may call a meeting; local rules may let
+#: fewer call one, never demand more
+_proposal_share = _from_one_to(20, basis=f"{GUIDANCE}第二十一条：20% 以上业主提议即应召开")
 
 
 def _owners_half(value: int | None) -> str | None:
     """业主代表不低于筹备组总人数的一半 (指导规则第十条): a locality may ask for more."""
-    return None if value is None or 50 <= value <= 100 else "不得低于 50%（业主大会和业主委员会指导规则第十条）"
+    return None if value is None or 50 <= value <= 100 else f"不得低于 50%（{GUIDANCE}第十条）"
 
 
 def _legal_notice(days: int | None) -> str | None:
@@ -99,7 +96,7 @@ class Settings(Entity):
     preparation_form_days: Mapped[int] = mapped_column(
         Integer, server_default="60",
         info=zh("筹备组成立期限（天）", "收到业主书面申请后此天数内成立筹备组；不超过 60 天（指导规则第九条）",
-                check=_at_most(60, "业主大会和业主委员会指导规则第九条"), local=True),
+                check=_from_one_to(60, "天", f"{GUIDANCE}第九条"), local=True),
     )
     preparation_owner_percent: Mapped[int] = mapped_column(
         Integer, server_default="50",
@@ -109,12 +106,12 @@ class Settings(Entity):
     preparation_announce_days: Mapped[int] = mapped_column(
         Integer, server_default="7",
         info=zh("筹备组名单公告期限（天）", "筹备组成立后此天数内公告成员名单；不超过 7 天（指导规则第十二条）",
-                check=_at_most(7, "业主大会和业主委员会指导规则第十二条"), local=True),
+                check=_from_one_to(7, "天", f"{GUIDANCE}第十二条"), local=True),
     )
     preparation_days: Mapped[int] = mapped_column(
         Integer, server_default="90",
         info=zh("筹备期限（天）", "筹备组成立后此天数内召开首次业主大会会议；不超过 90 天（指导规则第十五条）",
-                check=_at_most(90, "业主大会和业主委员会指导规则第十五条"), local=True),
+                check=_from_one_to(90, "天", f"{GUIDANCE}第十五条"), local=True),
     )
 
     # -- repair fund (维修资金) --

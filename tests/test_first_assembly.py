@@ -382,21 +382,29 @@ def test_only_a_draft_is_put_to_the_owners(ctx):
         db.session.flush()
 
 
-def test_a_draft_is_decided_by_a_matter_of_its_kind_and_nothing_is_written(app):
+def _covenant_matter_with(app, username: str, draft_of) -> tuple:
+    """POST a 管理规约 matter for a new meeting of the large estate naming the draft ``draft_of``
+    makes: (the response, whether any matter was written)."""
     def seed():
         meeting = OwnersMeeting(estate_id=LARGE_ESTATE, title="测试", vote_from=TODAY + 20 * DAY,
                                 vote_until=TODAY + 30 * DAY)
         db.session.add(meeting)
-        draft = _draft(LARGE_ESTATE, "rules_of_procedure")
+        draft = draft_of()
         db.session.commit()
         return meeting.id, draft.id
 
     meeting_id, draft_id = in_db(app, seed)
-    response = client_of(app, "committee_a").post("/api/v1/meeting_matter/", json={
+    response = client_of(app, username).post("/api/v1/meeting_matter/", json={
         "meeting": meeting_id, "position": 1, "matter": "covenant", "title": "修订管理规约", "document": draft_id})
+    written = in_db(app, lambda: db.session.scalar(select(MeetingMatter.id).where(
+        MeetingMatter.meeting_id == meeting_id))) is not None
+    return response, written
+
+
+def test_a_draft_is_decided_by_a_matter_of_its_kind_and_nothing_is_written(app):
+    response, written = _covenant_matter_with(app, "committee_a", lambda: _draft(LARGE_ESTATE, "rules_of_procedure"))
     assert response.status_code == 400 and "须由「制定和修改业主大会议事规则」事项表决" in response.get_json()["message"]
-    assert in_db(app, lambda: db.session.scalar(select(MeetingMatter.id).where(
-        MeetingMatter.meeting_id == meeting_id))) is None
+    assert not written
 
 
 def test_the_officials_workbench_lists_only_the_meetings_the_group_convenes(app):
@@ -470,21 +478,9 @@ def test_the_meeting_list_offers_edit_only_on_the_meetings_one_runs(app):
 
 
 def test_another_estates_draft_cannot_be_put_to_the_owners(app):
-    def seed():
-        meeting = OwnersMeeting(estate_id=LARGE_ESTATE, title="测试", vote_from=TODAY + 20 * DAY,
-                                vote_until=TODAY + 30 * DAY)
-        db.session.add(meeting)
-        estate, _units = _estate()
-        draft = _draft(estate.id, "covenant")
-        db.session.commit()
-        return meeting.id, draft.id
-
-    meeting_id, draft_id = in_db(app, seed)
-    response = client_of(app, "admin").post("/api/v1/meeting_matter/", json={
-        "meeting": meeting_id, "position": 1, "matter": "covenant", "title": "修订管理规约", "document": draft_id})
+    response, written = _covenant_matter_with(app, "admin", lambda: _draft(_estate()[0].id, "covenant"))
     assert response.status_code == 400 and "不属于同一小区" in response.get_json()["message"]
-    assert in_db(app, lambda: db.session.scalar(select(MeetingMatter.id).where(
-        MeetingMatter.meeting_id == meeting_id))) is None
+    assert not written
 
 
 def test_the_public_page_shows_the_announced_group_and_the_versions_but_no_draft(app):

@@ -21,7 +21,7 @@ from models.people import Owner, UnitOwnership
 from models.settings import Settings
 from tests.e2e.browser import expect
 from tests.e2e.test_owners_meeting import (
-    ESTATE, draft_meeting, first_voting_day_is_today, open_from_list, phone_ballot,
+    ESTATE, announce_and_open, draft_meeting, phone_ballot,
 )
 
 TITLE = "浏览器测试选举会议"
@@ -59,22 +59,41 @@ def two_who_may_stand(app) -> list[str]:
             db.session.remove()
 
 
+def add_election(person, meeting: str, title: str, position: str, names: tuple[str, ...]) -> None:
+    """An election of one seat on the meeting's agenda, and its candidates, through the forms."""
+    person.visit("/meeting_matter/add")
+    person.choose("meeting", meeting)
+    person.fill("position", position)
+    person.choose("matter", "选举业主委员会或者更换业主委员会成员")
+    person.fill("title", title)
+    person.fill("seats", "1")
+    person.save()
+    for number, name in enumerate(names, start=1):
+        person.visit("/candidate/add")
+        person.choose("matter", title)
+        person.fill("position", str(number))
+        person.choose("owner", name)
+        person.save()
+
+
 def the_others_vote_on_paper(app, pk: int, name: str) -> None:
-    """Nine in ten of the other persons on the roll return a slip approving ``name`` (entered
-    outside the browser), and the voting period ends."""
+    """Nine in ten of the other persons on the roll return a slip agreeing to every other matter
+    and approving ``name`` in the election (entered outside the browser), and the voting period
+    ends."""
     with app.app_context():
         try:
             meeting = db.session.get(OwnersMeeting, pk)
-            matter = meeting.matters[0]
-            chosen = next(c.id for c in matter.candidates if c.owner.name == name)
+            election = next(m for m in meeting.matters if m.is_election)
+            chosen = next(c.id for c in election.candidates if c.owner.name == name)
+            agreed = {m.id: "yes" for m in meeting.matters if not m.is_election}
             first_units = {}
             for unit_id, person in db.session.execute(select(MeetingRoll.unit_id, MeetingRoll.person)
                                                       .where(MeetingRoll.meeting_id == pk).order_by(MeetingRoll.unit_id)):
                 first_units.setdefault(person, unit_id)
             for index, unit_id in enumerate(list(first_units.values())[1:]):
                 if index % 10:
-                    cast_agenda(db.session, meeting, unit_id, {}, channel="paper", recorded_by="测试",
-                                scan="ballot.pdf", approvals={matter.id: [chosen]})
+                    cast_agenda(db.session, meeting, unit_id, agreed, channel="paper", recorded_by="测试",
+                                scan="ballot.pdf", approvals={election.id: [chosen]})
             table = OwnersMeeting.__table__
             db.session.execute(update(table).where(table.c.id == pk).values(
                 vote_from=clock.today() - dt.timedelta(days=14), vote_until=clock.today() - dt.timedelta(days=1)))
@@ -103,25 +122,9 @@ def elect_and_file(users, app) -> None:
     first, second = two_who_may_stand(app)
     committee = users("committee_a")
     draft_meeting(committee, TITLE)
-    committee.visit("/meeting_matter/add")
-    committee.choose("meeting", TITLE)
-    committee.fill("position", "1")
-    committee.choose("matter", "选举业主委员会或者更换业主委员会成员")
-    committee.fill("title", MATTER)
-    committee.fill("seats", "1")
-    committee.save()
-    for position, name in enumerate((first, second), start=1):
-        committee.visit("/candidate/add")
-        committee.choose("matter", MATTER)
-        committee.fill("position", str(position))
-        committee.choose("owner", name)
-        committee.save()
+    add_election(committee, TITLE, MATTER, "1", (first, second))
 
-    show_url, pk = open_from_list(committee, TITLE)
-    committee.fire("发布会议公告")
-    first_voting_day_is_today(app, pk)
-    committee.visit(show_url)
-    committee.fire("开始表决")
+    show_url, pk = announce_and_open(committee, app, TITLE)
 
     owner = phone_ballot(users, app, pk)
     page = owner.page

@@ -9,16 +9,13 @@ one member (系统设置 → 业委会委员最少人数), so that two candidate
 
 from __future__ import annotations
 
-import datetime as dt
-
-from sqlalchemy import select, update
-
 from app.extensions import db
 from models import clock
-from models.owners_assembly import MeetingRoll, OwnersMeeting, cast_agenda
 from tests.e2e.browser import expect
-from tests.e2e.test_committee_election import committees_of_one, name_chair_and_file, term_of
-from tests.e2e.test_owners_meeting import draft_meeting, first_voting_day_is_today, open_from_list, phone_ballot
+from tests.e2e.test_committee_election import (
+    add_election, committees_of_one, name_chair_and_file, term_of, the_others_vote_on_paper,
+)
+from tests.e2e.test_owners_meeting import announce_and_open, draft_meeting, phone_ballot
 from tests.test_owners_meeting import _estate
 
 ESTATE = "议事测试小区"
@@ -34,29 +31,6 @@ def an_estate_without_committee(app) -> int:
             estate, _units = _estate()
             db.session.commit()
             return estate.id
-        finally:
-            db.session.remove()
-
-
-def the_others_vote_on_paper(app, pk: int, name: str) -> None:
-    """Every other person on the roll returns a slip agreeing to every matter and approving
-    ``name`` (entered outside the browser), and the voting period ends."""
-    with app.app_context():
-        try:
-            meeting = db.session.get(OwnersMeeting, pk)
-            election = next(m for m in meeting.matters if m.is_election)
-            chosen = next(c.id for c in election.candidates if c.owner.name == name)
-            first_units: dict[str, int] = {}
-            for unit_id, person in db.session.execute(select(MeetingRoll.unit_id, MeetingRoll.person)
-                                                      .where(MeetingRoll.meeting_id == pk).order_by(MeetingRoll.unit_id)):
-                first_units.setdefault(person, unit_id)
-            for unit_id in list(first_units.values())[1:]:  # the first voted on the phone
-                cast_agenda(db.session, meeting, unit_id, {m.id: "yes" for m in meeting.matters if not m.is_election},
-                            channel="paper", recorded_by="测试", scan="ballot.pdf", approvals={election.id: [chosen]})
-            table = OwnersMeeting.__table__
-            db.session.execute(update(table).where(table.c.id == pk).values(
-                vote_from=clock.today() - dt.timedelta(days=14), vote_until=clock.today() - dt.timedelta(days=1)))
-            db.session.commit()
         finally:
             db.session.remove()
 
@@ -118,25 +92,9 @@ def prepare_hold_and_file(users, app, estate_id: int) -> None:
         official.fill("title", f"表决通过《{kind}》")
         official.choose("document", draft)
         official.save()
-    official.visit("/meeting_matter/add")
-    official.choose("meeting", TITLE)
-    official.fill("position", "3")
-    official.choose("matter", "选举业主委员会或者更换业主委员会成员")
-    official.fill("title", ELECTION)
-    official.fill("seats", "1")
-    official.save()
-    for position, name in (("1", "业主B"), ("2", "业主C")):
-        official.visit("/candidate/add")
-        official.choose("matter", ELECTION)
-        official.fill("position", position)
-        official.choose("owner", name)
-        official.save()
+    add_election(official, TITLE, ELECTION, "3", ("业主B", "业主C"))
 
-    meeting_url, pk = open_from_list(official, TITLE)
-    official.fire("发布会议公告")
-    first_voting_day_is_today(app, pk)
-    official.visit(meeting_url)
-    official.fire("开始表决")
+    meeting_url, pk = announce_and_open(official, app, TITLE)
 
     owner = phone_ballot(users, app, pk)
     page = owner.page

@@ -69,6 +69,17 @@ def open_from_list(committee, title: str) -> tuple[str, int]:
     return committee.page.url, int(re.search(r"/(\d+)$", committee.page.url).group(1))
 
 
+def announce_and_open(person, app, title: str) -> tuple[str, int]:
+    """The meeting is announced from its page, its first voting day comes, and voting opens:
+    (its url, its id)."""
+    show_url, pk = open_from_list(person, title)
+    person.fire("发布会议公告")
+    first_voting_day_is_today(app, pk)
+    person.visit(show_url)
+    person.fire("开始表决")
+    return show_url, pk
+
+
 def phone_ballot(users, app, pk: int):
     """An owner on a 390×844 phone at the meeting's notice, unit and code filled in."""
     owner = users(None)

@@ -138,7 +138,7 @@ def versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     found = {}
-    for name in ("Flask-AppBuilder", "Flask", "SQLAlchemy", "openpyxl", "XlsxWriter", "lxml", "psycopg", "gunicorn"):
+    for name in ("Flask-AppBuilder", "Flask", "SQLAlchemy", "Django", "openpyxl", "XlsxWriter", "lxml", "psycopg", "gunicorn"):
         try:
             found[name] = version(name)
         except PackageNotFoundError:

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench import dataset, report
+from bench import dataset, pages, report
 from bench.common import DATA, ROOT, machine, run_worker, versions
 
 RESULTS = ROOT / "bench" / "results.json"
@@ -71,15 +71,20 @@ def pg_database(server, size: dataset.Size, rebuild: bool) -> tuple[str, dict]:
     return server.url(work), built
 
 
-def measure(url: str, size: dataset.Size, runs: int, warmup: int) -> dict:
+def measure(url: str, size: dataset.Size, runs: int, warmup: int, found: dict, save) -> dict:
+    """Every measurement on one database, into ``found``, saved after each part: a failure
+    further on loses nothing measured."""
     common = ["--db", url, "--size", size.name]
-    _log("  product: pages, bill generation, export, import, menu")
-    found: dict = run_worker(["suite", *common, "--runs", str(runs), "--warmup", str(warmup)])
-    _log("  plain Flask-AppBuilder: pages")
-    found["pages_plain"] = run_worker(["pages", "--app", "plain", *common, "--runs", str(runs), "--warmup", str(warmup)])
+    _log("  pages of the product, plain Flask-AppBuilder and Django admin, interleaved")
+    found.update(pages.measure(url, runs, warmup, log=_log))
+    save()
+    _log("  product: bill generation, fund, dashboards, export, import, menu")
+    found.update(run_worker(["suite", *common, "--runs", str(runs), "--warmup", str(warmup)]))
+    save()
     _log("  background jobs: a consumer exporting every unit while the web serves, a bill run, reminders")
     found["jobs"] = run_worker(["jobs", *common, "--runs", str(runs), "--warmup", str(warmup)])
     found["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    save()
     return found
 
 
@@ -103,9 +108,12 @@ def main(argv: list[str] | None = None) -> int:
         "started": time.strftime("%Y-%m-%d %H:%M:%S"), "databases": {},
     }
     _log(f"size {size.name}: {size}")
+    def save() -> None:
+        _save(args, results, started)
+
     url, built = sqlite_database(size, args.rebuild)
-    results["databases"]["sqlite"] = {"data_set": built, **measure(url, size, runs, args.warmup)}
-    _save(args, results, started)  # partial results survive a failure further on
+    results["databases"]["sqlite"] = {"data_set": built}
+    measure(url, size, runs, args.warmup, results["databases"]["sqlite"], save)
 
     if not args.skip_pg:
         from bench.pg import Server
@@ -114,8 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             url, built = pg_database(server, size, args.rebuild)
             results["versions"]["PostgreSQL"] = server.admin("SHOW server_version")[0][0]
-            results["databases"]["postgresql"] = {"data_set": built, **measure(url, size, runs, args.warmup)}
-            _save(args, results, started)
+            results["databases"]["postgresql"] = {"data_set": built}
+            measure(url, size, runs, args.warmup, results["databases"]["postgresql"], save)
             if not args.skip_load:
                 from bench import load
 

@@ -1,7 +1,8 @@
 """One measurement in a fresh process: ``python -m bench.worker <task> --db URL --size S``.
 
-Tasks: build, pages (``--app ours|plain``), billgen, export, import. Each prints one
-JSON document (bench.common.emit) that the runner collects.
+Tasks: build, suite, jobs, billgen, export, import, ... Each prints one JSON document
+(bench.common.emit) that the runner collects; ``serve --app ours|plain|django`` instead
+answers the page requests of bench.pages, one per line.
 """
 
 from __future__ import annotations
@@ -17,33 +18,9 @@ from bench.common import (
     DATA, DEMO_PASSWORD, PYTHON, ROOT, QueryCounter, emit, repeat, reset_peak_rss, rss_mb, summary,
 )
 from bench.dataset import SIZES, Size
+from bench.pages import SYSTEMS, USERS, serve
 
 os.environ.setdefault("INSTANCE_PATH", str(DATA / "instance"))
-
-#: (key, label, path) of the list/detail pages measured for each user
-USERS = {"manager": "manager_a", "official": "official_jd"}
-
-
-def pages(unit_id: int, billed_period: dt.date, estate_id: int | None,
-          application_id: int | None = None, plain: bool = False) -> list[tuple[str, str, str]]:
-    """The measured pages; ``estate_id`` narrows the plain baseline to the manager's estate.
-    The same filters on both apps: 状态 等于 is FAB's text operator 3, ours the closed list's 0."""
-    scope = f"_flt_0_estate={estate_id}&" if estate_id else ""
-    status = "_flt_3_status" if plain else "_flt_0_status"
-    fund = [("fund_show", "维修资金使用申请详情", f"/fund_application/show/{application_id}"),
-            ("fund_tally", "表决与计票（1 万户）", f"/fund_application/tally/{application_id}")] if application_id else []
-    return fund + [
-        ("unit_first", "房屋列表 首页", f"/unit/list/?{scope}"),
-        ("unit_deep", "房屋列表 第 300 页", f"/unit/list/?{scope}page_UnitView=300"),
-        ("unit_filtered", "房屋列表 筛选（出租）", f"/unit/list/?{scope}{status}=rented"),
-        ("unit_search", "房屋列表 搜索房号", f"/unit/list/?{scope}_flt_2_room_no=2-150"),
-        ("bill_first", "账单列表 首页", f"/bill/list/?{scope}"),
-        ("bill_deep", "账单列表 第 300 页", f"/bill/list/?{scope}page_BillView=300"),
-        ("bill_filtered", "账单列表 筛选（欠费）", f"/bill/list/?{scope}_flt_1_outstanding=0"),
-        ("bill_search", "账单列表 按账期", f"/bill/list/?{scope}_flt_0_period={billed_period:%Y-%m-%d}"),
-        ("unit_show", "房屋详情", f"/unit/show/{unit_id}"),
-    ]
-
 
 def our_app(url: str):
     from app import create_app
@@ -60,7 +37,8 @@ def login(client, username: str) -> None:
 
 
 def _fixtures(session) -> dict[str, Any]:
-    """Ids the pages need: the flagship estate, one of its units, the last billed month."""
+    """Ids the pages need: the flagship estate, one of its units, the last billed month, and the
+    deep page: page 300, or the last but one of the flagship's units on a smaller data set."""
     from sqlalchemy import text
 
     estate_id = session.execute(text("SELECT id FROM estate WHERE code = 'BJCY0001'")).scalar_one()
@@ -72,65 +50,9 @@ def _fixtures(session) -> dict[str, Any]:
     application_id = session.execute(text(
         "SELECT application_id FROM vote_roll GROUP BY application_id ORDER BY count(*) DESC, application_id LIMIT 1"
     )).scalar_one_or_none()
-    return {"estate_id": estate_id, "unit_id": unit_id, "period": period, "application_id": application_id}
-
-
-# -- pages --------------------------------------------------------------------------------
-
-def task_pages(args, app=None) -> dict:
-    plain = args.app == "plain"
-    if plain:
-        from bench.plain_fab import create_plain_app
-
-        app = create_plain_app(args.db)
-    else:
-        app = app or our_app(args.db)
-    with app.app_context():
-        engine = app.extensions["sqlalchemy"].engine
-        session = app.appbuilder.session
-        fixtures = _fixtures(session)
-        session.remove()
-    counter = QueryCounter(engine)
-    results: dict[str, Any] = {"fixtures": {k: str(v) for k, v in fixtures.items()}, "users": {}}
-    for key, username in USERS.items():
-        client = app.test_client()
-        if plain:
-            # no scoping in the baseline: the admin, narrowed to the manager's estate by a filter
-            login(client, "admin")
-            estate = fixtures["estate_id"] if key == "manager" else None
-        else:
-            login(client, username)
-            estate = None
-        measured = {}
-        # the baseline has no fund pages: a plain FAB app would not have them either
-        fund = None if plain else fixtures["application_id"]
-        for page_key, label, path in pages(fixtures["unit_id"], fixtures["period"], estate, fund, plain):
-            status = client.get(path).status_code
-            if status != 200 and plain:  # a failure of the baseline is a finding, not a crash
-                measured[page_key] = {"label": label, "path": path, "error": f"HTTP {status}"}
-                continue
-            if status != 200:
-                raise RuntimeError(f"{args.app} {username} {path}: HTTP {status}")
-            with counter.measuring():
-                client.get(path)
-            queries = counter.count
-            times = repeat(lambda: client.get(path), args.warmup, args.runs)
-            measured[page_key] = {"label": label, "path": path, "queries": queries, **summary(times)}
-        results["users"][key] = measured
-        if not plain:
-            results.setdefault("query_constancy", {})[key] = _constancy(app, client, counter)
-    return results
-
-
-def _constancy(app, client, counter) -> dict[str, int]:
-    """Queries of the same list at other page sizes, and with 30 more menu entries."""
-    found = {}
-    for size in (10, 25, 100):
-        client.get(f"/unit/list/?psize_UnitView={size}")
-        with counter.measuring():
-            client.get(f"/unit/list/?psize_UnitView={size}")
-        found[f"unit_list_psize_{size}"] = counter.count
-    return found
+    units = session.execute(text("SELECT count(*) FROM unit WHERE estate_id = :e"), {"e": estate_id}).scalar_one()
+    return {"estate_id": estate_id, "unit_id": unit_id, "period": period, "application_id": application_id,
+            "deep_page": min(300, units // 25 - 1)}
 
 
 def task_menu(args, app=None) -> dict:
@@ -463,7 +385,7 @@ def task_suite(args) -> dict:
     """Every measurement of the product in one process (one app start instead of five);
     the 30 extra menu entries go last, they stay in the app."""
     app = our_app(args.db)
-    found = {"pages_ours": task_pages(args, app)}
+    found = {}
     runs = args.runs
     args.runs = min(args.runs, 3)  # batch jobs run 3 times, not 20
     found["billgen"] = task_billgen(args, app)
@@ -476,20 +398,23 @@ def task_suite(args) -> dict:
     return found
 
 
-TASKS = {"build": task_build, "suite": task_suite, "jobs": task_jobs, "fund": task_fund, "dashboard": task_dashboard, "pages": task_pages,
+TASKS = {"build": task_build, "suite": task_suite, "jobs": task_jobs, "fund": task_fund, "dashboard": task_dashboard,
          "menu": task_menu, "billgen": task_billgen, "export": task_export, "import": task_import}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench.worker")
-    parser.add_argument("task", choices=sorted(TASKS))
+    parser.add_argument("task", choices=sorted([*TASKS, "serve"]))
     parser.add_argument("--db", required=True)
     parser.add_argument("--size", default="full", choices=sorted(SIZES))
-    parser.add_argument("--app", default="ours", choices=("ours", "plain"))
+    parser.add_argument("--app", default="ours", choices=SYSTEMS)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
-    emit(TASKS[args.task](args))
+    if args.task == "serve":
+        serve(args.app, args.db)
+    else:
+        emit(TASKS[args.task](args))
 
 
 if __name__ == "__main__":

@@ -200,7 +200,7 @@ class Unit(Entity):
         )
         order_by = ("building", "asc")
         #: the reading order: estate, then 楼栋 as people number them, 单元, 楼层, 房号
-        sort_by = {"building": ("estate_id", "building.code", "entrance", "floor", "room_no"),
+        sort_by = {"building": ("building.estate_id", "building.code", "building.id", "entrance", "floor", "room_no"),
                    "room_no": ("estate_id", "room_no")}
         large = True
         #: a picker finds 8号楼 as well as 1-301

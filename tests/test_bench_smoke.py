@@ -19,20 +19,34 @@ from bench.targets import MAX_QUERIES
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
-    code = runner.main(["--size", "smoke", "--skip-pg", "--runs", "1", "--warmup", "0",
+    code = runner.main(["--size", "smoke", "--skip-pg", "--runs", "2", "--warmup", "0",
                         "--out", str(out / "results.json"), "--markdown", str(out / "benchmarks.md")])
     assert code == 0
     return json.loads((out / "results.json").read_text()), (out / "benchmarks.md").read_text()
 
 
-def test_every_page_is_measured_for_both_users_and_the_plain_baseline(results):
+PAGES = {"unit_first", "unit_deep", "unit_filtered", "unit_search", "bill_first", "bill_deep", "bill_filtered",
+         "bill_search", "unit_show"}
+SYSTEMS = ("pages_ours", "pages_plain", "pages_django")
+
+
+def test_every_page_is_measured_for_both_users_in_the_product_and_both_baselines(results):
     sqlite = results[0]["databases"]["sqlite"]
-    for app in ("pages_ours", "pages_plain"):
+    for system in SYSTEMS:
         for user in ("manager", "official"):
-            pages = sqlite[app]["users"][user]
-            assert {"unit_first", "unit_deep", "unit_filtered", "unit_search", "bill_first", "bill_deep",
-                    "bill_filtered", "bill_search", "unit_show"} <= set(pages)
-    assert all(page["median_ms"] > 0 for page in sqlite["pages_ours"]["users"]["official"].values())
+            pages = sqlite[system]["users"][user]
+            assert PAGES <= set(pages), (system, user)
+            answered = [page for page in pages.values() if "error" not in page]
+            assert len(answered) == len(pages), (system, user, pages)
+            assert all(page["cpu_median_ms"] > 0 and page["html_bytes"] > 0 for page in answered)
+
+
+def test_the_three_systems_are_measured_in_interleaved_rounds(results):
+    # --runs 2: two rounds, each asking every system for every page once
+    sqlite = results[0]["databases"]["sqlite"]
+    for system in SYSTEMS:
+        for page in sqlite[system]["users"]["official"].values():
+            assert page["runs"] == 2 and len(page["cpu_round_medians"]) == 2
 
 
 def _queries(results, keep) -> dict[str, int]:
@@ -76,7 +90,7 @@ def test_the_import_writes_every_owner(results):
 def test_the_report_names_the_machine_the_versions_and_the_targets(results):
     markdown = results[1]
     assert "Flask-AppBuilder 5.3.0" in markdown and "核" in markdown
-    assert "原生 FAB" in markdown and "≥ 50,000 张/秒" in markdown
+    assert "原生 FAB" in markdown and "Django admin" in markdown and "≥ 50,000 张/秒" in markdown
 
 
 def test_background_jobs_are_measured_with_a_real_consumer(results):

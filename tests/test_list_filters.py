@@ -85,6 +85,17 @@ def test_a_renamed_room_number_moves_to_its_new_place_in_the_order(app):
     assert in_db(app, rename) == natural_key("1-99")
 
 
+def test_sorting_bills_by_unit_keeps_the_bills_of_parking_spaces(app, manager):
+    # a bill is of a unit or of a parking space: sorting by 房屋 must not drop the others
+    def space_bills() -> int:
+        estate = _manager_estate_id()
+        return db.session.scalar(select(func.count(Bill.id)).where(Bill.estate_id == estate, Bill.unit_id.is_(None)))
+
+    assert in_db(app, space_bills) > 0
+    unsorted = record_count(text_of(manager.get("/bill/list/")))
+    assert record_count(text_of(manager.get("/bill/list/?_oc_BillView=unit&_od_BillView=asc"))) == unsorted
+
+
 def test_sorting_by_the_building_column_is_offered_on_the_unit_list(manager):
     page = text_of(manager.get("/unit/list/"))
     assert "_oc_UnitView=building" in page

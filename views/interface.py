@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 from typing import Any
 
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -60,12 +61,36 @@ def order_expressions(query: Query, model: type, column: str) -> tuple[Query, li
             key = ".".join(names[: depth + 1])
             rel = inspect(owner).relationships[name]
             if key not in joined:
-                joined[key] = aliased(rel.mapper.class_)
-                query = query.outerjoin(joined[key], getattr(entity, name))
+                joined[key] = _sort_alias(model, key)
+                # a required link joins inner: the database may then walk the target first, in
+                # its index order (楼栋 by code, then each one's units), instead of sorting every row
+                link = getattr(entity, name)
+                if all(not column.nullable for column in rel.local_columns):
+                    if (hasattr(owner, "estate_id") and hasattr(rel.mapper.class_, "estate_id")
+                            and query.session.get_bind().dialect.name == "sqlite"):
+                        # linked rows are of the same estate (checked on every write). Said in the
+                        # join, SQLite takes the estate's 楼栋 first by their index (a manager's
+                        # first page 9 ms -> 0.3); PostgreSQL already does, and with it would
+                        # misjudge the join's size and sort the whole city (16 ms -> 138)
+                        link = link.and_(joined[key].estate_id == entity.estate_id)
+                    query = query.join(joined[key], link)
+                else:
+                    query = query.outerjoin(joined[key], link)
             owner, entity = rel.mapper.class_, joined[key]
         leaf = sort_keys(owner).get(names[-1], names[-1])
         found.append(getattr(entity, leaf))
     return query, found
+
+
+@lru_cache(maxsize=256)
+def _sort_alias(model: type, path: str) -> Any:
+    """The alias a sort joins ``path`` under, made once rather than on every page (making one
+    copies every column of the target). A statement joins each path once;
+    the page query and its id subquery each see theirs in their own scope."""
+    owner = model
+    for name in path.split("."):
+        owner = inspect(owner).relationships[name].mapper.class_
+    return aliased(owner)
 
 
 class AppInterface(SQLAInterface):

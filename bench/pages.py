@@ -21,7 +21,7 @@ import sys
 import tempfile
 from typing import Any
 
-from bench.common import PYTHON, ROOT, QueryCounter, percentile
+from bench.common import PYTHON, ROOT, QueryCounter, repeat, summary
 
 SYSTEMS = ("ours", "plain", "django")
 #: who reads the pages, as the product's demo users (plain FAB logs in as its admin)
@@ -83,14 +83,8 @@ class System:
         return {"status": response.status_code, "bytes": len(self.body(response))}
 
     def time(self, user: str, path: str, runs: int) -> dict[str, list[float]]:
-        import time
-
-        get, wall, cpu = self.clients[user].get, [], []
-        for _ in range(runs):
-            start, start_cpu = time.perf_counter(), time.process_time()
-            get(path)
-            wall.append((time.perf_counter() - start) * 1000)
-            cpu.append((time.process_time() - start_cpu) * 1000)
+        get = self.clients[user].get
+        wall, cpu = repeat(lambda: get(path), 0, runs)
         return {"wall": wall, "cpu": cpu}
 
 
@@ -203,16 +197,6 @@ class Remote:
         self.errors.close()
 
 
-def _summary(samples: dict[str, list[float]], rounds: list[float]) -> dict[str, Any]:
-    wall, cpu = samples["wall"], samples["cpu"]
-    return {
-        "median_ms": round(statistics.median(wall), 2), "p95_ms": round(percentile(wall, 95), 2),
-        "min_ms": round(min(wall), 2), "cpu_median_ms": round(statistics.median(cpu), 2), "runs": len(wall),
-        # the CPU median of each round: how much the figure moved while the machine drifted
-        "cpu_round_medians": [round(r, 2) for r in rounds],
-    }
-
-
 def measure(db: str, runs: int, warmup: int, rounds: int = 5, log=print) -> dict[str, Any]:
     """``runs`` requests of every page from every system, in ``rounds`` interleaved rounds."""
     rounds = max(1, min(rounds, runs))
@@ -257,7 +241,10 @@ def measure(db: str, runs: int, warmup: int, rounds: int = 5, log=print) -> dict
                         sample["cpu"] += found["cpu"]
                         sample["rounds"].append(statistics.median(found["cpu"]))
             for (system, key), sample in samples.items():
-                results[system]["users"][user][key].update(_summary(sample, sample["rounds"]))
+                # with the CPU median of each round: how much the figure moved while the machine drifted
+                results[system]["users"][user][key].update(
+                    summary((sample["wall"], sample["cpu"])),
+                    cpu_round_medians=[round(median, 2) for median in sample["rounds"]])
             results["ours"].setdefault("query_constancy", {})[user] = remotes["ours"].ask("constancy", user=user)
         return {f"pages_{system}": found for system, found in results.items()}
     finally:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
+from bench.pages import USERS
+
 APP_LABEL = "bench_admin"
-USERS = {"manager": "manager_a", "official": "official_jd"}
 
 
 def database_settings(url: str) -> dict:

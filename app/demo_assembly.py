@@ -26,7 +26,7 @@ from models.election import Candidate, MeetingApproval
 from models.estate import Estate
 from models.fees import Bill, arrears_before
 from models.first_assembly import GROUP_FLOW, PreparatoryGroup, PreparatoryMember
-from models.governing_documents import GoverningDocument
+from models.governing_documents import DraftComment, GoverningDocument
 from models.owners_assembly import (
     MEETING_FLOW, MeetingBallot, MeetingChoice, MeetingMatter, MeetingProposer, MeetingRoll, OwnersMeeting,
 )
@@ -55,6 +55,14 @@ DRAFT_CHANGES = {
     "rules_of_procedure": "业主大会会议可采用电子投票方式，电子投票与纸质表决票同等有效。",
 }
 
+#: owners' comments on the drafts and the answers ("" = not answered yet)
+COMMENTS = {
+    "covenant": (("建议明确电动自行车违规停放的处理程序和责任人。", "已采纳：增加物业劝阻、书面告知、报有关部门处理三个步骤。"),
+                 ("高空抛物条款应写明业主对访客、租户的告知义务。", "已采纳：出租人应将本条款告知承租人。")),
+    "rules_of_procedure": (("电子投票如何核实是本人投票？", "不修改：电子投票须凭表决票上的电子投票码，每位业主一码。"),),
+    "first_assembly": (("管理规约草案中的停车位分配办法请再公示细则。", ""),),
+}
+
 #: the counted meetings also elect the committee: seats, 候补 places, candidates standing (差额)
 ELECTION = (5, 1, 7)
 
@@ -69,7 +77,7 @@ def load_assembly(session: Session, rng: random.Random, estate_ids: list[int], *
     notice = dt.timedelta(days=Settings.current(session).assembly_notice_days)
     estate_id = estate_ids[0]
     for other in estate_ids[:2]:
-        _documents_in_force(session, other)
+        _documents_in_force(session, other, today)
     # the second estate's owners asked for theirs (an extraordinary meeting)
     ballots = sum(_counted(session, rng, other, user, today, notice, asked=other != estate_id) for other in estate_ids[:2])
     _seat(session, estate_ids[0], user, current_app.appbuilder.sm.find_user(username=official))
@@ -93,9 +101,10 @@ def load_assembly(session: Session, rng: random.Random, estate_ids: list[int], *
     return {"业主大会会议": 2 + min(len(estate_ids), 2) + first, "会议表决票": ballots}
 
 
-def _documents_in_force(session: Session, estate_id: int) -> None:
+def _documents_in_force(session: Session, estate_id: int, today: dt.date) -> None:
     """The 管理规约 and 议事规则 the owners adopted when the committee was founded (before the
-    product was used, so no decision is linked), and the drafts this year's meetings put to them."""
+    product was used, so no decision is linked), and the drafts this year's meetings put to them,
+    out for comment until six weeks ago, with the owners' comments answered."""
     founded = session.scalar(select(Estate.committee_founded_on).where(Estate.id == estate_id))
     for kind, name in (("covenant", "管理规约"), ("rules_of_procedure", "业主大会议事规则")):
         if founded is not None:
@@ -103,8 +112,10 @@ def _documents_in_force(session: Session, estate_id: int) -> None:
                                           adopted_on=founded, summary="首次业主大会会议表决通过。"))
             session.flush()
         session.add(GoverningDocument(estate_id=estate_id, kind=kind, title=f"{name}（2026 年修订）",
-                                      summary=DRAFT_CHANGES[kind]))
+                                      summary=DRAFT_CHANGES[kind], comment_until=today - dt.timedelta(days=45)))
     session.flush()
+    for kind in DRAFT_CHANGES:
+        _comments(session, estate_id, _draft_of(session, estate_id, kind), COMMENTS[kind], today - dt.timedelta(days=43))
 
 
 def _dissolved_group(session: Session, rng: random.Random, estate_id: int) -> None:
@@ -124,6 +135,19 @@ def _dissolved_group(session: Session, rng: random.Random, estate_id: int) -> No
             PreparatoryMember(side="residents", name="高玉梅"),
             *[PreparatoryMember(side="owner", name=name, owner_id=owner_id) for owner_id, name in rng.sample(owners, 3)],
         ]))
+
+
+def _comments(session: Session, estate_id: int, document_id: int, comments: tuple, answered_on: dt.date) -> None:
+    """Comments of the estate's first owners on a draft, each answered on ``answered_on`` (if at all)."""
+    owners = session.scalars(select(Owner.id).where(Owner.estate_id == estate_id, Owner.is_developer.is_(False))
+                             .order_by(Owner.id).limit(len(comments))).all()
+    written = [DraftComment(document_id=document_id, owner_id=owner_id, channel=channel, content=content,
+                            reply=reply or None, submitted_on=answered_on - dt.timedelta(days=5))
+               for owner_id, (content, reply), channel in zip(owners, comments, ("online", "paper", "online"))]
+    session.add_all(written)
+    session.flush()
+    table = DraftComment.__table__
+    session.execute(update(table).where(table.c.id.in_([c.id for c in written if c.reply])).values(replied_on=answered_on))
 
 
 def _draft_of(session: Session, estate_id: int, kind: str) -> int | None:
@@ -156,9 +180,10 @@ def _first_assembly(session: Session, rng: random.Random, estate_id: int, offici
         roll_published_on=today - dt.timedelta(days=6)))
     session.expire(group)
     for kind, name in (("covenant", "管理规约"), ("rules_of_procedure", "业主大会议事规则")):
-        session.add(GoverningDocument(estate_id=estate_id, kind=kind, title=name,
+        session.add(GoverningDocument(estate_id=estate_id, kind=kind, title=name, comment_until=today + dt.timedelta(days=9),
                                       summary="依据示范文本草拟，征求意见期间业主可在物业服务中心查阅全文。"))
     session.flush()
+    _comments(session, estate_id, _draft_of(session, estate_id, "covenant"), COMMENTS["first_assembly"], today)
     candidates = _candidates(session, rng, estate_id, today)[:6]
     for candidate in candidates:
         candidate.nomination = "organiser"
@@ -311,12 +336,13 @@ def _ballots(session: Session, rng: random.Random, meeting: OwnersMeeting, agend
         return 0
     ids = session.execute(insert(MeetingBallot.__table__).returning(MeetingBallot.__table__.c.id,
                                                                     sort_by_parameter_order=True), rows).scalars().all()
-    choices = [dict(ballot_id=ballot_id, estate_id=meeting.estate_id, matter_id=matter_id,
+    choices = [dict(ballot_id=ballot_id, estate_id=meeting.estate_id, meeting_id=meeting.id, matter_id=matter_id,
                     choice="yes" if rng.random() < yes else rng.choice(("no", "no", "abstain")))
                for ballot_id in ids for matter_id, yes in agreeing.items()]
     session.execute(insert(MeetingChoice.__table__), choices)
     # each voter approves up to the seats, the candidates' popularity falling with their place
-    approvals = [dict(ballot_id=ballot_id, estate_id=meeting.estate_id, candidate_id=c.id)
+    approvals = [dict(ballot_id=ballot_id, estate_id=meeting.estate_id, meeting_id=meeting.id, matter_id=m.id,
+                      candidate_id=c.id)
                  for ballot_id in ids for m in elections for c in m.candidates
                  if rng.random() < 0.9 - 0.07 * c.position]
     approvals = _at_most(approvals, {m.id: m.seats for m in elections}, {c.id: m.id for m in elections

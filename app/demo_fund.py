@@ -29,7 +29,7 @@ from models.fund_vote import Ballot, VoteRoll
 from models.repair_fund import (
     FUND_FLOW, FundAccount, FundApplication, FundEntry, FundPayment, FundScope, apportion, balances,
 )
-from models.settings import Settings
+from models.settings import settings_for
 from models.workflow import WorkflowEvent
 
 #: yearly 增值收益 (bank deposits and government bonds), credited to each 分户账 on 31 December
@@ -57,8 +57,6 @@ class Ledger:
 def load_fund(session: Session, rng: random.Random, estate_ids: list[int], *, manager: str, committee: str,
               official: str, today: dt.date | None = None) -> dict[str, int]:
     today = today or clock.today()
-    settings = Settings.current(session)
-    rate = settings.fund_deposit_rate
     sm = current_app.appbuilder.sm
     users = {role: sm.find_user(username=name)
              for role, name in (("manager", manager), ("committee", committee), ("official", official))}
@@ -69,10 +67,10 @@ def load_fund(session: Session, rng: random.Random, estate_ids: list[int], *, ma
         session.add(FundAccount(
             estate_id=estate_id, bank_name=BANKS[index % len(BANKS)], account_no=f"1100{rng.randint(10**15, 10**16 - 1)}",
             management="owners_assembly" if estate.committee_founded_on else "housing_bureau",
-            silent_consent=False, opened_on=estate.delivered_on,
+            opened_on=estate.delivered_on,
         ))
         counts["维修资金账户"] += 1
-        ledger = _deposits(session, estate, rate, today)
+        ledger = _deposits(session, estate, settings_for(session, estate_id).fund_deposit_rate, today)
         first_year = (estate.delivered_on or today).year
         if index == 0:
             counts["维修资金使用申请"] += _past_use(session, rng, estate, ledger, today, users)
@@ -335,7 +333,7 @@ def _paid_application(session: Session, rng: random.Random, estate: Estate, buil
     _fire(session, app, "start_work", users["manager"])
     app.actual_cost = cents(budget * Decimal("0.97"))
     app.acceptance_note = "渗漏点已全部处理，淋水试验合格"
-    if app.actual_cost > Settings.current(session).fund_audit_threshold:
+    if app.actual_cost > settings_for(session, app.estate_id).fund_audit_threshold:
         app.audit_report = _placeholder(f"{app.id:06d}{0:08d}.pdf", str(app.id))  # unit ids start at 1
     session.flush()
     _fire(session, app, "accept", users["committee"], "经业委会组织验收合格")

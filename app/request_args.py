@@ -20,13 +20,13 @@ import prison
 from flask import Flask, abort, current_app, make_response, request
 from werkzeug.datastructures import ImmutableMultiDict
 
-from models.base import INT_MAX
+from models.base import row_id
 
 _PAGING = re.compile(r"^(page|psize)_\w+$")
 
 
 def _clamped(name: str, value: str) -> str | None:
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         return None  # dropped: FAB falls back to its default
     number = int(value)
     if name.startswith("psize_"):
@@ -35,8 +35,7 @@ def _clamped(name: str, value: str) -> str | None:
 
 
 def _is_row_id(value: object) -> bool:
-    text = str(value)
-    return text.isascii() and text.isdigit() and 0 < int(text) <= INT_MAX
+    return row_id(value) is not None
 
 
 def _unstorable(value: Any) -> bool:

@@ -99,6 +99,7 @@ _ASSEMBLY_COMMITTEE = {
     "MeetingProposer": MANAGE,
     "Candidate": MANAGE,
     "GoverningDocument": MANAGE,  # drafts; a version comes into force only by the owners' decision
+    "DraftComment": MANAGE,  # owners' comments on a draft out for comment, and the answers
     # the committee records who is 主任 and 副主任 (an election seats the members)
     "CommitteeMember": READ | {"edit"},
 }
@@ -111,6 +112,7 @@ _ASSEMBLY_OFFICIAL = {
     "PreparatoryGroup": MANAGE | {"form", "announce", "publish_roll", "dissolve"},
     "PreparatoryMember": MANAGE,
     "GoverningDocument": MANAGE,
+    "DraftComment": MANAGE,
     "OwnersMeeting": MANAGE | {"announce", "open_vote", "close_vote", "cancel", "ballot"},
     "MeetingMatter": MANAGE,
     "MeetingProposer": MANAGE,

@@ -121,6 +121,19 @@ def value_kind(column: Any) -> str:
 #: the largest id: every id column is a 32-bit INTEGER (PostgreSQL refuses a larger value)
 INT_MAX = 2**31 - 1
 
+
+def row_id(text: object) -> int | None:
+    """A record id sent as text: ASCII digits within the id columns' range, else None
+    (``str.isdigit`` also passes "²", which ``int`` refuses, and numbers no row can have)."""
+    text = str(text)
+    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) <= INT_MAX else None
+
+
+def small_number(text: str, below: int) -> int | None:
+    """A count typed as text (months, a page number): ASCII digits, less than ``below``."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= len(str(below)) and int(text) < below \
+        else None
+
 #: 建筑面积/套内面积 in ㎡ and money in 元: exact decimals, never floats.
 Area = ExactDecimal(12, 2)
 Money = ExactDecimal(14, 2)

@@ -17,11 +17,11 @@ from decimal import Decimal
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, UniqueConstraint, case, distinct, event, func, select
+from sqlalchemy import ForeignKeyConstraint, Integer, String, Text, UniqueConstraint, case, distinct, event, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models import clock
-from models.base import Admin, Choices, Entity, Menu, fk, zh
+from models.base import Admin, Choices, Entity, Menu, fk, row_id, zh
 from models.errors import Refused
 from models.fees import Bill, arrears_before
 from models.fund_vote import Tally, TallyFigures, count_up, figures_of
@@ -58,6 +58,7 @@ class Candidate(Entity):
     __table_args__ = (
         UniqueConstraint("matter_id", "owner_id", name="uq_candidate_owner", info={"message": "该业主已是本次选举的候选人"}),
         UniqueConstraint("matter_id", "position", name="uq_candidate_position", info={"message": "候选人序号不能重复"}),
+        UniqueConstraint("id", "matter_id", name="uq_candidate_of_matter"),  # target of an approval's key
         NOMINATIONS.constraint("nomination", "ck_candidate_nomination"),
     )
 
@@ -84,14 +85,25 @@ class MeetingApproval(Entity):
     __tablename__ = "meeting_approval"
 
     ballot_id: Mapped[int] = fk("meeting_ballot.id")
-    ballot: Mapped[MeetingBallot] = relationship(back_populates="approvals", info=zh("会议表决票"))
+    ballot: Mapped[MeetingBallot] = relationship(back_populates="approvals", foreign_keys=[ballot_id],
+                                                 info=zh("会议表决票"))
     estate_id: Mapped[int] = fk("estate.id")
     candidate_id: Mapped[int] = fk("candidate.id")
-    candidate: Mapped[Candidate] = relationship(info=zh("赞成的候选人"))
+    candidate: Mapped[Candidate] = relationship(foreign_keys=[candidate_id], info=zh("赞成的候选人"))
+    # the candidate's election and the ballot's meeting: the keys below hold the candidate to an
+    # election of the same meeting as the ballot
+    matter_id: Mapped[int] = mapped_column(Integer)
+    meeting_id: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (
         UniqueConstraint("ballot_id", "candidate_id", name="uq_meeting_approval_candidate",
                          info={"message": "同一张表决票对一位候选人只能赞成一次"}),
+        ForeignKeyConstraint(("ballot_id", "meeting_id"), ("meeting_ballot.id", "meeting_ballot.meeting_id"),
+                             name="fk_meeting_approval_ballot_meeting"),
+        ForeignKeyConstraint(("candidate_id", "matter_id"), ("candidate.id", "candidate.matter_id"),
+                             name="fk_meeting_approval_candidate_matter"),
+        ForeignKeyConstraint(("matter_id", "meeting_id"), ("meeting_matter.id", "meeting_matter.meeting_id"),
+                             name="fk_meeting_approval_matter_meeting"),
     )
 
     def __str__(self) -> str:
@@ -263,7 +275,7 @@ def election_words(outcomes: Iterable[str], seats: int) -> str:
 
 def approvals_of(form: Any, matter: MeetingMatter) -> list[int]:
     """The candidate ids a form approves for one election matter (``approve_<matter id>``)."""
-    return [int(value) for value in form.getlist(f"approve_{matter.id}") if str(value).isdigit()]
+    return [number for number in map(row_id, form.getlist(f"approve_{matter.id}")) if number is not None]
 
 
 def check_approvals(matter: MeetingMatter, chosen: Iterable[int]) -> list[int]:

@@ -34,7 +34,7 @@ from models.estate import Estate, Unit
 from models.fund_vote import percent_text, roll_entries
 from models.owners_assembly import OwnersMeeting
 from models.people import Owner
-from models.settings import GUIDANCE, settings_for
+from models.settings import GUIDANCE, LocalSettings, settings_for
 from models.workflow import Transition, Workflow
 
 STATES = Choices(
@@ -50,10 +50,13 @@ SIDES = Choices(
 FIRST_AGENDA = (("covenant", "管理规约草案"), ("rules_of_procedure", "业主大会议事规则草案"))
 
 
+def _delivered(today: dt.date) -> Any:
+    return (Unit.status != "unsold") & (Unit.delivered_on.is_(None) | (Unit.delivered_on <= today))
+
+
 def delivered_share(session: Session, estate_id: int) -> Fraction | None:
     """The share of the estate's exclusive area delivered to buyers today (None: no area)."""
-    today = clock.today()
-    delivered = (Unit.status != "unsold") & (Unit.delivered_on.is_(None) | (Unit.delivered_on <= today))
+    delivered = _delivered(clock.today())
     total, handed = session.execute(select(func.sum(Unit.floor_area), func.sum(Unit.floor_area).filter(delivered))
                                     .where(Unit.estate_id == estate_id)).one()
     if not total:
@@ -61,15 +64,51 @@ def delivered_share(session: Session, estate_id: int) -> Fraction | None:
     return Fraction(Decimal(handed or 0)) / Fraction(Decimal(total))
 
 
+def _add_years(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February in a year without it: the anniversary is 1 March
+        return dt.date(day.year + years, 3, 1)
+
+
+def qualification_refusal(session: Session, estate_id: int, settings: LocalSettings) -> str | None:
+    """第八条: more than the settings' share of the exclusive area delivered; where a local rule
+    adds other conditions (a share of the units delivered, years since the first delivery), any
+    one of them is enough. The refusal names every condition with today's figure."""
+    today = clock.today()
+    share = delivered_share(session, estate_id)
+    if share is None:
+        return "本小区没有登记房屋：请先登记房屋及其交付日期"
+    percent = settings.first_assembly_delivered_percent
+    if share > Fraction(percent, 100):
+        return None
+    unmet = [f"已交付的专有部分面积超过总面积的 {percent}%（{GUIDANCE}第八条），现为 {percent_text(share)}%"]
+    units_percent, years = settings.first_assembly_units_percent, settings.first_assembly_years
+    if units_percent:
+        units, handed = session.execute(select(func.count(), func.count().filter(_delivered(today)))
+                                        .where(Unit.estate_id == estate_id)).one()
+        if handed * 100 >= units * units_percent:
+            return None
+        unmet.append(f"已交付的房屋达到总套数的 {units_percent}%（地方规定），现为 {handed} / {units} 套"
+                     f"（{percent_text(Fraction(handed, units))}%）")
+    if years:
+        first = session.scalar(select(func.min(func.coalesce(Unit.delivered_on, Estate.delivered_on)))
+                               .join(Estate, Estate.id == Unit.estate_id)
+                               .where(Unit.estate_id == estate_id, _delivered(today)))
+        if first is not None and _add_years(first, years) <= today:
+            return None
+        since = f"首套房屋于 {first:%Y年%m月%d日} 交付" if first else "尚无登记交付日期的房屋"
+        unmet.append(f"自首套房屋交付之日起满 {years} 年（地方规定），{since}")
+    lead = "满足以下任一条件方可筹备" if len(unmet) > 1 else "须"
+    return f"尚未达到筹备首次业主大会会议的条件，{lead}：{'；或者'.join(unmet)}。请先核对房屋的交付日期"
+
+
 def _composition(group: PreparatoryGroup, session: Session) -> str | None:
     """第八条 (the estate qualifies) and 第十条 (who sits on the group)."""
     settings = settings_for(session, group.estate_id)
-    share = delivered_share(session, group.estate_id)
-    needed = Fraction(settings.first_assembly_delivered_percent, 100)
-    if share is None or share <= needed:
-        shown = "没有登记房屋" if share is None else f"现为 {percent_text(share)}%"
-        return (f"已交付的专有部分面积须超过总面积的 {settings.first_assembly_delivered_percent}%（{GUIDANCE}第八条），"
-                f"{shown}：请先核对房屋的交付日期")
+    refusal = qualification_refusal(session, group.estate_id, settings)
+    if refusal:
+        return refusal
     members = group.members
     if not members or len(members) % 2 == 0:
         return f"筹备组成员人数须为单数（{GUIDANCE}第十条），现为 {len(members)} 人"

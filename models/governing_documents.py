@@ -5,8 +5,12 @@ written as a draft (草案) and put to a 业主大会会议 as a matter of its k
 passes, the count puts the version in force and the version in force before it is superseded
 (已废止). The record keeps which decision adopted each version. Nothing but a decision puts a
 version in force, and a version in force or superseded no longer changes. Where a version in
-force says so (未参与表决视为同意), owners who return nothing at a meeting consent; a meeting
-fixes this when its voting opens.
+force says so (未参与表决视为同意), owners who return nothing at a meeting (or in a repair-fund
+vote) consent; each vote fixes this when it opens.
+
+A draft may be published for comment (征求意见) until a date: owners send their comments on
+the public board or on paper, the convener answers each one, and the answers are published
+beside the draft. Comments are kept with the version once it is adopted, and no longer change.
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
-    Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event, false, func, select, text,
+    Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event, false, func, inspect, select, text,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models import clock
 from models.base import Admin, Choices, Document, Entity, Menu, fk, zh
+from models.errors import Refused
 from models.estate import Estate
 from models.workflow import Workflow
 
@@ -47,6 +52,9 @@ class GoverningDocument(Entity):
     silent_consent: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false(),
         info=zh("未参与表决视为同意", "勾选：本文件明确约定业主大会会议表决时，未参与表决的业主视为同意（选举除外）"),
+    )
+    comment_until: Mapped[dt.date | None] = mapped_column(
+        Date, info=zh("征求意见截止日期", "填写后草案在公示栏公开征求业主意见至该日（含）；对意见的答复随草案公示"),
     )
     state: Mapped[str] = mapped_column(String(20), default="draft", info=zh("状态", choices=STATES))
     # the matter names its draft and the version names the matter that adopted it: the two tables
@@ -78,13 +86,83 @@ class GoverningDocument(Entity):
         icon = "fa-book"
         list_columns = ("estate", "kind", "version", "title", "state", "adopted_on")
         search_columns = ("estate", "kind", "state", "title", "adopted_on")
-        form_columns = ("estate", "kind", "title", "summary", "file", "silent_consent")  # numbered on saving
-        show_columns = ("estate", "kind", "version", "title", "summary", "file", "silent_consent", "state", "adopted_by",
-                        "adopted_on", "superseded_on")
+        form_columns = ("estate", "kind", "title", "summary", "file", "silent_consent", "comment_until")  # numbered on saving
+        show_columns = ("estate", "kind", "version", "title", "summary", "file", "silent_consent", "comment_until",
+                        "state", "adopted_by", "adopted_on", "superseded_on")
         order_by = ("id", "desc")
         str_loads = ("estate",)
         fixed_links = ("estate",)
         workflow = DOCUMENT_FLOW
+        details = ("comments",)
+
+    def open_for_comment(self, day: dt.date) -> bool:
+        return self.state == "draft" and self.comment_until is not None and day <= self.comment_until
+
+
+COMMENT_CHANNELS = Choices(("online", "公示栏在线提交"), ("paper", "书面提交"))
+NOT_UNDER_COMMENT = "该草案未在征求意见期内：只有填写了征求意见截止日期、尚未截止的草案可以提出意见"
+
+
+class DraftComment(Entity):
+    """草案意见: an owner's comment on a draft put out for comment, and the convener's answer."""
+
+    __tablename__ = "draft_comment"
+
+    document_id: Mapped[int] = fk("governing_document.id")
+    document: Mapped[GoverningDocument] = relationship(back_populates="comments", info=zh("草案"))
+    owner_id: Mapped[int] = fk("owner.id")
+    owner: Mapped[Any] = relationship("Owner", info=zh("提出意见的业主", "须为本小区业主；公示时不显示姓名"))
+    channel: Mapped[str] = mapped_column(String(10), default="paper", info=zh("提出方式", choices=COMMENT_CHANNELS))
+    submitted_on: Mapped[dt.date] = mapped_column(Date, info=zh("提出日期", "不晚于征求意见截止日期"))
+    content: Mapped[str] = mapped_column(Text, info=zh("意见内容"))
+    reply: Mapped[str | None] = mapped_column(Text, info=zh("答复", "召集人对意见的答复（采纳或不采纳的理由），随草案公示"))
+    replied_on: Mapped[dt.date | None] = mapped_column(Date, info=zh("答复日期"))
+
+    __table_args__ = (COMMENT_CHANNELS.constraint("channel", "ck_draft_comment_channel"),)
+
+    def __str__(self) -> str:
+        return f"{self.document} 意见 {self.id or ''}".rstrip()
+
+    class Admin(Admin):
+        label = "草案意见"
+        menu = Menu.ASSEMBLY
+        icon = "fa-commenting-o"
+        list_columns = ("document", "owner", "channel", "submitted_on", "replied_on")
+        search_columns = ("document", "channel", "submitted_on", "replied_on")
+        form_columns = ("document", "owner", "submitted_on", "content", "reply")
+        show_columns = ("document", "owner", "channel", "submitted_on", "content", "reply", "replied_on")
+        order_by = ("id", "desc")
+        scope_path = "document.estate_id"
+        frozen_by = "document"
+        str_loads = ("document",)
+
+
+GoverningDocument.comments = relationship(
+    DraftComment, back_populates="document", order_by=DraftComment.id, info=zh("业主意见"))
+
+
+@event.listens_for(Session, "before_flush")
+def _comments_while_under_comment(session: Session, _context: Any, _instances: Any) -> None:
+    """A comment is made on a draft out for comment, within its period, not in the future; an
+    answer is dated the day it is written."""
+    today = clock.today()
+    with session.no_autoflush:
+        for comment in [*session.new, *session.dirty]:
+            if not isinstance(comment, DraftComment):
+                continue
+            if comment in session.new:
+                document = comment.document or session.get(GoverningDocument, comment.document_id)
+                day = comment.submitted_on or today
+                if document is None or document.comment_until is None or document.state != "draft":
+                    raise Refused(NOT_UNDER_COMMENT, {"document": [NOT_UNDER_COMMENT]})
+                if day > document.comment_until:
+                    message = f"征求意见已于 {document.comment_until:%Y年%m月%d日} 截止，此后提出的意见不再登记"
+                    raise Refused(message, {"submitted_on": [message]})
+                if day > today:
+                    raise Refused("提出日期不能晚于今天", {"submitted_on": ["提出日期不能晚于今天"]})
+            answered = inspect(comment).attrs.reply.history
+            if comment in session.new or answered.has_changes():
+                comment.replied_on = today if (comment.reply or "").strip() else None
 
 
 def silence_is_consent(session: Session, estate_id: int) -> bool:

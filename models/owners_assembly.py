@@ -10,7 +10,8 @@ returns ONE ballot for the whole agenda, through any of their units, with a choi
 matter; it counts for all of their units. Closing the vote counts each matter with the same
 arithmetic as every vote (``count_up``) and stores the figures with the outcome. An
 election of the 业委会 is a matter with seats (``models.election``); a passed 选聘 of a
-company writes the contract record it proposed.
+company writes the contract record it proposed; a repair-fund application whose 列支范围 is
+the whole estate may be a matter, and the meeting's count is then its vote.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from models.fund_vote import (
 from models.governing_documents import KINDS as DOCUMENT_KINDS
 from models.governing_documents import GoverningDocument, adopt, silence_is_consent
 from models.people import Owner, UnitOwnership
+from models.repair_fund import STATES as FUND_STATES
+from models.repair_fund import FundApplication, decided_at_meeting, electorate
 from models.settings import GUIDANCE, LocalSettings, settings_for
 from models.workflow import Transition, Workflow
 
@@ -50,9 +53,9 @@ KINDS = Choices(("regular", "定期会议"), ("extraordinary", "临时会议"))
 CONVENERS = Choices(("committee", "业主委员会"), ("preparatory_group", "首次业主大会会议筹备组"))
 FORMS = Choices(("discussion", "集体讨论"), ("written", "书面征求意见"))
 #: why an extraordinary meeting is called (业主大会和业主委员会指导规则第二十一条; the proposers'
-#: share is a setting, 20 % by default)
+#: share is a setting, 20 % by default and lower where a district says so, so the label names no figure)
 REASONS = Choices(
-    ("proposal", "专有部分面积和人数均占 20% 以上的业主提议"),
+    ("proposal", "专有部分面积和人数均达到规定比例的业主提议"),
     ("emergency", "发生重大事故或者紧急事件需要及时处理"),
     ("rules", "议事规则或者管理规约规定的其他情况"),
 )
@@ -83,7 +86,7 @@ def _agenda_announced(meeting: OwnersMeeting, session: Session) -> str | None:
             return refusal
     settings = settings_for(session, meeting.estate_id)
     for matter in meeting.matters:
-        refusal = _election_refusal(matter, settings)
+        refusal = _election_refusal(matter, settings) or _fund_application_refusal(session, meeting, matter)
         if refusal:
             return refusal
     days = settings.assembly_notice_days
@@ -134,6 +137,36 @@ def _election_refusal(matter: MeetingMatter, settings: LocalSettings) -> str | N
         return (f"第 {matter.position} 项应选 {matter.seats} 名，候选人只有 {len(matter.candidates)} 名："
                 "候选人不得少于应选名额，请先登记候选人")
     return None
+
+
+def _fund_application_refusal(session: Session, meeting: OwnersMeeting, matter: MeetingMatter) -> str | None:
+    """An application goes on a meeting's agenda when the whole estate decides it: its 列支范围
+    is every unit (otherwise the owners of the 列支范围 vote on it alone), its plan has been
+    published for the full period before voting starts, and no other meeting decides it."""
+    app = matter.fund_application
+    if app is None:
+        return None
+    where = f"第 {matter.position} 项「{app.title}」"
+    if app.state != "publicity":
+        return f"{where}：维修资金使用申请须经业委会审核并处于方案公示阶段，现为「{FUND_STATES.label(app.state)}」"
+    if app.publicity_until is not None and app.publicity_until >= meeting.vote_from:
+        return f"{where}：方案公示期至 {app.publicity_until:%Y年%m月%d日}，会议表决开始须在公示期满之后"
+    covered = session.scalar(select(func.count()).select_from(electorate(app).subquery()))
+    units = session.scalar(select(func.count()).select_from(Unit).where(Unit.estate_id == meeting.estate_id))
+    if covered != units:
+        return (f"{where}：列支范围为 {covered} 套房屋，不是本小区全部 {units} 套：只涉及部分房屋的方案由列支范围内的"
+                "业主单独表决，不列入业主大会会议")
+    other = deciding_meeting(session, app, besides=meeting.id)
+    if other is not None:
+        return f"{where}：已列入「{other.title}」的议程"
+    return None
+
+
+def deciding_meeting(session: Session, app: FundApplication, besides: int | None = None) -> OwnersMeeting | None:
+    """The announced, voting or counted meeting whose agenda holds the application, if any."""
+    return session.scalar(select(OwnersMeeting).join(MeetingMatter).where(
+        MeetingMatter.fund_application_id == app.id, OwnersMeeting.state.in_(("announced", "voting", "counted")),
+        OwnersMeeting.id != (besides or 0)).limit(1))
 
 
 def _announce(meeting: OwnersMeeting, _session: Session) -> None:
@@ -215,6 +248,15 @@ def _contract_for_property_manager(values: dict) -> list[tuple[str, str]]:
     if values.get("matter") != "property_manager":
         return [(given[0], "只有「选聘和解聘物业服务企业」事项填写拟签合同")]
     return [(f, "选聘物业须同时填写企业、合同起止日期和计费模式") for f in fields if f not in given]
+
+
+def _fund_application_of_its_kind(values: dict) -> list[tuple[str, str]]:
+    """An application is decided by a matter of the kind it names (its use, or a rebuilding)."""
+    application = values.get("fund_application")  # another estate's: the check of every link (app.scoping)
+    if application is None or values.get("matter") == application.matter:
+        return []
+    return [("fund_application", f"该维修资金使用申请的表决事项为「{MATTERS.label(application.matter)}」，"
+                                 "请选择相同的事项类别")]
 
 
 def _document_of_its_kind(values: dict) -> list[tuple[str, str]]:
@@ -337,6 +379,11 @@ class MeetingMatter(Entity):
         foreign_keys=[document_id],
         info=zh("表决的文件草案", "制定或修改管理规约、议事规则时选择草案；表决通过后该版本生效，原版本废止"),
     )
+    # 使用维修资金 / 改建重建: an application whose 列支范围 is the whole estate, decided with the agenda
+    fund_application_id: Mapped[int | None] = fk("fund_application.id", nullable=True)
+    fund_application: Mapped[FundApplication | None] = relationship(
+        info=zh("维修资金使用申请", "列支范围为本小区全部房屋、正在公示的方案可列入议程一并表决；计票后申请随表决结果进入下一步，无需另行表决"),
+    )
     candidates: Mapped[list[Any]] = relationship(
         "Candidate", back_populates="matter", cascade="all, delete-orphan", order_by="Candidate.position",
         info=zh("候选人"),
@@ -361,6 +408,9 @@ class MeetingMatter(Entity):
         BILLING_MODES.constraint("billing_mode", "ck_meeting_matter_billing_mode"),
         CheckConstraint("document_id IS NULL OR matter IN ('covenant', 'rules_of_procedure')",
                         name="ck_meeting_matter_document"),
+        CheckConstraint("fund_application_id IS NULL OR matter IN ('use', 'rebuild')",
+                        name="ck_meeting_matter_fund_application"),
+        UniqueConstraint("id", "meeting_id", name="uq_meeting_matter_of_meeting"),  # target of a choice's key
     )
 
     def __str__(self) -> str:
@@ -380,13 +430,14 @@ class MeetingMatter(Entity):
         icon = "fa-list-ol"
         list_columns = ("meeting", "position", "matter", "title", "seats", "company")
         search_columns = ("meeting", "matter", "title")
-        form_columns = ("meeting", "position", "matter", "title", "content", "document", "seats", "alternates",
-                        "by_election", "company", "contract_starts", "contract_ends", "billing_mode")
+        form_columns = ("meeting", "position", "matter", "title", "content", "document", "fund_application", "seats",
+                        "alternates", "by_election", "company", "contract_starts", "contract_ends", "billing_mode")
         order_by = ("id", "desc")
         scope_path = "meeting.estate_id"
         frozen_by = "meeting"
         date_order = (("contract_starts", "contract_ends"),)
-        rules = (_seats_for_elections, _contract_for_property_manager, _document_of_its_kind)
+        rules = (_seats_for_elections, _contract_for_property_manager, _document_of_its_kind,
+                 _fund_application_of_its_kind)
         details = ("candidates",)
 
 
@@ -474,10 +525,12 @@ class MeetingBallot(Entity):
     scan: Mapped[str | None] = mapped_column(Document(255), info=zh("表决票扫描件"))
     recorded_by: Mapped[str] = mapped_column(String(100), info=zh("录入人"))
     cast_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=zh("投票时间"))
-    choices: Mapped[list[MeetingChoice]] = relationship(back_populates="ballot", order_by="MeetingChoice.id",
-                                                        info=zh("表决意见"))
-    approvals: Mapped[list[Any]] = relationship("MeetingApproval", back_populates="ballot",
-                                                order_by="MeetingApproval.id", info=zh("选举表决意见"))
+    choices: Mapped[list[MeetingChoice]] = relationship(
+        back_populates="ballot", foreign_keys="MeetingChoice.ballot_id", order_by="MeetingChoice.id",
+        info=zh("表决意见"))
+    approvals: Mapped[list[Any]] = relationship(
+        "MeetingApproval", back_populates="ballot", foreign_keys="MeetingApproval.ballot_id",
+        order_by="MeetingApproval.id", info=zh("选举表决意见"))
 
     __table_args__ = (
         UniqueConstraint("meeting_id", "person", name="uq_meeting_ballot_person", info={"message": ONE_BALLOT}),
@@ -486,6 +539,7 @@ class MeetingBallot(Entity):
                              name="fk_meeting_ballot_roll"),
         CHANNELS.constraint("channel", "ck_meeting_ballot_channel"),
         CheckConstraint("channel <> 'paper' OR scan IS NOT NULL", name="ck_meeting_ballot_paper_scan"),
+        UniqueConstraint("id", "meeting_id", name="uq_meeting_ballot_of_meeting"),  # target of a choice's key
     )
 
     def __str__(self) -> str:
@@ -510,15 +564,22 @@ class MeetingChoice(Entity):
     __tablename__ = "meeting_choice"
 
     ballot_id: Mapped[int] = fk("meeting_ballot.id")
-    ballot: Mapped[MeetingBallot] = relationship(back_populates="choices", info=zh("会议表决票"))
+    ballot: Mapped[MeetingBallot] = relationship(back_populates="choices", foreign_keys=[ballot_id],
+                                                 info=zh("会议表决票"))
     estate_id: Mapped[int] = fk("estate.id")
     matter_id: Mapped[int] = fk("meeting_matter.id")
-    matter: Mapped[MeetingMatter] = relationship(info=zh("表决事项"))
+    matter: Mapped[MeetingMatter] = relationship(foreign_keys=[matter_id], info=zh("表决事项"))
+    # the ballot's meeting: the two keys below hold the matter to the same meeting as the ballot
+    meeting_id: Mapped[int] = mapped_column(Integer)
     choice: Mapped[str] = mapped_column(String(10), info=zh("表决意见", choices=BALLOT_CHOICES))
 
     __table_args__ = (
         UniqueConstraint("ballot_id", "matter_id", name="uq_meeting_choice_matter",
                          info={"message": "同一张表决票对每个事项只有一个表决意见"}),
+        ForeignKeyConstraint(("ballot_id", "meeting_id"), ("meeting_ballot.id", "meeting_ballot.meeting_id"),
+                             name="fk_meeting_choice_ballot_meeting"),
+        ForeignKeyConstraint(("matter_id", "meeting_id"), ("meeting_matter.id", "meeting_matter.meeting_id"),
+                             name="fk_meeting_choice_matter_meeting"),
         BALLOT_CHOICES.constraint("choice", "ck_meeting_choice_choice"),
     )
 
@@ -615,13 +676,17 @@ def record_results(session: Session, meeting: OwnersMeeting) -> None:
         if matter.is_election:
             seat_committee(session, meeting, matter, record_election(session, matter, now))
         else:
+            counted = tally_of(session, matter)
             result = MatterResult(matter_id=matter.id, meeting_id=meeting.id, estate_id=meeting.estate_id,
-                                  **figures_of(tally_of(session, matter)), computed_at=now)
+                                  **figures_of(counted), computed_at=now)
             session.add(result)
             if result.passed and matter.company_id is not None:
                 session.add(contract_decided(meeting, matter))
             if result.passed and matter.document is not None:
                 adopt(session, matter.document, matter)
+            if matter.fund_application is not None:
+                decided_at_meeting(session, matter.fund_application, counted, meeting,
+                                   f"{meeting.title} 第 {matter.position} 项", now)
 
 
 def contract_decided(meeting: OwnersMeeting, matter: MeetingMatter) -> ServiceContract:
@@ -661,10 +726,11 @@ def cast_agenda(session: Session, meeting: OwnersMeeting, unit_id: int, choices:
         raise Refused(ONE_BALLOT)
     ballot = MeetingBallot(meeting_id=meeting.id, estate_id=meeting.estate_id, unit_id=unit_id, person=roll.person,
                            channel=channel, scan=scan, recorded_by=recorded_by[:100], cast_at=utc_now())
-    ballot.choices = [MeetingChoice(estate_id=meeting.estate_id, matter_id=m.id, choice=choices[m.id])
-                      for m in meeting.matters if not m.is_election]
-    ballot.approvals = [MeetingApproval(estate_id=meeting.estate_id, candidate_id=candidate_id)
-                        for candidate_ids in approved.values() for candidate_id in candidate_ids]
+    ballot.choices = [MeetingChoice(estate_id=meeting.estate_id, meeting_id=meeting.id, matter_id=m.id,
+                                    choice=choices[m.id]) for m in meeting.matters if not m.is_election]
+    ballot.approvals = [MeetingApproval(estate_id=meeting.estate_id, meeting_id=meeting.id, matter_id=matter_id,
+                                        candidate_id=candidate_id)
+                        for matter_id, candidate_ids in approved.items() for candidate_id in candidate_ids]
     try:
         # two ballots of one person at the same moment: the database's unique key decides
         with session.begin_nested():

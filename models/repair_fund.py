@@ -17,6 +17,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from fractions import Fraction
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
@@ -36,7 +37,8 @@ from models.fund_vote import (
     BALLOT_CHOICES, FUND_MATTERS, ONE_BALLOT, Ballot, Rule, Tally, VoteResult, VoteRoll, code_matches, count_up,
     figures_of, roll_entries, rule_for, vote_may_close,
 )
-from models.settings import Settings
+from models.governing_documents import silence_is_consent
+from models.settings import Settings, settings_for
 from models.workflow import Transition, Workflow
 
 CENT = Decimal("0.01")
@@ -69,7 +71,7 @@ def _sql_in(values: Iterable[str]) -> str:
 # -- ledger --------------------------------------------------------------------------
 
 class FundAccount(Entity):
-    """维修资金账户: one per estate, with the estate's rule on silent consent."""
+    """维修资金账户: one per estate."""
 
     __tablename__ = "fund_account"
 
@@ -79,10 +81,6 @@ class FundAccount(Entity):
     account_no: Mapped[str] = mapped_column(String(40), info=zh("专户账号"))
     management: Mapped[str] = mapped_column(
         String(20), default="housing_bureau", info=zh("管理方式", "业主大会成立前由住建部门代管", choices=MANAGEMENT)
-    )
-    silent_consent: Mapped[bool] = mapped_column(
-        Boolean, default=False,
-        info=zh("未反馈视为同意", "仅当本小区管理规约或业主大会议事规则明确约定时勾选"),
     )
     opened_on: Mapped[dt.date | None] = mapped_column(Date, info=zh("开户日期"))
 
@@ -98,7 +96,7 @@ class FundAccount(Entity):
         label = "维修资金账户"
         menu = Menu.FUND
         icon = "fa-university"
-        list_columns = ("estate", "bank_name", "account_no", "management", "silent_consent", "opened_on")
+        list_columns = ("estate", "bank_name", "account_no", "management", "opened_on")
         search_columns = ("estate", "management")
         str_loads = ("estate",)
 
@@ -359,21 +357,26 @@ def emergency_kinds(settings: Settings) -> list[str]:
 
 
 def _start_publicity(app: FundApplication, session: Session) -> None:
-    days = Settings.current(session).fund_publicity_days
+    days = settings_for(session, app.estate_id).fund_publicity_days
     app.publicity_from = clock.today()
     app.publicity_until = app.publicity_from + dt.timedelta(days=days - 1) if days else app.publicity_from - dt.timedelta(days=1)
 
 
-def _publicity_over(app: FundApplication, _session: Session) -> str | None:
+def _publicity_over(app: FundApplication, session: Session) -> str | None:
     if app.publicity_until is not None and clock.today() <= app.publicity_until:
         return f"方案公示期至 {app.publicity_until:%Y年%m月%d日}，公示期满后方可开始表决"
+    from models.owners_assembly import deciding_meeting  # the meetings build on this module
+
+    meeting = deciding_meeting(session, app)
+    if meeting is not None:
+        return f"本方案已列入业主大会会议「{meeting.title}」的议程，由该会议表决，不再单独表决"
     return None
 
 
 def _open_vote(app: FundApplication, session: Session) -> None:
     open_roll(session, app)
     app.vote_from = clock.today()
-    app.vote_until = app.vote_from + dt.timedelta(days=max(Settings.current(session).fund_vote_days - 1, 0))
+    app.vote_until = app.vote_from + dt.timedelta(days=max(settings_for(session, app.estate_id).fund_vote_days - 1, 0))
 
 
 def _vote_may_close(app: FundApplication, session: Session) -> str | None:
@@ -389,7 +392,7 @@ def _vote_outcome(app: FundApplication, session: Session) -> str:
 def _check_settlement(app: FundApplication, session: Session) -> str | None:
     if app.actual_cost is None or app.actual_cost <= 0:
         return "请先在编辑页填写决算金额"
-    threshold = Settings.current(session).fund_audit_threshold
+    threshold = settings_for(session, app.estate_id).fund_audit_threshold
     if app.actual_cost > threshold and not app.audit_report:
         return f"决算金额超过 {threshold} 元，须上传审价（审计）报告"
     return None
@@ -397,7 +400,7 @@ def _check_settlement(app: FundApplication, session: Session) -> str | None:
 
 def _settlement_outcome(app: FundApplication, session: Session) -> str:
     """An actual cost ≥ the overrun percentage over budget goes back for approval."""
-    percent = Settings.current(session).fund_overrun_percent
+    percent = settings_for(session, app.estate_id).fund_overrun_percent
     return "overrun_review" if app.actual_cost * 100 >= app.budget * (100 + percent) else "settled"
 
 
@@ -498,6 +501,10 @@ class FundApplication(Entity):
     rule_approval: Mapped[str | None] = mapped_column(String(10))
     rule_strict: Mapped[bool | None] = mapped_column(Boolean)
     rule_base: Mapped[str | None] = mapped_column(String(20))
+    # fixed when the vote opens from the estate's 管理规约 / 议事规则 then in force, as at a meeting
+    silent_consent: Mapped[bool | None] = mapped_column(
+        Boolean, info=zh("未参与表决视为同意", "开始表决时按本小区现行管理规约、议事规则的约定确定"),
+    )
     scope: Mapped[list[FundScope]] = relationship(
         back_populates="application", cascade="all, delete-orphan", order_by="FundScope.id", info=zh("列支范围"),
     )
@@ -536,7 +543,7 @@ class FundApplication(Entity):
         show_columns = (
             "estate", "title", "category", "emergency_kind", "matter", "repair_part", "budget", "contractor", "plan",
             "attachment", "exclusion_declared", "state", "publicity_from", "publicity_until", "vote_from",
-            "vote_until", "actual_cost", "audit_report", "acceptance_note", "paid_on", "disclosed_on",
+            "vote_until", "silent_consent", "actual_cost", "audit_report", "acceptance_note", "paid_on", "disclosed_on",
         )
         order_by = ("id", "desc")
         workflow = FUND_FLOW
@@ -607,16 +614,38 @@ def open_roll(session: Session, app: FundApplication) -> int:
     rule = rule_for(session, app.estate.community.street.district_id, app.matter)
     app.rule_quorum, app.rule_approval = str(rule.quorum), str(rule.approval)
     app.rule_strict, app.rule_base = rule.strict, rule.base
+    app.silent_consent = silence_is_consent(session, app.estate_id)
     return len(rows)
+
+
+#: the step the count of a 业主大会会议 takes for an application on its agenda (no button: the count
+#: does), recorded in the application's history as done by the assembly
+COUNTED_AT_MEETING = Transition("count_at_meeting", "业主大会会议计票", ("publicity",), "vote_failed")
+THE_ASSEMBLY = SimpleNamespace(id=None, username="业主大会")
+
+
+def decided_at_meeting(session: Session, app: FundApplication, result: Tally, meeting: Any, matter_title: str,
+                       at: dt.datetime) -> None:
+    """The whole estate decided the application as a matter of ``meeting``: the meeting's count
+    is its result, stored with its figures and rule, and it moves on as its own count would."""
+    target = "vote_passed" if result.passed else "vote_failed"
+    app._firing_transition = True  # the count moves a frozen row, as a transition's effect would
+    try:
+        app.rule_quorum, app.rule_approval = str(result.rule.quorum), str(result.rule.approval)
+        app.rule_strict, app.rule_base = result.rule.strict, result.rule.base
+        app.vote_from, app.vote_until, app.silent_consent = meeting.vote_from, meeting.vote_until, meeting.silent_consent
+        session.add(VoteResult(application_id=app.id, estate_id=app.estate_id, **figures_of(result), computed_at=at))
+        previous, app.state = app.state, target
+        FUND_FLOW.record(session, app, COUNTED_AT_MEETING, previous, target,
+                         f"由{matter_title}表决：{'通过' if result.passed else '未通过'}", THE_ASSEMBLY)
+        session.flush()
+    finally:
+        app.__dict__.pop("_firing_transition", None)
 
 
 def vote_rule(app: FundApplication) -> Rule:
     """The rule fixed when the vote opened (a later change of the settings does not apply)."""
     return Rule(Fraction(app.rule_quorum), Fraction(app.rule_approval), bool(app.rule_strict), app.rule_base)
-
-
-def silent_consent(session: Session, app: FundApplication) -> bool:
-    return bool(session.scalar(select(FundAccount.silent_consent).where(FundAccount.estate_id == app.estate_id)))
 
 
 def current_tally(session: Session, app: FundApplication) -> Tally:
@@ -630,7 +659,8 @@ def current_tally(session: Session, app: FundApplication) -> Tally:
     area, units, heads = {}, {}, {}
     for choice, summed, count, persons in session.execute(figures):
         area[choice], units[choice], heads[choice] = int(summed * 100), count, persons
-    return count_up(area, heads, units, vote_rule(app), silent_consent(session, app))
+    # silence is consent only where the estate's rules in force when the vote opened say so
+    return count_up(area, heads, units, vote_rule(app), bool(app.silent_consent))
 
 
 def record_result(session: Session, app: FundApplication) -> Tally:

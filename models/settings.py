@@ -7,14 +7,13 @@ needs a ``server_default``.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import Boolean, CheckConstraint, Integer, String, UniqueConstraint, select, true
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from models.base import Admin, Choices, Entity, Menu, Money, fk, positive, zh
+from models.base import ALL_ESTATES, Admin, Choices, Entity, Menu, Money, fk, positive, zh
 from models.region import District
 
 
@@ -35,6 +34,17 @@ _percent = _from_one_to(100)
 #: owners holding 20 % of the area and of the persons may call a meeting; local rules may let
 #: fewer call one, never demand more
 _proposal_share = _from_one_to(20, basis=f"{GUIDANCE}第二十一条：20% 以上业主提议即应召开")
+
+
+def _from_zero_to(highest: int, unit: str = ""):
+    """0 (the rule does not apply here) or a value up to ``highest``."""
+    def check(value: int | None) -> str | None:
+        return None if value is None or 0 <= value <= highest else f"须在 0 至 {highest} {unit}之间（0 为不适用）"
+    return check
+
+
+def _not_negative(value: Any) -> str | None:
+    return None if value is None or value >= 0 else "不能为负数"
 
 
 def _owners_half(value: int | None) -> str | None:
@@ -93,6 +103,18 @@ class Settings(Entity):
         info=zh("成立业主大会的交付面积比例（%）", "已交付的专有部分面积超过总面积的此比例，可筹备首次业主大会会议（指导规则第八条；地方另有规定的从其规定）",
                 check=_percent, local=True),
     )
+    # local rules add other conditions, any one of which is enough (e.g. 北京: 交付套数过半 or 首套交付满一年;
+    # 上海: 首套交付满两年); the national rule has only the area
+    first_assembly_units_percent: Mapped[int] = mapped_column(
+        Integer, server_default="0",
+        info=zh("成立业主大会的交付套数比例（%）", "地方规定的另一条件：已交付的房屋套数达到总套数的此比例以上，也可筹备首次业主大会会议；0 为不适用",
+                check=_from_zero_to(100), local=True),
+    )
+    first_assembly_years: Mapped[int] = mapped_column(
+        Integer, server_default="0",
+        info=zh("首套房屋交付满（年）", "地方规定的另一条件：自首套房屋交付之日起满此年数，也可筹备首次业主大会会议；0 为不适用",
+                check=_from_zero_to(10, "年"), local=True),
+    )
     preparation_form_days: Mapped[int] = mapped_column(
         Integer, server_default="60",
         info=zh("筹备组成立期限（天）", "收到业主书面申请后此天数内成立筹备组；不超过 60 天（指导规则第九条）",
@@ -117,25 +139,32 @@ class Settings(Entity):
     # -- repair fund (维修资金) --
     fund_deposit_rate: Mapped[Decimal] = mapped_column(
         Money, default=Decimal("100.00"),  # the migration sets the stored default per database
-        info=zh("维修资金交存标准（元/㎡）", "首期交存 = 建筑面积 × 此标准（一般为建安造价的 5%～8%）", check=positive),
+        info=zh("维修资金交存标准（元/㎡）", "首期交存 = 建筑面积 × 此标准（一般为建安造价的 5%～8%，由当地主管部门公布）",
+                check=positive, local=True),
     )
     fund_top_up_percent: Mapped[int] = mapped_column(
         Integer, server_default="30", info=zh("续交预警比例（%）", "分户账余额低于首期交存额的此比例时预警续交", check=positive),
     )
     fund_publicity_days: Mapped[int] = mapped_column(
-        Integer, server_default="7", info=zh("方案公示天数", "业委会审核通过后公示的天数，期满方可表决；0 为不公示"),
+        Integer, server_default="7",
+        info=zh("方案公示天数", "业委会审核通过后公示的天数，期满方可表决；0 为不公示", check=_not_negative, local=True),
     )
     fund_vote_days: Mapped[int] = mapped_column(
-        Integer, server_default="15", info=zh("表决期天数", "表决期满或全部投票后方可计票", check=positive),
+        Integer, server_default="15",
+        info=zh("表决期天数", "表决期满或全部投票后方可计票", check=positive, local=True),
     )
     fund_audit_threshold: Mapped[int] = mapped_column(
-        Integer, server_default="30000", info=zh("审价门槛（元）", "决算金额超过此数须上传审价报告", check=positive),
+        Integer, server_default="30000",
+        info=zh("审价门槛（元）", "决算金额超过此数须上传审价报告", check=positive, local=True),
     )
     fund_overrun_percent: Mapped[int] = mapped_column(
-        Integer, server_default="10", info=zh("超预算重新审批比例（%）", "决算超出预算达到此比例须业委会重新审批", check=positive),
+        Integer, server_default="10",
+        info=zh("超预算重新审批比例（%）", "决算超出预算达到此比例须业委会重新审批", check=positive, local=True),
     )
     fund_disclosure_months: Mapped[int] = mapped_column(
-        Integer, server_default="12", info=zh("维修资金公开周期（月）", "至少每年公开一次；上海为 6 个月", check=positive),
+        Integer, server_default="12",
+        info=zh("维修资金公开周期（月）", "至少每年公开一次；地方可规定更短（如上海为 6 个月）", check=_from_one_to(12, "个月"),
+                local=True),
     )
     fund_emergency_kinds: Mapped[str] = mapped_column(
         String(300), server_default="电梯故障、消防设施、屋面/外墙渗漏、外墙脱落、给排水、墙体/道路塌陷",
@@ -265,7 +294,8 @@ class Settings(Entity):
         CheckConstraint("committee_filing_days BETWEEN 1 AND 30", name="ck_settings_committee_filing"),
         CheckConstraint("first_assembly_delivered_percent BETWEEN 1 AND 100 AND preparation_owner_percent BETWEEN 50 AND 100 "
                         "AND preparation_form_days BETWEEN 1 AND 60 AND preparation_announce_days BETWEEN 1 AND 7 "
-                        "AND preparation_days BETWEEN 1 AND 90", name="ck_settings_first_assembly"),
+                        "AND preparation_days BETWEEN 1 AND 90 AND first_assembly_units_percent BETWEEN 0 AND 100 "
+                        "AND first_assembly_years BETWEEN 0 AND 10", name="ck_settings_first_assembly"),
         CheckConstraint("extraordinary_proposal_percent BETWEEN 1 AND 20", name="ck_settings_proposal_percent"),
         CheckConstraint("grade_pass <= grade_good AND grade_good <= grade_excellent", name="ck_settings_grades"),
         CheckConstraint("repair_promise_days > 0 AND repair_max_days >= repair_promise_days",
@@ -322,10 +352,19 @@ def local_value(setting: str, text: str) -> Any:
         if text not in _YES + _NO:
             raise ValueError("请填写“是”或“否”")
         return text in _YES
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError("请填写整数") from None
+    if isinstance(column.type, Integer):
+        try:
+            value = int(text)
+        except ValueError:
+            raise ValueError("请填写整数") from None
+    else:  # an amount in yuan, exact to the fen as the national column
+        try:
+            value = Decimal(text)
+            exact = value.is_finite() and abs(value) < 10**9 and value == value.quantize(Decimal("0.01"))
+        except InvalidOperation:
+            exact = False
+        if not exact:
+            raise ValueError("请填写金额（元），最多两位小数，如 120.50")
     problem = column.info.get("check", lambda _v: None)(value)
     if problem:
         raise ValueError(problem)
@@ -350,7 +389,7 @@ class LocalSetting(Entity):
     district_id: Mapped[int] = fk("district.id")
     district: Mapped[District] = relationship(info=zh("适用区"))
     setting: Mapped[str] = mapped_column(String(40), info=zh("设置项", choices=LOCAL_SETTINGS))
-    value: Mapped[str] = mapped_column(String(20), info=zh("本区取值", "整数，或“是”/“否”；法律规定底线的不得突破"))
+    value: Mapped[str] = mapped_column(String(20), info=zh("本区取值", "整数、金额，或“是”/“否”；法律规定底线的不得突破"))
     basis: Mapped[str] = mapped_column(String(200), info=zh("依据", "如《北京市物业管理条例》第二十条"))
 
     __table_args__ = (
@@ -387,9 +426,25 @@ def settings_for(session: Session, estate_id: int) -> LocalSettings:
     from models.estate import Estate
     from models.region import Community, Street
 
+    # which rules apply to an estate does not depend on who asks (the public board, a job, any role)
     rows = session.execute(
         select(LocalSetting.setting, LocalSetting.value)
         .join(Street, Street.district_id == LocalSetting.district_id)
         .join(Community, Community.street_id == Street.id).join(Estate, Estate.community_id == Community.id)
-        .where(Estate.id == estate_id)).all()
+        .where(Estate.id == estate_id), execution_options={ALL_ESTATES: True}).all()
     return LocalSettings(Settings.current(session), {name: local_value(name, text) for name, text in rows})
+
+
+def setting_in_estates(session: Session, name: str, estate_ids: list[int]) -> dict[int, Any]:
+    """One setting as it applies in each of several estates (one query for their local rules)."""
+    from models.estate import Estate
+    from models.region import Community, Street
+
+    national = getattr(Settings.current(session), name)
+    rows = session.execute(
+        select(Estate.id, LocalSetting.value).join(Community, Community.id == Estate.community_id)
+        .join(Street, Street.id == Community.street_id)
+        .join(LocalSetting, (LocalSetting.district_id == Street.district_id) & (LocalSetting.setting == name))
+        .where(Estate.id.in_(estate_ids)), execution_options={ALL_ESTATES: True}).all()
+    local = {estate_id: local_value(name, text) for estate_id, text in rows}
+    return {estate_id: local.get(estate_id, national) for estate_id in estate_ids}

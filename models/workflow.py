@@ -141,14 +141,14 @@ class Workflow:
             setattr(obj, self.field, target)
             if t.effect:
                 t.effect(obj, session)
-            record = self._record(session, obj, t, state, target, comment, user)
+            record = self.record(session, obj, t, state, target, comment, user)
             session.flush()
         finally:
             obj.__dict__.pop("_firing_transition", None)
         return record
 
     @staticmethod
-    def _record(session: Session, obj: Any, t: Transition, state: str, target: str, comment: str,
+    def record(session: Session, obj: Any, t: Transition, state: str, target: str, comment: str,
                 user: Any) -> "WorkflowEvent":
         record = WorkflowEvent(
             table_name=obj.__tablename__, record_id=obj.id, transition=t.name,

@@ -12,7 +12,8 @@ from decimal import Decimal
 
 import pytest
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from models.committee import TERM_FLOW, CommitteeMember, CommitteeTerm
@@ -139,6 +140,25 @@ def _approve(meeting: OwnersMeeting, unit_id: int, *people: str) -> MeetingBallo
                        code=_code(meeting, unit_id), approvals={meeting.matters[0].id: [ids[p] for p in people]})
 
 
+def test_the_database_refuses_an_approval_of_another_elections_candidate(ctx):
+    """An approval is held by keys to a candidate of an election of its ballot's meeting."""
+    estate, units = _estate()
+    meeting = _open(_election(estate, 2, "BCD"))
+    other = _election(estate, 1, "E")
+    ballot = _approve(meeting, units["B"][0], "C")
+    stranger = other.matters[0].candidates[0]
+    attempts = ((meeting.id, meeting.matters[0].id),  # the candidate is not of this election
+                (meeting.id, other.matters[0].id),  # the election is not of the ballot's meeting
+                (other.id, other.matters[0].id))  # the ballot is not of that meeting
+    for meeting_id, matter_id in attempts:
+        with pytest.raises(IntegrityError), db.session.begin_nested():
+            db.session.execute(insert(MeetingApproval.__table__).values(
+                ballot_id=ballot.id, estate_id=estate.id, meeting_id=meeting_id, matter_id=matter_id,
+                candidate_id=stranger.id))
+    assert db.session.scalar(select(func.count()).select_from(MeetingApproval)
+                             .where(MeetingApproval.ballot_id == ballot.id)) == 1
+
+
 def test_an_approval_counts_for_every_unit_of_the_person(ctx):
     estate, units = _estate()
     meeting = _open(_election(estate, 2, "BCD"))
@@ -154,7 +174,7 @@ def test_approving_more_candidates_than_seats_is_refused_and_writes_nothing(ctx)
     with pytest.raises(Refused, match="应选 2 名，最多赞成 2 位候选人，您选了 3 位"):
         _approve(meeting, units["B"][0], "B", "C", "D")
     assert db.session.scalar(select(func.count()).select_from(MeetingApproval)
-                             .join(MeetingBallot).where(MeetingBallot.meeting_id == meeting.id)) == 0
+                             .where(MeetingApproval.meeting_id == meeting.id)) == 0
 
 
 def test_a_candidate_of_another_election_cannot_be_approved(ctx):

@@ -7,6 +7,7 @@ The estate is the meeting tests' one: five owners, A holding two units; 100 ㎡ 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -15,6 +16,7 @@ from sqlalchemy import select, update
 from flask_appbuilder.security.sqla.models import User
 
 from app.extensions import db
+from models import clock
 from models.access import UserScope
 from models.committee import TERM_FLOW, CommitteeMember, CommitteeTerm
 from models.election import Candidate
@@ -109,6 +111,96 @@ def test_a_locality_may_allow_a_first_assembly_at_a_lower_delivered_share(ctx):
     group = _group(estate.id, owners="AB", others=())
     GROUP_FLOW.fire(db.session, group, "form")
     assert group.state == "formed"
+
+
+def _local(estate, setting: str, value: str) -> None:
+    db.session.add(LocalSetting(district_id=estate.community.street.district_id, setting=setting, value=value,
+                                basis="本市物业管理条例"))
+    db.session.flush()
+
+
+def _delivered_on(unit_ids: list[int], day) -> None:
+    db.session.execute(update(Unit).where(Unit.id.in_(unit_ids)).values(delivered_on=day))
+
+
+def test_a_local_rule_lets_half_of_the_units_delivered_found_the_assembly(ctx):
+    estate, units = _estate()
+    _unsold(units["C"] + units["D"] + units["E"])  # 3 of 6 units and 300 of 600 ㎡: the area is not over half
+    _local(estate, "first_assembly_units_percent", "50")  # 达到 50% 以上: 3 of 6 is enough
+    group = _group(estate.id, owners="AB", others=())
+    GROUP_FLOW.fire(db.session, group, "form")
+    assert group.state == "formed"
+
+
+def test_the_refusal_names_every_condition_with_todays_figure(ctx):
+    estate, units = _estate()
+    _unsold(units["C"] + units["D"] + units["E"])
+    _local(estate, "first_assembly_units_percent", "60")
+    _local(estate, "first_assembly_years", "2")
+    _delivered_on(units["A"] + units["B"], TODAY - 400 * DAY)
+    group = _group(estate.id, owners="AB", others=())
+    with pytest.raises(TransitionRefused) as refused:
+        GROUP_FLOW.fire(db.session, group, "form")
+    message = str(refused.value)
+    assert "满足以下任一条件方可筹备" in message
+    assert "超过总面积的 50%" in message and "现为 50.00%" in message
+    assert "达到总套数的 60%" in message and "现为 3 / 6 套（50.00%）" in message
+    assert "满 2 年" in message and f"首套房屋于 {TODAY - 400 * DAY:%Y年%m月%d日} 交付" in message
+    assert group.state == "applied"
+
+
+def _on(monkeypatch, day: dt.date) -> None:
+    monkeypatch.setattr(clock, "today", lambda: day)
+
+
+def test_a_local_rule_lets_an_estate_found_the_assembly_two_years_after_the_first_delivery(ctx, monkeypatch):
+    _on(monkeypatch, dt.date(2027, 3, 15))
+    estate, units = _estate()
+    _unsold(units["C"] + units["D"] + units["E"])
+    _local(estate, "first_assembly_years", "2")
+    _delivered_on(units["A"], dt.date(2025, 3, 15))  # the first delivery, two years ago today
+    _delivered_on(units["B"], dt.date(2027, 3, 1))
+    group = _group(estate.id, owners="AB", others=())
+    GROUP_FLOW.fire(db.session, group, "form")
+    assert group.state == "formed"
+
+
+def test_a_day_short_of_the_local_years_is_refused(ctx, monkeypatch):
+    _on(monkeypatch, dt.date(2027, 3, 15))
+    estate, units = _estate()
+    _unsold(units["C"] + units["D"] + units["E"])
+    _local(estate, "first_assembly_years", "2")
+    _delivered_on(units["A"] + units["B"], dt.date(2025, 3, 16))
+    group = _group(estate.id, owners="AB", others=())
+    with pytest.raises(TransitionRefused, match="自首套房屋交付之日起满 2 年"):
+        GROUP_FLOW.fire(db.session, group, "form")
+
+
+@pytest.mark.parametrize(("today", "formed"), [(dt.date(2025, 2, 28), False), (dt.date(2025, 3, 1), True)])
+def test_a_first_delivery_on_29_february_completes_its_year_on_1_march(ctx, monkeypatch, today, formed):
+    _on(monkeypatch, today)
+    estate, units = _estate()
+    _unsold(units["C"] + units["D"] + units["E"])
+    _local(estate, "first_assembly_years", "1")
+    _delivered_on(units["A"] + units["B"], dt.date(2024, 2, 29))
+    group = _group(estate.id, owners="AB", others=(), applied_on=today)
+    if formed:
+        GROUP_FLOW.fire(db.session, group, "form")
+    else:
+        with pytest.raises(TransitionRefused, match="满 1 年"):
+            GROUP_FLOW.fire(db.session, group, "form")
+    assert (group.state == "formed") is formed
+
+
+def test_an_unsold_units_delivery_date_does_not_start_the_years(ctx):
+    estate, units = _estate()
+    _unsold(units["C"] + units["D"] + units["E"])
+    _local(estate, "first_assembly_years", "2")
+    _delivered_on(units["C"], TODAY.replace(year=TODAY.year - 5))  # unsold: handed to no buyer
+    _delivered_on(units["A"] + units["B"], TODAY - DAY)
+    group = _group(estate.id, owners="AB", others=())
+    with pytest.raises(TransitionRefused, match="首套房屋于"):
+        GROUP_FLOW.fire(db.session, group, "form")
 
 
 def test_an_even_number_of_members_is_refused(ctx):

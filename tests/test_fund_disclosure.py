@@ -241,10 +241,9 @@ def test_the_disclosure_pages_read_in_chinese(app, client, url):
 
 # -- the demo fund (issue 5, "Done means") ------------------------------------------------------
 
-def test_demo_has_one_fund_account_per_estate_without_silent_consent(ctx):
+def test_demo_has_one_fund_account_per_estate(ctx):
     accounts = db.session.execute(select(FundAccount)).scalars().all()
     assert sorted(a.estate_id for a in accounts) == sorted(db.session.execute(select(Estate.id)).scalars())
-    assert not any(a.silent_consent for a in accounts)
 
 
 def test_demo_first_deposit_of_every_unit_is_area_times_rate(ctx):

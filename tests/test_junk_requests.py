@@ -8,7 +8,8 @@ from flask_appbuilder import ModelView
 
 from tests.support import client_of
 
-JUNK_VALUES = ["\x00", "99999999999999999999", "2026-13-45", "-1", "'; DROP TABLE unit; --"]
+#: "²" is a digit to str.isdigit() and not a number to int()
+JUNK_VALUES = ["\x00", "99999999999999999999", "2026-13-45", "-1", "'; DROP TABLE unit; --", "²"]
 JUNK_IDS = ["99999999999", "-1", "0", "abc", "1.5", "1e3"]
 
 
@@ -47,7 +48,7 @@ def test_junk_order_and_paging_parameters_of_every_list_are_not_a_server_error(a
         first = next(iter(view.order_columns or ["id"]))
         for query in ({f"_oc_{name}": "room_no'"}, {f"_oc_{name}": "no_such_column"},
                       {f"_oc_{name}": first, f"_od_{name}": "sideways"},
-                      {f"page_{name}": "-5"}, {f"psize_{name}": "1e9"}, {"_flt_x_y": "1"}):
+                      {f"page_{name}": "-5"}, {f"page_{name}": "²"}, {f"psize_{name}": "²"}, {"_flt_x_y": "1"}):
             answer = _answer(client, view.route_base + "/list/", **query)
             if not isinstance(answer, int) or answer >= 500:
                 failures.append((view.route_base, query, answer))
@@ -86,3 +87,28 @@ def test_a_lone_surrogate_in_a_rest_query_is_refused_in_chinese(app):
     answer = client_of(app, "admin").get("/api/v1/unit/", query_string={"q": q})
     assert answer.status_code == 400
     assert "无效的控制字符" in answer.get_json()["message"]
+
+
+def _post(client, url: str, data: dict) -> int | str:
+    try:
+        return client.post(url, data=data).status_code
+    except Exception as error:  # the test app propagates what would be a 500
+        return repr(error)[:120]
+
+
+def test_a_digit_int_refuses_is_no_id_on_the_hand_written_pages(app):
+    """Ids typed into the pages written by hand (not generated) are read by one rule: "²" or a
+    number beyond the id column is no record, so the answer is a 4xx or the page as if none was chosen."""
+    admin, board = client_of(app, "admin"), app.test_client()
+    answers = {
+        "账单 催缴 ?unit": _answer(admin, "/bill/dunning/", unit="²"),
+        "账单 催缴 ?building": _answer(admin, "/bill/dunning/", building="99999999999"),
+        "小区概览 ?estate": _answer(admin, "/dashboard/estate/", estate="²"),
+        "批量生成账单": _post(admin, "/bill/generate/", {"estate": "²", "first": "2026-01", "months": "²"}),
+        "首期交存": _post(admin, "/fund_entry/deposit/", {"estate": "²", "day": "2026-01-01"}),
+        "分户账查询": _post(board, "/public/estate/1/fund/ledger", {"building": "²", "room": "1-0101", "id_suffix": "123456"}),
+        "草案意见": _post(board, "/public/estate/1/governance", {"document": "²", "building": "²", "content": "意见"}),
+        "表单的关联选择": _post(admin, "/unit/add", {"building": "²", "room_no": "1-0101"}),
+    }
+    failures = {name: answer for name, answer in answers.items() if not isinstance(answer, int) or answer >= 500}
+    assert failures == {}

@@ -14,21 +14,23 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.fakes import id_card
 from models import clock
 from models.errors import Refused
 from models.estate import Building, Estate, Unit
-from models.fund_vote import ONE_BALLOT
+from models.fund_vote import ONE_BALLOT, VoteResult
 from models.owners_assembly import (
     MEETING_FLOW, MatterResult, MeetingBallot, MeetingChoice, MeetingMatter, MeetingProposer, MeetingRoll, OwnersMeeting,
     cast_agenda, tally_of,
 )
 from models.people import Owner, UnitOwnership
+from models.repair_fund import FUND_FLOW, FundApplication, FundScope
 from models.settings import LocalSetting, Settings
-from models.workflow import Frozen, TransitionRefused
+from models.workflow import Frozen, TransitionRefused, timeline
 from tests.support import client_of, in_db, text_of
 
 TODAY = clock.today()
@@ -211,6 +213,21 @@ def test_a_unit_of_another_estate_is_not_on_the_roll(ctx):
                     recorded_by="测试", code="X")
 
 
+def test_the_database_refuses_a_choice_on_another_meetings_matter(ctx):
+    """A choice is held to its ballot's meeting by keys, whoever writes it (not only cast_agenda)."""
+    estate, units = _estate()
+    meeting = _voting(estate, "covenant")
+    other = _meeting(estate, "raise_fund")
+    ballot = _cast(meeting, units["B"][0], YES)
+    for meeting_id in (meeting.id, other.id):  # either the matter's or the ballot's meeting is wrong
+        with pytest.raises(IntegrityError), db.session.begin_nested():
+            db.session.execute(insert(MeetingChoice.__table__).values(
+                ballot_id=ballot.id, estate_id=estate.id, meeting_id=meeting_id, matter_id=other.matters[0].id,
+                choice=YES))
+    assert db.session.scalar(select(func.count()).select_from(MeetingChoice)
+                             .where(MeetingChoice.ballot_id == ballot.id)) == 1
+
+
 # -- the count: one set of ballots, each matter by its own threshold --------------------------------
 
 def test_the_same_ballots_carry_an_ordinary_matter_and_fail_a_three_quarter_one(ctx):
@@ -306,8 +323,8 @@ def test_an_owner_votes_the_whole_agenda_on_the_public_board(app):
     response = client.post(f"/public/meeting/{meeting_id}", data=_form(app, meeting_id, unit, codes[unit], [YES, NO]))
     assert response.status_code == 200 and "投票成功" in text_of(response)
     assert "全部 2 套房屋（200.00 ㎡）" in text_of(response)
-    stored = in_db(app, lambda: sorted(db.session.execute(select(MeetingChoice.choice).join(MeetingBallot).where(
-        MeetingBallot.meeting_id == meeting_id)).scalars().all()))
+    stored = in_db(app, lambda: sorted(db.session.execute(select(MeetingChoice.choice).where(
+        MeetingChoice.meeting_id == meeting_id)).scalars().all()))
     assert stored == [NO, YES]
 
 
@@ -357,6 +374,17 @@ def test_the_committee_records_a_paper_ballot_for_the_whole_agenda(app):
     channel = in_db(app, lambda: db.session.scalar(select(MeetingBallot.channel).where(
         MeetingBallot.meeting_id == meeting_id)))
     assert channel == "paper"
+
+
+def test_the_printed_ballots_carry_every_matter_for_each_person_once(app):
+    meeting_id, _units, codes = _seed_voting(app)
+    page = text_of(client_of(app, "admin").get(f"/owners_meeting/print_ballots/{meeting_id}"))
+    assert page.count('<section class="slip">') == 5  # A's two units share one slip
+    assert all(page.count(code) == 2 for code in set(codes.values()))  # the slip and the roll
+    assert page.count("事项1") == 5 and page.count("事项2") == 5
+    assert "对全部事项逐项表决" in page and "返回表决与计票" in page
+    assert f'href="/owners_meeting/tally/{meeting_id}"' in page
+    assert "fund_print.css" in page and not re.search(r'(?:src|href)="(?:https?:)?//', page)
 
 
 def test_a_manager_may_read_a_meeting_but_not_announce_it(app):
@@ -547,3 +575,135 @@ def test_a_proposer_is_an_owner_of_the_estate(ctx):
     db.session.add(MeetingProposer(meeting_id=meeting.id, owner_id=stranger.id))
     with pytest.raises(Refused, match="所选的业主不属于同一小区"):
         db.session.flush()
+
+
+# -- 使用维修资金 decided by the whole estate at a meeting --------------------------------------------
+
+def _fund_application(estate: Estate, units: dict[str, list[int]] | None = None) -> FundApplication:
+    """A plan approved by the committee and now published (7 days by default), its 列支范围 the
+    estate's one building (every unit), or the units named."""
+    app = FundApplication(estate_id=estate.id, title="外墙翻新", repair_part="外墙", budget=Decimal("60000.00"),
+                          contractor="某某建筑工程有限公司", plan="60 天完工", exclusion_declared=True)
+    building = db.session.scalar(select(Building.id).where(Building.estate_id == estate.id))
+    app.scope = ([FundScope(unit_id=u) for ids in units.values() for u in ids] if units
+                 else [FundScope(building_id=building)])
+    db.session.add(app)
+    db.session.flush()
+    for step in ("submit", "approve"):
+        FUND_FLOW.fire(db.session, app, step, None, "同意")
+    return app
+
+
+def _fund_meeting(estate: Estate, app: FundApplication) -> OwnersMeeting:
+    meeting = OwnersMeeting(estate_id=estate.id, title="维修资金使用表决会议", vote_from=TODAY + 15 * DAY,
+                            vote_until=TODAY + 29 * DAY,
+                            matters=[MeetingMatter(position=1, matter="use", title="外墙翻新使用维修资金",
+                                                   fund_application_id=app.id)])
+    db.session.add(meeting)
+    db.session.flush()
+    return meeting
+
+
+def _counted(meeting: OwnersMeeting, units: dict[str, list[int]], yes: str, no: str) -> None:
+    MEETING_FLOW.fire(db.session, meeting, "announce")
+    _move(meeting, vote_from=TODAY, vote_until=TODAY + 14 * DAY)
+    MEETING_FLOW.fire(db.session, meeting, "open_vote")
+    for people, choice in ((yes, YES), (no, NO)):
+        for person in people:
+            _cast(meeting, units[person][0], choice)
+    _move(meeting, vote_from=TODAY - 14 * DAY, vote_until=TODAY - DAY)
+    MEETING_FLOW.fire(db.session, meeting, "close_vote")
+
+
+def test_a_plan_of_the_whole_estate_passed_at_a_meeting_goes_on_to_the_works(ctx):
+    estate, units = _estate()
+    app = _fund_application(estate)
+    meeting = _fund_meeting(estate, app)
+    _counted(meeting, units, yes="ABCD", no="E")  # 同意 500 of 600 ㎡, 4 of 5 persons
+    result = db.session.execute(select(VoteResult).where(VoteResult.application_id == app.id)).scalar_one()
+    assert app.state == "vote_passed" and result.passed
+    assert (result.yes_area, result.participating_area, result.yes_heads, result.participating_heads) == (
+        Decimal("500.00"), Decimal("600.00"), 4, 5)
+    assert (app.vote_from, app.vote_until) == (TODAY - 14 * DAY, TODAY - DAY)
+    event = timeline(db.session, app)[-1]
+    assert (event.transition, event.to_state, event.username) == ("count_at_meeting", "vote_passed", "业主大会")
+    assert "维修资金使用表决会议 第 1 项" in event.comment
+
+
+def test_the_meetings_notice_shows_the_plan_put_to_the_owners(app):
+    def seed():
+        estate, _units = _estate()
+        meeting = _fund_meeting(estate, _fund_application(estate))
+        MEETING_FLOW.fire(db.session, meeting, "announce")
+        db.session.commit()
+        return meeting.id
+
+    page = text_of(app.test_client().get(f"/public/meeting/{in_db(app, seed)}"))
+    assert "维修资金使用方案：外墙翻新，维修部位 外墙，费用预算 60,000.00 元" in page
+
+
+def test_a_plan_the_meeting_rejects_fails_as_its_own_vote_would(ctx):
+    estate, units = _estate()
+    app = _fund_application(estate)
+    # A (200 ㎡) and B agree, C, D and E disagree: 300 of 600 ㎡ is half, not more than half
+    _counted(_fund_meeting(estate, app), units, yes="AB", no="CDE")
+    assert app.state == "vote_failed"
+
+
+def test_a_plan_of_part_of_the_estate_is_voted_by_its_owners_not_the_meeting(ctx):
+    estate, units = _estate()
+    app = _fund_application(estate, {"A": units["A"], "B": units["B"]})
+    meeting = _fund_meeting(estate, app)
+    with pytest.raises(TransitionRefused, match="列支范围为 3 套房屋，不是本小区全部 6 套"):
+        MEETING_FLOW.fire(db.session, meeting, "announce")
+
+
+def test_a_plan_still_under_publicity_when_voting_starts_is_refused(ctx):
+    estate, _units = _estate()
+    Settings.current(db.session).fund_publicity_days = 20  # published until today + 19
+    meeting = _fund_meeting(estate, _fund_application(estate))  # voting from today + 15
+    with pytest.raises(TransitionRefused, match="方案公示期至 .*会议表决开始须在公示期满之后"):
+        MEETING_FLOW.fire(db.session, meeting, "announce")
+
+
+def test_a_plan_the_committee_has_not_approved_stays_off_the_agenda(ctx):
+    estate, _units = _estate()
+    app = FundApplication(estate_id=estate.id, title="外墙翻新", repair_part="外墙", budget=Decimal("60000.00"),
+                          contractor="某某建筑工程有限公司", plan="60 天完工", exclusion_declared=True)
+    db.session.add(app)
+    db.session.flush()
+    meeting = _fund_meeting(estate, app)
+    with pytest.raises(TransitionRefused, match="须经业委会审核并处于方案公示阶段，现为「草稿」"):
+        MEETING_FLOW.fire(db.session, meeting, "announce")
+
+
+def test_a_plan_on_an_announced_agenda_is_not_voted_separately(ctx):
+    estate, _units = _estate()
+    app = _fund_application(estate)
+    meeting = _fund_meeting(estate, app)
+    MEETING_FLOW.fire(db.session, meeting, "announce")
+    db.session.execute(update(FundApplication.__table__).where(FundApplication.__table__.c.id == app.id)
+                       .values(publicity_until=TODAY - DAY))  # its publicity is over
+    db.session.expire(app)
+    with pytest.raises(TransitionRefused, match="已列入业主大会会议「维修资金使用表决会议」的议程"):
+        FUND_FLOW.fire(db.session, app, "open_vote", None, "")
+    assert app.state == "publicity"
+
+
+def test_a_plan_is_put_to_the_meeting_by_a_matter_of_its_own_kind(app):
+    def seed():
+        estate = db.session.execute(select(Estate).order_by(Estate.id)).scalars().first()
+        fund = FundApplication(estate_id=estate.id, title="屋面改建", matter="rebuild", repair_part="屋面",
+                               budget=Decimal("90000.00"), contractor="某某公司", plan="30 天", exclusion_declared=True)
+        meeting = _meeting(estate, "other")
+        db.session.add(fund)
+        db.session.commit()
+        return meeting.id, fund.id
+
+    meeting_id, fund_id = in_db(app, seed)
+    response = client_of(app, "admin").post("/api/v1/meeting_matter/", json={
+        "meeting": meeting_id, "position": 2, "matter": "use", "title": "屋面改建", "fund_application": fund_id})
+    assert response.status_code == 400
+    assert "该维修资金使用申请的表决事项为「改建、重建建筑物及其附属设施」" in response.get_json()["message"]
+    assert in_db(app, lambda: db.session.scalar(select(MeetingMatter.id).where(
+        MeetingMatter.fund_application_id == fund_id))) is None

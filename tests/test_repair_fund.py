@@ -17,9 +17,10 @@ from models import clock
 from models.errors import Refused
 from models.estate import Building, Estate, Unit
 from models.fund_vote import ONE_BALLOT, Ballot, VoteResult, VoteRoll, Voter, tally
+from models.governing_documents import GoverningDocument
 from models.people import Owner, UnitOwnership
 from models.repair_fund import (
-    FUND_FLOW, FundAccount, FundApplication, FundEntry, FundPayment, FundScope, apportion, balances, cast_ballot,
+    FUND_FLOW, FundApplication, FundEntry, FundPayment, FundScope, apportion, balances, cast_ballot,
     current_tally, deposit_first, disburse, reverse_entry, shortfalls, top_up_warnings,
     vote_rule,
 )
@@ -349,7 +350,7 @@ def test_the_count_in_the_database_equals_the_count_of_the_law(ctx, choices, sil
     try:
         _one_owner_of(estate, 4)
         app = _advance(_application(estate), "open_vote")
-        db.session.execute(update(FundAccount).where(FundAccount.estate_id == estate.id)
+        db.session.execute(update(FundApplication).where(FundApplication.id == app.id)
                            .values(silent_consent=silence_is_consent))
         roll = db.session.execute(select(VoteRoll).where(VoteRoll.application_id == app.id)
                                   .order_by(VoteRoll.unit_id)).scalars().all()
@@ -625,12 +626,51 @@ def test_an_owner_of_three_units_who_returns_one_ballot_participates_with_all_th
     assert after.participating_area - before.participating_area == area
 
 
+def _rules_in_force(estate: Estate, *, silence_is_consent: bool) -> None:
+    """The estate's 议事规则 in force is a new version that says (or not) that owners who do not
+    vote consent; the versions before it are superseded (plain UPDATEs: versions in force are frozen)."""
+    db.session.execute(update(GoverningDocument).where(GoverningDocument.estate_id == estate.id,
+                                                       GoverningDocument.state == "in_force").values(state="superseded"))
+    db.session.add(GoverningDocument(estate_id=estate.id, kind="rules_of_procedure", title="业主大会议事规则",
+                                     state="in_force", silent_consent=silence_is_consent))
+    db.session.flush()
+
+
+def test_a_fund_vote_counts_silence_as_consent_where_the_rules_in_force_say_so(ctx):
+    estate = _estate()
+    _rules_in_force(estate, silence_is_consent=True)
+    app = _advance(_application(estate), "open_vote")
+    counted = current_tally(db.session, app)
+    assert app.silent_consent is True
+    # nobody has voted: every person and all their area agree by silence
+    assert (counted.silent_heads, counted.silent_area) == (counted.total_heads, counted.total_area)
+    assert counted.total_heads > 0
+
+
+def test_a_fund_vote_counts_no_silence_where_the_rules_in_force_do_not_say_so(ctx):
+    estate = _estate()
+    _rules_in_force(estate, silence_is_consent=False)
+    db.session.add(GoverningDocument(estate_id=estate.id, kind="covenant", title="管理规约修订草案", silent_consent=True))
+    app = _advance(_application(estate), "open_vote")  # a draft saying so does not count
+    counted = current_tally(db.session, app)
+    assert app.silent_consent is False
+    assert (counted.silent_heads, counted.silent_area, counted.participating_heads) == (0, 0, 0)
+
+
+def test_rules_adopted_after_a_fund_vote_opened_do_not_change_its_count(ctx):
+    estate = _estate()
+    _rules_in_force(estate, silence_is_consent=False)
+    app = _advance(_application(estate), "open_vote")
+    _rules_in_force(estate, silence_is_consent=True)
+    assert current_tally(db.session, app).silent_heads == 0
+
+
 def test_with_silent_consent_an_owner_who_voted_is_never_partly_silent(ctx):
     """An owner who voted 反对 through one unit has no unit left to count as 同意 by silence."""
     estate = _estate()
     units = _one_owner_of(estate, 2)
+    _rules_in_force(estate, silence_is_consent=True)
     app = _advance(_application(estate), "open_vote")
-    db.session.execute(update(FundAccount).where(FundAccount.estate_id == estate.id).values(silent_consent=True))
     silent_before = current_tally(db.session, app).silent_area
     _cast(app, units[0].id, "no")
     after = current_tally(db.session, app)

@@ -16,7 +16,7 @@ from sqlalchemy import inspect, or_, select
 from wtforms import StringField
 
 from app.roles import may_act_on, rows_acted_on
-from models.base import INT_MAX, Entity, lookup_columns_of, normalized, value_kind
+from models.base import INT_MAX, Entity, lookup_columns_of, normalized, small_number, value_kind
 from models.rules import violations
 from views.api_zh import ChineseResponses
 from views.errors import Refused
@@ -383,7 +383,7 @@ class EntityModelView(MaskedColumns, ModelView):
         from views.filters import KeywordFilter
 
         page = request.args.get("page", "1")
-        page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+        page = small_number(page, 10_000) or 1
         size = 20
         typed = request.args.get("q", "")
         hidden, refused = personal_data_filters(None, typed, self)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from app.roles import DASHBOARD_MENU, DASHBOARD_PAGES, DASHBOARD_VIEW, rows_acted_on
 from models import clock
-from models.base import Entity, declared_entities
+from models.base import Entity, declared_entities, row_id
 from models.dashboard import (
     CHART_ESTATES, FIGURES, Context, Figure, kpi_values, waiting_items, waiting_transitions,
 )
@@ -137,9 +137,9 @@ class DashboardView(BaseView):
         estates = session.execute(select(Estate.id, Estate.name).order_by(Estate.code)).all()
         wanted = request.args.get("estate", "")
         if wanted:
-            if not wanted.isdigit() or int(wanted) not in {e.id for e in estates}:
+            if row_id(wanted) not in {e.id for e in estates}:
                 abort(404)
-            chosen = int(wanted)
+            chosen = row_id(wanted)
         elif estates:
             chosen = estates[0].id
         else:

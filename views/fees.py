@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from app.audit import record_bulk
 from app.jobs import enqueue, every_minute, handler, submit, submit_once
 from models import clock
+from models.base import row_id, small_number
 from models.errors import Refused
 from models.filter_ops import filter_args
 from models.estate import Estate, reading_order
@@ -97,9 +98,9 @@ class BillActions:
         form = {"estate": request.form.get("estate", ""), "first": request.form.get("first", ""),
                 "months": request.form.get("months", "1")}
         if request.method == "POST":
-            estate = session.get(Estate, int(form["estate"])) if form["estate"].isdigit() else None
+            estate = session.get(Estate, row_id(form["estate"]) or 0)
             first = _month(form["first"])
-            months = int(form["months"]) if form["months"].isdigit() and len(form["months"]) < 4 else 0
+            months = small_number(form["months"], 1000) or 0
             try:
                 if estate is None:
                     raise Refused("请选择小区")
@@ -153,10 +154,10 @@ class BillActions:
         query = (select(Bill).join(Unit, Bill.unit_id == Unit.id).join(Building, Unit.building_id == Building.id)
                  .where(Bill.outstanding > 0, Bill.period < cutoff)
                  .order_by(Unit.estate_id, *reading_order(), Bill.period, Bill.item_id))
-        if unit_id.isdigit():
-            query = query.where(Unit.id == int(unit_id))
-        elif building_id.isdigit():
-            query = query.where(Unit.building_id == int(building_id))
+        if row_id(unit_id):
+            query = query.where(Unit.id == row_id(unit_id))
+        elif row_id(building_id):
+            query = query.where(Unit.building_id == row_id(building_id))
         else:  # which 楼栋 have households in arrears: how many, how much; each printable at once
             overdue = (Bill.outstanding > 0, Bill.period < cutoff)
             buildings = session.execute(

@@ -10,7 +10,7 @@ from markupsafe import Markup, escape
 from wtforms import DateTimeLocalField, DecimalField, Field, SelectField
 from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
-from models.base import Choices
+from models.base import Choices, row_id
 
 
 class ChoiceField(SelectField):
@@ -115,7 +115,7 @@ class AjaxRelationField(Field):
         raw = valuelist[0] if valuelist else ""
         self.data = None
         if raw:
-            self.data = self.interface.get(raw) if raw.isdigit() else None
+            self.data = self.interface.get(raw) if row_id(raw) else None
             self._bad_id = self.data is None
 
     def pre_validate(self, form: Any) -> None:

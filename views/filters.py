@@ -19,7 +19,7 @@ from flask_appbuilder.exceptions import InvalidColumnFilterFABException, Invalid
 from flask_appbuilder.models.filters import BaseFilter, BaseFilterConverter, FilterRelation, Filters
 from sqlalchemy import Integer, String, and_, false, inspect, or_
 
-from models.base import INT_MAX, admin_of
+from models.base import INT_MAX, admin_of, row_id
 from models.filter_ops import OPS, column_kind
 from models.rules import column_info
 
@@ -116,9 +116,9 @@ class AppFilter(BaseFilter):
                 return False
             raise BadFilter(f"「{self.label}」请选择 是 或 否")
         if self.kind == "relation":
-            if not text.isdigit() or not 0 < int(text) <= INT_MAX:
+            if row_id(text) is None:
                 raise BadFilter(f"所选的「{self.label}」不存在")
-            return int(text)
+            return row_id(text)
         if self.kind == "number":
             return self._number(text)
         return self._date(text)
@@ -312,7 +312,7 @@ class KeywordFilter(BaseFilter):
         elif isinstance(column.type, String):
             condition = column.icontains(text, autoescape=True)
         else:
-            condition = column == int(text) if text.isdigit() and int(text) <= INT_MAX else None
+            condition = column == int(text) if text.isascii() and text.isdigit() and int(text) <= INT_MAX else None
         return None if condition is None else through(hops, condition)
 
 

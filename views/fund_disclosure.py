@@ -18,7 +18,7 @@ from models import clock
 from models.estate import Estate
 from models.repair_fund import ENTRY_KINDS, FundAccount
 from models.repair_fund_disclosure import Period, disclose, parse_period, period_of, periods
-from models.settings import Settings
+from models.settings import settings_for
 from views.registry import extends
 
 
@@ -43,7 +43,7 @@ class FundDisclosurePages:
         estate = next((e for e in estates if str(e.id) == wanted), None) if wanted else estates[0]
         if estate is None:
             abort(404)  # not an estate of this user: as if it did not exist
-        months = Settings.current(session).fund_disclosure_months
+        months = settings_for(session, estate.id).fund_disclosure_months
         today = clock.today()
         choices = periods(session, estate.id, months, today)
         start, end = _date(request.args.get("start")), _date(request.args.get("end"))

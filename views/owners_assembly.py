@@ -147,4 +147,6 @@ class OwnersMeetingActions:
         meeting = self._meeting(pk)
         slips = ballot_slips(self.datamodel.session, MeetingRoll, MeetingRoll.meeting_id == meeting.id)
         return self.render_template("assembly/print_ballots.html", title=f"{meeting.title} · 表决票", meeting=meeting,
-                                    slips=slips, choices=BALLOT_CHOICES, matters=MATTERS, today=clock.today())
+                                    slips=slips, estate=meeting.estate, subject=meeting.title,
+                                    back_url=url_for(f"{self.endpoint}.tally", pk=meeting.id),
+                                    choices=BALLOT_CHOICES, matters=MATTERS, today=clock.today())

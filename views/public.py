@@ -16,13 +16,13 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 from flask import session as browser_session
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app import wechat
 from app.extensions import db
 from app.scoping import limit_request_to
 from models import clock
-from models.base import ALL_ESTATES, decimal_text
+from models.base import ALL_ESTATES, decimal_text, row_id
 from models.errors import Refused
 from models.estate import Building, Estate, Unit
 from models.fees import BILLING_BASES, BILLING_MODES, PRICE_FORMS, FeeStandard, FeeStandardLine, in_force
@@ -33,7 +33,7 @@ from models.first_assembly import SIDES, PreparatoryGroup
 from models.first_assembly import STATES as GROUP_STATES
 from models.governing_documents import KINDS as DOCUMENT_KINDS
 from models.governing_documents import STATES as DOCUMENT_STATES
-from models.governing_documents import GoverningDocument
+from models.governing_documents import NOT_UNDER_COMMENT, DraftComment, GoverningDocument
 from models.owners_assembly import MatterResult, MeetingMatter, OwnersMeeting
 from models.outbox import WeChatBinding
 from models.people import Owner, UnitOwnership
@@ -44,7 +44,7 @@ from models.repair_fund_disclosure import (
     PUBLISHED_PLAN_STATES, apportionments, disclose, parse_period, period_of, periods, published_applications,
     unit_entries,
 )
-from models.settings import Settings
+from models.settings import Settings, settings_for
 from views.owners_assembly import agenda_approvals, agenda_choices, standings_of
 
 public = Blueprint("public", __name__, url_prefix="/public")
@@ -143,7 +143,8 @@ LOOKUP_REFUSED = "房屋或证件号码后六位不正确，请核对后重新�
 #: page tells a guesser nothing about which rooms exist or vote
 VOTE_REFUSED = "房号或电子投票码不正确，请核对表决票后重新输入。"
 #: the endpoints whose refused attempts count towards the public rate limit (app/hardening.py)
-OWNER_FORMS = frozenset({"public.fund_ledger", "public.vote", "public.meeting", "public.wechat_binding"})
+OWNER_FORMS = frozenset({"public.fund_ledger", "public.vote", "public.meeting", "public.wechat_binding",
+                         "public.governance"})
 
 
 @public.app_template_filter("yuan")
@@ -176,7 +177,7 @@ def fund_notice(estate_id: int):
     """维修资金公开: the period's figures, published plans, vote results and settlements."""
     estate = _estate_or_404(estate_id)
     session = db.session
-    months = session.execute(select(Settings), execution_options=_ACROSS_ESTATES).scalar_one().fund_disclosure_months
+    months = settings_for(session, estate_id).fund_disclosure_months
     today = clock.today()
     choices = periods(session, estate_id, months, today, _ACROSS_ESTATES)
     period = parse_period(request.args.get("period"), months) or period_of(today, months)
@@ -237,10 +238,10 @@ def _proven_owners(estate_id: int, building: str, room: str, id_suffix: str) -> 
 
 
 def _unit(estate_id: int, building: str, room: str):
-    if not building.isdigit() or not room:
+    if row_id(building) is None or not room:
         return None
     return db.session.execute(
-        select(Unit).where(Unit.estate_id == estate_id, Unit.building_id == int(building), Unit.room_no == room),
+        select(Unit).where(Unit.estate_id == estate_id, Unit.building_id == row_id(building), Unit.room_no == room),
         execution_options=_ACROSS_ESTATES,
     ).scalar_one_or_none()
 
@@ -300,6 +301,7 @@ def meeting(meeting_id: int):
             joinedload(OwnersMeeting.matters).joinedload(MeetingMatter.candidates).joinedload(Candidate.owner),
             joinedload(OwnersMeeting.matters).joinedload(MeetingMatter.company),
             joinedload(OwnersMeeting.matters).joinedload(MeetingMatter.document),
+            joinedload(OwnersMeeting.matters).joinedload(MeetingMatter.fund_application),
         ).where(OwnersMeeting.id == meeting_id),
         execution_options=_ACROSS_ESTATES).unique().scalar_one_or_none()
     if found is None or found.state not in assembly.PUBLIC_STATES:
@@ -341,7 +343,7 @@ def meeting(meeting_id: int):
     ), (400 if error else 200)
 
 
-@public.route("/estate/<int:estate_id>/governance")
+@public.route("/estate/<int:estate_id>/governance", methods=["GET", "POST"])
 def governance(estate_id: int):
     """业主自治公示: the 筹备组 of the first assembly once its members are announced (指导规则第十二条)
     with the owners' roll it confirmed (第十三条), and the 管理规约 and 议事规则 in force, with the
@@ -357,8 +359,47 @@ def governance(estate_id: int):
         .where(GoverningDocument.estate_id == estate_id, GoverningDocument.state != "draft")
         .order_by(GoverningDocument.kind, GoverningDocument.version.desc()),
         execution_options=_ACROSS_ESTATES).scalars().all()
-    return render_template("public/governance.html", estate=estate, groups=groups, documents=documents,
-                           sides=SIDES, group_states=GROUP_STATES, kinds=DOCUMENT_KINDS, document_states=DOCUMENT_STATES)
+    form = {"building": request.form.get("building", ""), "room": request.form.get("room", "").strip(),
+            "document": request.form.get("document", ""), "content": request.form.get("content", "").strip()}
+    error = done = None
+    if request.method == "POST":
+        error, done = _comment_on_draft(estate_id, form)
+    drafts = db.session.execute(
+        select(GoverningDocument).options(selectinload(GoverningDocument.comments))
+        .where(GoverningDocument.estate_id == estate_id, GoverningDocument.state == "draft",
+               GoverningDocument.comment_until.is_not(None))
+        .order_by(GoverningDocument.comment_until.desc(), GoverningDocument.id),
+        execution_options=_ACROSS_ESTATES).scalars().all()
+    return render_template("public/governance.html", estate=estate, groups=groups, documents=documents, drafts=drafts,
+                           buildings=_buildings(estate_id), form=form, error=error, done=done, today=clock.today(),
+                           sides=SIDES, group_states=GROUP_STATES, kinds=DOCUMENT_KINDS, document_states=DOCUMENT_STATES,
+                           comment_limit=COMMENT_LIMIT), (400 if error else 200)
+
+
+#: the longest comment an owner may send from the board
+COMMENT_LIMIT = 1000
+
+
+def _comment_on_draft(estate_id: int, form: dict[str, str]) -> tuple[str | None, str | None]:
+    """An owner's comment on a draft out for comment: (error, confirmation)."""
+    document = db.session.execute(
+        select(GoverningDocument).where(GoverningDocument.id == row_id(form["document"]),
+                                        GoverningDocument.estate_id == estate_id),
+        execution_options=_ACROSS_ESTATES).scalar_one_or_none() if row_id(form["document"]) else None
+    if document is None or not document.open_for_comment(clock.today()):
+        return NOT_UNDER_COMMENT, None
+    if not form["content"]:
+        return "请填写意见内容", None
+    if len(form["content"]) > COMMENT_LIMIT:
+        return f"意见内容不能超过 {COMMENT_LIMIT} 字，现为 {len(form['content'])} 字", None
+    _unit_found, proven = _proven_owners(estate_id, form["building"], form["room"], request.form.get("id_suffix", ""))
+    if not proven:
+        return _refused(LOOKUP_REFUSED), None
+    db.session.add(DraftComment(document_id=document.id, owner_id=proven[0], channel="online",
+                                submitted_on=clock.today(), content=form["content"]))
+    db.session.commit()
+    form["content"] = ""
+    return None, f"已收到您对「{document.title}」的意见。答复后将在本页公示（不显示姓名）。"
 
 
 # -- WeChat: an owner binds the WeChat they opened this page in, to receive notices there ----------

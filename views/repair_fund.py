@@ -21,15 +21,16 @@ from sqlalchemy import func, or_, select, true
 from sqlalchemy.orm import joinedload
 
 from models import clock
-from models.base import batches
+from models.base import batches, row_id, small_number
 from models.errors import Refused
 from models.estate import Building, Estate, Unit, reading_key, reading_order
 from models.fund_vote import BALLOT_CHOICES, MATTERS, Ballot, VoteResult, VoteRoll, percent_text
+from models.owners_assembly import deciding_meeting
 from models.repair_fund import (
     CATEGORIES, ENTRY_KINDS, STATES, FundApplication, FundEntry, FundPayment, balances, cast_ballot,
     covered_by, current_tally, deposit_first, electorate, planned_shares, reverse_entry, top_up_warnings,
 )
-from models.settings import Settings
+from models.settings import Settings, setting_in_estates
 from views.registry import extends
 
 #: states in which the cost is settled and the payment is still to come
@@ -86,7 +87,7 @@ def unvoted_units(session, roll: type, of_vote: Any, voted: Any):
     word typed matches the building, the room or the owner's name, as every picker."""
     words = request.args.get("q", "")[:100].split()[:5]
     page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1
+    page = small_number(page, 10_000) or 1
     query = (
         select(roll.unit_id, Building.name, Unit.room_no, roll.voter_name)
         .join(Unit, Unit.id == roll.unit_id).join(Building, Building.id == Unit.building_id)
@@ -111,12 +112,12 @@ def record_paper_ballot(session, cast: Callable[[int, str], Any], covered: Calla
 
     unit, scan = request.form.get("unit", ""), None
     try:
-        if not unit.isdigit():
+        if row_id(unit) is None:
             raise Refused("请选择房屋")
         if not request.files.get("scan"):
             raise Refused("纸质表决票须上传扫描件")
         scan = save_upload(request.files["scan"])
-        ballot = cast(int(unit), scan)
+        ballot = cast(row_id(unit), scan)
         units, area = covered(session, ballot)
         session.commit()
     except Refused as refused:
@@ -194,10 +195,10 @@ class FundEntryActions:
         """首期交存: 建筑面积 × 交存标准 for every unit of an estate that has not deposited."""
         session = self.datamodel.session
         estates = session.execute(select(Estate).order_by(Estate.code)).scalars().all()
-        rate = Settings.current(session).fund_deposit_rate
+        rates = setting_in_estates(session, "fund_deposit_rate", [e.id for e in estates])
         form = {"estate": request.form.get("estate", ""), "day": request.form.get("day", clock.today().isoformat())}
         if request.method == "POST":
-            estate = session.get(Estate, int(form["estate"])) if form["estate"].isdigit() else None
+            estate = session.get(Estate, row_id(form["estate"]) or 0)
             if estate is not None and estate.id not in {e.id for e in estates}:
                 estate = None  # another estate's id reads like no estate at all
             try:
@@ -207,7 +208,7 @@ class FundEntryActions:
                     day = dt.date.fromisoformat(form["day"])
                 except ValueError:
                     raise Refused("交存日期格式不正确") from None
-                count = deposit_first(session, estate, rate, day)
+                count = deposit_first(session, estate, rates[estate.id], day)
                 session.commit()
             except Refused as refused:
                 session.rollback()
@@ -216,7 +217,7 @@ class FundEntryActions:
                 flash(f"已为{estate.name}的 {count} 套房屋记入首期交存" if count else "该小区所有房屋均已首期交存",
                       "success")
                 return redirect(url_for(f"{self.endpoint}.list"))
-        return self.render_template("fund/deposit.html", title="首期交存", estates=estates, form=form, rate=rate)
+        return self.render_template("fund/deposit.html", title="首期交存", estates=estates, form=form, rates=rates)
 
     @expose("/top_up/")
     @has_access
@@ -299,10 +300,12 @@ class FundApplicationActions:
         """The live tally: area and headcount, each threshold with its progress."""
         session = self.datamodel.session
         app = self._application(pk)
-        counted = current_tally(session, app) if app.rule_quorum else None  # the roll opens with the vote
+        meeting = deciding_meeting(session, app)  # the whole estate decides it with a meeting's agenda
+        # the roll opens with the application's own vote
+        counted = current_tally(session, app) if app.rule_quorum and meeting is None else None
         result = session.execute(select(VoteResult).where(VoteResult.application_id == app.id)).scalar_one_or_none()
         return self.render_template(
-            "fund/tally.html", title=f"{app.title} · 表决与计票", app=app, tally=counted, result=result,
+            "fund/tally.html", title=f"{app.title} · 表决与计票", app=app, tally=counted, result=result, meeting=meeting,
             rows=tally_rows(counted) if counted else [], bars=threshold_bars(counted) if counted else [],
             roll=counted.units if counted else 0,
             choices=BALLOT_CHOICES, states=STATES,
@@ -344,6 +347,8 @@ class FundApplicationActions:
         app = self._application(pk)
         slips = ballot_slips(self.datamodel.session, VoteRoll, VoteRoll.application_id == app.id)
         return self.render_template("fund/print_ballots.html", title=f"{app.title} · 表决票", app=app, slips=slips,
+                                    estate=app.estate, subject=app.title,
+                                    back_url=url_for(f"{self.endpoint}.tally", pk=app.id),
                                     choices=BALLOT_CHOICES, matters=MATTERS, today=clock.today())
 
     def render_template(self, template: str, **kwargs: Any):

@@ -1,6 +1,7 @@
 """The first assembly in the browser, from the 筹备组 to the 备案: the 街道 official enters the
 group and its members, forms and announces it, publishes the owners' roll, drafts the
-管理规约 and 议事规则 and the first meeting with the election; an owner votes on a phone; the
+管理规约 and 议事规则 (out for comment: an owner comments from a phone, the official answers) and
+the first meeting with the election; an owner votes on a phone; the
 count puts both documents in force and elects the committee; the official names its 主任,
 confirms the 备案 and dissolves the group.
 
@@ -9,8 +10,14 @@ one member (系统设置 → 业委会委员最少人数), so that two candidate
 
 from __future__ import annotations
 
+import datetime as dt
+
+from sqlalchemy import select
+
 from app.extensions import db
 from models import clock
+from models.estate import Unit
+from models.people import Owner, UnitOwnership
 from tests.e2e.browser import expect
 from tests.e2e.test_committee_election import (
     add_election, committees_of_one, name_chair_and_file, term_of, the_others_vote_on_paper,
@@ -33,6 +40,45 @@ def an_estate_without_committee(app) -> int:
             return estate.id
         finally:
             db.session.remove()
+
+
+def an_owners_unit_and_id_suffix(app, estate_id: int, name: str) -> tuple[str, str, str]:
+    with app.app_context():
+        try:
+            unit = db.session.execute(select(Unit).join(UnitOwnership).join(Owner).where(
+                Owner.estate_id == estate_id, Owner.name == name).order_by(Unit.id)).scalars().first()
+            owner = db.session.execute(select(Owner).where(Owner.estate_id == estate_id, Owner.name == name)).scalar_one()
+            return str(unit.building_id), unit.room_no, owner.id_number[-6:]
+        finally:
+            db.session.remove()
+
+
+def comment_on_a_draft_and_answer(users, app, estate_id: int, official) -> None:
+    """An owner comments on the 管理规约 draft from a phone; the official answers it; the board
+    shows the comment and the answer, not the name."""
+    owner = users(None)
+    owner.page.set_viewport_size({"width": 390, "height": 844})
+    owner.visit(f"/public/estate/{estate_id}/governance")
+    building, room, suffix = an_owners_unit_and_id_suffix(app, estate_id, "业主C")
+    draft = owner.page.locator(".draft", has_text=DRAFTS[0][2])
+    draft.locator("select[name=building]").select_option(building)
+    draft.locator("input[name=room]").fill(room)
+    draft.locator("input[name=id_suffix]").fill(suffix)
+    draft.locator("textarea[name=content]").fill("建议写明电动自行车的停放和充电地点")
+    owner.submit(draft.get_by_role("button", name="提交意见"), confirm=True)
+    expect(owner.page.locator(".alert-success")).to_contain_text("已收到您对")
+    owner.shot("draft-commented-on-a-phone", full_page=True)
+
+    official.visit("/draft_comment/list/")
+    official.submit(official.rows("议事测试小区管理规约").locator("a[href^='/draft_comment/edit/']"))
+    official.fill("reply", "已采纳：第十二条增加集中停放充电区")
+    official.save()
+
+    owner.visit(f"/public/estate/{estate_id}/governance")
+    comments = owner.page.locator(".draft .comments")
+    expect(comments).to_contain_text("建议写明电动自行车的停放和充电地点")
+    expect(comments).to_contain_text("已采纳：第十二条增加集中停放充电区")
+    expect(comments).not_to_contain_text("业主C")
 
 
 def test_a_first_assembly_from_the_group_to_the_filing(users, app):
@@ -81,7 +127,9 @@ def prepare_hold_and_file(users, app, estate_id: int) -> None:
         official.choose("estate", ESTATE)
         official.choose("kind", kind)
         official.fill("title", title)
+        official.date("comment_until", f"{clock.today() + dt.timedelta(days=10):%Y-%m-%d}")
         official.save()
+    comment_on_a_draft_and_answer(users, app, estate_id, official)
 
     draft_meeting(official, TITLE, ESTATE, convener="首次业主大会会议筹备组")
     for position, (kind, matter, draft) in enumerate(DRAFTS, start=1):

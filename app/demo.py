@@ -240,7 +240,7 @@ DEMO_USERS = (
     ("committee_a", "委员", "赵", roles.COMMITTEE),
     ("official_jd", "监督员", "刘", roles.OFFICIAL),
 )
-#: what each demo account is responsible for (SPEC section 1); the admin sees everything
+#: what each demo account is responsible for; the admin sees everything
 DEMO_SCOPES = {"manager_a": "large_estate", "staff_a": "large_estate",
                "committee_a": "large_estate", "official_jd": "street"}
 USERS_KEY = "演示账号"
@@ -423,7 +423,8 @@ def load(
     fund = load_fund(session, rng, estate_ids, manager="manager_a", committee="committee_a", official="official_jd")
     operations = load_operations(session, rng, estate_ids)
     oversight = load_oversight(session, rng, estate_ids, official="official_jd", manager="manager_a")
-    assembly = load_assembly(session, rng, estate_ids, committee="committee_a", official="official_jd")
+    assembly = load_assembly(session, rng, estate_ids, manager="manager_a", committee="committee_a",
+                             official="official_jd")
     messages = {**_messages(session, estate_ids[0]), **_wechat_bindings(session, estate_ids)}
     session.commit()
     return {**writer.counts, **fees, **fund, **operations, **oversight, **assembly, **messages, USERS_KEY: users}

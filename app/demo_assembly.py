@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
 from flask import current_app
@@ -23,7 +24,7 @@ from app.audit import record_all
 from models import clock
 from models.committee import TERM_FLOW, CommitteeTerm
 from models.election import Candidate, MeetingApproval
-from models.estate import Estate
+from models.estate import Building, Estate
 from models.fees import Bill, arrears_before
 from models.first_assembly import GROUP_FLOW, PreparatoryGroup, PreparatoryMember
 from models.governing_documents import DraftComment, GoverningDocument
@@ -31,6 +32,7 @@ from models.owners_assembly import (
     MEETING_FLOW, MeetingBallot, MeetingChoice, MeetingMatter, MeetingProposer, MeetingRoll, OwnersMeeting,
 )
 from models.people import Owner, UnitOwnership
+from models.repair_fund import FUND_FLOW, FundApplication, FundScope
 from models.region import Community, Street
 from models.settings import LocalSetting, Settings
 
@@ -46,6 +48,7 @@ CURRENT_AGENDA = (
 )
 NEXT_AGENDA = (
     ("other", "设立小区公共收益专户并按季度公开", "公共收益单独记账，由业委会与物业共同管理。", 0.0),
+    ("use", "使用维修资金更新全小区监控和门禁系统", "列支范围为全小区，方案已经业委会审核并公示，计票结果即为该方案的表决结果。", 0.0),
 )
 
 
@@ -67,12 +70,13 @@ COMMENTS = {
 ELECTION = (5, 1, 7)
 
 
-def load_assembly(session: Session, rng: random.Random, estate_ids: list[int], *, committee: str,
+def load_assembly(session: Session, rng: random.Random, estate_ids: list[int], *, manager: str, committee: str,
                   official: str, today: dt.date | None = None) -> dict[str, int]:
     """The large estate's three meetings; the second estate's counted one (the scoping tests
     try to reach it)."""
     today = today or clock.today()
     user = current_app.appbuilder.sm.find_user(username=committee)
+    manager = current_app.appbuilder.sm.find_user(username=manager)
     _local_rule(session, estate_ids[0])
     notice = dt.timedelta(days=Settings.current(session).assembly_notice_days)
     estate_id = estate_ids[0]
@@ -90,7 +94,8 @@ def load_assembly(session: Session, rng: random.Random, estate_ids: list[int], *
     MEETING_FLOW.fire(session, current, "open_vote", user)
     ballots += _ballots(session, rng, current, CURRENT_AGENDA, share=0.3)
     _meeting(session, estate_id, "2026 年第一次临时业主大会会议", NEXT_AGENDA, today + notice + dt.timedelta(days=10), user,
-             proposers=_proposers(session, rng, estate_id, today))
+             proposers=_proposers(session, rng, estate_id, today),
+             fund_application_id=_estate_wide_plan(session, estate_id, manager, user))
     first = 0
     preparing = session.scalar(select(Estate.id).where(Estate.id.in_(estate_ids[2:]), Estate.committee_founded_on.is_(None))
                                .order_by(Estate.id).limit(1))
@@ -280,8 +285,25 @@ def _proposers(session: Session, rng: random.Random, estate_id: int, today: dt.d
             for owner_id in rng.sample(owners, len(owners) * 3 // 10)]
 
 
+def _estate_wide_plan(session: Session, estate_id: int, manager, committee) -> int:
+    """A repair-fund plan for every building of the estate, submitted by 物业 and approved by the
+    committee today: published for the fund's publicity days, then decided at a meeting."""
+    buildings = session.scalars(select(Building.id).where(Building.estate_id == estate_id).order_by(Building.id)).all()
+    app = FundApplication(
+        estate_id=estate_id, title="全小区监控和门禁系统更新改造", category="renewal", matter="use",
+        repair_part="各楼栋单元门禁、公共区域监控", budget=Decimal("386000.00"), contractor="北京安视达智能科技有限公司",
+        plan="分楼栋施工，90 天完成；旧设备拆除后统一回收。", exclusion_declared=True,
+        scope=[FundScope(building_id=building_id) for building_id in buildings])
+    session.add(app)
+    session.flush()
+    FUND_FLOW.fire(session, app, "submit", manager)
+    FUND_FLOW.fire(session, app, "approve", committee, "同意公示，列入临时业主大会会议议程")
+    return app.id
+
+
 def _meeting(session: Session, estate_id: int, title: str, agenda: tuple, vote_from: dt.date, user,
-             election: list[Candidate] = (), proposers: list[MeetingProposer] = ()) -> OwnersMeeting:
+             election: list[Candidate] = (), proposers: list[MeetingProposer] = (),
+             fund_application_id: int | None = None) -> OwnersMeeting:
     """A written meeting with its agenda (and, given candidates, a committee election as its
     last matter; given proposers, an extraordinary meeting the owners asked for), announced
     today for ``vote_from``."""
@@ -291,7 +313,8 @@ def _meeting(session: Session, estate_id: int, title: str, agenda: tuple, vote_f
         vote_until=vote_from + dt.timedelta(days=14),
         description="业委会召集。表决票由楼栋长送达，可投入物业服务中心票箱，或凭表决票上的电子投票码在公示栏投票。咨询：业委会办公室。",
         matters=[MeetingMatter(position=i, matter=kind, title=name, content=content,
-                               document_id=_draft_of(session, estate_id, kind) if kind in DRAFT_CHANGES else None)
+                               document_id=_draft_of(session, estate_id, kind) if kind in DRAFT_CHANGES else None,
+                               fund_application_id=fund_application_id if kind == "use" else None)
                  for i, (kind, name, content, _yes) in enumerate(agenda, start=1)],
     )
     for matter in meeting.matters:

@@ -1,4 +1,4 @@
-"""The role matrix (SPEC section 2), declared once and synced into FAB's tables.
+"""The role matrix, declared once and synced into FAB's tables.
 
 ``MATRIX`` says, per role, what it may do with each menu of entities (or with one
 entity, overriding its menu). ``flask sync-roles`` makes each role's grants exactly
@@ -40,7 +40,7 @@ _MASTER_DATA = (Menu.MASTER, Menu.PEOPLE, Menu.PARKING, Menu.FACILITY)
 #: 物业 staff keep the details of the estates they serve
 _OWN_ESTATE = READ | {"edit"}
 
-#: fee standards (SPEC 5): 物业经理 drafts, submits and publishes; 业委会 approves or returns
+#: fee standards: 物业经理 drafts, submits and publishes; 业委会 approves or returns
 _FEES_MANAGER = {
     Menu.FEES: READ,
     "FeeStandard": MANAGE | {"submit", "publish"},
@@ -48,7 +48,7 @@ _FEES_MANAGER = {
     "Bill": READ | {"generate", "pay"},
 }
 
-#: daily operations (SPEC 2 "operations", issue 6): 物业 manage and move every workflow;
+#: daily operations: 物业 manage and move every workflow;
 #: 业委会 and officials read
 _OPERATIONS = (Menu.OPERATIONS, Menu.SAFETY, Menu.QUALITY)
 _OPERATION_FLOWS = {
@@ -64,7 +64,7 @@ def _operations(level: frozenset[str], *, transitions: bool) -> dict[tuple[str, 
     return grants
 
 
-#: oversight (SPEC 2, 7): officials keep every record of their jurisdiction and fire every
+#: oversight: officials keep every record of their jurisdiction and fire every
 #: transition; a 物业经理 reads the ratings and inspections of the estates they serve and
 #: answers what is addressed to them (a dispatched grid event, a rectification notice)
 _OVERSIGHT_OFFICIAL = {
@@ -77,7 +77,7 @@ _OVERSIGHT_MANAGER = {
     "RectificationNotice": READ | {"respond"},
 }
 
-#: repair fund (SPEC 6): 物业经理 drafts, implements and asks for payment; 业委会 reviews,
+#: repair fund: 物业经理 drafts, implements and asks for payment; 业委会 reviews,
 #: runs the vote and accepts the work; officials confirm emergencies, file and pay
 _FUND_MANAGER = {
     Menu.FUND: READ,

@@ -1,4 +1,4 @@
-"""Benchmarks at city scale (issue 7): ``make bench`` / ``python -m bench``.
+"""Benchmarks at city scale (docs/benchmarks.md): ``make bench`` / ``python -m bench``.
 
 The runner (``bench.runner``) builds or reuses the data set, then starts one worker
 process per measured thing (``python -m bench.worker ...``) so that every figure

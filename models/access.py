@@ -1,4 +1,4 @@
-"""Who may see which estates (SPEC section 1): the scope of every signed-in user."""
+"""Who may see which estates: the scope of every signed-in user."""
 
 from __future__ import annotations
 

@@ -194,7 +194,7 @@ def zh(
     if choices is not None:
         info["choices"] = choices
     if masked is not None:
-        info["masked"] = masked  # "id_card" | "mobile": personal data (see issue 3)
+        info["masked"] = masked  # "id_card" | "mobile": personal data, masked on pages and exports (views/masking.py)
     if local:
         info["local"] = True
     return info
@@ -276,7 +276,7 @@ class Menu:
     PARKING = ("车辆与停车", "fa-car")
     FACILITY = ("设施设备", "fa-cogs")
     FEES = ("收费管理", "fa-jpy")
-    # daily operations (issue 6): service desk and community life, safety, service quality
+    # daily operations: service desk and community life, safety, service quality
     OPERATIONS = ("日常运营", "fa-wrench")
     SAFETY = ("安全管理", "fa-shield")
     QUALITY = ("服务质量", "fa-star-half-o")

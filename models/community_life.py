@@ -1,6 +1,6 @@
 """Community life (日常运营): visitors, renovations, key loans, activities, paid services, notices.
 
-Registers kept at the gatehouse and the service desk (seeds 000 §4.4, 004): who came in,
+Registers kept at the gatehouse and the service desk (《社区物业管理实施方案》4.4, 《物业管理内容模式方案》): who came in,
 who renovates, who borrowed which public key ("有借有还，借出要签字"), the 社区活动, the
 price list of 有偿服务 (明码标价) and 公告, which are frozen once published.
 """
@@ -37,7 +37,7 @@ NOTICE_STATES = Choices(("draft", "草稿"), ("published", "已发布"), ("withd
 
 
 class Visitor(Entity):
-    """访客登记: every outsider shows a valid ID and is registered (seed 000 §4.4)."""
+    """访客登记: every outsider shows a valid ID and is registered (《社区物业管理实施方案》4.4)."""
 
     __tablename__ = "visitor"
 
@@ -152,7 +152,7 @@ class KeyLoan(Entity):
 
 
 class CommunityEvent(Entity):
-    """社区活动 (seed 004: at least 12 a year, 300 participants each)."""
+    """社区活动 (《物业管理内容模式方案》: at least 12 a year, 300 participants each)."""
 
     __tablename__ = "community_event"
 

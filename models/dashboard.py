@@ -861,7 +861,7 @@ def _kpi_satisfaction(session: Session, ctx: Context) -> tuple[Any, Any]:
     return satisfied, visits
 
 
-# 有效投诉率 per household: seed 004's target list names it 用户有效投诉率 (≤2%), 用户 being
+# 有效投诉率 per household: 《物业管理内容模式方案》's target list names it 用户有效投诉率 (≤2%), 用户 being
 # the households served, so valid complaints (not suggestions or enquiries, not 不予受理)
 # received in the window are divided by the units, not by all complaints.
 @kpi("complaint_rate", "有效投诉率", "kpi_complaint_rate", "<=", needs="Complaint",
@@ -872,7 +872,7 @@ def _kpi_complaint_rate(session: Session, ctx: Context) -> tuple[Any, Any]:
     return valid, count_of(session, ctx, Unit)
 
 
-# 回访率 of the repair service (seed 004: 维修服务回访率 ≥30%): orders visited since their
+# 回访率 of the repair service (《物业管理内容模式方案》: 维修服务回访率 ≥30%): orders visited since their
 # last completion among the completed ones (a reopened order counts again once finished).
 @kpi("revisit_rate", "回访率", "kpi_revisit_rate", needs="RepairOrder", source="近 12 个月报修工单已回访 ÷ 已完工")
 def _kpi_revisit_rate(session: Session, ctx: Context) -> tuple[Any, Any]:

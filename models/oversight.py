@@ -1,4 +1,4 @@
-"""Oversight (监督考核, SPEC section 7, seed 003): grids and grid events, integrity
+"""Oversight (监督考核, after 《物业网格化管理工作实施方案》): grids and grid events, integrity
 assessments of property companies, star ratings of service projects, and supervision
 inspections with their rectification notices.
 
@@ -445,7 +445,7 @@ STAR_FLOW = Workflow(
 
 
 class StarRating(Entity):
-    """星级物业服务项目评定: applied in August, assessed in December (seed 003, D7).
+    """星级物业服务项目评定: applied in August, assessed in December (《物业网格化管理工作实施方案》).
 
     Drafted for any estate; 申报 is refused (in Chinese, with both numbers) unless the
     estate's 物业管理面积, computed in SQL, reaches the threshold for its project type."""

@@ -1,9 +1,9 @@
 """Safety (安全管理): inspections, the hazard ledger, emergency plans and drills.
 
-* 安全隐患台账 is a closed loop (seed 000 §7 "闭环管理"): 发现 → 整改中 → 已整改 → 复查通过;
+* 安全隐患台账 is a closed loop (《社区物业管理实施方案》7, "闭环管理"): 发现 → 整改中 → 已整改 → 复查通过;
   a failed re-check (复查不通过) sends it back to 整改中. Rectification needs a 责任人 and a
   期限 (``due_on``); a hazard is overdue when not closed and ``due_on`` is before today.
-* 应急预案 has the five parts of seed 000 §7.3 and is versioned per estate and kind like
+* 应急预案 has the five parts of 《社区物业管理实施方案》7.3 and is versioned per estate and kind like
   the fee standards: a published version is frozen, a change is a new version, and the
   latest published version is the one in force.
 * 应急演练: its evaluation turns each line of 发现问题 into a hazard (整改 item).

@@ -1,6 +1,6 @@
 """The service desk (客服中心): 报修工单 and 投诉建议, each an explicit state machine.
 
-Rules from the seeds (001 §4.3, 004 首按责任制) with their numbers in ``Settings``:
+Rules of 《物业精细化管理方案》4.3 and 《物业管理内容模式方案》 (首问负责制) with their numbers in ``Settings``:
 
 * 首问负责人: whoever receives a request owns it until the requester is satisfied; it
   is set when the request is taken and cannot be handed to someone else afterwards.

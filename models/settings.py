@@ -265,7 +265,7 @@ class Settings(Entity):
         Integer, server_default="85", info=zh("群众满意率目标(%)", "不低于", check=positive),
     )
 
-    # -- service desk deadlines (issue 6; seed 001 §4.3, seed 004 首按责任制) ---------------
+    # -- service desk deadlines (《物业精细化管理方案》4.3; 首问负责制) -----------------------
     repair_promise_days: Mapped[int] = mapped_column(
         Integer, server_default="2",
         info=zh("报修约定完成天数", "未另行约定时，约定完成时间为报修后此天数（一般 1～2 天）", check=positive),

@@ -1,7 +1,7 @@
 """Service quality (服务质量): training, staff appraisal and satisfaction surveys.
 
 A 满意度调查 is a questionnaire (one 5-level rating per question) put to 业主, 居民 or
-员工 (seed 000 §8.2). It is drafted, opened (its questions then frozen), and closed;
+员工 (《社区物业管理实施方案》8.2). It is drafted, opened (its questions then frozen), and closed;
 answer sheets are recorded while it is open. Results are counted in SQL per question:
 the 满意率 counts the answers rated 满意 or 非常满意 (4 or 5).
 """
@@ -41,7 +41,7 @@ def _score(value) -> str | None:
 
 
 class Training(Entity):
-    """培训: topic, form, participants (residents too, seed 000 §5.3) and the assessment result."""
+    """培训: topic, form, participants (residents too: 《社区物业管理实施方案》5.3) and the assessment result."""
 
     __tablename__ = "training"
 

@@ -239,7 +239,7 @@ def test_the_disclosure_pages_read_in_chinese(app, client, url):
     assert english_words(response.get_data(as_text=True), data) == set()
 
 
-# -- the demo fund (issue 5, "Done means") ------------------------------------------------------
+# -- the demo fund ----------------------------------------------------------------------------------
 
 def test_demo_has_one_fund_account_per_estate(ctx):
     accounts = db.session.execute(select(FundAccount)).scalars().all()

@@ -1,5 +1,5 @@
 """Daily operations: the service-desk state machines, deadlines, the hazard loop, drills,
-plans, notices and survey results (issue 6)."""
+plans, notices and survey results."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ Revises: 5b52b2b91610
 Create Date: 2026-11-21 08:05:00
 
 At 100,000 units and 1.3 million bills, a list page sorted by 房号 or by 账期
-without an index sorts the whole table for 25 rows (benchmarks, issue 7). Three
+without an index sorts the whole table for 25 rows (docs/benchmarks.md). Three
 single-column bill indexes repeat the first column of a composite one and only
 slow down bill generation: dropped.
 """

@@ -25,7 +25,9 @@ PNG = bytes.fromhex(
 def first_deposits(manager) -> None:
     """首期交存 of the estate, so that every 分户账 can pay its share."""
     manager.visit("/fund_entry/deposit/")
-    manager.page.locator("#estate").select_option(label=ESTATE)
+    option = manager.page.locator("#estate option", has_text=ESTATE)
+    expect(option).to_have_text(re.compile(re.escape(ESTATE) + r"（\d+\.\d{2} 元/㎡）"))  # the rate applying there
+    manager.page.locator("#estate").select_option(value=option.get_attribute("value"))
     manager.submit(manager.page.get_by_role("button", name=re.compile("记入首期交存")))
     expect(manager.page.locator(".alert-success")).to_contain_text(re.compile(r"首期交存"))
 

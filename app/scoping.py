@@ -69,13 +69,31 @@ def current_estate_ids() -> frozenset[int] | None:
     if any(role.name == ADMIN for role in user.roles):
         scope: frozenset[int] | None = None
     else:
+        scope, g.scope_is_every_estate = _granted_estates(user)
+    g.estate_scope = scope
+    return scope
+
+
+#: (user id, scope stamp) -> (the user's estates, whether that is every estate), in this process
+_SCOPES: dict[tuple[Any, int], tuple[frozenset[int], bool]] = {}
+
+
+def _granted_estates(user: Any) -> tuple[frozenset[int], bool]:
+    """A user's estates, kept across requests under the scope stamp read with the user
+    (models.access.ScopeStamp): a grant or an estate that changes moves the stamp, so the
+    next request of every process reads them afresh."""
+    stamp = getattr(user, "scope_version", None)
+    found = _SCOPES.get((user.id, stamp)) if stamp is not None else None
+    if found is None:
         from app.extensions import db
 
         estate_ids, every = estate_ids_of(db.session, user.id)
-        scope = frozenset(estate_ids)
-        g.scope_is_every_estate = every
-    g.estate_scope = scope
-    return scope
+        found = (frozenset(estate_ids), every)
+        if stamp is not None:
+            if len(_SCOPES) >= 4096:
+                _SCOPES.clear()  # the stamp moved on: what was kept under old ones is dead
+            _SCOPES[(user.id, stamp)] = found
+    return found
 
 
 def _limit_to_scope(state: ORMExecuteState) -> None:

@@ -269,22 +269,23 @@ class AppSecurityManager(SecurityManager):
     def load_user(self, pk: Any) -> Any:
         """The signed-in user (loader of the session, the JWT and the refresh token). A
         deactivated or locked account is nobody: its session and tokens stop at its next request."""
-        from models.access import GrantsStamp
+        from models.access import GrantsStamp, ScopeStamp
         from models.jobs import unread_of
         from models.settings import Settings
 
         model = self.user_model
         threshold = select(Settings.lockout_threshold).limit(1).scalar_subquery()
-        # the top bar's unread count and the grants' stamp ride along: no query of their own
+        # the top bar's unread count and the grants' and scopes' stamps ride along: no query of their own
         unread = unread_of(model.id).scalar_subquery()
         stamp = select(GrantsStamp.version).where(GrantsStamp.id == 1).scalar_subquery()
-        found = self.session.execute(self._user_query(int(pk)).add_columns(unread, stamp).where(
+        scope_stamp = select(ScopeStamp.version).where(ScopeStamp.id == 1).scalar_subquery()
+        found = self.session.execute(self._user_query(int(pk)).add_columns(unread, stamp, scope_stamp).where(
             model.active.is_(True),
             func.coalesce(model.fail_login_count, 0) < func.coalesce(threshold, DEFAULT_LOCKOUT_THRESHOLD),
         )).unique().one_or_none()
         if found is None:
             return None
-        user, user.unread_messages, user.grants_version = found
+        user, user.unread_messages, user.grants_version, user.scope_version = found
         return user
 
     def _user_query(self, pk: Any) -> Any:

@@ -108,6 +108,21 @@ class GrantsStamp(Model):
     __table_args__ = (CheckConstraint("id = 1", name="ck_grants_stamp_single_row"),)
 
 
+class ScopeStamp(Model):
+    """One number that changes whenever the estates a grant reaches may change: a 用户辖区 row
+    added, changed or removed, an estate or a community created, removed or moved. Each process
+    keeps a user's estates under it (app.scoping); database triggers move it, so every writer
+    counts (forms, imports, bulk loads, raw SQL), and a change is seen by every process at its
+    next request."""
+
+    __tablename__ = "scope_stamp"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (CheckConstraint("id = 1", name="ck_scope_stamp_single_row"),)
+
+
 _GRANT_MODELS = (Permission, PermissionView, ViewMenu)
 
 

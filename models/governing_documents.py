@@ -113,7 +113,8 @@ class DraftComment(Entity):
     owner_id: Mapped[int] = fk("owner.id")
     owner: Mapped[Any] = relationship("Owner", info=zh("提出意见的业主", "须为本小区业主；公示时不显示姓名"))
     channel: Mapped[str] = mapped_column(String(10), default="paper", info=zh("提出方式", choices=COMMENT_CHANNELS))
-    submitted_on: Mapped[dt.date] = mapped_column(Date, info=zh("提出日期", "不晚于征求意见截止日期"))
+    submitted_on: Mapped[dt.date] = mapped_column(
+        Date, default=clock.today, info=zh("提出日期", "不晚于征求意见截止日期；不填为今天"))
     content: Mapped[str] = mapped_column(Text, info=zh("意见内容"))
     reply: Mapped[str | None] = mapped_column(Text, info=zh("答复", "召集人对意见的答复（采纳或不采纳的理由），随草案公示"))
     replied_on: Mapped[dt.date | None] = mapped_column(Date, info=zh("答复日期"))
@@ -152,7 +153,7 @@ def _comments_while_under_comment(session: Session, _context: Any, _instances: A
                 continue
             if comment in session.new:
                 document = comment.document or session.get(GoverningDocument, comment.document_id)
-                day = comment.submitted_on or today
+                day = comment.submitted_on or today  # left empty: received today (the column's default)
                 if document is None or document.comment_until is None or document.state != "draft":
                     raise Refused(NOT_UNDER_COMMENT, {"document": [NOT_UNDER_COMMENT]})
                 if day > document.comment_until:

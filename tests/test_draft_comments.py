@@ -218,3 +218,26 @@ def test_another_estates_committee_cannot_reach_a_comment(app):
     assert committee.put(f"/api/v1/draft_comment/{pk}", json={"reply": "越权答复"}).status_code == 404
     assert in_db(app, lambda: db.session.scalar(select(func.count()).select_from(DraftComment).where(
         DraftComment.id == pk, DraftComment.reply.is_not(None)))) == 0
+
+
+def test_an_owner_sends_at_most_five_comments_on_a_draft_from_the_board(app):
+    estate_id, document_id, fields = _seed(app)
+    board = app.test_client()
+    for number in range(1, 6):
+        response = board.post(f"/public/estate/{estate_id}/governance",
+                              data={**fields, "document": str(document_id), "content": f"第 {number} 条意见"})
+        assert response.status_code == 200
+    sixth = board.post(f"/public/estate/{estate_id}/governance",
+                       data={**fields, "document": str(document_id), "content": "第 6 条意见"})
+    assert sixth.status_code == 400 and "您已在网上对该草案提出 5 条意见" in text_of(sixth)
+    assert len(_comments(app, document_id)) == 5
+
+
+def test_a_paper_comment_without_a_date_is_dated_today(app):
+    pk = in_db(app, lambda: _comment_in(LARGE_ESTATE))
+    document_id = in_db(app, lambda: db.session.get(DraftComment, pk).document_id)
+    owner_id = in_db(app, lambda: db.session.get(DraftComment, pk).owner_id)
+    response = client_of(app, "committee_a").post("/api/v1/draft_comment/", json={
+        "document": document_id, "owner": owner_id, "content": "书面意见：请公示停车位分配细则"})
+    assert response.status_code == 201, response.get_json()
+    assert in_db(app, lambda: db.session.get(DraftComment, response.get_json()["id"]).submitted_on) == TODAY

@@ -376,16 +376,16 @@ def governance(estate_id: int):
                            comment_limit=COMMENT_LIMIT), (400 if error else 200)
 
 
-#: the longest comment an owner may send from the board
-COMMENT_LIMIT = 1000
+#: the longest comment an owner may send from the board, and how many on one draft (more go on paper)
+COMMENT_LIMIT, COMMENTS_PER_OWNER = 1000, 5
 
 
 def _comment_on_draft(estate_id: int, form: dict[str, str]) -> tuple[str | None, str | None]:
     """An owner's comment on a draft out for comment: (error, confirmation)."""
+    document_id = row_id(form["document"])
     document = db.session.execute(
-        select(GoverningDocument).where(GoverningDocument.id == row_id(form["document"]),
-                                        GoverningDocument.estate_id == estate_id),
-        execution_options=_ACROSS_ESTATES).scalar_one_or_none() if row_id(form["document"]) else None
+        select(GoverningDocument).where(GoverningDocument.id == document_id, GoverningDocument.estate_id == estate_id),
+        execution_options=_ACROSS_ESTATES).scalar_one_or_none() if document_id else None
     if document is None or not document.open_for_comment(clock.today()):
         return NOT_UNDER_COMMENT, None
     if not form["content"]:
@@ -395,6 +395,12 @@ def _comment_on_draft(estate_id: int, form: dict[str, str]) -> tuple[str | None,
     _unit_found, proven = _proven_owners(estate_id, form["building"], form["room"], request.form.get("id_suffix", ""))
     if not proven:
         return _refused(LOOKUP_REFUSED), None
+    made = db.session.scalar(select(func.count()).select_from(DraftComment).where(
+        DraftComment.document_id == document.id, DraftComment.owner_id.in_(proven), DraftComment.channel == "online"),
+        execution_options=_ACROSS_ESTATES)
+    if made >= COMMENTS_PER_OWNER:
+        return (f"您已在网上对该草案提出 {made} 条意见（每位业主最多 {COMMENTS_PER_OWNER} 条），"
+                "如需补充，请书面交给召集人"), None
     db.session.add(DraftComment(document_id=document.id, owner_id=proven[0], channel="online",
                                 submitted_on=clock.today(), content=form["content"]))
     db.session.commit()

@@ -17,13 +17,13 @@ from models.base import ALL_ESTATES, Admin, Choices, Entity, Menu, Money, fk, po
 from models.region import District
 
 
-def _from_one_to(highest: int, unit: str = "", basis: str = ""):
+def _from_one_to(highest: int, unit: str = "", basis: str = "", lowest: int = 1):
     """A value from 1 to ``highest``: a longest period or a largest share the law sets (a locality
-    may ask for less), or a plain percentage."""
-    refusal = f"须在 1 至 {highest} {unit}之间" + (f"（{basis}）" if basis else "")
+    may ask for less), or a plain percentage; ``lowest`` 0 where 0 means the rule does not apply."""
+    refusal = f"须在 {lowest} 至 {highest} {unit}之间" + (f"（{basis}）" if basis else "")
 
     def check(value: int | None) -> str | None:
-        return None if value is None or 1 <= value <= highest else refusal
+        return None if value is None or lowest <= value <= highest else refusal
     return check
 
 
@@ -34,13 +34,6 @@ _percent = _from_one_to(100)
 #: owners holding 20 % of the area and of the persons may call a meeting; local rules may let
 #: fewer call one, never demand more
 _proposal_share = _from_one_to(20, basis=f"{GUIDANCE}第二十一条：20% 以上业主提议即应召开")
-
-
-def _from_zero_to(highest: int, unit: str = ""):
-    """0 (the rule does not apply here) or a value up to ``highest``."""
-    def check(value: int | None) -> str | None:
-        return None if value is None or 0 <= value <= highest else f"须在 0 至 {highest} {unit}之间（0 为不适用）"
-    return check
 
 
 def _not_negative(value: Any) -> str | None:
@@ -108,12 +101,12 @@ class Settings(Entity):
     first_assembly_units_percent: Mapped[int] = mapped_column(
         Integer, server_default="0",
         info=zh("成立业主大会的交付套数比例（%）", "地方规定的另一条件：已交付的房屋套数达到总套数的此比例以上，也可筹备首次业主大会会议；0 为不适用",
-                check=_from_zero_to(100), local=True),
+                check=_from_one_to(100, basis="0 为不适用", lowest=0), local=True),
     )
     first_assembly_years: Mapped[int] = mapped_column(
         Integer, server_default="0",
         info=zh("首套房屋交付满（年）", "地方规定的另一条件：自首套房屋交付之日起满此年数，也可筹备首次业主大会会议；0 为不适用",
-                check=_from_zero_to(10, "年"), local=True),
+                check=_from_one_to(10, "年", "0 为不适用", lowest=0), local=True),
     )
     preparation_form_days: Mapped[int] = mapped_column(
         Integer, server_default="60",
@@ -423,28 +416,26 @@ class LocalSettings:
 
 def settings_for(session: Session, estate_id: int) -> LocalSettings:
     """The settings in force in an estate (one query for its district's local rules)."""
-    from models.estate import Estate
-    from models.region import Community, Street
-
-    # which rules apply to an estate does not depend on who asks (the public board, a job, any role)
-    rows = session.execute(
-        select(LocalSetting.setting, LocalSetting.value)
-        .join(Street, Street.district_id == LocalSetting.district_id)
-        .join(Community, Community.street_id == Street.id).join(Estate, Estate.community_id == Community.id)
-        .where(Estate.id == estate_id), execution_options={ALL_ESTATES: True}).all()
-    return LocalSettings(Settings.current(session), {name: local_value(name, text) for name, text in rows})
+    rows = _local_rules(session, [estate_id])
+    return LocalSettings(Settings.current(session), {name: local_value(name, text) for _estate, name, text in rows})
 
 
 def setting_in_estates(session: Session, name: str, estate_ids: list[int]) -> dict[int, Any]:
     """One setting as it applies in each of several estates (one query for their local rules)."""
+    national = getattr(Settings.current(session), name)
+    local = {estate_id: local_value(name, text) for estate_id, _name, text in _local_rules(session, estate_ids, name)}
+    return {estate_id: local.get(estate_id, national) for estate_id in estate_ids}
+
+
+def _local_rules(session: Session, estate_ids: list[int], setting: str | None = None) -> list[Any]:
+    """(estate id, setting, value) of the 地方规定 of the estates' districts (one setting, or all)."""
     from models.estate import Estate
     from models.region import Community, Street
 
-    national = getattr(Settings.current(session), name)
-    rows = session.execute(
-        select(Estate.id, LocalSetting.value).join(Community, Community.id == Estate.community_id)
-        .join(Street, Street.id == Community.street_id)
-        .join(LocalSetting, (LocalSetting.district_id == Street.district_id) & (LocalSetting.setting == name))
-        .where(Estate.id.in_(estate_ids)), execution_options={ALL_ESTATES: True}).all()
-    local = {estate_id: local_value(name, text) for estate_id, text in rows}
-    return {estate_id: local.get(estate_id, national) for estate_id in estate_ids}
+    query = (select(Estate.id, LocalSetting.setting, LocalSetting.value)
+             .join(Community, Community.id == Estate.community_id).join(Street, Street.id == Community.street_id)
+             .join(LocalSetting, LocalSetting.district_id == Street.district_id).where(Estate.id.in_(estate_ids)))
+    if setting is not None:
+        query = query.where(LocalSetting.setting == setting)
+    # which rules apply to an estate does not depend on who asks (the public board, a job, any role)
+    return session.execute(query, execution_options={ALL_ESTATES: True}).all()

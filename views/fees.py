@@ -150,14 +150,14 @@ class BillActions:
         session = self.datamodel.session
         settings = Settings.current(session)
         cutoff = arrears_before(clock.today(), settings.arrears_notice_days)
-        building_id, unit_id = request.args.get("building", ""), request.args.get("unit", "")
+        building_id, unit_id = row_id(request.args.get("building", "")), row_id(request.args.get("unit", ""))
         query = (select(Bill).join(Unit, Bill.unit_id == Unit.id).join(Building, Unit.building_id == Building.id)
                  .where(Bill.outstanding > 0, Bill.period < cutoff)
                  .order_by(Unit.estate_id, *reading_order(), Bill.period, Bill.item_id))
-        if row_id(unit_id):
-            query = query.where(Unit.id == row_id(unit_id))
-        elif row_id(building_id):
-            query = query.where(Unit.building_id == row_id(building_id))
+        if unit_id:
+            query = query.where(Unit.id == unit_id)
+        elif building_id:
+            query = query.where(Unit.building_id == building_id)
         else:  # which 楼栋 have households in arrears: how many, how much; each printable at once
             overdue = (Bill.outstanding > 0, Bill.period < cutoff)
             buildings = session.execute(

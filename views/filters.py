@@ -116,9 +116,9 @@ class AppFilter(BaseFilter):
                 return False
             raise BadFilter(f"「{self.label}」请选择 是 或 否")
         if self.kind == "relation":
-            if row_id(text) is None:
+            if (found := row_id(text)) is None:
                 raise BadFilter(f"所选的「{self.label}」不存在")
-            return row_id(text)
+            return found
         if self.kind == "number":
             return self._number(text)
         return self._date(text)

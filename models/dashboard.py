@@ -30,10 +30,10 @@ from decimal import Decimal
 from typing import Any
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import Select, case, func, select, type_coerce
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
-from models.base import Entity, Money
+from models.base import Entity
 from models.filter_ops import filter_args
 from models.company import PropertyCompany, ServiceContract
 from models.estate import Estate, Unit
@@ -46,7 +46,7 @@ from models.oversight import (
     EVENT_STATES, GRADES, GridEvent, IntegrityAssessment, RectificationNotice, StarRating,
 )
 from models.repair_fund import (
-    STATES as FUND_STATES, FundApplication, FundEntry, FundUnitTotal, in_top_up_warning,
+    STATES as FUND_STATES, FundApplication, FundEntry, FundEstateTotal, FundUnitTotal, in_top_up_warning,
 )
 from models.safety import HAZARD_OPEN, Hazard
 from models.clock import local_now
@@ -480,7 +480,8 @@ def todo(key: str, model: type[Entity], label: str, filters: Callable[[Context],
 
 
 def count_of(session: Session, ctx: Context, model: Any, *conditions: Any) -> int:
-    query = narrow(select(func.count(model.id)).where(*conditions), model.estate_id, ctx)
+    # count(*), not count(id): SQLite then counts a table from its smallest index or page count
+    query = narrow(select(func.count()).select_from(model).where(*conditions), model.estate_id, ctx)
     return session.execute(query).scalar_one()
 
 
@@ -588,20 +589,18 @@ def waiting_items(session: Session, ctx: Context, may_list: Callable[[type[Entit
         columns=(("estate", "小区"), ("inflow", "交存及收益(元)"), ("used", "使用及退还(元)"), ("balance", "结存(元)"),
                  ("warnings", "续交预警(户)")))
 def _fund_balances(session: Session, ctx: Context) -> list[Row]:
-    # one row per 分户账 (and the estate's own entries, unit_key 0), summed per estate
-    total = FundUnitTotal
-    warning = in_top_up_warning(ctx.settings.fund_top_up_percent)
+    # the sums kept per estate; the warnings counted over the units from their partial index
+    warnings = (select(FundUnitTotal.estate_id, func.count().label("warnings"))
+                .where(in_top_up_warning(ctx.settings.fund_top_up_percent))
+                .group_by(FundUnitTotal.estate_id).subquery())
     query = (
-        select(Estate.name.label("estate"),
-               type_coerce(func.sum(total.inflow), Money).label("inflow"),
-               type_coerce(func.sum(total.used), Money).label("used"),
-               type_coerce(func.sum(total.balance), Money).label("balance"),
-               func.sum(case((warning, 1), else_=0)).label("warnings"))
-        .join(Estate, Estate.id == total.estate_id)
-        .group_by(Estate.name)
+        select(Estate.name.label("estate"), FundEstateTotal.inflow, FundEstateTotal.used, FundEstateTotal.balance,
+               func.coalesce(warnings.c.warnings, 0).label("warnings"))
+        .join(Estate, Estate.id == FundEstateTotal.estate_id)
+        .outerjoin(warnings, warnings.c.estate_id == FundEstateTotal.estate_id)
         .order_by(Estate.name)
     )
-    return rows(session, narrow(query, total.estate_id, ctx))
+    return rows(session, narrow(query, FundEstateTotal.estate_id, ctx))
 
 
 @figure("fund_applications", "维修资金使用申请（按办理环节）", chart="bar", x="state", y=(("count", "件数"),),

@@ -16,7 +16,7 @@ from app.extensions import db
 from models import clock
 from models.base import Money
 from models.fees import Bill, BillMonthTotal, record_payment
-from models.repair_fund import INFLOWS, FundEntry, FundUnitTotal, reverse_entry
+from models.repair_fund import INFLOWS, FundEntry, FundEstateTotal, FundUnitTotal, reverse_entry
 
 TODAY = clock.today()
 EXAMPLES = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -110,16 +110,16 @@ def test_a_payment_moves_paid_and_outstanding_of_its_month_by_its_amount(ctx):
     assert (after.due, after.paid, after.outstanding) == (due, paid + Decimal("7.35"), outstanding - Decimal("7.35"))
 
 
+def _ledger_sum(condition=None):
+    amount = FundEntry.amount if condition is None else case((condition, FundEntry.amount), else_=0)
+    return type_coerce(func.sum(amount), Money)
+
+
 def _fund_sums():
     unit_key = func.coalesce(FundEntry.unit_id, 0)
-
-    def total(condition=None):
-        amount = FundEntry.amount if condition is None else case((condition, FundEntry.amount), else_=0)
-        return type_coerce(func.sum(amount), Money)
-
     return db.session.execute(
-        select(FundEntry.estate_id, unit_key, total(FundEntry.kind.in_(INFLOWS)), total(FundEntry.amount < 0),
-               total(), total(FundEntry.kind == "deposit"))
+        select(FundEntry.estate_id, unit_key, _ledger_sum(FundEntry.kind.in_(INFLOWS)),
+               _ledger_sum(FundEntry.amount < 0), _ledger_sum(), _ledger_sum(FundEntry.kind == "deposit"))
         .group_by(FundEntry.estate_id, unit_key).order_by(FundEntry.estate_id, unit_key)).all()
 
 
@@ -130,6 +130,18 @@ def _fund_totals():
         .order_by(total.estate_id, total.unit_key)).all()
 
 
+def _fund_estate_sums():
+    return db.session.execute(
+        select(FundEntry.estate_id, _ledger_sum(FundEntry.kind.in_(INFLOWS)), _ledger_sum(FundEntry.amount < 0),
+               _ledger_sum()).group_by(FundEntry.estate_id).order_by(FundEntry.estate_id)).all()
+
+
+def _fund_estate_totals():
+    total = FundEstateTotal
+    return db.session.execute(
+        select(total.estate_id, total.inflow, total.used, total.balance).order_by(total.estate_id)).all()
+
+
 def _balance(unit) -> Decimal:
     return db.session.scalar(select(type_coerce(func.coalesce(func.sum(FundEntry.amount), 0), Money))
                              .where(FundEntry.unit_id == unit.id))
@@ -137,7 +149,7 @@ def _balance(unit) -> Decimal:
 
 @EXAMPLES
 @given(writes=fund_writes)
-def test_fund_unit_totals_equal_the_ledger_sums_after_any_entries(ctx, writes):
+def test_fund_unit_and_estate_totals_equal_the_ledger_sums_after_any_entries(ctx, writes):
     from models.estate import Unit
 
     savepoint = db.session.begin_nested()
@@ -165,5 +177,6 @@ def test_fund_unit_totals_equal_the_ledger_sums_after_any_entries(ctx, writes):
                 db.session.add(FundEntry(estate_id=estate_id, unit=unit, kind=kind, occurred_on=TODAY, amount=amount))
             db.session.flush()
         assert _fund_totals() == _fund_sums()
+        assert _fund_estate_totals() == _fund_estate_sums()
     finally:
         savepoint.rollback()

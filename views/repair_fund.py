@@ -28,7 +28,7 @@ from models.fund_vote import BALLOT_CHOICES, MATTERS, Ballot, VoteResult, VoteRo
 from models.owners_assembly import deciding_meeting
 from models.repair_fund import (
     CATEGORIES, ENTRY_KINDS, STATES, FundApplication, FundEntry, FundPayment, balances, cast_ballot,
-    covered_by, current_tally, deposit_first, electorate, planned_shares, reverse_entry, top_up_warnings,
+    covered_by, current_tally, deposit_first, in_electorate, planned_shares, reverse_entry, top_up_warnings,
 )
 from models.settings import Settings, setting_in_estates
 from views.registry import extends
@@ -386,7 +386,7 @@ def _figures(session: Any, app: FundApplication) -> dict[str, Any]:
         return select(func.count()).select_from(query.subquery()).scalar_subquery()
 
     scope = select(func.count().label("units"), func.coalesce(func.sum(Unit.floor_area), 0).label("area")) \
-        .where(Unit.id.in_(electorate(app))).subquery()
+        .where(in_electorate(app)).subquery()
     row = session.execute(
         select(scope.c.units, scope.c.area, count(select(VoteRoll.id).where(VoteRoll.application_id == app.id)),
                count(select(Ballot.id).where(Ballot.application_id == app.id)), VoteResult, FundPayment)

@@ -284,10 +284,10 @@ def test_delete_buttons_post_the_confirm_form_with_the_token(app, admin_client, 
     form = re.search(r'<form id="modal-confirm-form"[^>]*>(.*?)</form>', html, re.S)
     assert form and 'method="POST"' in form.group(0)
     assert 'name="csrf_token"' in form.group(1)
-    assert "execute_single_delete('/unit/delete/" in html
+    assert 'data-delete="/unit/delete/' in html
     assert 'href="/unit/delete/' not in html  # no GET link to a delete
     script = text(admin_client.get("/static/js/ab_actions.js"))
-    assert "$('#modal-confirm-form')" in script
+    assert "$('#modal-confirm-form')" in script and "a[data-delete]" in script
 
 
 def test_a_get_on_logout_signs_nobody_out_and_asks_first(app, admin_client):

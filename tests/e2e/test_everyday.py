@@ -90,3 +90,22 @@ def test_signing_out_from_the_user_menu_takes_two_clicks_and_ends_the_session(us
     manager.check()
     manager.visit("/unit/list/", status=200)  # the login page, not the list
     assert "/login/" in page.url
+
+
+def test_a_rows_delete_button_asks_first_and_then_deletes_only_that_row(users):
+    manager = users("manager_a")
+    manager.visit("/visitor/list/")
+    page = manager.page
+    before = manager.record_count()
+    row = manager.rows().first
+    shown = row.locator("a[href*='/visitor/show/']").get_attribute("href")
+    row.locator("a[data-delete]").click()
+    dialog = page.locator("#modal-confirm")
+    expect(dialog.locator(".modal-text")).to_have_text("确定要删除此记录吗？")
+    dialog.get_by_role("button", name="取消").click()
+    expect(dialog).to_be_hidden()
+    assert manager.record_count() == before  # 取消 deletes nothing
+    row.locator("a[data-delete]").click()
+    manager.submit(dialog.get_by_role("button", name="确定"))
+    assert manager.record_count() == before - 1
+    assert page.locator(f"a[href='{shown}']").count() == 0

@@ -21,6 +21,7 @@ from flask_appbuilder import Model
 from flask_appbuilder.models.mixins import FileColumn
 from sqlalchemy import (
     Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, TypeDecorator, event, inspect,
+    literal_column, select, table as sql_table,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -33,17 +34,50 @@ def postgresql_index(name: str, *columns: str, **options: Any) -> Index:
     return Index(name, *columns, **options).ddl_if(dialect="postgresql")
 
 
+#: (table, column) of the 包含 searches a trigram index answers: pg_trgm's GIN index on
+#: PostgreSQL, an FTS5 table of the trigram tokenizer on SQLite (``sqlite_trigram_table``, kept
+#: by the triggers of migration b5e3d9a1f7c2)
+TRIGRAM_SEARCHES: set[tuple[str, str]] = set()
+
+
 def trigram_index(table: str, column: str) -> Index:
     """For 包含 searches (``ILIKE '%…%'``) on a large table: pg_trgm's GIN index, which
     answers a pattern of three or more characters without reading every row."""
+    TRIGRAM_SEARCHES.add((table, column))
     return postgresql_index(f"ix_{table}_{column}_trgm", column, postgresql_using="gin",
                             postgresql_ops={column: "gin_trgm_ops"})
+
+
+def sqlite_trigram_table(table: str, column: str) -> str:
+    return f"{table}_{column}_trgm"
+
+
+def contains(owner: Any, name: str, text: str, dialect: str) -> Any:
+    """``owner.name`` contains ``text``, case-insensitive (a 包含 search). On SQLite a column
+    with a trigram table is read from it for three characters or more (fewer match no
+    trigram), where LIKE reads every row; PostgreSQL's ILIKE finds pg_trgm's index itself."""
+    column = getattr(owner, name)
+    table = column.property.columns[0].table.name
+    if dialect == "sqlite" and len(text) >= 3 and (table, name) in TRIGRAM_SEARCHES:
+        fts = sqlite_trigram_table(table, name)
+        phrase = '"' + text.replace('"', '""') + '"'  # one quoted phrase: every character literal
+        matching = select(literal_column("rowid")).select_from(sql_table(fts)).where(
+            literal_column(fts).op("MATCH")(phrase))
+        return owner.id.in_(matching)
+    if dialect == "sqlite":  # its LIKE ignores the case of ASCII letters, as its lower() does: no lower() per row
+        return column.contains(text, autoescape=True)
+    return column.icontains(text, autoescape=True)
 
 
 def built_on(dialect: str) -> Callable[..., bool]:
     """Alembic's ``include_object``: what the models declare for another database only is
     not expected in this one."""
-    def include(obj: Any, _name: Any, _type: Any, _reflected: Any, _compare_to: Any) -> bool:
+    searches = {sqlite_trigram_table(*pair) for pair in TRIGRAM_SEARCHES}
+
+    def include(obj: Any, name: Any, kind: Any, reflected: Any, _compare_to: Any) -> bool:
+        # SQLite's trigram tables, and the tables FTS5 keeps for them, are a migration's alone
+        if kind == "table" and reflected and any(name == fts or name.startswith(f"{fts}_") for fts in searches):
+            return False
         only = getattr(obj, "_ddl_if", None)
         return only is None or only.dialect in (None, dialect)
     return include

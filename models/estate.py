@@ -181,6 +181,8 @@ class Unit(Entity):
         Index("ix_unit_reading_order", "building_id", "entrance", "floor", "room_key"),
         Index("ix_unit_estate_room_key", "estate_id", "room_key"),
         Index("ix_unit_room_no", "room_no"),
+        # the 房屋状态 filter's count across a jurisdiction (and within one estate) from the index alone
+        Index("ix_unit_status_estate", "status", "estate_id"),
         trigram_index("unit", "room_no"),
     )
 

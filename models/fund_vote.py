@@ -33,12 +33,13 @@ from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, ColumnElement, ForeignKeyConstraint, Integer, Select, String, UniqueConstraint, select,
+    BigInteger, Boolean, CheckConstraint, ColumnElement, ForeignKey, ForeignKeyConstraint, Index, Integer, Select,
+    String, UniqueConstraint, select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models import clock
-from models.base import ALL_ESTATES, Admin, Area, Choices, Document, Entity, Menu, fk, zh
+from models.base import ALL_ESTATES, Admin, Area, Choices, Derived, Document, Entity, Menu, fk, zh
 from models.clock import UTCDateTime
 from models.estate import Unit
 from models.people import Owner, UnitOwnership
@@ -366,7 +367,7 @@ class VoteRoll(Entity):
 
     __tablename__ = "vote_roll"
 
-    application_id: Mapped[int] = fk("fund_application.id")
+    application_id: Mapped[int] = fk("fund_application.id", index=False)  # ix_vote_roll_person starts with it
     application: Mapped["FundApplication"] = relationship(info=zh("使用申请"))  # noqa: F821
     estate_id: Mapped[int] = fk("estate.id")
     unit_id: Mapped[int] = fk("unit.id")
@@ -383,6 +384,8 @@ class VoteRoll(Entity):
                          info={"message": "该房屋已在表决名册中"}),
         # the target of the ballot's reference: a ballot names a unit of the roll AND its person
         UniqueConstraint("application_id", "unit_id", "person", name="uq_vote_roll_unit_person"),
+        # a person's units: what a ballot is counted for
+        Index("ix_vote_roll_person", "application_id", "person"),
     )
 
     def __str__(self) -> str:
@@ -444,6 +447,23 @@ class Ballot(Entity):
         str_loads = ("unit",)
         actions = frozenset()  # cast on the application's vote page, one per person
         append_only = True
+
+
+class VoteTally(Derived):
+    """The live count of an application's vote per choice ('' = no ballot yet): the units,
+    area (0.01 ㎡) and persons of the roll, kept by the insert triggers of migration
+    d7a3c9e5f1b2 on the roll and the ballots (both append-only), so the tally page reads
+    four rows instead of joining 10,000 units to their persons' ballots."""
+
+    __tablename__ = "vote_tally"
+
+    application_id: Mapped[int] = mapped_column(ForeignKey("fund_application.id", ondelete="CASCADE"),
+                                                primary_key=True)
+    choice: Mapped[str] = mapped_column(String(10), primary_key=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id", ondelete="CASCADE"))
+    units: Mapped[int] = mapped_column(Integer)
+    area_hundredths: Mapped[int] = mapped_column(BigInteger)
+    persons: Mapped[int] = mapped_column(Integer)
 
 
 class TallyFigures:

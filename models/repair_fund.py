@@ -21,7 +21,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, Select, String, Text, UniqueConstraint, and_, distinct,
+    Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, Select, String, Text, UniqueConstraint, and_,
     event, func, insert, literal_column, or_, select, text,
 )
 from sqlalchemy.exc import IntegrityError
@@ -34,8 +34,8 @@ from models.errors import Refused
 from models.fees import cents
 from models.estate import Building, Estate, Unit
 from models.fund_vote import (
-    BALLOT_CHOICES, FUND_MATTERS, ONE_BALLOT, Ballot, Rule, Tally, VoteResult, VoteRoll, code_matches, count_up,
-    figures_of, roll_entries, rule_for, vote_may_close,
+    BALLOT_CHOICES, FUND_MATTERS, ONE_BALLOT, SILENT, Ballot, Rule, Tally, VoteResult, VoteRoll, VoteTally, code_matches,
+    count_up, figures_of, roll_entries, rule_for, vote_may_close,
 )
 from models.governing_documents import silence_is_consent
 from models.settings import Settings, settings_for
@@ -396,8 +396,8 @@ def _open_vote(app: FundApplication, session: Session) -> None:
 
 
 def _vote_may_close(app: FundApplication, session: Session) -> str | None:
-    persons = session.scalar(select(func.count(distinct(VoteRoll.person))).where(VoteRoll.application_id == app.id))
-    cast = session.scalar(select(func.count()).select_from(Ballot).where(Ballot.application_id == app.id))
+    kept = session.execute(select(VoteTally.choice, VoteTally.persons).where(VoteTally.application_id == app.id)).all()
+    persons, cast = sum(n for _, n in kept), sum(n for choice, n in kept if choice)
     return vote_may_close(app.vote_until, persons, cast)
 
 
@@ -671,16 +671,13 @@ def vote_rule(app: FundApplication) -> Rule:
 
 
 def current_tally(session: Session, app: FundApplication) -> Tally:
-    """The live count, aggregated in the database: every unit of the roll carries its
-    person's ballot, so area, units and persons are summed per choice in one statement
-    (``fund_vote.tally`` counts the same way in Python; the tests hold the two to each other)."""
-    figures = (select(Ballot.choice, func.sum(VoteRoll.area), func.count(), func.count(distinct(VoteRoll.person)))
-               .select_from(VoteRoll)
-               .outerjoin(Ballot, (Ballot.application_id == VoteRoll.application_id) & (Ballot.person == VoteRoll.person))
-               .where(VoteRoll.application_id == app.id).group_by(Ballot.choice))
+    """The live count from the figures the database keeps per choice (``VoteTally``), handed
+    to the same arithmetic as ``fund_vote.tally`` (the tests hold the two to each other)."""
     area, units, heads = {}, {}, {}
-    for choice, summed, count, persons in session.execute(figures):
-        area[choice], units[choice], heads[choice] = int(summed * 100), count, persons
+    for row in session.execute(select(VoteTally).where(VoteTally.application_id == app.id)).scalars():
+        if row.units:  # every unit of the roll may have voted: nothing left without a ballot
+            choice = row.choice or SILENT
+            area[choice], units[choice], heads[choice] = row.area_hundredths, row.units, row.persons
     # silence is consent only where the estate's rules in force when the vote opened say so
     return count_up(area, heads, units, vote_rule(app), bool(app.silent_consent))
 

@@ -16,7 +16,7 @@ from app.extensions import db
 from models import clock
 from models.errors import Refused
 from models.estate import Building, Estate, Unit
-from models.fund_vote import ONE_BALLOT, Ballot, VoteResult, VoteRoll, Voter, tally
+from models.fund_vote import ONE_BALLOT, Ballot, VoteResult, VoteRoll, VoteTally, Voter, tally
 from models.governing_documents import GoverningDocument
 from models.people import Owner, UnitOwnership
 from models.repair_fund import (
@@ -624,6 +624,27 @@ def test_an_owner_of_three_units_who_returns_one_ballot_participates_with_all_th
     area = sum(int(unit.floor_area * 100) for unit in units)
     assert (after.no_area, after.no_heads, after.ballots) == (area, 1, 3)
     assert after.participating_area - before.participating_area == area
+
+
+def test_the_kept_count_moves_all_of_a_persons_units_to_their_ballots_choice(ctx):
+    """vote_tally (kept by the database's triggers): when the vote opens every unit of the roll
+    is under '' (no ballot yet), each person once; the owner of three units then votes 反对
+    through one of them, and exactly those three units, their area and one person move."""
+    estate = _estate()
+    units = _one_owner_of(estate, 3)
+    app = _advance(_application(estate), "open_vote")
+
+    def kept() -> dict[str, tuple[int, int, int]]:
+        return {row.choice: (row.units, row.area_hundredths, row.persons) for row in db.session.execute(
+            select(VoteTally).where(VoteTally.application_id == app.id)).scalars()}
+
+    roll = db.session.execute(select(func.count(), func.count(func.distinct(VoteRoll.person)))
+                              .where(VoteRoll.application_id == app.id)).one()
+    before = kept()
+    assert set(before) == {""} and (before[""][0], before[""][2]) == tuple(roll)
+    _cast(app, units[1].id, "no")
+    area = sum(int(unit.floor_area * 100) for unit in units)
+    assert kept() == {"": (roll[0] - 3, before[""][1] - area, roll[1] - 1), "no": (3, area, 1)}
 
 
 def _rules_in_force(estate: Estate, *, silence_is_consent: bool) -> None:

@@ -17,14 +17,14 @@ from typing import Any
 from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.security.decorators import permission_name
-from sqlalchemy import func, or_, select, true
+from sqlalchemy import case, func, or_, select, true
 from sqlalchemy.orm import joinedload
 
 from models import clock
 from models.base import batches, row_id, small_number
 from models.errors import Refused
 from models.estate import Building, Estate, Unit, reading_key, reading_order
-from models.fund_vote import BALLOT_CHOICES, MATTERS, Ballot, VoteResult, VoteRoll, percent_text
+from models.fund_vote import BALLOT_CHOICES, MATTERS, Ballot, VoteResult, VoteRoll, VoteTally, percent_text
 from models.owners_assembly import deciding_meeting
 from models.repair_fund import (
     CATEGORIES, ENTRY_KINDS, STATES, FundApplication, FundEntry, FundPayment, balances, cast_ballot,
@@ -382,15 +382,15 @@ class FundApplicationActions:
 def _figures(session: Any, app: FundApplication) -> dict[str, Any]:
     """The 列支范围's size and area, the roll and ballots, the result and the payment: one query
     (a page has a budget of 8)."""
-    def count(query: Any) -> Any:
-        return select(func.count()).select_from(query.subquery()).scalar_subquery()
-
     scope = select(func.count().label("units"), func.coalesce(func.sum(Unit.floor_area), 0).label("area")) \
         .where(in_electorate(app)).subquery()
+    # the roll and the ballots as the database keeps them counted (one ballot per person)
+    kept = select(func.coalesce(func.sum(VoteTally.units), 0).label("roll"),
+                  func.coalesce(func.sum(case((VoteTally.choice != "", VoteTally.persons), else_=0)), 0).label("ballots")) \
+        .where(VoteTally.application_id == app.id).subquery()
     row = session.execute(
-        select(scope.c.units, scope.c.area, count(select(VoteRoll.id).where(VoteRoll.application_id == app.id)),
-               count(select(Ballot.id).where(Ballot.application_id == app.id)), VoteResult, FundPayment)
-        .select_from(FundApplication).join(scope, true())
+        select(scope.c.units, scope.c.area, kept.c.roll, kept.c.ballots, VoteResult, FundPayment)
+        .select_from(FundApplication).join(scope, true()).join(kept, true())
         .outerjoin(VoteResult, VoteResult.application_id == FundApplication.id)
         .outerjoin(FundPayment, FundPayment.application_id == FundApplication.id)
         .where(FundApplication.id == app.id)

@@ -23,20 +23,20 @@ from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import (
-    Boolean, CheckConstraint, Date, ForeignKeyConstraint, Integer, String, Text, UniqueConstraint, distinct, event, false,
-    func, insert, inspect, select,
+    BigInteger, Boolean, CheckConstraint, Date, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text,
+    UniqueConstraint, distinct, event, false, func, insert, inspect, select,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models import clock
-from models.base import Admin, Area, Choices, Document, Entity, Menu, batches, fk, zh
+from models.base import Admin, Area, Choices, Derived, Document, Entity, Menu, batches, fk, zh
 from models.clock import UTCDateTime, utc_now
 from models.company import BILLING_MODES, PropertyCompany, ServiceContract
 from models.errors import Refused
 from models.estate import Estate, Unit
 from models.fund_vote import (
-    BALLOT_CHOICES, CHANNELS, MATTERS, ONE_BALLOT, Rule, Tally, TallyFigures, code_matches, count_up, figures_of,
+    BALLOT_CHOICES, CHANNELS, MATTERS, ONE_BALLOT, SILENT, Rule, Tally, TallyFigures, code_matches, count_up, figures_of,
     percent_text, roll_entries, rule_for, vote_may_close,
 )
 from models.governing_documents import KINDS as DOCUMENT_KINDS
@@ -479,7 +479,7 @@ class MeetingRoll(Entity):
 
     __tablename__ = "meeting_roll"
 
-    meeting_id: Mapped[int] = fk("owners_meeting.id")
+    meeting_id: Mapped[int] = fk("owners_meeting.id", index=False)  # ix_meeting_roll_person starts with it
     meeting: Mapped[OwnersMeeting] = relationship(info=zh("业主大会会议"))
     estate_id: Mapped[int] = fk("estate.id")
     unit_id: Mapped[int] = fk("unit.id")
@@ -493,6 +493,8 @@ class MeetingRoll(Entity):
     __table_args__ = (
         UniqueConstraint("meeting_id", "unit_id", name="uq_meeting_roll_unit", info={"message": "该房屋已在表决名册中"}),
         UniqueConstraint("meeting_id", "unit_id", "person", name="uq_meeting_roll_unit_person"),
+        # a person's units: what a ballot is counted for
+        Index("ix_meeting_roll_person", "meeting_id", "person"),
     )
 
     def __str__(self) -> str:
@@ -598,6 +600,21 @@ class MeetingChoice(Entity):
         append_only = True
 
 
+class MatterTally(Derived):
+    """The live count of one matter per choice ('' = no choice on it yet): the units, area
+    (0.01 ㎡) and persons of the meeting's roll, kept by the insert triggers of migration
+    e5b1d7f3a9c4 on the roll, the choices and the matters (roll and choices are append-only)."""
+
+    __tablename__ = "matter_tally"
+
+    matter_id: Mapped[int] = mapped_column(ForeignKey("meeting_matter.id", ondelete="CASCADE"), primary_key=True)
+    choice: Mapped[str] = mapped_column(String(10), primary_key=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id", ondelete="CASCADE"))
+    units: Mapped[int] = mapped_column(Integer)
+    area_hundredths: Mapped[int] = mapped_column(BigInteger)
+    persons: Mapped[int] = mapped_column(Integer)
+
+
 class MatterResult(TallyFigures, Entity):
     """事项表决结果: the outcome of one matter with every number it was computed from."""
 
@@ -648,18 +665,12 @@ def open_roll(session: Session, meeting: OwnersMeeting) -> int:
 
 
 def tally_of(session: Session, matter: MeetingMatter) -> Tally:
-    """The live count of one matter: every unit of the roll carries its person's choice on it."""
-    figures = (
-        select(MeetingChoice.choice, func.sum(MeetingRoll.area), func.count(), func.count(distinct(MeetingRoll.person)))
-        .select_from(MeetingRoll)
-        .outerjoin(MeetingBallot, (MeetingBallot.meeting_id == MeetingRoll.meeting_id)
-                   & (MeetingBallot.person == MeetingRoll.person))
-        .outerjoin(MeetingChoice, (MeetingChoice.ballot_id == MeetingBallot.id) & (MeetingChoice.matter_id == matter.id))
-        .where(MeetingRoll.meeting_id == matter.meeting_id).group_by(MeetingChoice.choice)
-    )
+    """The live count of one matter from the figures the database keeps per choice (``MatterTally``)."""
     area, units, heads = {}, {}, {}
-    for choice, summed, count, persons in session.execute(figures):
-        area[choice], units[choice], heads[choice] = int(summed * 100), count, persons
+    for row in session.execute(select(MatterTally).where(MatterTally.matter_id == matter.id)).scalars():
+        if row.units:  # every unit of the roll may have a choice: nothing left without one
+            choice = row.choice or SILENT
+            area[choice], units[choice], heads[choice] = row.area_hundredths, row.units, row.persons
     # silence is consent only where the estate's rules in force when voting opened say so
     return count_up(area, heads, units, matter.rule(), silent_consent=bool(matter.meeting.silent_consent))
 

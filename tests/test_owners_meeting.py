@@ -14,6 +14,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -22,7 +23,7 @@ from app.fakes import id_card
 from models import clock
 from models.errors import Refused
 from models.estate import Building, Estate, Unit
-from models.fund_vote import ONE_BALLOT, VoteResult
+from models.fund_vote import ONE_BALLOT, VoteResult, Voter, tally
 from models.owners_assembly import (
     MEETING_FLOW, MatterResult, MeetingBallot, MeetingChoice, MeetingMatter, MeetingProposer, MeetingRoll, OwnersMeeting,
     cast_agenda, tally_of,
@@ -194,6 +195,30 @@ def test_an_owner_of_two_units_votes_the_agenda_once(ctx):
     counted = tally_of(db.session, meeting.matters[0])
     # A's one ballot counts with both units: 200 ㎡, one person
     assert (counted.yes_area, counted.yes_heads, counted.ballots) == (20000, 1, 2)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(agendas=st.lists(st.one_of(st.none(), st.tuples(*[st.sampled_from([YES, NO, ABSTAIN])] * 2)),
+                        min_size=5, max_size=5))
+def test_each_matters_kept_count_equals_the_count_of_the_law(ctx, agendas):
+    """tally_of reads the figures the database keeps per matter and choice; fund_vote.tally is
+    the arithmetic read against the law. Each of the five persons returns a ballot on both
+    matters or none: per matter the two counts agree, number for number."""
+    try:
+        estate, units = _estate()
+        meeting = _voting(estate, "covenant", "raise_fund")
+        for (person, unit_ids), agenda in zip(units.items(), agendas):
+            if agenda:
+                _cast(meeting, unit_ids[-1], *agenda)
+        voters = [Voter(entry.unit_id, int(entry.area * 100), entry.person) for entry in db.session.execute(
+            select(MeetingRoll).where(MeetingRoll.meeting_id == meeting.id)).scalars()]
+        person_of = {v.unit_id: v.person for v in voters}
+        for index, matter in enumerate(meeting.matters):
+            ballots = {person_of[unit_ids[0]]: agenda[index]
+                       for unit_ids, agenda in zip(units.values(), agendas) if agenda}
+            assert tally_of(db.session, matter) == tally(voters, ballots, matter.rule(), bool(meeting.silent_consent))
+    finally:
+        db.session.rollback()
 
 
 def test_a_wrong_code_is_refused(ctx):

@@ -393,6 +393,7 @@ class Entity(Model):
 
 class _DerivedScope:
     scope_path: ClassVar[str] = "estate_id"
+    append_only: ClassVar[bool] = False  # the database's triggers write them, as they please
 
 
 class Derived(Model):

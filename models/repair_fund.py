@@ -25,7 +25,10 @@ from sqlalchemy import (
     event, func, insert, literal_column, or_, select, text,
 )
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.sqltypes import NullType
 
 from models import clock
 from models.base import Admin, Choices, Derived, Document, Entity, Menu, Money, batches, fk, positive, zh
@@ -268,11 +271,53 @@ class FundUnitTotal(Derived):
     #: the first deposit (首期交存) the 续交 threshold is a share of
     first_deposit: Mapped[Decimal] = mapped_column(Money)
 
-    __table_args__ = (
-        Index("ix_fund_unit_total_top_up", "estate_id", "first_deposit", "balance",
-              sqlite_where=text("unit_key != 0 AND first_deposit > 0"),
-              postgresql_where=text("unit_key != 0 AND first_deposit > 0")),
-    )
+
+class percent_left(FunctionElement):
+    """The whole percent of the first deposit a unit's balance still is, rounded towards zero:
+    an exact integer quotient on both databases (SQLite divides the integers it stores,
+    models.base.ExactDecimal; PostgreSQL's ``div``), so an index can hold it."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "percent_left"
+
+
+@compiles(percent_left)
+def _percent_left(element: percent_left, compiler: Any, **kw: Any) -> str:
+    balance, first_deposit = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"{balance} * 100 / {first_deposit}"
+
+
+@compiles(percent_left, "postgresql")
+def _percent_left_postgresql(element: percent_left, compiler: Any, **kw: Any) -> str:
+    balance, first_deposit = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"div({balance} * 100, {first_deposit})"
+
+
+class rarely(FunctionElement):
+    """A condition few rows meet. SQLite's planner keeps no statistics of ranges and would
+    rather read a table in its GROUP BY order than search an index for them: it is told
+    (``unlikely``). PostgreSQL estimates it from its own statistics."""
+
+    type = NullType()  # a Boolean would be compared "= 1" on SQLite, which no index matches
+    inherit_cache = True
+    name = "rarely"
+
+
+@compiles(rarely)
+def _rarely(element: rarely, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(rarely, "sqlite")
+def _rarely_sqlite(element: rarely, compiler: Any, **kw: Any) -> str:
+    return f"unlikely({compiler.process(element.clauses, **kw)})"
+
+
+#: the units of a unit row (not the estate's own) with a first deposit, by the percent left
+UNITS_WITH_A_FIRST_DEPOSIT = "unit_key != 0 AND first_deposit > 0"
+Index("ix_fund_unit_total_percent_left", percent_left(FundUnitTotal.balance, FundUnitTotal.first_deposit),
+      sqlite_where=text(UNITS_WITH_A_FIRST_DEPOSIT), postgresql_where=text(UNITS_WITH_A_FIRST_DEPOSIT))
 
 
 class FundEstateTotal(Derived):
@@ -289,10 +334,14 @@ class FundEstateTotal(Derived):
 
 def in_top_up_warning(threshold_percent: int) -> Any:
     """续交预警 (SQL) of a unit's ``FundUnitTotal`` row (the estate's own row never is): the
-    balance fell below ``threshold_percent`` % of the first deposit. The zeros are written into
-    the SQL, not bound, so the database can use the partial index ``ix_fund_unit_total_top_up``."""
+    balance fell below ``threshold_percent`` % of the first deposit. The exact comparison
+    decides; the whole percent left (at most the threshold whenever the balance is below it)
+    lets the database read the few such units from ``ix_fund_unit_total_percent_left``
+    instead of all of them. The zeros are written into the SQL, not bound, as the index's
+    condition is written."""
     total, zero = FundUnitTotal, literal_column("0")
     return and_(total.unit_key != zero, total.first_deposit > zero,
+                rarely(percent_left(total.balance, total.first_deposit) <= threshold_percent),
                 total.balance * 100 < total.first_deposit * threshold_percent)
 
 

@@ -6,9 +6,9 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import DatabaseError
 
 from app.audit import AppendOnly
@@ -20,8 +20,8 @@ from models.fund_vote import ONE_BALLOT, Ballot, VoteResult, VoteRoll, VoteTally
 from models.governing_documents import GoverningDocument
 from models.people import Owner, UnitOwnership
 from models.repair_fund import (
-    FUND_FLOW, FundApplication, FundEntry, FundPayment, FundScope, apportion, balances, cast_ballot,
-    current_tally, deposit_first, disburse, reverse_entry, shortfalls, top_up_warnings,
+    FUND_FLOW, FundApplication, FundEntry, FundPayment, FundScope, FundUnitTotal, apportion, balances, cast_ballot,
+    current_tally, deposit_first, disburse, in_top_up_warning, reverse_entry, shortfalls, top_up_warnings,
     vote_rule,
 )
 from models.settings import Settings
@@ -281,6 +281,28 @@ def test_top_up_warning_below_the_threshold_share_of_the_first_deposit(ctx):
     db.session.flush()
     warned = {row.unit_id for row in top_up_warnings(db.session, 30, estate.id)}
     assert low.id in warned and exact.id not in warned
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(balance=st.integers(-10**8, 10**12), first_deposit=st.integers(1, 10**12), threshold=st.integers(0, 150))
+@example(balance=-1, first_deposit=1000, threshold=0)  # a balance just below zero: -0.1 % rounds to 0
+@example(balance=2999, first_deposit=10000, threshold=30)  # 29.99 % is 29
+@example(balance=3000, first_deposit=10000, threshold=30)  # exactly 30 %: no warning
+@example(balance=-250, first_deposit=100, threshold=0)  # -250 % rounds towards zero, to -2
+def test_the_top_up_warning_is_exactly_a_balance_below_the_threshold_share(ctx, balance, first_deposit, threshold):
+    """The warning reads the units from an index of the whole percent left (computed by the
+    database from the stored values) and decides by the exact comparison: for any balance and
+    first deposit (cents) it is raised exactly when balance < threshold % of the first deposit."""
+    estate_id = db.session.scalar(select(Estate.id).order_by(Estate.id).limit(1))
+    unit = {"estate_id": estate_id, "unit_key": -1}  # a row of its own (kept rows have unit ids)
+    try:
+        db.session.execute(insert(FundUnitTotal).values(
+            **unit, inflow=0, used=0, balance=Decimal(balance).scaleb(-2), first_deposit=Decimal(first_deposit).scaleb(-2)))
+        warned = db.session.scalar(select(func.count()).select_from(FundUnitTotal).where(
+            FundUnitTotal.unit_key == -1, in_top_up_warning(threshold)))
+        assert warned == (1 if balance * 100 < first_deposit * threshold else 0)
+    finally:
+        db.session.rollback()
 
 
 # -- apportionment ------------------------------------------------------------------------

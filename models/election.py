@@ -17,15 +17,17 @@ from decimal import Decimal
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import ForeignKeyConstraint, Integer, String, Text, UniqueConstraint, case, distinct, event, func, select
+from sqlalchemy import (
+    BigInteger, ForeignKey, ForeignKeyConstraint, Integer, String, Text, UniqueConstraint, event, func, select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models import clock
-from models.base import Admin, Choices, Entity, Menu, fk, row_id, zh
+from models.base import Admin, Choices, Derived, Entity, Menu, fk, row_id, zh
 from models.errors import Refused
 from models.fees import Bill, arrears_before
-from models.fund_vote import Tally, TallyFigures, count_up, figures_of
-from models.owners_assembly import MeetingBallot, MeetingMatter, MeetingRoll
+from models.fund_vote import SILENT, Tally, TallyFigures, count_up, figures_of
+from models.owners_assembly import MeetingBallot, MeetingMatter
 from models.people import Owner, UnitOwnership
 from models.settings import settings_for
 
@@ -121,6 +123,22 @@ class MeetingApproval(Entity):
         append_only = True
 
 
+class CandidateTally(Derived):
+    """A candidate's live count per choice: 'yes' (the person approved the candidate),
+    'abstain' (returned a ballot without approving) and '' (no ballot yet), with the units,
+    area (0.01 ㎡) and persons of the meeting's roll; kept by the insert triggers of migration
+    f6c2a8e4b0d7 on the roll, the ballots, the approvals and the candidates."""
+
+    __tablename__ = "candidate_tally"
+
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id", ondelete="CASCADE"), primary_key=True)
+    choice: Mapped[str] = mapped_column(String(10), primary_key=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id", ondelete="CASCADE"))
+    units: Mapped[int] = mapped_column(Integer)
+    area_hundredths: Mapped[int] = mapped_column(BigInteger)
+    persons: Mapped[int] = mapped_column(Integer)
+
+
 class CandidateResult(TallyFigures, Entity):
     """候选人得票结果: one candidate's count with every number, the rank and the outcome."""
 
@@ -197,25 +215,18 @@ def _check_candidates(session: Session, _context: Any, _instances: Any) -> None:
 # -- the count -------------------------------------------------------------------------
 
 def election_tallies(session: Session, matter: MeetingMatter) -> dict[int, Tally]:
-    """Each candidate's live count, in one statement: a unit of the roll whose person approved
-    the candidate is 同意, one whose person returned a ballot without approving is counted as
-    taking part (弃权 for this candidate), one without a ballot is silent."""
-    choice = case((MeetingApproval.id.is_not(None), "yes"), (MeetingBallot.id.is_not(None), "abstain"))
-    figures = (
-        select(Candidate.id, choice, func.sum(MeetingRoll.area), func.count(), func.count(distinct(MeetingRoll.person)))
-        .select_from(MeetingRoll)
-        .join(Candidate, Candidate.matter_id == matter.id)
-        .outerjoin(MeetingBallot, (MeetingBallot.meeting_id == MeetingRoll.meeting_id)
-                   & (MeetingBallot.person == MeetingRoll.person))
-        .outerjoin(MeetingApproval, (MeetingApproval.ballot_id == MeetingBallot.id)
-                   & (MeetingApproval.candidate_id == Candidate.id))
-        .where(MeetingRoll.meeting_id == matter.meeting_id)
-        .group_by(Candidate.id, choice)
-    )
+    """Each candidate's live count from the figures the database keeps (``CandidateTally``): a
+    unit of the roll whose person approved the candidate is 同意, one whose person returned a
+    ballot without approving is counted as taking part (弃权 for this candidate), one without a
+    ballot is silent."""
+    kept = select(CandidateTally).join(Candidate, Candidate.id == CandidateTally.candidate_id) \
+        .where(Candidate.matter_id == matter.id).order_by(CandidateTally.candidate_id)
     per_candidate: dict[int, tuple[dict, dict, dict]] = {}
-    for candidate_id, chosen, summed, count, persons in session.execute(figures):
-        area, units, heads = per_candidate.setdefault(candidate_id, ({}, {}, {}))
-        area[chosen], units[chosen], heads[chosen] = int(summed * 100), count, persons
+    for row in session.execute(kept).scalars():
+        if row.units:
+            area, units, heads = per_candidate.setdefault(row.candidate_id, ({}, {}, {}))
+            choice = row.choice or SILENT
+            area[choice], units[choice], heads[choice] = row.area_hundredths, row.units, row.persons
     rule = matter.rule()
     return {candidate_id: count_up(area, heads, units, rule, silent_consent=False)
             for candidate_id, (area, units, heads) in per_candidate.items()}

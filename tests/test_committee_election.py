@@ -11,6 +11,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -24,8 +25,8 @@ from models.election import (
 from models.errors import Refused
 from models.estate import Estate
 from models.fees import Bill, FeeItem, FeeStandard
-from models.fund_vote import count_up, legal_rule
-from models.owners_assembly import MEETING_FLOW, MeetingBallot, MeetingMatter, OwnersMeeting, cast_agenda
+from models.fund_vote import Voter, count_up, legal_rule, tally
+from models.owners_assembly import MEETING_FLOW, MeetingBallot, MeetingMatter, MeetingRoll, OwnersMeeting, cast_agenda
 from models.people import Owner
 from models.settings import Settings
 from models.workflow import TransitionRefused
@@ -166,6 +167,32 @@ def test_an_approval_counts_for_every_unit_of_the_person(ctx):
     tallies = election_tallies(db.session, meeting.matters[0])
     b = tallies[_candidates(meeting)["B"]]
     assert (b.yes_heads, b.yes_area, b.participating_heads, b.participating_area) == (1, 20000, 1, 20000)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ballots=st.lists(st.one_of(st.none(), st.sets(st.sampled_from("BCD"), max_size=2)), min_size=5, max_size=5))
+def test_each_candidates_kept_count_equals_the_count_of_the_law(ctx, ballots):
+    """election_tallies reads the figures the database keeps per candidate; for each candidate
+    fund_vote.tally counts the same roll with 同意 for the persons who approved them and 弃权 for
+    those who returned a ballot without: the two agree, number for number. Each of the five
+    persons returns no ballot or one approving up to two of B, C, D (two seats)."""
+    try:
+        estate, units = _estate()
+        meeting = _open(_election(estate, 2, "BCD"))
+        for unit_ids, approved in zip(units.values(), ballots):
+            if approved is not None:
+                _approve(meeting, unit_ids[-1], *sorted(approved))
+        voters = [Voter(entry.unit_id, int(entry.area * 100), entry.person) for entry in db.session.execute(
+            select(MeetingRoll).where(MeetingRoll.meeting_id == meeting.id)).scalars()]
+        person_of = {v.unit_id: v.person for v in voters}
+        matter = meeting.matters[0]
+        kept = election_tallies(db.session, matter)
+        for name, candidate_id in _candidates(meeting).items():
+            choices = {person_of[unit_ids[0]]: "yes" if name in approved else "abstain"
+                       for unit_ids, approved in zip(units.values(), ballots) if approved is not None}
+            assert kept[candidate_id] == tally(voters, choices, matter.rule(), silent_consent=False)
+    finally:
+        db.session.rollback()
 
 
 def test_approving_more_candidates_than_seats_is_refused_and_writes_nothing(ctx):

@@ -70,6 +70,7 @@ def _database(name: str, db: dict[str, Any]) -> list[str]:
         lines.append(f"| 物业经理 房屋列表（再加 30 个菜单项） | {menu['with_30_more_menu_entries']} |")
     if "billgen" not in db:
         return lines + ["", "（其余测量未完成。）", ""]
+    lines += _plans(name, db.get("plans"))
     bills, export, imp = db["billgen"], db["export"], db["import"]
     lines += [
         "", "### 批处理、导出导入", "",
@@ -90,6 +91,22 @@ def _database(name: str, db: dict[str, Any]) -> list[str]:
         "",
         *_jobs(db.get("jobs")),
     ]
+    return lines
+
+
+def _plans(name: str, plans: dict[str, Any] | None) -> list[str]:
+    """The slowest statement of each official page and the plan the database chose for it."""
+    if not plans:
+        return []
+    postgresql = name == "PostgreSQL"
+    how = "EXPLAIN (ANALYZE) 的执行时间与计划" if postgresql else "EXPLAIN QUERY PLAN"
+    lines = ["", "### 街道监督员各页最慢的一条 SQL 及其执行计划", "",
+             f"页面请求中耗时最长的一条语句（毫秒，请求内实测），及数据库为它选择的计划（{how}）。", "",
+             "| 页面 | 最慢一条 SQL | " + ("EXPLAIN ANALYZE | " if postgresql else "") + "计划 |",
+             "|---|---:|" + ("---:|" if postgresql else "") + "---|"]
+    for found in plans.values():
+        explained = f" {found['explained_ms']} |" if postgresql else ""
+        lines.append(f"| {found['label']} | {found['statement_ms']} |{explained} {found['plan']} |")
     return lines
 
 

@@ -381,6 +381,67 @@ def task_build(args) -> dict:
         return build(SIZES[args.size])
 
 
+def task_plans(args, app=None) -> dict:
+    """The slowest statement of each page an official opens, with the plan the database chose
+    for it (EXPLAIN ANALYZE on PostgreSQL, EXPLAIN QUERY PLAN on SQLite): what the time of the
+    page rests on, and whether it reads an index or every row."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+    from bench.pages import LABELS, paths
+
+    app = app or our_app(args.db)
+    client = app.test_client()
+    login(client, USERS["official"])
+    with app.app_context():
+        engine, fixtures = db.engine, _fixtures(db.session)
+    fixtures["period"] = fixtures["period"].isoformat()  # as the page driver receives them
+    pages = paths("ours", fixtures, "official")
+    timed: list[tuple[float, str, Any]] = []
+
+    def started(conn, _cursor, _statement, _parameters, _context, _many) -> None:
+        conn.info["bench_started"] = time.perf_counter()
+
+    def finished(conn, _cursor, statement, parameters, _context, _many) -> None:
+        timed.append((time.perf_counter() - conn.info["bench_started"], statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", started)
+    event.listen(engine, "after_cursor_execute", finished)
+    found = {}
+    try:
+        for key, path in pages.items():
+            client.get(path)  # caches warm, as in the page measurements
+            timed.clear()
+            client.get(path)
+            seconds, statement, parameters = max(timed, key=lambda entry: entry[0])
+            with engine.connect() as conn:
+                if engine.dialect.name == "postgresql":
+                    explained = conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters).scalar()
+                    plan, executed = _plan_outline(explained[0]["Plan"]), explained[0]["Execution Time"]
+                else:
+                    rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+                    plan, executed = " / ".join(row[-1] for row in rows), None
+            found[key] = {"label": LABELS[key].format(deep=fixtures["deep_page"]), "path": path,
+                          "statement_ms": round(seconds * 1000, 2), "explained_ms": executed, "plan": plan}
+    finally:
+        event.remove(engine, "before_cursor_execute", started)
+        event.remove(engine, "after_cursor_execute", finished)
+    return found
+
+
+def _plan_outline(node: dict[str, Any]) -> str:
+    """A PostgreSQL plan in one line: each node with the index or table it reads."""
+    name = node["Node Type"]
+    if "Index Name" in node:
+        name += f" {node['Index Name']}"
+    elif "Relation Name" in node:
+        name += f" {node['Relation Name']}"
+    children = node.get("Plans", [])
+    if len(children) == 1:
+        return f"{name} → {_plan_outline(children[0])}"
+    return f"{name} [{'; '.join(_plan_outline(child) for child in children)}]" if children else name
+
+
 def task_suite(args) -> dict:
     """Every measurement of the product in one process (one app start instead of five);
     the 30 extra menu entries go last, they stay in the app."""
@@ -394,12 +455,14 @@ def task_suite(args) -> dict:
     found["dashboard"] = task_dashboard(args, app)
     found["export"] = task_export(args, app)
     found["import"] = task_import(args, app)
+    found["plans"] = task_plans(args, app)
     found["menu"] = task_menu(args, app)
     return found
 
 
 TASKS = {"build": task_build, "suite": task_suite, "jobs": task_jobs, "fund": task_fund, "dashboard": task_dashboard,
-         "menu": task_menu, "billgen": task_billgen, "export": task_export, "import": task_import}
+         "menu": task_menu, "billgen": task_billgen, "export": task_export, "import": task_import,
+         "plans": task_plans}
 
 
 def main() -> None:

@@ -87,6 +87,15 @@ def test_the_import_writes_every_owner(results):
     assert imported["imported"] == imported["owners"] == results[0]["size"]["import_owners"]
 
 
+def test_the_slowest_statement_of_every_official_page_is_reported_with_its_plan(results):
+    plans = results[0]["databases"]["sqlite"]["plans"]
+    assert PAGES <= set(plans)
+    assert all(found["statement_ms"] > 0 and found["plan"] for found in plans.values())
+    # the unit list reads its page through an index, in reading order, rather than every unit
+    assert "USING INDEX" in plans["unit_first"]["plan"] or "USING COVERING INDEX" in plans["unit_first"]["plan"]
+    assert "最慢的一条 SQL 及其执行计划" in results[1]
+
+
 def test_the_report_names_the_machine_the_versions_and_the_targets(results):
     markdown = results[1]
     assert "Flask-AppBuilder 5.3.0" in markdown and "核" in markdown

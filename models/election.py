@@ -18,7 +18,7 @@ from itertools import groupby
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger, ForeignKey, ForeignKeyConstraint, Integer, String, Text, UniqueConstraint, event, func, select,
+    ForeignKey, ForeignKeyConstraint, Integer, String, Text, UniqueConstraint, event, func, select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -26,7 +26,7 @@ from models import clock
 from models.base import Admin, Choices, Derived, Entity, Menu, fk, row_id, zh
 from models.errors import Refused
 from models.fees import Bill, arrears_before
-from models.fund_vote import SILENT, Tally, TallyFigures, count_up, figures_of
+from models.fund_vote import KeptCount, Tally, TallyFigures, count_up, figures_of, kept_figures
 from models.owners_assembly import MeetingBallot, MeetingMatter
 from models.people import Owner, UnitOwnership
 from models.settings import settings_for
@@ -123,20 +123,14 @@ class MeetingApproval(Entity):
         append_only = True
 
 
-class CandidateTally(Derived):
-    """A candidate's live count per choice: 'yes' (the person approved the candidate),
-    'abstain' (returned a ballot without approving) and '' (no ballot yet), with the units,
-    area (0.01 ㎡) and persons of the meeting's roll; kept by the insert triggers of migration
-    f6c2a8e4b0d7 on the roll, the ballots, the approvals and the candidates."""
+class CandidateTally(KeptCount, Derived):
+    """A candidate's live count: 'yes' (the person approved the candidate), 'abstain' (returned
+    a ballot without approving) and '' (no ballot yet); triggers of migration f6c2a8e4b0d7, on
+    the roll, the ballots, the approvals and the candidates."""
 
     __tablename__ = "candidate_tally"
 
     candidate_id: Mapped[int] = mapped_column(ForeignKey("candidate.id", ondelete="CASCADE"), primary_key=True)
-    choice: Mapped[str] = mapped_column(String(10), primary_key=True)
-    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id", ondelete="CASCADE"))
-    units: Mapped[int] = mapped_column(Integer)
-    area_hundredths: Mapped[int] = mapped_column(BigInteger)
-    persons: Mapped[int] = mapped_column(Integer)
 
 
 class CandidateResult(TallyFigures, Entity):
@@ -221,15 +215,13 @@ def election_tallies(session: Session, matter: MeetingMatter) -> dict[int, Tally
     ballot is silent."""
     kept = select(CandidateTally).join(Candidate, Candidate.id == CandidateTally.candidate_id) \
         .where(Candidate.matter_id == matter.id).order_by(CandidateTally.candidate_id)
-    per_candidate: dict[int, tuple[dict, dict, dict]] = {}
-    for row in session.execute(kept).scalars():
-        if row.units:
-            area, units, heads = per_candidate.setdefault(row.candidate_id, ({}, {}, {}))
-            choice = row.choice or SILENT
-            area[choice], units[choice], heads[choice] = row.area_hundredths, row.units, row.persons
     rule = matter.rule()
-    return {candidate_id: count_up(area, heads, units, rule, silent_consent=False)
-            for candidate_id, (area, units, heads) in per_candidate.items()}
+    tallies = {}
+    for candidate_id, rows in groupby(session.execute(kept).scalars(), key=lambda row: row.candidate_id):
+        area, units, heads = kept_figures(rows)
+        if units:
+            tallies[candidate_id] = count_up(area, heads, units, rule, silent_consent=False)
+    return tallies
 
 
 @dataclass(frozen=True)

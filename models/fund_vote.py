@@ -449,21 +449,40 @@ class Ballot(Entity):
         append_only = True
 
 
-class VoteTally(Derived):
-    """The live count of an application's vote per choice ('' = no ballot yet): the units,
-    area (0.01 ㎡) and persons of the roll, kept by the insert triggers of migration
-    d7a3c9e5f1b2 on the roll and the ballots (both append-only), so the tally page reads
-    four rows instead of joining 10,000 units to their persons' ballots."""
+class KeptCount:
+    """The columns of a live count the database keeps per choice of a vote ('' = no ballot
+    yet): the units, area (0.01 ㎡) and persons of the roll under it. The roll and the
+    ballots are append-only, so insert triggers keep it exact in the same transaction
+    (docs/owners-assembly.md); a page reads a few rows instead of joining the whole roll
+    to its persons' ballots."""
+
+    # after the row's own key (sort_order): the key's columns lead the primary key
+    choice: Mapped[str] = mapped_column(String(10), primary_key=True, sort_order=10)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id", ondelete="CASCADE"), sort_order=10)
+    units: Mapped[int] = mapped_column(Integer, sort_order=10)
+    area_hundredths: Mapped[int] = mapped_column(BigInteger, sort_order=10)
+    persons: Mapped[int] = mapped_column(Integer, sort_order=10)
+
+
+def kept_figures(rows: Iterable[KeptCount]) -> tuple[dict, dict, dict]:
+    """Area, units and persons per choice (SILENT: no ballot), as :func:`count_up` takes them."""
+    area: dict[str | None, int] = {}
+    units: dict[str | None, int] = {}
+    heads: dict[str | None, int] = {}
+    for row in rows:
+        if row.units:  # every unit of the roll may have voted: nothing left without a ballot
+            choice = row.choice or SILENT
+            area[choice], units[choice], heads[choice] = row.area_hundredths, row.units, row.persons
+    return area, units, heads
+
+
+class VoteTally(KeptCount, Derived):
+    """The live count of a repair-fund application's vote (triggers of migration d7a3c9e5f1b2)."""
 
     __tablename__ = "vote_tally"
 
     application_id: Mapped[int] = mapped_column(ForeignKey("fund_application.id", ondelete="CASCADE"),
                                                 primary_key=True)
-    choice: Mapped[str] = mapped_column(String(10), primary_key=True)
-    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id", ondelete="CASCADE"))
-    units: Mapped[int] = mapped_column(Integer)
-    area_hundredths: Mapped[int] = mapped_column(BigInteger)
-    persons: Mapped[int] = mapped_column(Integer)
 
 
 class TallyFigures:

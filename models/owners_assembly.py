@@ -23,7 +23,7 @@ from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, Date, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text,
+    Boolean, CheckConstraint, Date, ForeignKey, ForeignKeyConstraint, Index, Integer, String, Text,
     UniqueConstraint, distinct, event, false, func, insert, inspect, select,
 )
 from sqlalchemy.exc import IntegrityError
@@ -36,8 +36,8 @@ from models.company import BILLING_MODES, PropertyCompany, ServiceContract
 from models.errors import Refused
 from models.estate import Estate, Unit
 from models.fund_vote import (
-    BALLOT_CHOICES, CHANNELS, MATTERS, ONE_BALLOT, SILENT, Rule, Tally, TallyFigures, code_matches, count_up, figures_of,
-    percent_text, roll_entries, rule_for, vote_may_close,
+    BALLOT_CHOICES, CHANNELS, MATTERS, ONE_BALLOT, KeptCount, Rule, Tally, TallyFigures, code_matches, count_up, figures_of,
+    kept_figures, percent_text, roll_entries, rule_for, vote_may_close,
 )
 from models.governing_documents import KINDS as DOCUMENT_KINDS
 from models.governing_documents import GoverningDocument, adopt, silence_is_consent
@@ -600,19 +600,13 @@ class MeetingChoice(Entity):
         append_only = True
 
 
-class MatterTally(Derived):
-    """The live count of one matter per choice ('' = no choice on it yet): the units, area
-    (0.01 ㎡) and persons of the meeting's roll, kept by the insert triggers of migration
-    e5b1d7f3a9c4 on the roll, the choices and the matters (roll and choices are append-only)."""
+class MatterTally(KeptCount, Derived):
+    """The live count of one matter of a meeting (triggers of migration e5b1d7f3a9c4, on the
+    roll, the choices and the matters)."""
 
     __tablename__ = "matter_tally"
 
     matter_id: Mapped[int] = mapped_column(ForeignKey("meeting_matter.id", ondelete="CASCADE"), primary_key=True)
-    choice: Mapped[str] = mapped_column(String(10), primary_key=True)
-    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id", ondelete="CASCADE"))
-    units: Mapped[int] = mapped_column(Integer)
-    area_hundredths: Mapped[int] = mapped_column(BigInteger)
-    persons: Mapped[int] = mapped_column(Integer)
 
 
 class MatterResult(TallyFigures, Entity):
@@ -666,11 +660,8 @@ def open_roll(session: Session, meeting: OwnersMeeting) -> int:
 
 def tally_of(session: Session, matter: MeetingMatter) -> Tally:
     """The live count of one matter from the figures the database keeps per choice (``MatterTally``)."""
-    area, units, heads = {}, {}, {}
-    for row in session.execute(select(MatterTally).where(MatterTally.matter_id == matter.id)).scalars():
-        if row.units:  # every unit of the roll may have a choice: nothing left without one
-            choice = row.choice or SILENT
-            area[choice], units[choice], heads[choice] = row.area_hundredths, row.units, row.persons
+    area, units, heads = kept_figures(session.execute(
+        select(MatterTally).where(MatterTally.matter_id == matter.id)).scalars())
     # silence is consent only where the estate's rules in force when voting opened say so
     return count_up(area, heads, units, matter.rule(), silent_consent=bool(matter.meeting.silent_consent))
 

@@ -37,8 +37,8 @@ from models.errors import Refused
 from models.fees import cents
 from models.estate import Building, Estate, Unit
 from models.fund_vote import (
-    BALLOT_CHOICES, FUND_MATTERS, ONE_BALLOT, SILENT, Ballot, Rule, Tally, VoteResult, VoteRoll, VoteTally, code_matches,
-    count_up, figures_of, roll_entries, rule_for, vote_may_close,
+    BALLOT_CHOICES, FUND_MATTERS, ONE_BALLOT, Ballot, Rule, Tally, VoteResult, VoteRoll, VoteTally, code_matches,
+    count_up, figures_of, kept_figures, roll_entries, rule_for, vote_may_close,
 )
 from models.governing_documents import silence_is_consent
 from models.settings import Settings, settings_for
@@ -722,11 +722,8 @@ def vote_rule(app: FundApplication) -> Rule:
 def current_tally(session: Session, app: FundApplication) -> Tally:
     """The live count from the figures the database keeps per choice (``VoteTally``), handed
     to the same arithmetic as ``fund_vote.tally`` (the tests hold the two to each other)."""
-    area, units, heads = {}, {}, {}
-    for row in session.execute(select(VoteTally).where(VoteTally.application_id == app.id)).scalars():
-        if row.units:  # every unit of the roll may have voted: nothing left without a ballot
-            choice = row.choice or SILENT
-            area[choice], units[choice], heads[choice] = row.area_hundredths, row.units, row.persons
+    area, units, heads = kept_figures(session.execute(
+        select(VoteTally).where(VoteTally.application_id == app.id)).scalars())
     # silence is consent only where the estate's rules in force when the vote opened say so
     return count_up(area, heads, units, vote_rule(app), bool(app.silent_consent))
 

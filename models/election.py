@@ -125,7 +125,7 @@ class MeetingApproval(Entity):
 
 class CandidateTally(KeptCount, Derived):
     """A candidate's live count: 'yes' (the person approved the candidate), 'abstain' (returned
-    a ballot without approving) and '' (no ballot yet); triggers of migration f6c2a8e4b0d7, on
+    a ballot without approving) and '' (no ballot yet); triggers of migration d7a3c9e5f1b2, on
     the roll, the ballots, the approvals and the candidates."""
 
     __tablename__ = "candidate_tally"

@@ -601,7 +601,7 @@ class MeetingChoice(Entity):
 
 
 class MatterTally(KeptCount, Derived):
-    """The live count of one matter of a meeting (triggers of migration e5b1d7f3a9c4, on the
+    """The live count of one matter of a meeting (triggers of migration d7a3c9e5f1b2, on the
     roll, the choices and the matters)."""
 
     __tablename__ = "matter_tally"

@@ -8,13 +8,13 @@ threshold whenever the balance is below it: the count reads only those units fro
 index and the exact comparison decides (0.1 ms).
 
 Revision ID: a8d4f0b6c2e1
-Revises: e5b1d7f3a9c4
+Revises: d7a3c9e5f1b2
 Create Date: 2026-12-05 11:35:00
 """
 from alembic import op
 
 revision = 'a8d4f0b6c2e1'
-down_revision = 'e5b1d7f3a9c4'
+down_revision = 'd7a3c9e5f1b2'
 branch_labels = None
 depends_on = None
 

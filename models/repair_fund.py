@@ -275,7 +275,9 @@ class FundUnitTotal(Derived):
 class percent_left(FunctionElement):
     """The whole percent of the first deposit a unit's balance still is, rounded towards zero:
     an exact integer quotient on both databases (SQLite divides the integers it stores,
-    models.base.ExactDecimal; PostgreSQL's ``div``), so an index can hold it."""
+    models.base.ExactDecimal; PostgreSQL's ``div``), so an index can hold it. Without a first
+    deposit (the estate's own row) it is NULL: PostgreSQL computes the expression's statistics
+    over every row, and a division by zero would make each ANALYZE of the table fail."""
 
     type = Integer()
     inherit_cache = True
@@ -291,7 +293,7 @@ def _percent_left(element: percent_left, compiler: Any, **kw: Any) -> str:
 @compiles(percent_left, "postgresql")
 def _percent_left_postgresql(element: percent_left, compiler: Any, **kw: Any) -> str:
     balance, first_deposit = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"div({balance} * 100, {first_deposit})"
+    return f"div({balance} * 100, nullif({first_deposit}, 0))"
 
 
 class rarely(FunctionElement):

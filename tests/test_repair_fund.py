@@ -305,6 +305,24 @@ def test_the_top_up_warning_is_exactly_a_balance_below_the_threshold_share(ctx, 
         db.session.rollback()
 
 
+def test_the_fund_totals_can_be_analyzed_with_an_estate_row_without_a_first_deposit(ctx):
+    """The database's statistics of the percent left are computed over every row, the estate's
+    own (first deposit 0) too: the expression must not divide by zero there, or every ANALYZE
+    of the table (autovacuum's included) fails."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite keeps no statistics of an expression")
+    estate_id = db.session.scalar(select(Estate.id).order_by(Estate.id).limit(1))
+    try:
+        db.session.execute(insert(FundUnitTotal).values(
+            estate_id=estate_id, unit_key=-2, inflow=0, used=Decimal("5.00"), balance=Decimal("-5.00"),
+            first_deposit=Decimal("0.00")))
+        db.session.execute(text("ANALYZE fund_unit_total"))  # samples this transaction's own row
+        assert db.session.scalar(select(func.count()).select_from(FundUnitTotal).where(
+            FundUnitTotal.unit_key == -2, in_top_up_warning(30))) == 0
+    finally:
+        db.session.rollback()
+
+
 # -- apportionment ------------------------------------------------------------------------
 
 def test_apportionment_by_area_with_the_remainder_to_the_largest_remainders():

@@ -4,7 +4,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export FLASK_APP := wsgi
 
-.PHONY: setup db run worker test test-browser screenshots test-pg bench deploy serve backup restore clean
+.PHONY: setup db run worker test test-browser screenshots test-pg bench bench-city deploy serve backup restore clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -75,6 +75,11 @@ restore: setup
 bench: setup
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[bench]"
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# a city on one PostgreSQL: the full data set copied ten times (bench/city.py; about an hour)
+bench-city: setup
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[bench]"
+	$(BIN)/python -m bench.city $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance build

@@ -197,22 +197,23 @@ class Remote:
         self.errors.close()
 
 
-def measure(db: str, runs: int, warmup: int, rounds: int = 5, log=print) -> dict[str, Any]:
+def measure(db: str, runs: int, warmup: int, rounds: int = 5, log=print,
+            systems: tuple[str, ...] = SYSTEMS) -> dict[str, Any]:
     """``runs`` requests of every page from every system, in ``rounds`` interleaved rounds."""
     rounds = max(1, min(rounds, runs))
     per_round = math.ceil(runs / rounds)
     remotes = {}
     try:
-        for system in SYSTEMS:
+        for system in systems:
             log(f"  starting the {system} pages")
             remotes[system] = Remote(system, db)
         fixtures = remotes["ours"].ask("fixtures")
-        results = {system: {"fixtures": fixtures, "users": {}} for system in SYSTEMS}
+        results = {system: {"fixtures": fixtures, "users": {}} for system in systems}
         for user in USERS:
-            plan = {system: paths(system, fixtures, user) for system in SYSTEMS}
+            plan = {system: paths(system, fixtures, user) for system in systems}
             samples: dict[tuple[str, str], dict[str, list[float]]] = {}
             for key in plan["ours"]:
-                for system in SYSTEMS:
+                for system in systems:
                     path = plan[system].get(key)
                     if path is None:
                         continue
@@ -231,8 +232,8 @@ def measure(db: str, runs: int, warmup: int, rounds: int = 5, log=print) -> dict
             keys = list(plan["ours"])
             for round_no in range(rounds):
                 for index, key in enumerate(keys):
-                    shift = (round_no + index) % len(SYSTEMS)
-                    for system in SYSTEMS[shift:] + SYSTEMS[:shift]:
+                    shift = (round_no + index) % len(systems)
+                    for system in systems[shift:] + systems[:shift]:
                         if (system, key) not in samples:
                             continue
                         found = remotes[system].ask("time", user=user, path=plan[system][key], runs=per_round)

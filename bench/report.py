@@ -44,6 +44,54 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+def city_markdown(results: dict[str, Any]) -> str:
+    """docs/benchmarks-city.md from bench/results_city.json (``make bench-city``)."""
+    m, v, build = results["machine"], results["versions"], results.get("build", {})
+    out = [
+        "# 性能基准：一个城市（PostgreSQL）",
+        "",
+        "由 `make bench-city` 生成（`bench/results_city.json` 为完整数据）。城市数据集是 `make bench` 的完整数据集"
+        f"在 PostgreSQL 内复制 {results['copies']} 份而成（`bench/city.py`：每份的 id 整体平移，互相引用一致，"
+        "派生的合计表一并复制；副本留在原来的街道与社区，街道监督员看到全部小区）。",
+        "",
+        f"- 运行时间：{results['started']}，总耗时 {results.get('total_minutes', '?')} 分钟",
+        f"- 机器：{m['cpu']}，{m['cores']} 核，内存 {m['memory_gb']} GB；开始时系统负载 {m['load_average_at_start']}",
+        "- 版本：" + "，".join(f"{k} {val}" for k, val in v.items()),
+    ]
+    if build.get("cached"):
+        out.append("- 数据集：复用上次复制的城市（完整数据集未变）。")
+    elif build:
+        counts = build["counts"]
+        full = results.get("full_data_set", {})
+        out += [
+            f"- 数据集：{counts['estate']:,} 个小区、{counts['unit']:,} 套房屋、{counts['bill']:,} 张账单、"
+            f"{counts['owner']:,} 名业主、{counts['fund_entry']:,} 条维修资金流水",
+            f"- 生成耗时：完整数据集 {build['full_data_set_s']} 秒（{'复用缓存' if full.get('cached') else '本次生成'}）；"
+            f"复制 {build['copy_s']} 秒（最慢的表：{build['slowest_tables_s']}）；VACUUM ANALYZE {build['analyze_s']} 秒",
+        ]
+    out += ["", "## 页面（本系统，PostgreSQL）", "",
+            f"目标：街道监督员（全市）每个页面墙钟 p95 ≤ {T.CITY_PAGE_P95_MS} 毫秒。CPU 为本进程所用（不含数据库服务器）。", "",
+            "| 用户 | 页面 | CPU | 中位 | p95 | SQL | HTML KB | 结论 |", "|---|---|---:|---:|---:|---:|---:|---|"]
+    for user, found in results.get("pages_ours", {}).get("users", {}).items():
+        for page in found.values():
+            ok = page["p95_ms"] <= T.CITY_PAGE_P95_MS if user == "official" else None
+            out.append(f"| {USER_NAMES[user]} | {page['label']} | {page['cpu_median_ms']} | {page['median_ms']} | "
+                       f"{page['p95_ms']} | {page['queries']} | {page['html_bytes'] / 1024:.0f} | {T.verdict(ok)} |")
+    if "billgen" in results:
+        bills = results["billgen"]
+        out += ["", "## 批处理与看板", "", "| 项目 | 结果 | 目标 | 结论 |", "|---|---|---|---|",
+                f"| 生成账单 {bills['units']:,} 套 × {bills['months']} 个月（表中已有 "
+                f"{build.get('counts', {}).get('bill', 0):,} 张） | {bills['bills']:,} 张，{bills['median_s']} 秒，"
+                f"**{bills['bills_per_s']:,} 张/秒**（3 次取中位） | ≥ {T.CITY_BILLS_PER_S:,} 张/秒 | "
+                f"{_ok(bills['bills_per_s'], T.CITY_BILLS_PER_S, True)} |",
+                *(_dashboard_row(found) for found in results.get("dashboard", {}).values())]
+    out += _plans("PostgreSQL", results.get("plans"))
+    notes = ROOT / "bench" / "notes_city.md"
+    if notes.exists():
+        out += ["", notes.read_text().rstrip()]
+    return "\n".join(out) + "\n"
+
+
 def _database(name: str, db: dict[str, Any]) -> list[str]:
     data = db["data_set"]
     lines = [f"## {name}", ""]

@@ -19,6 +19,9 @@ DASHBOARD_MS = 100
 #: the web's median while a consumer exports, over its median with the consumer idle: the export
 #: holds one of the two cores, the web keeps the other (docs/jobs.md)
 BUSY_SLOWDOWN = 1.5
+#: a city on one PostgreSQL (bench/city.py): every page for the official of the whole city
+CITY_PAGE_P95_MS = 50
+CITY_BILLS_PER_S = 100_000
 LOAD_RPS = 80
 LOAD_P95_MS = 300
 

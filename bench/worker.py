@@ -442,6 +442,14 @@ def _plan_outline(node: dict[str, Any]) -> str:
     return f"{name} [{'; '.join(_plan_outline(child) for child in children)}]" if children else name
 
 
+def task_replicate(args) -> dict:
+    """The city: the database at ``--db`` (a copy of the full data set) copied over (bench/city.py)."""
+    from bench.city import replicate
+
+    our_app(args.db)  # the models' tables, as the app declares them
+    return replicate(args.db)
+
+
 def task_suite(args) -> dict:
     """Every measurement of the product in one process (one app start instead of five);
     the 30 extra menu entries go last, they stay in the app."""
@@ -462,7 +470,7 @@ def task_suite(args) -> dict:
 
 TASKS = {"build": task_build, "suite": task_suite, "jobs": task_jobs, "fund": task_fund, "dashboard": task_dashboard,
          "menu": task_menu, "billgen": task_billgen, "export": task_export, "import": task_import,
-         "plans": task_plans}
+         "plans": task_plans, "replicate": task_replicate}
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from flask import g, has_request_context
 from flask_login import current_user
-from sqlalchemy import event, inspect, select
+from sqlalchemy import ARRAY, Integer, any_, event, inspect, literal, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql.elements import ColumnElement, TextClause
 from sqlalchemy.sql.util import find_tables
@@ -38,15 +38,29 @@ def scoped_models() -> list[type[Entity]]:
     return [m for m in declared_entities() if m.Admin.scope_path] + derived_tables()
 
 
-def clause(model: type, path: str, estate_ids: Iterable[int]) -> ColumnElement[bool]:
+def clause(model: type, path: str, estate_ids: Iterable[int], dialect: str | None = None) -> ColumnElement[bool]:
     """SQL for "the row at the end of ``path`` belongs to one of these estates"."""
     name, _, rest = path.partition(".")
     attr = getattr(model, name)
     if not rest:
-        return attr.in_(list(estate_ids))
+        return among(attr, estate_ids, dialect)
     rel = inspect(model).relationships[name]
-    inner = clause(rel.mapper.class_, rest, estate_ids)
+    inner = clause(rel.mapper.class_, rest, estate_ids, dialect)
     return attr.any(inner) if rel.uselist else attr.has(inner)
+
+
+def among(column: Any, estate_ids: Iterable[int], dialect: str | None = None) -> ColumnElement[bool]:
+    """``column IN (estate_ids)``; on PostgreSQL one array parameter rather than one per estate:
+    a city's official has a thousand estates, and rendering, sending and parsing a thousand
+    placeholders cost each statement ~9 ms (psycopg)."""
+    if dialect is None:
+        from app.extensions import db
+
+        dialect = db.engine.dialect.name
+    ids = sorted(estate_ids)
+    if dialect == "postgresql":
+        return column == any_(literal(ids, ARRAY(Integer)))
+    return column.in_(ids)
 
 
 def current_estate_ids() -> frozenset[int] | None:
@@ -147,8 +161,11 @@ def scope_options(tables: frozenset[str] | None = None) -> list[Any]:
     estate_ids = current_estate_ids()
     if estate_ids is None:
         return []
+    from app.extensions import db
+
     return list(_options_for(estate_ids, bool(g.get("scope_is_every_estate")),
-                             _scoped_table_names() if tables is None else _with_neighbours(tables)))
+                             _scoped_table_names() if tables is None else _with_neighbours(tables),
+                             db.engine.dialect.name))
 
 
 @lru_cache(maxsize=512)
@@ -163,7 +180,8 @@ def _with_neighbours(tables: frozenset[str]) -> frozenset[str]:
 
 
 @lru_cache(maxsize=2048)
-def _options_for(estate_ids: frozenset[int], every_estate: bool, tables: frozenset[str]) -> tuple[Any, ...]:
+def _options_for(estate_ids: frozenset[int], every_estate: bool, tables: frozenset[str],
+                 dialect: str) -> tuple[Any, ...]:
     """The criteria for one set of estates and tables: immutable, so built once and shared by
     every statement of that shape of every user with that scope. Building them, and the cache
     keys SQLAlchemy computes over them, is what scoping costs a page: one criterion per table
@@ -179,7 +197,7 @@ def _options_for(estate_ids: frozenset[int], every_estate: bool, tables: frozens
     could still show in its later statements; from the next request on it is hidden.
     """
     return tuple(
-        with_loader_criteria(model, clause(model, model.Admin.scope_path, estate_ids))
+        with_loader_criteria(model, clause(model, model.Admin.scope_path, estate_ids, dialect))
         for model in scoped_models()
         if model.__tablename__ in tables and not (every_estate and _always_in_an_estate(model))
     )

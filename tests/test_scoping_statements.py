@@ -10,7 +10,7 @@ from __future__ import annotations
 import flask_login
 import pytest
 from flask import g
-from sqlalchemy import exists, func, select, text
+from sqlalchemy import event, exists, func, select, text
 from werkzeug.security import generate_password_hash
 
 from app import roles
@@ -76,3 +76,40 @@ def test_exists_sees_no_other_estates_rows(small_estate_user):
 def test_raw_sql_is_refused_for_a_scoped_user(small_estate_user):
     with pytest.raises(OutOfScope, match="无法按小区限定"):
         db.session.execute(text("SELECT count(*) FROM unit"))
+
+
+@pytest.fixture()
+def two_estate_user(app, ctx):
+    """A new 物业经理 of two of the three estates."""
+    estate_ids = db.session.scalars(select(Estate.id).order_by(Estate.id).limit(2)).all()
+    sm = app.appbuilder.sm
+    user = sm.add_user("scope_pair", "范围", "两个", "scope_pair@example.com", sm.find_role(roles.MANAGER),
+                       hashed_password=generate_password_hash("x" * 12, method="pbkdf2:sha256:1000"))
+    db.session.add_all([UserScope(user_id=user.id, estate_id=estate_id) for estate_id in estate_ids])
+    db.session.commit()
+    own_units = db.session.scalar(select(func.count()).select_from(Unit).where(Unit.estate_id.in_(estate_ids)))
+    with app.test_request_context("/"):
+        flask_login.login_user(user)
+        g.user = user
+        yield own_units, estate_ids
+    db.session.rollback()
+
+
+def test_the_estates_of_a_user_reach_postgresql_as_one_array_parameter(two_estate_user):
+    """However many estates (a city's official has a thousand), the criterion is one array
+    parameter on PostgreSQL, not one placeholder per estate to render, send and parse."""
+    own_units, estate_ids = two_estate_user
+    seen = []
+
+    def record(_conn, _cursor, statement, parameters, _context, _many):
+        seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert db.session.scalar(select(func.count()).select_from(Unit)) == own_units
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    statement, parameters = seen[-1]
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no arrays: one placeholder per estate")
+    assert "= ANY" in statement and list(parameters.values()) == [sorted(estate_ids)]

@@ -115,7 +115,7 @@ class Figure:
     needs: str | None = None
     stacked: bool = False
     #: a rate field (%): estates are ranked by it, worst first, and the chart shows the worst
-    #: ``CHART_ESTATES`` of them (the table below lists and searches every estate)
+    #: ``CHART_ESTATES`` of them (the figure's own page lists and searches every estate)
     rank_by: str | None = None
 
     @property
@@ -124,8 +124,11 @@ class Figure:
         return all("(%)" in label for _field, label in self.y) if self.y else False
 
 
-#: estates a ranked chart shows (the worst); the table lists every one
+#: estates a chart of the jurisdiction shows (a ranked one: the worst)
 CHART_ESTATES = 15
+#: rows a figure's table shows on the jurisdiction overview; the figure's own page lists every
+#: one (a city's official has a thousand estates: thirteen tables of them made a 2.9 MB page)
+TABLE_ROWS = 20
 
 
 FIGURES: dict[str, Figure] = {}

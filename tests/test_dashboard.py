@@ -457,7 +457,8 @@ def test_an_anonymous_visitor_is_sent_to_the_login_page(app):
     assert response.status_code == 302 and "/login/" in response.headers["Location"]
 
 
-_PAGES = ("/", "/dashboard/jurisdiction/", "/dashboard/estate/", "/dashboard/estate/?estate=1")
+_PAGES = ("/", "/dashboard/jurisdiction/", "/dashboard/jurisdiction/collection_by_estate/", "/dashboard/estate/",
+          "/dashboard/estate/?estate=1")
 
 
 @pytest.mark.parametrize("user", ["admin", "official_jd", "manager_a"])
@@ -582,3 +583,27 @@ def test_a_published_fee_standard_is_listed_from_seven_days_before_it_takes_effe
     db.session.flush()
     assert Settings.current(db.session).fee_effective_days == 7
     assert TODOS["fee_standards_taking_effect"].count(db.session, _ctx(tiny.id)) == (1 if listed else 0)
+
+
+def _table_rows(page: str, key: str) -> int:
+    table = page[page.find(f'id="table-{key}"'):]
+    return table[:table.find("</table>")].count("<tr>") - 1  # the header row
+
+
+def test_the_overview_lists_the_first_rows_of_a_long_figure_and_links_to_all_of_them(app, monkeypatch):
+    """A city's official has a thousand estates: the overview's tables show the worst (or first)
+    few, each figure's own page every one. Three estates against two rows: 2 listed, 3 linked."""
+    monkeypatch.setattr("views.dashboard.TABLE_ROWS", 2)
+    official = client_of(app, "official_jd")
+    overview = text_of(official.get("/dashboard/jurisdiction/"))
+    assert _table_rows(overview, "collection_by_estate") == 2
+    assert "表中为前 2 行，共 3 行" in overview and 'href="/dashboard/jurisdiction/collection_by_estate/"' in overview
+    whole = text_of(official.get("/dashboard/jurisdiction/collection_by_estate/"))
+    assert _table_rows(whole, "collection_by_estate") == 3 and "表中为前" not in whole
+    assert all(name in whole for name in _estate_names(app).values())
+
+
+def test_a_figures_own_page_is_for_officials_and_only_for_figures_of_the_overview(app):
+    official = client_of(app, "official_jd")
+    assert official.get("/dashboard/jurisdiction/no_such_figure/").status_code == 404
+    assert client_of(app, "manager_a").get("/dashboard/jurisdiction/collection_by_estate/").status_code == 403

@@ -20,7 +20,7 @@ from app.roles import DASHBOARD_MENU, DASHBOARD_PAGES, DASHBOARD_VIEW, rows_acte
 from models import clock
 from models.base import Entity, declared_entities, row_id
 from models.dashboard import (
-    CHART_ESTATES, FIGURES, Context, Figure, kpi_values, waiting_items, waiting_transitions,
+    CHART_ESTATES, FIGURES, TABLE_ROWS, Context, Figure, kpi_values, waiting_items, waiting_transitions,
 )
 from models.estate import Estate
 from models.settings import Settings
@@ -48,36 +48,58 @@ def context(session: Any, estate_id: int | None = None) -> Context:
     return Context(today=clock.today(), settings=Settings.current(session), estate_id=estate_id)
 
 
+def visible(item: Figure, page: str) -> bool:
+    return page in item.pages and (not item.needs or may_list(item.needs))
+
+
 def panels(session: Any, ctx: Context, page: str) -> list[dict[str, Any]]:
     """The figures of a page the user may see, each with its rows and chart spec."""
     found = []
     for item in FIGURES.values():
-        if page not in item.pages or (item.needs and not may_list(item.needs)):
-            continue
-        found.append(_panel(item, item.query(session, ctx), ctx))
+        if visible(item, page):
+            found.append(_panel(item, item.query(session, ctx), ctx))
     if ctx.estate_id is None:  # the jurisdiction: the rankings against a target come first
         found.sort(key=lambda panel: not (FIGURES[panel["key"]].rank_by and FIGURES[panel["key"]].kpi))
     return found
 
 
-def _panel(item: Figure, rows: list[dict[str, Any]], ctx: Context) -> dict[str, Any]:
+def _panel(item: Figure, rows: list[dict[str, Any]], ctx: Context, whole: bool = False) -> dict[str, Any]:
+    """A figure's table, chart spec and notes. On the jurisdiction overview the table shows the
+    first ``TABLE_ROWS`` rows (the worst, when ranked) and links to the figure's own page
+    (``whole``), which lists every row; a chart shows at most ``CHART_ESTATES`` estates."""
     target = getattr(ctx.settings, item.kpi) if item.kpi else None
-    columns, note = item.columns, ""
-    if item.rank_by and ctx.estate_id is None:
+    columns, note, overview = item.columns, "", ctx.estate_id is None
+    if item.rank_by and overview:
         rows = ranked(rows, item.rank_by)
         columns = (("rank", "排名（差→好）"), *item.columns)
-        if len(rows) > CHART_ESTATES:
-            note = f"图中为最差的 {CHART_ESTATES} 个小区，全部 {len(rows)} 个见下表"
-    charted = rows[:CHART_ESTATES] if note else rows
+    charted = _first_estates(rows, item.x) if overview and item.chart != "table" and item.x == "estate" else rows
+    if len(charted) < len(rows):
+        shown = len({row[item.x] for row in charted})
+        note = f"图中为{'最差的' if item.rank_by else '前'} {shown} 个小区"
+    listed = rows if whole or not overview else rows[:TABLE_ROWS]
     spec = {
         "chart": item.chart, "x": item.x, "y": [list(pair) for pair in item.y], "series": item.series,
         "stacked": item.stacked, "target": target, "targetLabel": "目标" if target is not None else None,
         "percent": item.percent_axis, "horizontal": bool(item.rank_by and ctx.estate_id is None),
-        "rows": [{k: _plain(v) for k, v in row.items()} for row in charted],
+        "rows": [{k: _plain(v) for k, v in row.items()} for row in charted] if item.chart != "table" else [],
     }
     return {"key": item.key, "title": item.title, "chart": item.chart, "columns": columns,
-            "rows": rows, "spec": spec, "note": note, "searchable": len(rows) > CHART_ESTATES,
-            "headline": headline(item, rows, target) if item.rank_by and ctx.estate_id is None else ""}
+            "rows": listed, "total": len(rows), "spec": spec, "note": note,
+            "searchable": whole and len(rows) > CHART_ESTATES,
+            "headline": headline(item, rows, target) if item.rank_by and overview else ""}
+
+
+def _first_estates(rows: list[dict[str, Any]], field: str) -> list[dict[str, Any]]:
+    """The rows of the first ``CHART_ESTATES`` estates in the rows' order (all of each one's rows)."""
+    kept: set[Any] = set()
+    found = []
+    for row in rows:
+        if row[field] not in kept:
+            if len(kept) == CHART_ESTATES:
+                continue
+            kept.add(row[field])
+        found.append(row)
+    return found
 
 
 def headline(item: Figure, rows: list[dict[str, Any]], target: Any) -> str:
@@ -120,6 +142,21 @@ class DashboardView(BaseView):
             "dashboard/page.html", title=title, kpis=kpi_values(session, ctx, may_list),
             figures=panels(session, ctx, page), today=ctx.today, **extra,
         )
+
+    @expose("/jurisdiction/<key>/")
+    @has_access
+    @permission_name("jurisdiction")
+    def jurisdiction_figure(self, key: str):
+        """One figure of the overview with every row (every estate of the jurisdiction)."""
+        item = FIGURES.get(key)
+        if item is None or not visible(item, "jurisdiction"):
+            abort(404)
+        session = self.appbuilder.session
+        ctx = context(session)
+        return self.render_template(
+            "dashboard/page.html", title=f"{DASHBOARD_PAGES['jurisdiction']} · {item.title}", kpis=[],
+            figures=[_panel(item, item.query(session, ctx), ctx, whole=True)], today=ctx.today,
+            back=DASHBOARD_PAGES["jurisdiction"])
 
     @expose("/jurisdiction/")
     @has_access

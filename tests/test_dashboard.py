@@ -18,7 +18,7 @@ from app.extensions import db
 from models import clock
 from models.company import ServiceContract
 from models.dashboard import (
-    FIGURES, KPIS, TODOS, Context, committee_term_end, kpi_values, waiting_items, waiting_transitions,
+    FIGURES, TODOS, Context, committee_term_end, kpi_values, waiting_items, waiting_transitions,
 )
 from models.base import declared_entities
 from models.estate import Building, Estate, Unit

@@ -105,6 +105,15 @@ class Server:
             cur = conn.execute(sql)
             return cur.fetchall() if cur.description else []
 
+    def admin_in(self, database: str, sql: str) -> list[tuple]:
+        """Runs SQL outside a transaction in one database."""
+        import psycopg
+
+        conninfo = with_database(self.base, database).replace("postgresql+psycopg://", "postgresql://", 1)
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            cur = conn.execute(sql)
+            return cur.fetchall() if cur.description else []
+
     def exists(self, name: str) -> bool:
         return bool(self.admin(f"SELECT 1 FROM pg_database WHERE datname = '{name}'"))
 

@@ -58,17 +58,16 @@ def city_markdown(results: dict[str, Any]) -> str:
         f"- 机器：{m['cpu']}，{m['cores']} 核，内存 {m['memory_gb']} GB；开始时系统负载 {m['load_average_at_start']}",
         "- 版本：" + "，".join(f"{k} {val}" for k, val in v.items()),
     ]
-    if build.get("cached"):
-        out.append("- 数据集：复用上次复制的城市（完整数据集未变）。")
-    elif build:
-        counts = build["counts"]
+    counts = results.get("counts") or build.get("counts")
+    if counts:
+        out.append(f"- 数据集：{counts['estate']:,} 个小区、{counts['unit']:,} 套房屋、{counts['bill']:,} 张账单、"
+                   f"{counts['owner']:,} 名业主、{counts['fund_entry']:,} 条维修资金流水")
+    if "copy_s" in build:
         full = results.get("full_data_set", {})
-        out += [
-            f"- 数据集：{counts['estate']:,} 个小区、{counts['unit']:,} 套房屋、{counts['bill']:,} 张账单、"
-            f"{counts['owner']:,} 名业主、{counts['fund_entry']:,} 条维修资金流水",
-            f"- 生成耗时：完整数据集 {build['full_data_set_s']} 秒（{'复用缓存' if full.get('cached') else '本次生成'}）；"
-            f"复制 {build['copy_s']} 秒（最慢的表：{build['slowest_tables_s']}）；VACUUM ANALYZE {build['analyze_s']} 秒",
-        ]
+        when = f"（{build['built_at']} 那次运行复制，本次复用）" if build.get("cached") else "（本次运行）"
+        out.append(
+            f"- 生成耗时{when}：完整数据集 {build['full_data_set_s']} 秒（{'复用缓存' if full.get('cached') else '生成'}）；"
+            f"复制 {build['copy_s']} 秒（最慢的表：{build['slowest_tables_s']}）；VACUUM ANALYZE {build['analyze_s']} 秒")
     out += ["", "## 页面（本系统，PostgreSQL）", "",
             f"目标：街道监督员（全市）每个页面墙钟 p95 ≤ {T.CITY_PAGE_P95_MS} 毫秒。CPU 为本进程所用（不含数据库服务器）。", "",
             "| 用户 | 页面 | CPU | 中位 | p95 | SQL | HTML KB | 结论 |", "|---|---|---:|---:|---:|---:|---:|---|"]
@@ -81,7 +80,7 @@ def city_markdown(results: dict[str, Any]) -> str:
         bills = results["billgen"]
         out += ["", "## 批处理与看板", "", "| 项目 | 结果 | 目标 | 结论 |", "|---|---|---|---|",
                 f"| 生成账单 {bills['units']:,} 套 × {bills['months']} 个月（表中已有 "
-                f"{build.get('counts', {}).get('bill', 0):,} 张） | {bills['bills']:,} 张，{bills['median_s']} 秒，"
+                f"{(counts or {}).get('bill', 0):,} 张） | {bills['bills']:,} 张，{bills['median_s']} 秒，"
                 f"**{bills['bills_per_s']:,} 张/秒**（3 次取中位） | ≥ {T.CITY_BILLS_PER_S:,} 张/秒 | "
                 f"{_ok(bills['bills_per_s'], T.CITY_BILLS_PER_S, True)} |",
                 *(_dashboard_row(found) for found in results.get("dashboard", {}).values())]

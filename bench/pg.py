@@ -98,21 +98,11 @@ class Server:
     # -- databases ----------------------------------------------------------------------
     def admin(self, sql: str) -> list[tuple]:
         """Runs SQL outside a transaction on the server's maintenance database."""
-        import psycopg
-
-        conninfo = self.base.replace("postgresql+psycopg://", "postgresql://", 1)
-        with psycopg.connect(conninfo, autocommit=True) as conn:
-            cur = conn.execute(sql)
-            return cur.fetchall() if cur.description else []
+        return _autocommit(self.base, sql)
 
     def admin_in(self, database: str, sql: str) -> list[tuple]:
-        """Runs SQL outside a transaction in one database."""
-        import psycopg
-
-        conninfo = with_database(self.base, database).replace("postgresql+psycopg://", "postgresql://", 1)
-        with psycopg.connect(conninfo, autocommit=True) as conn:
-            cur = conn.execute(sql)
-            return cur.fetchall() if cur.description else []
+        """Runs SQL outside a transaction in one database (VACUUM cannot run inside one)."""
+        return _autocommit(with_database(self.base, database), sql)
 
     def exists(self, name: str) -> bool:
         return bool(self.admin(f"SELECT 1 FROM pg_database WHERE datname = '{name}'"))
@@ -126,3 +116,11 @@ class Server:
 
     def databases(self, prefix: str) -> list[str]:
         return [r[0] for r in self.admin(f"SELECT datname FROM pg_database WHERE datname LIKE '{prefix}%'")]
+
+
+def _autocommit(url: str, sql: str) -> list[tuple]:
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1), autocommit=True) as conn:
+        cur = conn.execute(sql)
+        return cur.fetchall() if cur.description else []

@@ -67,7 +67,9 @@ def city_markdown(results: dict[str, Any]) -> str:
         when = f"（{build['built_at']} 那次运行复制，本次复用）" if build.get("cached") else "（本次运行）"
         out.append(
             f"- 生成耗时{when}：完整数据集 {build['full_data_set_s']} 秒（{'复用缓存' if full.get('cached') else '生成'}）；"
-            f"复制 {build['copy_s']} 秒（最慢的表：{build['slowest_tables_s']}）；VACUUM ANALYZE {build['analyze_s']} 秒")
+            f"复制 {build['copy_s']} 秒（最慢的表："
+            + "、".join(f"`{name}` {seconds} 秒" for name, seconds in build["slowest_tables_s"].items())
+            + f"）；VACUUM ANALYZE {build['analyze_s']} 秒")
     out += ["", "## 页面（本系统，PostgreSQL）", "",
             f"目标：街道监督员（全市）每个页面墙钟 p95 ≤ {T.CITY_PAGE_P95_MS} 毫秒。CPU 为本进程所用（不含数据库服务器）。", "",
             "| 用户 | 页面 | CPU | 中位 | p95 | SQL | HTML KB | 结论 |", "|---|---|---:|---:|---:|---:|---:|---|"]

@@ -76,3 +76,19 @@ def test_the_copies_names_and_codes_stay_unique(copied):
     names = conn.execute(text("SELECT name FROM estate ORDER BY id")).scalars().all()
     assert len(set(names)) == len(names) == 9
     assert names[3].endswith("-1") and names[6].endswith("-2") and names[3][:-2] == names[0]
+
+
+def test_the_city_report_lists_every_page_of_the_official_with_its_verdict():
+    """docs/benchmarks-city.md is rendered from the committed results (make bench-city)."""
+    import json
+
+    from bench.common import ROOT
+    from bench.report import city_markdown
+    from bench.targets import CITY_PAGE_P95_MS
+
+    results = json.loads((ROOT / "bench" / "results_city.json").read_text())
+    page = city_markdown(results)
+    for found in results["pages_ours"]["users"]["official"].values():
+        verdict = "达标" if found["p95_ms"] <= CITY_PAGE_P95_MS else "未达标"
+        assert f"| 街道监督员（全部小区） | {found['label']} | {found['cpu_median_ms']} |" in page
+        assert page.split(f"| {found['label']} | {found['cpu_median_ms']} |")[1].split("\n")[0].endswith(f"| {verdict} |")

@@ -67,11 +67,13 @@ def order_expressions(query: Query, model: type, column: str) -> tuple[Query, li
                 link = getattr(entity, name)
                 if all(not column.nullable for column in rel.local_columns):
                     if (hasattr(owner, "estate_id") and hasattr(rel.mapper.class_, "estate_id")
-                            and query.session.get_bind().dialect.name == "sqlite"):
+                            and (query.session.get_bind().dialect.name == "sqlite" or _one_estate())):
                         # linked rows are of the same estate (checked on every write). Said in the
                         # join, SQLite takes the estate's 楼栋 first by their index (a manager's
-                        # first page 9 ms -> 0.3); PostgreSQL already does, and with it would
-                        # misjudge the join's size and sort the whole city (16 ms -> 138)
+                        # first page 9 ms -> 0.3). PostgreSQL already does; for a user of several
+                        # estates it would misjudge the join's size and sort the whole city (16 ms
+                        # -> 138), for a user of one it learns the 楼栋's estate is that one and
+                        # drops it from the sort (a manager's page 300: 15.3 -> 13.9 ms)
                         link = link.and_(joined[key].estate_id == entity.estate_id)
                     query = query.join(joined[key], link)
                 else:
@@ -80,6 +82,13 @@ def order_expressions(query: Query, model: type, column: str) -> tuple[Query, li
         leaf = sort_keys(owner).get(names[-1], names[-1])
         found.append(getattr(entity, leaf))
     return query, found
+
+
+def _one_estate() -> bool:
+    from app.scoping import current_estate_ids
+
+    estate_ids = current_estate_ids()
+    return estate_ids is not None and len(estate_ids) == 1
 
 
 @lru_cache(maxsize=256)

@@ -76,7 +76,8 @@ bench: setup
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[bench]"
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-# a city on one PostgreSQL: the full data set copied ten times (bench/city.py; about an hour)
+# a city on one PostgreSQL: the full data set copied ten times (bench/city.py; 19 min here when
+# the full data set must be generated, about a minute when the city is cached)
 bench-city: setup
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[bench]"
 	$(BIN)/python -m bench.city $(BENCH_ARGS)

@@ -20,13 +20,27 @@ from typing import Any, ClassVar
 from flask_appbuilder import Model
 from flask_appbuilder.models.mixins import FileColumn
 from sqlalchemy import (
-    Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, Numeric, String, TypeDecorator, event, inspect,
-    literal_column, select, table as sql_table,
+    ARRAY, Boolean, CheckConstraint, ColumnElement, Date, DateTime, ForeignKey, Index, Integer, Numeric, String,
+    TypeDecorator, any_, event, inspect, literal, literal_column, select, table as sql_table,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 #: execution option of the few queries that must read across estates (see app.scoping)
 ALL_ESTATES = "all_estates"
+
+
+def among(column: Any, estate_ids: Iterable[int], dialect: str) -> ColumnElement[bool]:
+    """``column IN (estate_ids)`` as each database reads it best. One id is an equality, which
+    PostgreSQL (before 17) needs to read rows in an index's order: "estate_id = ANY('{1}')" made
+    a manager's newest bills a backward scan of every bill. Several are one array parameter on
+    PostgreSQL rather than one placeholder each: a city's official has a thousand estates, and
+    rendering, sending and parsing a thousand placeholders cost each statement ~9 ms (psycopg)."""
+    ids = sorted(estate_ids)
+    if len(ids) == 1:
+        return column == literal(ids[0], Integer)
+    if dialect == "postgresql":
+        return column == any_(literal(ids, ARRAY(Integer)))
+    return column.in_(ids)
 
 def postgresql_index(name: str, *columns: str, **options: Any) -> Index:
     """An index only PostgreSQL builds: a trigram or partial index that SQLite (the laptop's

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Boolean, CheckConstraint, Integer, String, UniqueConstraint, select, true
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from models.base import ALL_ESTATES, Admin, Choices, Entity, Menu, Money, fk, positive, zh
+from models.base import ALL_ESTATES, Admin, Choices, Entity, Menu, Money, among, fk, positive, zh
 from models.region import District
 
 
@@ -434,7 +434,8 @@ def _local_rules(session: Session, estate_ids: list[int], setting: str | None = 
 
     query = (select(Estate.id, LocalSetting.setting, LocalSetting.value)
              .join(Community, Community.id == Estate.community_id).join(Street, Street.id == Community.street_id)
-             .join(LocalSetting, LocalSetting.district_id == Street.district_id).where(Estate.id.in_(estate_ids)))
+             .join(LocalSetting, LocalSetting.district_id == Street.district_id)
+             .where(among(Estate.id, estate_ids, session.get_bind().dialect.name)))
     if setting is not None:
         query = query.where(LocalSetting.setting == setting)
     # which rules apply to an estate does not depend on who asks (the public board, a job, any role)

@@ -153,7 +153,7 @@ def scope_ids(model, estate_ids) -> set[int]:
 
     query = select(model.id)
     if estate_ids is not None and model.Admin.scope_path:
-        query = query.where(clause(model, model.Admin.scope_path, list(estate_ids)))
+        query = query.where(clause(model, model.Admin.scope_path, list(estate_ids), db.engine.dialect.name))
     return set(db.session.scalars(query))
 
 

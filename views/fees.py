@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from app.audit import record_bulk
 from app.jobs import enqueue, every_minute, handler, submit, submit_once
 from models import clock
-from models.base import row_id, small_number
+from models.base import among, row_id, small_number
 from models.errors import Refused
 from models.filter_ops import filter_args
 from models.estate import Estate, reading_order
@@ -125,13 +125,13 @@ class BillActions:
     @permission_name("list")
     def runs(self):
         """账单生成记录: every bill run of the user's estates, asked for or scheduled."""
-        from app.scoping import among, current_estate_ids
+        from app.scoping import current_estate_ids
 
         session = self.datamodel.session
         query = select(Job).where(Job.kind == "bill_run").order_by(Job.id.desc()).limit(200)
         scope = current_estate_ids()
         if scope is not None:
-            query = query.where(among(Job.estate_id, scope))
+            query = query.where(among(Job.estate_id, scope, session.get_bind().dialect.name))
         jobs = session.execute(query).scalars().all()
         names = dict(session.execute(select(Estate.id, Estate.name)).all())
         people = names_by_id(session, [job.user_id for job in jobs])

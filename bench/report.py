@@ -58,7 +58,7 @@ def city_markdown(results: dict[str, Any]) -> str:
         f"- 机器：{m['cpu']}，{m['cores']} 核，内存 {m['memory_gb']} GB；开始时系统负载 {m['load_average_at_start']}",
         "- 版本：" + "，".join(f"{k} {val}" for k, val in v.items()),
     ]
-    counts = results.get("counts") or build.get("counts")
+    counts = results.get("counts", {})
     if counts:
         out.append(f"- 数据集：{counts['estate']:,} 个小区、{counts['unit']:,} 套房屋、{counts['bill']:,} 张账单、"
                    f"{counts['owner']:,} 名业主、{counts['fund_entry']:,} 条维修资金流水")
@@ -82,7 +82,7 @@ def city_markdown(results: dict[str, Any]) -> str:
         bills = results["billgen"]
         out += ["", "## 批处理与看板", "", "| 项目 | 结果 | 目标 | 结论 |", "|---|---|---|---|",
                 f"| 生成账单 {bills['units']:,} 套 × {bills['months']} 个月（表中已有 "
-                f"{(counts or {}).get('bill', 0):,} 张） | {bills['bills']:,} 张，{bills['median_s']} 秒，"
+                f"{counts.get('bill', 0):,} 张） | {bills['bills']:,} 张，{bills['median_s']} 秒，"
                 f"**{bills['bills_per_s']:,} 张/秒**（3 次取中位） | ≥ {T.CITY_BILLS_PER_S:,} 张/秒 | "
                 f"{_ok(bills['bills_per_s'], T.CITY_BILLS_PER_S, True)} |",
                 *(_dashboard_row(found) for found in results.get("dashboard", {}).values())]

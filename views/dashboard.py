@@ -80,7 +80,7 @@ def _panel(item: Figure, rows: list[dict[str, Any]], ctx: Context, whole: bool =
     spec = {
         "chart": item.chart, "x": item.x, "y": [list(pair) for pair in item.y], "series": item.series,
         "stacked": item.stacked, "target": target, "targetLabel": "目标" if target is not None else None,
-        "percent": item.percent_axis, "horizontal": bool(item.rank_by and ctx.estate_id is None),
+        "percent": item.percent_axis, "horizontal": bool(item.rank_by and overview),
         "rows": [{k: _plain(v) for k, v in row.items()} for row in charted] if item.chart != "table" else [],
     }
     return {"key": item.key, "title": item.title, "chart": item.chart, "columns": columns,

@@ -20,7 +20,8 @@ from typing import Any, ClassVar
 from flask_appbuilder import Model
 from flask_appbuilder.models.mixins import FileColumn
 from sqlalchemy import (
-    ARRAY, Boolean, CheckConstraint, ColumnElement, Date, DateTime, ForeignKey, Index, Integer, Numeric, String,
+    ARRAY, Boolean, CheckConstraint, ColumnElement, Date, DateTime, ForeignKey, ForeignKeyConstraint, Index, Integer,
+    Numeric, String,
     TypeDecorator, any_, event, inspect, literal, literal_column, select, table as sql_table,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -83,6 +84,23 @@ def contains(owner: Any, name: str, text: str, dialect: str) -> Any:
     return column.icontains(text, autoescape=True)
 
 
+def _never(*_args: Any, **_kwargs: Any) -> bool:
+    return False
+
+
+def implied_reference(columns: Sequence[str], targets: Sequence[str]) -> ForeignKeyConstraint:
+    """A reference the ORM joins through (relationships, the 小区 scope, the filters) that the
+    database does not check by itself, because a composite key of the same table already
+    implies it: every key the database checks costs each row of a bill run."""
+    return ForeignKeyConstraint(list(columns), list(targets), ondelete="RESTRICT").ddl_if(callable_=_never)
+
+
+def same_estate_key(table: str) -> Index:
+    """(id, estate_id) of ``table``, unique: what a composite foreign key names to say that a
+    row links to a ``table`` row of its own 小区."""
+    return Index(f"uq_{table}_id_estate", "id", "estate_id", unique=True)
+
+
 def built_on(dialect: str) -> Callable[..., bool]:
     """Alembic's ``include_object``: what the models declare for another database only is
     not expected in this one."""
@@ -93,7 +111,7 @@ def built_on(dialect: str) -> Callable[..., bool]:
         if kind == "table" and reflected and any(name == fts or name.startswith(f"{fts}_") for fts in searches):
             return False
         only = getattr(obj, "_ddl_if", None)
-        return only is None or only.dialect in (None, dialect)
+        return only is None or (only.dialect in (None, dialect) and only.callable_ is not _never)
     return include
 
 

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Boolean, CheckConstraint, Date, Index, Integer, String, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Admin, Area, Choices, Entity, ExactDecimal, fk, positive, sort_key_of, trigram_index, zh
+from models.base import (
+    Admin, Area, Choices, Entity, ExactDecimal, fk, positive, same_estate_key, sort_key_of, trigram_index, zh,
+)
 from models.region import Community
 
 if TYPE_CHECKING:
@@ -184,6 +186,7 @@ class Unit(Entity):
         # the 房屋状态 filter's count across a jurisdiction (and within one estate) from the index alone
         Index("ix_unit_status_estate", "status", "estate_id"),
         trigram_index("unit", "room_no"),
+        same_estate_key("unit"),  # bills name their payer by (id, 小区)
     )
 
     def __str__(self) -> str:

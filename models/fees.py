@@ -19,14 +19,15 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import (
-    CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, Text, UniqueConstraint, func, select, text,
+    CheckConstraint, Date, ForeignKey, ForeignKeyConstraint, Index, Integer, Numeric, String, Text, UniqueConstraint,
+    func, select, text,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from models import clock
 from models.base import (
-    ALL_ESTATES, Admin, Choices, Derived, Entity, ExactDecimal, Menu, Money, decimal_text, fk, positive,
-    postgresql_index, zh,
+    ALL_ESTATES, Admin, Choices, Derived, Entity, ExactDecimal, Menu, Money, decimal_text, fk, implied_reference,
+    positive, postgresql_index, zh,
 )
 from models.clock import UTCDateTime
 from models.company import BILLING_MODES
@@ -338,15 +339,16 @@ class Bill(Entity):
 
     __tablename__ = "bill"
 
-    estate_id: Mapped[int] = fk("estate.id", index=False)  # ix_bill_estate_period
+    # the keys are declared below: two composite keys the database checks, which imply the rest
+    estate_id: Mapped[int] = mapped_column()
     estate: Mapped[Estate] = relationship(info=zh("小区"))
-    unit_id: Mapped[int | None] = fk("unit.id", nullable=True, index=False)  # uq_bill_unit_item_period
-    unit: Mapped[Unit | None] = relationship(info=zh("房屋"))
-    space_id: Mapped[int | None] = fk("parking_space.id", nullable=True, index=False)  # uq_bill_space_item_period
-    space: Mapped[ParkingSpace | None] = relationship(info=zh("车位"))
-    item_id: Mapped[int] = fk("fee_item.id")
+    unit_id: Mapped[int | None] = mapped_column()
+    unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id], info=zh("房屋"))
+    space_id: Mapped[int | None] = mapped_column()
+    space: Mapped[ParkingSpace | None] = relationship(foreign_keys=[space_id], info=zh("车位"))
+    item_id: Mapped[int] = mapped_column()
     item: Mapped[FeeItem] = relationship(info=zh("收费项目"))
-    standard_id: Mapped[int] = fk("fee_standard.id")
+    standard_id: Mapped[int] = mapped_column()
     standard: Mapped[FeeStandard] = relationship(info=zh("收费标准"))
     period: Mapped[dt.date] = mapped_column(Date, info=zh("账期", "所属月份（每月 1 日）"))
     quantity: Mapped[Decimal] = mapped_column(ExactDecimal(12, 2), info=zh("计费数量", "建筑面积㎡或户数/车位数"))
@@ -366,6 +368,22 @@ class Bill(Entity):
         CheckConstraint("(unit_id IS NULL) <> (space_id IS NULL)", name="ck_bill_one_payer"),
         CheckConstraint("amount >= 0 AND paid >= 0 AND paid <= amount", name="ck_bill_paid"),
         CheckConstraint("outstanding = amount - paid", name="ck_bill_outstanding"),
+        # A bill is charged to a house or space of its own 小区, for an item its 收费标准 lists.
+        # The database checks these two keys per bill; they imply that the 小区, the item and
+        # the standard exist, which the database then need not check again (five checks per
+        # row were half the time of a bill run on PostgreSQL).
+        ForeignKeyConstraint(["unit_id", "estate_id"], ["unit.id", "unit.estate_id"], ondelete="RESTRICT",
+                             name="fk_bill_unit_of_estate"),
+        ForeignKeyConstraint(["space_id", "estate_id"], ["parking_space.id", "parking_space.estate_id"],
+                             ondelete="RESTRICT", name="fk_bill_space_of_estate"),
+        ForeignKeyConstraint(["standard_id", "item_id"], ["fee_standard_line.standard_id", "fee_standard_line.item_id"],
+                             ondelete="RESTRICT", name="fk_bill_standard_line"),
+        implied_reference(["estate_id"], ["estate.id"]),
+        implied_reference(["item_id"], ["fee_item.id"]),
+        implied_reference(["standard_id"], ["fee_standard.id"]),
+        # the keys' own lookups: a line's removal is checked through this index, a payer's
+        # through the unique keys above, which start with the payer
+        Index("ix_bill_standard_item", "standard_id", "item_id"),
         # the list's order (newest period first, then id) within an estate and across estates:
         # with the id in the index, PostgreSQL reads a page in order instead of walking the primary key
         Index("ix_bill_estate_period", "estate_id", "period", "id"),

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Date, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Admin, Area, Choices, Entity, Menu, fk, positive, trigram_index, zh
+from models.base import Admin, Area, Choices, Entity, Menu, fk, positive, same_estate_key, trigram_index, zh
 from models.estate import Estate
 from models.people import Owner
 from models.validators import check_plate
@@ -48,6 +48,7 @@ class ParkingSpace(Entity):
         SPACE_TYPES.constraint("space_type", "ck_parking_space_type"),
         SPACE_STATUSES.constraint("status", "ck_parking_space_status"),
         trigram_index("parking_space", "code"),
+        same_estate_key("parking_space"),  # bills name their payer by (id, 小区)
     )
 
     def __str__(self) -> str:

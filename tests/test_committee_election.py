@@ -24,7 +24,7 @@ from models.election import (
 )
 from models.errors import Refused
 from models.estate import Estate
-from models.fees import Bill, FeeItem, FeeStandard
+from models.fees import Bill, FeeItem, FeeStandard, FeeStandardLine
 from models.fund_vote import Voter, count_up, legal_rule, tally
 from models.owners_assembly import MEETING_FLOW, MeetingBallot, MeetingMatter, MeetingRoll, OwnersMeeting, cast_agenda
 from models.people import Owner
@@ -340,8 +340,10 @@ def _overdue_bill(estate: Estate, unit_id: int) -> None:
     period = (TODAY - relativedelta(months=3)).replace(day=1)
     standard = FeeStandard(estate=estate, title="测试标准", company_name="测试物业", service_content="保洁",
                            service_standard="二级", basis="合同", effective_from=period)
-    db.session.add(standard)
     item = db.session.execute(select(FeeItem).limit(1)).scalar_one()
+    db.session.add_all([standard, FeeStandardLine(standard=standard, item=item, billing_basis="per_area",
+                                                  unit_price=Decimal("1.20"))])
+    db.session.flush()  # the bill names the standard's line
     db.session.add(Bill(estate_id=estate.id, unit_id=unit_id, item=item, standard=standard, period=period,
                         quantity=Decimal("100.00"), unit_price=Decimal("1.20"), amount=Decimal("120.00"),
                         paid=Decimal("0.00"), outstanding=Decimal("120.00")))

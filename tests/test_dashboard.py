@@ -22,7 +22,7 @@ from models.dashboard import (
 )
 from models.base import declared_entities
 from models.estate import Building, Estate, Unit
-from models.fees import Bill, FeeItem, FeeStandard
+from models.fees import Bill, FeeItem, FeeStandard, FeeStandardLine
 from models.oversight import AssessmentItem, Grid, GridEvent, Inspection, IntegrityAssessment, RectificationNotice
 from models.company import Employee
 from models.repair_fund import FundApplication, FundEntry
@@ -55,7 +55,8 @@ def tiny(ctx):
     standard = FeeStandard(estate=estate, title="测试标准", company_name="测试物业", service_content="保洁",
                            service_standard="二级", basis="合同", effective_from=LAST_MONTH)
     item = db.session.execute(select(FeeItem).limit(1)).scalar_one()
-    db.session.add_all([estate, building, *units, standard])
+    line = FeeStandardLine(standard=standard, item=item, billing_basis="per_area", unit_price=Decimal("1"))
+    db.session.add_all([estate, building, *units, standard, line])
     db.session.flush()
     # 收缴率: last month 300.00 due, 250.00 paid; this month 100.00 due, 100.00 paid
     for unit, period, amount, paid in ((units[0], LAST_MONTH, "100.00", "100.00"),

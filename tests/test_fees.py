@@ -516,6 +516,57 @@ def test_only_managers_may_generate_bills(client):
     assert client.get("/bill/generate/").status_code == 403
 
 
+def _insert_bill(estate: Estate, unit: Unit, standard: FeeStandard, item: FeeItem) -> None:
+    """A bill written past the ORM's checks (as a correction script would): the keys alone decide."""
+    from sqlalchemy import insert
+
+    db.session.execute(insert(Bill).values(
+        estate_id=estate.id, unit_id=unit.id, item_id=item.id, standard_id=standard.id, period=JUNE,
+        quantity=Decimal("100.00"), unit_price=Decimal("2.00"), amount=Decimal("200.00"), paid=Decimal("0.00"),
+        outstanding=Decimal("200.00")))
+
+
+def test_the_database_refuses_a_bill_for_a_house_of_another_estate(app, ctx):
+    from sqlalchemy.exc import IntegrityError
+
+    estate, _unit = _new_estate("KEY001")
+    _other, strangers_unit = _new_estate("KEY002")
+    standard = _published(estate, JUNE, "2.00")
+    with pytest.raises(IntegrityError):
+        _insert_bill(estate, strangers_unit, standard, standard.lines[0].item)
+
+
+def test_the_database_refuses_a_bill_for_an_item_its_standard_does_not_list(app, ctx):
+    from sqlalchemy.exc import IntegrityError
+
+    estate, unit = _new_estate("KEY003")
+    standard = _published(estate, JUNE, "2.00", item="WYF")
+    not_listed = db.session.execute(select(FeeItem).where(FeeItem.code != "WYF")).scalars().first()
+    with pytest.raises(IntegrityError):
+        _insert_bill(estate, unit, standard, not_listed)
+
+
+def test_a_bill_of_its_own_estate_for_a_listed_item_is_accepted(app, ctx):
+    estate, unit = _new_estate("KEY004")
+    standard = _published(estate, JUNE, "2.00")
+    _insert_bill(estate, unit, standard, standard.lines[0].item)
+    assert _bill(unit, JUNE).amount == Decimal("200.00")
+
+
+def test_a_house_with_bills_cannot_move_to_another_estate(app, ctx):
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    estate, unit = _new_estate("KEY005")
+    other, _unit = _new_estate("KEY006")
+    standard = _published(estate, JUNE, "2.00")
+    _insert_bill(estate, unit, standard, standard.lines[0].item)
+    # raw SQL, as a correction script would write it: the bill would be left in the old estate
+    with pytest.raises(IntegrityError):
+        db.session.execute(text("UPDATE unit SET estate_id = :other WHERE id = :unit"),
+                           {"other": other.id, "unit": unit.id})
+
+
 def test_partial_and_full_payments_settle_a_bill(app, ctx):
     bill = db.session.execute(select(Bill).where(Bill.paid == 0).limit(1)).scalar_one()
     amount = bill.amount

@@ -8,7 +8,7 @@ The app refuses to start and names each declaration that is wrong.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import inspect
@@ -116,8 +116,31 @@ def _matrix_problems() -> Iterator[str]:
                 yield f"角色矩阵 {role} → {target}: 没有「{action}」这个操作"
 
 
+def _reference_problems(tables: Iterable[Any]) -> Iterator[str]:
+    """A reference left to the database's other keys (``implied_reference``) must follow from
+    one it checks: the column is in a checked key of its table whose target column is itself a
+    checked reference to the same row (bill.estate_id in (unit_id, estate_id) -> unit, and
+    unit.estate_id -> estate)."""
+    from models.base import is_implied
+
+    for table in tables:
+        checked = [c for c in table.foreign_key_constraints if not is_implied(c)]
+        for implied in filter(is_implied, table.foreign_key_constraints):
+            (reference,) = implied.elements
+            vouched = any(
+                element.parent is reference.parent and any(
+                    further.column is reference.column and not is_implied(further.constraint)
+                    for further in element.column.foreign_keys)
+                for key in checked for element in key.elements)
+            if not vouched:
+                yield (f"{table.name}.{reference.parent.name}: 不建的外键（→ {reference.target_fullname}）"
+                       "没有本表受检查的复合外键保证")
+
+
 def problems() -> list[str]:
-    found: list[str] = []
+    from flask_appbuilder import Model
+
+    found: list[str] = list(_reference_problems(Model.metadata.tables.values()))
     for model in declared_entities():
         found += _entity_problems(model)
     found += _matrix_problems()

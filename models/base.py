@@ -21,8 +21,7 @@ from flask_appbuilder import Model
 from flask_appbuilder.models.mixins import FileColumn
 from sqlalchemy import (
     ARRAY, Boolean, CheckConstraint, ColumnElement, Date, DateTime, ForeignKey, ForeignKeyConstraint, Index, Integer,
-    Numeric, String,
-    TypeDecorator, any_, event, inspect, literal, literal_column, select, table as sql_table,
+    Numeric, String, TypeDecorator, any_, event, inspect, literal, literal_column, select, table as sql_table,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -88,11 +87,18 @@ def _never(*_args: Any, **_kwargs: Any) -> bool:
     return False
 
 
-def implied_reference(columns: Sequence[str], targets: Sequence[str]) -> ForeignKeyConstraint:
+def implied_reference(column: str, target: str) -> ForeignKeyConstraint:
     """A reference the ORM joins through (relationships, the 小区 scope, the filters) that the
     database does not check by itself, because a composite key of the same table already
-    implies it: every key the database checks costs each row of a bill run."""
-    return ForeignKeyConstraint(list(columns), list(targets), ondelete="RESTRICT").ddl_if(callable_=_never)
+    implies it (start-up checks that one does): every key the database checks costs each row
+    of a bill run."""
+    return ForeignKeyConstraint([column], [target]).ddl_if(callable_=_never)
+
+
+def is_implied(constraint: Any) -> bool:
+    """Whether ``constraint`` was declared by :func:`implied_reference` (never built)."""
+    only = getattr(constraint, "_ddl_if", None)
+    return only is not None and only.callable_ is _never
 
 
 def same_estate_key(table: str) -> Index:
@@ -111,7 +117,7 @@ def built_on(dialect: str) -> Callable[..., bool]:
         if kind == "table" and reflected and any(name == fts or name.startswith(f"{fts}_") for fts in searches):
             return False
         only = getattr(obj, "_ddl_if", None)
-        return only is None or (only.dialect in (None, dialect) and only.callable_ is not _never)
+        return only is None or (only.dialect in (None, dialect) and not is_implied(obj))
     return include
 
 

@@ -378,9 +378,9 @@ class Bill(Entity):
                              ondelete="RESTRICT", name="fk_bill_space_of_estate"),
         ForeignKeyConstraint(["standard_id", "item_id"], ["fee_standard_line.standard_id", "fee_standard_line.item_id"],
                              ondelete="RESTRICT", name="fk_bill_standard_line"),
-        implied_reference(["estate_id"], ["estate.id"]),
-        implied_reference(["item_id"], ["fee_item.id"]),
-        implied_reference(["standard_id"], ["fee_standard.id"]),
+        implied_reference("estate_id", "estate.id"),
+        implied_reference("item_id", "fee_item.id"),
+        implied_reference("standard_id", "fee_standard.id"),
         # the keys' own lookups: a line's removal is checked through this index, a payer's
         # through the unique keys above, which start with the payer
         Index("ix_bill_standard_item", "standard_id", "item_id"),

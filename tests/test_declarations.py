@@ -63,3 +63,31 @@ def test_a_workflow_naming_an_undeclared_state_is_named(app, monkeypatch):
     broken = dataclasses.replace(flow.transitions[0], target="submited")
     monkeypatch.setattr(FeeStandard.Admin, "workflow", dataclasses.replace(flow, transitions=(broken, *flow.transitions[1:])))
     assert any("「submited」未在状态列表中声明" in p for p in checks.problems())
+
+
+def _tables_of_a_bill(*keys):
+    """estate, unit (each unit of an estate) and a bill with ``keys`` besides an unbuilt
+    reference bill.estate_id -> estate."""
+    from sqlalchemy import Column, ForeignKey, ForeignKeyConstraint, Integer, MetaData, Table
+
+    from models.base import implied_reference
+
+    metadata = MetaData()
+    Table("estate", metadata, Column("id", Integer, primary_key=True))
+    Table("unit", metadata, Column("id", Integer, primary_key=True),
+          Column("estate_id", Integer, ForeignKey("estate.id")))
+    bill = Table("bill", metadata, Column("id", Integer, primary_key=True), Column("estate_id", Integer),
+                 Column("unit_id", Integer), implied_reference("estate_id", "estate.id"),
+                 *(ForeignKeyConstraint(columns, targets) for columns, targets in keys))
+    return [bill]
+
+
+def test_an_unbuilt_reference_that_a_checked_composite_key_implies_passes():
+    key = (["unit_id", "estate_id"], ["unit.id", "unit.estate_id"])
+    assert list(checks._reference_problems(_tables_of_a_bill(key))) == []
+
+
+def test_an_unbuilt_reference_that_no_checked_key_implies_is_named():
+    key = (["unit_id"], ["unit.id"])  # says nothing about the bill's estate
+    assert list(checks._reference_problems(_tables_of_a_bill(key))) == [
+        "bill.estate_id: 不建的外键（→ estate.id）没有本表受检查的复合外键保证"]

@@ -42,6 +42,7 @@ def among(column: Any, estate_ids: Iterable[int], dialect: str) -> ColumnElement
         return column == any_(literal(ids, ARRAY(Integer)))
     return column.in_(ids)
 
+
 def postgresql_index(name: str, *columns: str, **options: Any) -> Index:
     """An index only PostgreSQL builds: a trigram or partial index that SQLite (the laptop's
     database, where scans are cheap) could not use."""

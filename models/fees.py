@@ -339,7 +339,8 @@ class Bill(Entity):
 
     __tablename__ = "bill"
 
-    # the keys are declared below: two composite keys the database checks, which imply the rest
+    # the keys are declared below: composite keys the database checks (two per bill), which
+    # imply the rest
     estate_id: Mapped[int] = mapped_column()
     estate: Mapped[Estate] = relationship(info=zh("小区"))
     unit_id: Mapped[int | None] = mapped_column()

@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import pytest
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from models import clock
@@ -518,8 +519,6 @@ def test_only_managers_may_generate_bills(client):
 
 def _insert_bill(estate: Estate, unit: Unit, standard: FeeStandard, item: FeeItem) -> None:
     """A bill written past the ORM's checks (as a correction script would): the keys alone decide."""
-    from sqlalchemy import insert
-
     db.session.execute(insert(Bill).values(
         estate_id=estate.id, unit_id=unit.id, item_id=item.id, standard_id=standard.id, period=JUNE,
         quantity=Decimal("100.00"), unit_price=Decimal("2.00"), amount=Decimal("200.00"), paid=Decimal("0.00"),
@@ -527,8 +526,6 @@ def _insert_bill(estate: Estate, unit: Unit, standard: FeeStandard, item: FeeIte
 
 
 def test_the_database_refuses_a_bill_for_a_house_of_another_estate(app, ctx):
-    from sqlalchemy.exc import IntegrityError
-
     estate, _unit = _new_estate("KEY001")
     _other, strangers_unit = _new_estate("KEY002")
     standard = _published(estate, JUNE, "2.00")
@@ -537,8 +534,6 @@ def test_the_database_refuses_a_bill_for_a_house_of_another_estate(app, ctx):
 
 
 def test_the_database_refuses_a_bill_for_an_item_its_standard_does_not_list(app, ctx):
-    from sqlalchemy.exc import IntegrityError
-
     estate, unit = _new_estate("KEY003")
     standard = _published(estate, JUNE, "2.00", item="WYF")
     not_listed = db.session.execute(select(FeeItem).where(FeeItem.code != "WYF")).scalars().first()
@@ -555,7 +550,6 @@ def test_a_bill_of_its_own_estate_for_a_listed_item_is_accepted(app, ctx):
 
 def test_a_house_with_bills_cannot_move_to_another_estate(app, ctx):
     from sqlalchemy import text
-    from sqlalchemy.exc import IntegrityError
 
     estate, unit = _new_estate("KEY005")
     other, _unit = _new_estate("KEY006")

@@ -34,7 +34,7 @@ from app.demo_oversight import load_oversight
 from app.extensions import db
 from models import clock
 from models.access import UserScope
-from models.base import Entity, batches
+from models.base import Entity, batches, natural_key
 from models.company import Department, Employee, PropertyCompany, ServiceContract
 from models.estate import Building, Estate, Unit
 from models.facility import Facility, FacilityEvent, MaintenancePlan
@@ -557,8 +557,9 @@ def _estate(
     site.buildings = writer.insert(Building, [building for building, _units in drafts])
     for building, units in drafts:
         for unit in units:
-            # Core inserts bypass the ORM listener that keeps this in step with the building.
+            # Core inserts bypass the ORM listener that keeps these in step with the building.
             unit["estate_id"], unit["building_id"] = site.id, building["id"]
+            unit["building_key"] = natural_key(building["code"])
         site.units.extend(units)
     writer.insert(Unit, site.units)
     _contract(rng, writer, site, expiring=large)

@@ -303,6 +303,15 @@ def sort_keys(model: type) -> dict[str, str]:
 
 
 @functools.cache
+def kept_columns(model: type) -> frozenset[str]:
+    """Columns kept by the app or the database, never typed by people: sort keys and copies
+    of a linked row's key (``info["copy_of"]``)."""
+    table = getattr(model, "__table__", None)
+    columns = table.columns if table is not None else ()
+    return frozenset(c.key for c in columns if "sort_key_of" in c.info or "copy_of" in c.info)
+
+
+@functools.cache
 def normalizers(model: type) -> dict[str, Callable[[str], str]]:
     """``{column: how its typed text is written}`` of a model (read once per class)."""
     table = getattr(model, "__table__", None)

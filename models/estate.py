@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Boolean, CheckConstraint, Date, Index, Integer, String, UniqueConstraint, event
+from sqlalchemy import (
+    Boolean, CheckConstraint, Date, ForeignKeyConstraint, Index, Integer, String, UniqueConstraint, event, select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import (
-    Admin, Area, Choices, Entity, ExactDecimal, fk, positive, same_estate_key, sort_key_of, trigram_index, zh,
+    Admin, Area, Choices, Entity, ExactDecimal, fk, natural_key, positive, same_estate_key, sort_key_of, trigram_index,
+    zh,
 )
 from models.region import Community
 
@@ -116,6 +119,8 @@ class Building(Entity):
         CheckConstraint("floor_area > 0", name="ck_building_floor_area"),
         STRUCTURES.constraint("structure", "ck_building_structure"),
         Index("ix_building_estate_code_key", "estate_id", "code_key"),
+        # what a unit's copy of the building's sort key names (see Unit.building_key)
+        Index("uq_building_id_code_key", "id", "code_key", unique=True),
     )
 
     def __str__(self) -> str:
@@ -133,6 +138,12 @@ class Building(Entity):
         importable = True
 
 
+def _building_key(context: Any) -> str | None:
+    """A unit inserted by building id alone (a bulk insert) reads its building's key."""
+    building_id = context.get_current_parameters().get("building_id")
+    return context.connection.scalar(select(Building.code_key).where(Building.id == building_id))
+
+
 class Unit(Entity):
     """A 专有部分; its 建筑面积 is the legal weight in owner votes and cost sharing."""
 
@@ -143,7 +154,11 @@ class Unit(Entity):
     estate_id: Mapped[int] = fk("estate.id")
     estate: Mapped[Estate] = relationship(info=zh("所属小区"))
     building_id: Mapped[int] = fk("building.id")
-    building: Mapped[Building] = relationship(info=zh("楼栋"))
+    building: Mapped[Building] = relationship(foreign_keys=[building_id], info=zh("楼栋"))
+    # The building's sort key, copied so that the unit list reads in its order from one index of
+    # this table, with no join and no sort (page 300 of a 10,000-unit estate). The database keeps
+    # the copy: the (building_id, building_key) key cascades a renumbered building to its units.
+    building_key: Mapped[str] = mapped_column(String(80), default=_building_key, info={"copy_of": "building.code_key"})
     entrance: Mapped[int] = mapped_column(Integer, default=1, info=zh("单元", check=positive))
     floor: Mapped[int] = mapped_column(Integer, info=zh("楼层", "地下层用负数"))
     room_no: Mapped[str] = mapped_column(
@@ -181,6 +196,10 @@ class Unit(Entity):
         UNIT_STATUSES.constraint("status", "ck_unit_status"),
         # the reading order (楼栋 → 单元 → 楼层 → 房号) is read from this index, building by building
         Index("ix_unit_reading_order", "building_id", "entrance", "floor", "room_key"),
+        # the unit list's order (Admin.sort_by), estate by estate
+        Index("ix_unit_list_order", "estate_id", "building_key", "building_id", "entrance", "floor", "room_key", "id"),
+        ForeignKeyConstraint(["building_id", "building_key"], ["building.id", "building.code_key"],
+                             name="fk_unit_building_key", ondelete="RESTRICT", onupdate="CASCADE"),
         Index("ix_unit_estate_room_key", "estate_id", "room_key"),
         Index("ix_unit_room_no", "room_no"),
         # the 房屋状态 filter's count across a jurisdiction (and within one estate) from the index alone
@@ -205,7 +224,7 @@ class Unit(Entity):
         )
         order_by = ("building", "asc")
         #: the reading order: estate, then 楼栋 as people number them, 单元, 楼层, 房号
-        sort_by = {"building": ("building.estate_id", "building.code", "building.id", "entrance", "floor", "room_no"),
+        sort_by = {"building": ("estate_id", "building_key", "building_id", "entrance", "floor", "room_no"),
                    "room_no": ("estate_id", "room_no")}
         large = True
         #: a picker finds 8号楼 as well as 1-301
@@ -234,3 +253,4 @@ def reading_key(unit: Unit) -> tuple:
 def _unit_follows_its_building(unit: Unit, building: Building | None, *_: object) -> None:
     if building is not None:
         unit.estate = building.estate
+        unit.building_key = natural_key(building.code)

@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import prison
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from models.base import natural_key
@@ -83,6 +84,67 @@ def test_a_renamed_room_number_moves_to_its_new_place_in_the_order(app):
         return db.session.get(Unit, unit.id).room_key
 
     assert in_db(app, rename) == natural_key("1-99")
+
+
+def _shown_order(client, query: str) -> list[int]:
+    return [int(pk) for pk in re.findall(r'href="/unit/show/(\d+)"', text_of(client.get(f"/unit/list/?{query}")))]
+
+
+def test_a_renumbered_building_takes_its_units_to_its_new_place_in_the_order(app, manager):
+    def arrange():
+        three, twenty = _building("Y3", "Y3号楼"), _building("Y20", "Y20号楼")
+        units = _unit(three, "1-101").id, _unit(twenty, "1-101").id
+        db.session.commit()
+        return units, twenty.id
+
+    (in_three, in_twenty), twenty = in_db(app, arrange)
+    assert _shown_order(manager, "q=Y&psize_UnitView=100") == [in_three, in_twenty]
+
+    def renumber():
+        db.session.get(Building, twenty).code = "Y1"  # 20号楼 becomes 1号楼
+        db.session.commit()
+        return db.session.scalar(select(Unit.building_key).where(Unit.id == in_twenty))
+
+    assert in_db(app, renumber) == natural_key("Y1")  # the database carried the new key to the unit
+    assert _shown_order(manager, "q=Y&psize_UnitView=100") == [in_twenty, in_three]
+
+
+def test_a_unit_moved_to_another_building_takes_that_buildings_place_in_the_order(app):
+    def move():
+        unit = _unit(_building("X9", "X9号楼"), "1-101")
+        unit.building = _building("X10", "X10号楼")
+        db.session.commit()
+        return db.session.scalar(select(Unit.building_key).where(Unit.id == unit.id))
+
+    assert in_db(app, move) == natural_key("X10")
+
+
+def test_a_unit_inserted_by_building_id_alone_reads_its_buildings_key(app):
+    def insert_bare():
+        building = _building("W12", "W12号楼")
+        db.session.execute(insert(Unit.__table__), [{
+            "estate_id": building.estate_id, "building_id": building.id, "entrance": 1, "floor": 1,
+            "room_no": "1-101", "floor_area": Decimal("90.00"),
+        }])
+        return db.session.scalar(select(Unit.building_key).where(Unit.building_id == building.id))
+
+    assert in_db(app, insert_bare) == natural_key("W12")
+
+
+def test_the_database_refuses_a_unit_filed_under_another_buildings_place_in_the_order(app):
+    def insert_misfiled():
+        building = _building("V5", "V5号楼")
+        db.session.commit()
+        with pytest.raises(IntegrityError):
+            db.session.execute(insert(Unit.__table__), [{
+                "estate_id": building.estate_id, "building_id": building.id, "building_key": natural_key("V50"),
+                "entrance": 1, "floor": 1, "room_no": "1-101", "floor_area": Decimal("90.00"),
+            }])
+            db.session.flush()
+        db.session.rollback()
+        return db.session.scalar(select(func.count(Unit.id)).where(Unit.building_id == building.id))
+
+    assert in_db(app, insert_misfiled) == 0
 
 
 def test_sorting_bills_by_unit_keeps_the_bills_of_parking_spaces(app, manager):
@@ -391,7 +453,7 @@ def test_a_saved_edit_returns_to_the_filtered_list_it_came_from(app, manager):
 # -- counts on huge lists: "10,000+" -----------------------------------------------------------
 
 def _units_of_large_estate() -> int:
-    return db.session.scalar(select(func.count(Unit.id)).join(Building).where(
+    return db.session.scalar(select(func.count(Unit.id)).join(Unit.building).where(
         Building.estate_id == _manager_estate_id()))
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, inspect, select
 from app.extensions import db
 from models.audit import ACTIONS, AuditLog
 from models.clock import to_local
-from models.base import ALL_ESTATES, Entity, declared_entities, sort_keys
+from models.base import ALL_ESTATES, Entity, declared_entities, kept_columns
 from models.rules import column_info, relationship_for
 from views.people import names_by_id
 
@@ -145,7 +145,7 @@ def changes(model: type[Entity] | None, action: str, old_json: str | None, new_j
     if action == "bulk" or model is None and not (old or new):
         return []
     read = reader or _Reader(model)
-    derived = set(sort_keys(model).values()) if model is not None else set()  # kept by the app, not by people
+    derived = kept_columns(model) if model is not None else frozenset()
     old = {k: v for k, v in old.items() if k not in derived}
     new = {k: v for k, v in new.items() if k not in derived}
     order = [p.key for p in inspect(model).column_attrs] if model is not None else []

@@ -43,8 +43,9 @@ class UnitAdmin(EstateScopedAdmin):
     list_filter = ("status", "unit_type", "usage")
     # room numbers have no letter case: a plain LIKE, which PostgreSQL's trigram index serves
     search_fields = ("room_no__contains",)
-    # the reading order 楼栋 → 单元 → 楼层 → 房号, by the natural-order keys the tables carry
-    ordering = ("estate_id", "building__code_key", "entrance", "floor", "room_key")
+    # the reading order 楼栋 → 单元 → 楼层 → 房号, by the natural-order keys the unit table carries
+    # (the same columns and index as ours: no join needed to sort)
+    ordering = ("estate_id", "building_key", "building_id", "entrance", "floor", "room_key", "id")
     fields = ("building", "entrance", "floor", "room_no", "floor_area", "inner_area", "unit_type", "usage",
               "status", "delivered_on", "certificate_no")
 

@@ -48,6 +48,7 @@ class Building(models.Model):
 class Unit(models.Model):
     estate = models.ForeignKey(Estate, models.DO_NOTHING, verbose_name="所属小区")
     building = models.ForeignKey(Building, models.DO_NOTHING, verbose_name="楼栋")
+    building_key = models.CharField(max_length=80)
     entrance = models.IntegerField("单元")
     floor = models.IntegerField("楼层")
     room_no = models.CharField("房号", max_length=20)

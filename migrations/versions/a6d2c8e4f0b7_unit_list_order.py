@@ -11,6 +11,9 @@ Revision ID: a6d2c8e4f0b7
 Revises: e4c8a2f6b1d3
 Create Date: 2026-12-05 21:00:00
 """
+import importlib.util
+from pathlib import Path
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -23,15 +26,14 @@ LIST_ORDER = ["estate_id", "building_key", "building_id", "entrance", "floor", "
 
 
 def _rebuild_unit(change) -> None:
-    """Change the unit table; SQLite copies the table for it, and a copy has none of the
-    triggers that keep its 房号 search index, so they are read first and created again."""
-    sqlite = op.get_context().dialect.name == "sqlite"
-    triggers = op.get_bind().exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'unit'").scalars().all() if sqlite else []
-    with op.batch_alter_table("unit", recreate="always" if sqlite else "never") as batch:
-        change(batch)
-    for sql in triggers:
-        op.execute(sql)
+    """The unit table's copy on SQLite keeps its 房号 search triggers: the bill-keys revision's
+    helper does it (it drops none of the unit table's unnamed keys, so it needs no naming
+    convention)."""
+    spec = importlib.util.spec_from_file_location(
+        "bill_keys_revision", Path(__file__).with_name("e4c8a2f6b1d3_bill_keys_of_estate_and_standard_line.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.rebuild_keeping_triggers("unit", change)
 
 
 def upgrade():
@@ -40,7 +42,7 @@ def upgrade():
         batch.add_column(sa.Column("building_key", sa.String(80), nullable=True))
     op.execute("UPDATE unit SET building_key = (SELECT code_key FROM building WHERE building.id = unit.building_id)")
 
-    def change(batch):
+    def change(batch, sqlite):
         batch.alter_column("building_key", existing_type=sa.String(80), nullable=False)
         batch.create_foreign_key("fk_unit_building_key", "building", ["building_id", "building_key"],
                                  ["id", "code_key"], ondelete="RESTRICT", onupdate="CASCADE")
@@ -50,7 +52,7 @@ def upgrade():
 
 
 def downgrade():
-    def change(batch):
+    def change(batch, sqlite):
         batch.drop_index("ix_unit_list_order")
         batch.drop_constraint("fk_unit_building_key", type_="foreignkey")
         batch.drop_column("building_key")

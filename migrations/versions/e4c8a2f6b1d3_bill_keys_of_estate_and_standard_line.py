@@ -37,13 +37,14 @@ def _single_name(column: str, target: str, sqlite: bool) -> str:
     return f"fk_bill_{column}_{target}" if sqlite else f"bill_{column}_fkey"
 
 
-def _rebuild_bill(change) -> None:
-    """Change the bill table's keys; SQLite copies the table for it, and a copy has none of
-    the triggers that keep the month totals, so they are read first and created again."""
+def rebuild_keeping_triggers(table: str, change, **options) -> None:
+    """Change a table's keys or indexes. SQLite copies the table for it, and a copy has none
+    of the table's triggers (the bill's month totals, the unit's 房号 search index), so they
+    are read first and created again. A later revision loads this function from here."""
     sqlite = op.get_context().dialect.name == "sqlite"
     triggers = op.get_bind().exec_driver_sql(
-        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'bill'").scalars().all() if sqlite else []
-    with op.batch_alter_table("bill", naming_convention=NAMING, recreate="always" if sqlite else "never") as batch:
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", (table,)).scalars().all() if sqlite else []
+    with op.batch_alter_table(table, recreate="always" if sqlite else "never", **options) as batch:
         change(batch, sqlite)
     for sql in triggers:
         op.execute(sql)
@@ -62,7 +63,7 @@ def upgrade():
         for name, target, columns, targets in COMPOSITE:
             batch.create_foreign_key(name, target, columns, targets, ondelete="RESTRICT")
 
-    _rebuild_bill(change)
+    rebuild_keeping_triggers("bill", change, naming_convention=NAMING)
 
 
 def downgrade():
@@ -76,6 +77,6 @@ def downgrade():
             batch.create_foreign_key(_single_name(column, target, sqlite), target, [column], ["id"],
                                      ondelete="RESTRICT")
 
-    _rebuild_bill(change)
+    rebuild_keeping_triggers("bill", change, naming_convention=NAMING)
     op.drop_index("uq_parking_space_id_estate", table_name="parking_space")
     op.drop_index("uq_unit_id_estate", table_name="unit")

@@ -19,7 +19,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from app.extensions import db, migrate
     from app.security import AppSecurityManager
     from models import clock, workflow
-    from views import api_zh, dashboard, navbar, people, registry
+    from views import api_zh, dashboard, list_table, navbar, people, registry
     from views import jobs as job_pages
     from views.errors import register_error_pages
     from views.history import local_time
@@ -66,6 +66,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(public)
         app.add_template_filter(local_time, "local_time")
         navbar.install(app)
+        list_table.install(app)
         people.register(app)
         request_args.install(app)
         hardening.install(app)

@@ -1,0 +1,87 @@
+"""The rows of every list table, built in Python as Django admin builds its changelist cells
+(``items_for_result``): Jinja spent about 0.2 ms on each row's three buttons and seven cells,
+a fifth of a list page's time. The markup is Flask-AppBuilder's, unchanged (the table's head
+and the page around it stay in app/templates/appbuilder/general/widgets/list.html).
+
+Each button's words are translated and its address built once per page (a row's address is
+the one of row 0 with its own id); a row's 删除 carries its address (data-delete) and one
+listener in ab_actions.js asks the table's question.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import Any
+
+from flask import Flask, current_app
+from flask_babel import gettext
+from markupsafe import Markup, escape
+
+BUTTON = ('<a href="{path}" class="btn btn-sm btn-default" data-toggle="tooltip" rel="tooltip" title="{title}">'
+          '<span class="sr-only">{word}</span><i class="fa {icon}"></i></a>')
+DELETE_BUTTON = ('<a href="#" data-delete="{path}" class="btn btn-sm btn-default confirm" rel="tooltip" title="{title}">'
+                 '<span class="sr-only">{word}</span><i class="fa fa-trash"></i></a>')
+
+
+def install(app: Flask) -> None:
+    app.jinja_env.globals["table_rows"] = table_rows
+
+
+class _Button:
+    """One row button: its markup around the row's address, and how that address is built."""
+
+    def __init__(self, view_name: str, action: str, markup: str, title: str, word: str, icon: str,
+                 suffix: str) -> None:
+        filters = current_app.jinja_env.filters
+        self.endpoint, self.suffix = f"{view_name}.{action}", suffix
+        # the markup around the address, filled once: a row adds only its address
+        self.before, _, self.after = markup.format(
+            path="\0", title=escape(title), word=escape(word), icon=icon).partition("\0")
+        at = filters["safe_url_for"](self.endpoint, pk=0)
+        self.prefix = at[:-1] if at and at.endswith("/0") else None
+
+    def __call__(self, pk: Any) -> str:
+        if self.prefix is not None:
+            path = f"{self.prefix}{pk}{self.suffix}"
+        else:
+            path = (current_app.jinja_env.filters["safe_url_for"](self.endpoint, pk=pk) or "") + self.suffix
+        return f"{self.before}{escape(path)}{self.after}"
+
+
+def table_rows(*, modelview_name: str, pks: Sequence[Any], value_columns: Sequence[Mapping[str, Any]],
+               include_columns: Iterable[str], formatters: Mapping[str, Callable[[Any], Any]], filters: Any,
+               actions: Any, can_show: bool, can_edit: bool, can_delete: bool,
+               acts_on: Collection[Any] | None) -> Markup:
+    """The table's rows: a check box when the list has bulk actions, the buttons the person may
+    use on that row (edit and delete only on rows they act on, where that depends on the row),
+    then each column through its formatter."""
+    # a related list (a 房屋's bills on its page) keeps its filter in the show and edit links
+    suffix = current_app.jinja_env.filters["set_link_filters"]("", filters)
+    show = _Button(modelview_name, "show", BUTTON, gettext("Show record"), gettext("Show"), "fa-search", suffix) \
+        if can_show else None
+    edit = _Button(modelview_name, "edit", BUTTON, gettext("Edit record"), gettext("Edit"), "fa-edit", suffix) \
+        if can_edit else None
+    delete = _Button(modelview_name, "delete", DELETE_BUTTON, gettext("Delete record"), gettext("Delete"), "",
+                     "") if can_delete else None
+    columns = [(column, formatters.get(column)) for column in include_columns]
+    out: list[str] = []
+    for pk, item in zip(pks, value_columns):
+        out.append("<tr>")
+        if actions:
+            key = escape(pk)
+            out.append(f'<td><input id="{key}" class="action_check" name="rowid" value="{key}" type="checkbox"></td>')
+        if show or edit or delete:
+            mine = acts_on is None or pk in acts_on
+            out.append('<td><center><div class="btn-group btn-group-xs" style="display: flex;">')
+            if show:
+                out.append(show(pk))
+            if edit and mine:
+                out.append(edit(pk))
+            if delete and mine:
+                out.append(delete(pk))
+            out.append("</div></center></td>")
+        for column, formatter in columns:
+            value = item[column]
+            out.append(f"<td>{escape(formatter(value) if formatter else value)}</td>")
+        out.append("</tr>\n")
+    return Markup("".join(out))

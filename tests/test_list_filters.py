@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from decimal import Decimal
@@ -500,6 +501,29 @@ def test_the_capped_list_pages_through_the_counted_rows(app, manager, monkeypatc
     # 50 counted rows at 25 a page: pages 1 and 2 are offered, page 3 is not
     assert re.search(r'href="[^"]*page_UnitView=1[^"]*"', page)
     assert not re.search(r'href="[^"]*page_UnitView=2[^"]*"', page)
+
+
+def test_paging_sorting_and_page_size_links_keep_every_value_of_a_multi_choice_filter(app, manager):
+    def arrange():
+        building = _building("M1", "多选楼")
+        for room, status in [("1", "rented"), ("2", "rented"), ("3", "rented"), ("4", "vacant"), ("5", "vacant"),
+                             ("6", "owner_occupied")]:
+            _unit(building, room, status=status)
+        db.session.commit()
+        return building.id
+
+    building_id = in_db(app, arrange)
+    status = filter_arg(Unit, "status", "in")
+    page = text_of(manager.get(f"/unit/list/?{filter_arg(Unit, 'building')}={building_id}"
+                               f"&{status}=rented&{status}=vacant&psize_UnitView=2"))
+
+    # the pager's, the column heads' and the page-size menu's links (a chip's link drops its condition)
+    links = [html.unescape(link) for link in re.findall(r'<a href="([^"]*(?:page_|_oc_|psize_)UnitView=[^"]*)"', page)]
+    assert any("page_UnitView=" in link for link in links) and any("_oc_UnitView=" in link for link in links)
+    assert all(f"{status}=rented" in link and f"{status}=vacant" in link for link in links)
+    # 3 出租 and 2 空置 at 2 a page: page 3 (page_UnitView=2) holds the fifth, of the same 5
+    last = next(link for link in links if "page_UnitView=2" in link)
+    assert record_count(text_of(manager.get(last))) == 5
 
 
 def test_the_rest_api_counts_exactly_whatever_the_list_cap(app, manager, monkeypatch):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
-
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, g, request, url_for

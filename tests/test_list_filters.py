@@ -503,6 +503,44 @@ def test_the_capped_list_pages_through_the_counted_rows(app, manager, monkeypatc
     assert not re.search(r'href="[^"]*page_UnitView=2[^"]*"', page)
 
 
+def _page_size_links(page: str) -> dict[int, str]:
+    menu = re.search(r'<div class="btn-group page-size">.*?</ul>', page, re.S)
+    assert menu, "the list offers page sizes"
+    return {int(size): html.unescape(link)
+            for link, size in re.findall(r'<a href="([^"]*)">每页 (\d+) 条</a>', menu.group(0))}
+
+
+def test_every_page_size_is_offered_and_opens_the_page_holding_this_pages_first_row(app, manager):
+    # page 3 of 25 (page_UnitView=2) begins at row 51 of the large estate's 120
+    page = text_of(manager.get("/unit/list/?page_UnitView=2"))
+    first = int(re.search(r'href="/unit/show/(\d+)"', page).group(1))
+
+    links = _page_size_links(page)
+
+    assert sorted(links) == [25, 50, 75, 100]  # 100 too, though 3 pages of 100 would not exist
+    # row 51 is on page 3 of 25, page 2 of 50, page 1 of 75 and of 100
+    assert [re.search(r"page_UnitView=(\d+)", links[size]).group(1) for size in (25, 50, 75, 100)] == \
+        ["2", "1", "0", "0"]
+    assert first in shown_ids(text_of(manager.get(links[50])), "unit")
+
+
+def test_a_page_past_the_last_says_so_and_links_to_the_first_and_the_last(manager):
+    page = text_of(manager.get("/unit/list/?page_UnitView=9"))
+
+    assert "没有第 10 页：符合条件的记录共 5 页" in page  # 120 units at 25 a page
+    last = html.unescape(re.search(r'<a href="([^"]*)">到最后一页（第 5 页）</a>', page).group(1))
+    assert len(shown_ids(text_of(manager.get(last)), "unit")) == 20
+
+
+def test_a_page_past_a_capped_count_names_no_total(app, manager, monkeypatch):
+    monkeypatch.setitem(app.config, "LIST_COUNT_CAP", 50)
+
+    page = text_of(manager.get("/unit/list/?page_UnitView=9"))
+
+    assert "没有第 10 页。" in page and "共" not in re.search(r"没有第 10 页[^<]*", page).group(0)
+    assert re.search(r'<a href="[^"]*page_UnitView=1">到第 2 页</a>', page)
+
+
 def test_paging_sorting_and_page_size_links_keep_every_value_of_a_multi_choice_filter(app, manager):
     def arrange():
         building = _building("M1", "多选楼")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from flask import abort, current_app, flash, g, jsonify, redirect, request, url_for
@@ -181,9 +182,22 @@ class EntityModelView(MaskedColumns, ModelView):
         widgets["panel"] = panel(self, self._filters, problems, request.args)
         widgets["panel"]["count"] = count = widgets["list"].template_args.get("count")
         widgets["panel"]["more_than"] = count if isinstance(count, AtLeast) else None
+        widgets["panel"]["past_last_page"] = self._past_last_page(widgets["list"].template_args)
         widgets["panel"]["saved"] = saved_filters(self.datamodel.session, g.user.id, self.__class__.__name__)
         widgets["panel"]["query"] = list_query(request.query_string.decode())
         return widgets
+
+    def _past_last_page(self, shown: Mapping[str, Any]) -> dict[str, Any] | None:
+        """A page after the last (a bookmark, rows deleted since): how many pages there are (at
+        least, when the count stopped at its cap), and links to the first and the last."""
+        from views.list_table import link_page
+
+        count, page_size = shown.get("count") or 0, shown.get("page_size") or 1
+        if not count or shown.get("pks"):
+            return None
+        pages, name = -(-count // page_size), self.__class__.__name__
+        return {"page": (shown.get("page") or 0) + 1, "pages": pages, "exact": not isinstance(count, AtLeast),
+                "first": link_page(0, name), "last": link_page(pages - 1, name)}
 
     def _rows_acted_on(self, pks: Any) -> set | None:
         """The rows of this page the person may edit or delete, where that depends on the row

@@ -10,7 +10,8 @@ the one of row 0 with its own id); a row's 删除 carries its address (data-dele
 listener in ab_actions.js asks the table's question.
 
 The page, sort and page-size links keep every value of every argument: Flask-AppBuilder's kept
-only the first, so page 2 of a 属于 filter (出租 and 空置) listed 出租 alone.
+only the first, so page 2 of a 属于 filter (出租 and 空置) listed 出租 alone. The page-size menu
+offers every size on every page, each on the page that keeps this page's first row in view.
 """
 
 from __future__ import annotations
@@ -25,12 +26,15 @@ from markupsafe import Markup, escape
 
 BUTTON = ('<a href="{path}" class="btn btn-sm btn-default" data-toggle="tooltip" rel="tooltip" title="{title}">'
           '<span class="sr-only">{word}</span><i class="fa {icon}"></i></a>')
+#: the list's page sizes (Flask-AppBuilder's, up to MAX_PAGE_SIZE)
+PAGE_SIZES = (25, 50, 75, 100)
+ACTIVE = ' class="active"'
 DELETE_BUTTON = ('<a href="#" data-delete="{path}" class="btn btn-sm btn-default confirm" rel="tooltip" title="{title}">'
                  '<span class="sr-only">{word}</span><i class="fa fa-trash"></i></a>')
 
 
 def install(app: Flask) -> None:
-    app.jinja_env.globals["table_rows"] = table_rows
+    app.jinja_env.globals.update(table_rows=table_rows, page_size_menu=page_size_menu)
     # in place of Flask-AppBuilder's filters of the same names (its list header calls them)
     app.jinja_env.filters.update(link_page=link_page, link_page_size=link_page_size, link_order=link_order)
 
@@ -49,8 +53,25 @@ def link_page(page: int, view_name: str) -> str:
     return list_link(**{f"page_{view_name}": page})
 
 
-def link_page_size(size: int, view_name: str) -> str:
-    return list_link(**{f"psize_{view_name}": size})
+def link_page_size(size: int, view_name: str, first_row: int = 0) -> str:
+    """``size`` rows a page, on the page that holds ``first_row`` (0: the first page)."""
+    return list_link(**{f"page_{view_name}": first_row // size, f"psize_{view_name}": size})
+
+
+def page_size_menu(page: int | None, page_size: int, count: int, view_name: str) -> Markup:
+    """每页条数: every size on every page, each keeping this page's first row in view. Flask-
+    AppBuilder kept the page number, so it offered only the sizes under which that page still
+    existed (on page 300 of 25 a page, 25 alone)."""
+    if count <= PAGE_SIZES[0]:
+        return Markup("")
+    first_row = (page or 0) * page_size
+    items = "".join(
+        f'<li{ACTIVE if size == page_size else ""}>'
+        f'<a href="{escape(link_page_size(size, view_name, first_row))}">每页 {size} 条</a></li>'
+        for size in PAGE_SIZES)
+    return Markup(f'<div class="btn-group page-size"><button type="button" class="btn btn-default btn-sm dropdown-toggle"'
+                  f' data-toggle="dropdown">每页 {page_size} 条 <span class="caret"></span></button>'
+                  f'<ul class="dropdown-menu" role="menu">{items}</ul></div>')
 
 
 def link_order(column: str, view_name: str) -> str:

@@ -236,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
         _log("bill run, dashboards, plans")
         results["billgen"] = run_worker(["billgen", *common, "--runs", "3"])  # batch jobs run 3 times
         save()
+        _log("the month's scheduled bill run of every estate, by one consumer process and by two")
+        results["monthly"] = run_worker(["monthly", *common], timeout=4 * 3600)
+        save()
         results["dashboard"] = run_worker(["dashboard", *common, "--runs", str(args.runs)])
         save()
         results["plans"] = run_worker(["plans", *common, "--runs", "3"])

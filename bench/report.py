@@ -85,6 +85,7 @@ def city_markdown(results: dict[str, Any]) -> str:
                 f"{counts.get('bill', 0):,} 张） | {bills['bills']:,} 张，{bills['median_s']} 秒，"
                 f"**{bills['bills_per_s']:,} 张/秒**（3 次取中位） | ≥ {T.CITY_BILLS_PER_S:,} 张/秒 | "
                 f"{_ok(bills['bills_per_s'], T.CITY_BILLS_PER_S, True)} |",
+                *_monthly_rows(results.get("monthly"), T.CITY_BILLS_PER_S),
                 *(_dashboard_row(found) for found in results.get("dashboard", {}).values())]
     out += _plans("PostgreSQL", results.get("plans"))
     notes = ROOT / "bench" / "notes_city.md"
@@ -138,7 +139,7 @@ def _database(name: str, db: dict[str, Any]) -> list[str]:
         _apportion_row(db["apportionment"]),
         *(_dashboard_row(found) for found in db["dashboard"].values()),
         "",
-        *_jobs(db.get("jobs")),
+        *_jobs(db.get("jobs"), db.get("monthly")),
     ]
     return lines
 
@@ -206,8 +207,24 @@ def _pages(db: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _jobs(found: dict[str, Any] | None) -> list[str]:
-    """Background jobs run by a real consumer process (docs/jobs.md)."""
+def _monthly_rows(found: dict[str, Any] | None, target: int | None = None) -> list[str]:
+    """The month's scheduled bill run of every estate, by one consumer process and by two."""
+    if not found:
+        return []
+    rows, alone = [], found["runs"][0]
+    for run in found["runs"]:
+        ok = None if target is None else run["bills_per_s"] >= target and not run["failed"]
+        speedup = f"，为 1 个进程的 {run['bills_per_s'] / alone['bills_per_s']:.2f} 倍" if run is not alone else ""
+        failed = f"；{run['failed']} 项未完成：{run['first_failure']}" if run["failed"] else ""
+        rows.append(
+            f"| 每月自动生成账单（{run['period']}）：{run['estates']:,} 个小区各一项任务，{run['consumers']} 个任务进程 | "
+            f"{run['bills']:,} 张，{run['seconds']} 秒（第一项开始到最后一项结束），**{run['bills_per_s']:,} 张/秒**"
+            f"{speedup}{failed} | {f'≥ {target:,} 张/秒' if target else '—'} | {T.verdict(ok)} |")
+    return rows
+
+
+def _jobs(found: dict[str, Any] | None, monthly: dict[str, Any] | None = None) -> list[str]:
+    """Background jobs run by real consumer processes (docs/jobs.md)."""
     if not found:
         return []
     idle, busy = found["idle"], found.get("busy")
@@ -224,6 +241,7 @@ def _jobs(found: dict[str, Any] | None) -> list[str]:
         f"| 后台生成账单（12 个月） | {run['bills']:,} 张，{run['seconds']} 秒，{run['bills_per_s']:,} 张/秒 | — | — |",
         f"| 每日提醒：到点 → 全部站内消息写入 | {reminders['due_to_inbox_s']} 秒（含任务进程每分钟一次的检查；"
         f"任务本身 {reminders['job_s']} 秒，{reminders['people']} 人） | — | — |",
+        *_monthly_rows(monthly),
         "",
     ]
 

@@ -83,6 +83,9 @@ def measure(url: str, size: dataset.Size, runs: int, warmup: int, found: dict, s
     save()
     _log("  background jobs: a consumer exporting every unit while the web serves, a bill run, reminders")
     found["jobs"] = run_worker(["jobs", *common, "--runs", str(runs), "--warmup", str(warmup)])
+    save()
+    _log("  the month's scheduled bill run of every estate, by one consumer process and by two")
+    found["monthly"] = run_worker(["monthly", *common], timeout=2 * 3600)
     found["load_average"] = [round(x, 2) for x in os.getloadavg()]
     save()
     return found

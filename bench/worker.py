@@ -209,8 +209,6 @@ def task_jobs(args, app=None) -> dict:
     the manager's unit list while the consumer is idle and while it exports every unit for
     the official; the export's and a 12-month bill run's durations; and how long after the daily
     reminder falls due every inbox has its message (the consumer's minute tick included)."""
-    import subprocess
-
     from dateutil.relativedelta import relativedelta
     from sqlalchemy import delete, func, select
 
@@ -230,9 +228,7 @@ def task_jobs(args, app=None) -> dict:
     login(official, USERS["official"])
     path = "/unit/list/"
     idle = summary(repeat(lambda: manager.get(path), args.warmup, args.runs))
-    consumer = subprocess.Popen([PYTHON, "-m", "flask", "--app", "wsgi", "worker"], cwd=ROOT,
-                                env={**os.environ, "DATABASE_URL": args.db, "JOB_QUEUE_URL": f"sqlite:///{queue_file}"},
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    consumers = _start_consumers(1, args.db, queue_file)
 
     def finished(job_id: int, timeout: float = 1800) -> Job:
         deadline = time.monotonic() + timeout
@@ -290,8 +286,7 @@ def task_jobs(args, app=None) -> dict:
             told = db.session.scalar(select(func.count()).select_from(Notification).where(
                 Notification.title.like("今日待办提醒%")))
     finally:
-        consumer.terminate()
-        consumer.wait(30)
+        _stop(consumers)
 
     def seconds(job: Job) -> float:
         return round((job.finished_at - job.started_at).total_seconds(), 2)
@@ -306,6 +301,96 @@ def task_jobs(args, app=None) -> dict:
         "reminders": {"state": reminders.state, "people": told, "due_to_inbox_s": round(delivered_s, 2),
                       "job_s": seconds(reminders)},
     }
+
+
+def _start_consumers(count: int, url: str, queue_file) -> list:
+    """``count`` consumer processes (``flask worker``, one job at a time each) on a SQLite queue."""
+    import subprocess
+
+    env = {**os.environ, "DATABASE_URL": url, "JOB_QUEUE_URL": f"sqlite:///{queue_file}"}
+    return [subprocess.Popen([PYTHON, "-m", "flask", "--app", "wsgi", "worker"], cwd=ROOT, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(count)]
+
+
+def _stop(consumers: list) -> None:
+    for consumer in consumers:
+        consumer.terminate()
+    for consumer in consumers:
+        consumer.wait(30)
+
+
+def task_monthly(args, app=None) -> dict:
+    """The month's scheduled bill run of every estate, as the schedule submits it (one job per
+    estate, docs/jobs.md), done by one consumer process and then, for the next month, by two.
+    The rate is every bill of the month over the time from the first job's start to the last
+    one's end, read from the jobs' own timestamps (the consumers' start-up is not counted).
+    The bills, jobs and messages are deleted afterwards: the city's database is kept between runs."""
+    from dateutil.relativedelta import relativedelta
+    from sqlalchemy import delete, func, select
+
+    from app import jobs
+    from app.extensions import db
+    from models.estate import Estate, Unit
+    from models.fees import Bill, month_start
+    from models.jobs import Job, Notification
+    from views.fees import submit_bill_run
+
+    app = app or our_app(args.db)
+    with app.app_context():
+        fixtures = _fixtures(db.session)
+        units = db.session.scalar(select(func.count()).select_from(Unit))
+    # the jobs task bills the 12 months after the data set's last; these are the two after those
+    period = month_start(fixtures["period"]) + relativedelta(months=13)
+    found, job_ids, periods = [], [], []
+    queue_file = DATA / "monthly_queue.db"
+    try:
+        for consumers in (1, 2):
+            queue_file.unlink(missing_ok=True)
+            jobs.use_queue(f"sqlite:///{queue_file}")
+            with app.app_context():
+                session = db.session
+                submitted = [submit_bill_run(session, estate, period, 1, user_id=None,
+                                             unique_key=f"bill_run:{estate.id}:{period:%Y-%m}")
+                             for estate in session.execute(select(Estate).order_by(Estate.id)).scalars()]
+                session.commit()
+                ids = [job.id for job in submitted]
+            job_ids += ids
+            periods.append(period)
+            for job_id in ids:
+                jobs.enqueue(job_id)
+            running = _start_consumers(consumers, args.db, queue_file)
+            try:
+                deadline = time.monotonic() + 3600
+                while True:
+                    with app.app_context():
+                        left = db.session.scalar(select(func.count()).select_from(Job).where(
+                            Job.id.in_(ids), Job.state.not_in(("done", "failed"))))
+                    if not left:
+                        break
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"{left} bill runs of {period:%Y-%m} did not finish")
+                    time.sleep(0.05)
+            finally:
+                _stop(running)
+            with app.app_context():
+                done = db.session.execute(select(Job).where(Job.id.in_(ids))).scalars().all()
+                failed = [job.message for job in done if job.state != "done"]
+                bills = sum(job.rows or 0 for job in done)
+                seconds = (max(job.finished_at for job in done)
+                           - min(job.started_at for job in done)).total_seconds()
+            found.append({"consumers": consumers, "period": f"{period:%Y-%m}", "estates": len(ids), "bills": bills,
+                          "seconds": round(seconds, 2), "bills_per_s": round(bills / max(seconds, 0.01)),
+                          "failed": len(failed), "first_failure": failed[0] if failed else None})
+            period += relativedelta(months=1)
+    finally:
+        queue_file.unlink(missing_ok=True)
+        with app.app_context():
+            session = db.session
+            session.execute(delete(Bill).where(Bill.period.in_(periods)))
+            session.execute(delete(Notification).where(Notification.link.in_([f"/my/jobs/{i}" for i in job_ids])))
+            session.execute(delete(Job).where(Job.id.in_(job_ids)))
+            session.commit()
+    return {"units": units, "runs": found}
 
 
 def owners_workbook(count: int, estate_name: str, seed: int = 99) -> bytes:
@@ -470,7 +555,7 @@ def task_suite(args) -> dict:
 
 TASKS = {"build": task_build, "suite": task_suite, "jobs": task_jobs, "fund": task_fund, "dashboard": task_dashboard,
          "menu": task_menu, "billgen": task_billgen, "export": task_export, "import": task_import,
-         "plans": task_plans, "replicate": task_replicate}
+         "plans": task_plans, "replicate": task_replicate, "monthly": task_monthly}
 
 
 def main() -> None:

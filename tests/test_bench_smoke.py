@@ -76,6 +76,15 @@ def test_bill_generation_bills_every_unit_and_let_space_for_twelve_months(result
     assert bills["months"] == 12 and bills["bills"] >= bills["units"] * 2 * 12 and bills["bills_per_s"] > 0
 
 
+def test_the_monthly_run_bills_every_estate_by_one_consumer_and_by_two(results):
+    monthly = results[0]["databases"]["sqlite"]["monthly"]
+    runs = monthly["runs"]
+    assert [run["consumers"] for run in runs] == [1, 2]
+    for run in runs:
+        assert run["failed"] == 0 and run["estates"] == results[0]["size"]["estates"]
+        assert run["bills"] == runs[0]["bills"] >= monthly["units"] * 2 and run["bills_per_s"] > 0
+
+
 def test_the_export_holds_every_unit_the_official_sees(results):
     export = results[0]["databases"]["sqlite"]["export"]
     assert export["rows_checked"] == export["units"] > 0

@@ -524,6 +524,15 @@ def test_every_page_size_is_offered_and_opens_the_page_holding_this_pages_first_
     assert first in shown_ids(text_of(manager.get(links[50])), "unit")
 
 
+def test_a_new_sort_order_starts_on_the_first_page(manager):
+    page = text_of(manager.get("/unit/list/?page_UnitView=2"))
+
+    heads = [html.unescape(link) for link in re.findall(r'<a href="([^"]*_oc_UnitView=[^"]*)"', page)]
+
+    assert heads and not any("page_UnitView" in link for link in heads)
+    assert "page_UnitView=3" in page  # the pager itself still pages
+
+
 def test_a_page_past_the_last_says_so_and_links_to_the_first_and_the_last(manager):
     page = text_of(manager.get("/unit/list/?page_UnitView=9"))
 

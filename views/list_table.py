@@ -40,13 +40,13 @@ def install(app: Flask) -> None:
 
 
 def list_link(**changed: Any) -> str:
-    """This page's address with some arguments set, every other argument kept with all its
-    values. The path is built once per request: a list page has about 20 such links."""
+    """This page's address with some arguments set (None: dropped), every other argument kept
+    with all its values. The path is built once per request: a list page has about 20 such links."""
     path = g.get("list_link_path")
     if path is None:
         path = g.list_link_path = url_for(request.endpoint, **(request.view_args or {}))
     kept = [(name, value) for name, value in request.args.items(multi=True) if name not in changed]
-    return f"{path}?{urlencode(kept + list(changed.items()))}"
+    return f"{path}?{urlencode(kept + [(name, value) for name, value in changed.items() if value is not None])}"
 
 
 def link_page(page: int, view_name: str) -> str:
@@ -75,9 +75,11 @@ def page_size_menu(page: int | None, page_size: int, count: int, view_name: str)
 
 
 def link_order(column: str, view_name: str) -> str:
-    """Sorted by the column, ascending; descending when it is already sorted by it ascending."""
+    """Sorted by the column, ascending (descending when it is already sorted by it ascending),
+    from the first page: page 300 of another order shows unrelated rows (Django admin does the same)."""
     ascending = request.args.get(f"_oc_{view_name}") == column and request.args.get(f"_od_{view_name}") == "asc"
-    return list_link(**{f"_oc_{view_name}": column, f"_od_{view_name}": "desc" if ascending else "asc"})
+    return list_link(**{f"_oc_{view_name}": column, f"_od_{view_name}": "desc" if ascending else "asc",
+                        f"page_{view_name}": None})
 
 
 class _Button:

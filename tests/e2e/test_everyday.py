@@ -44,6 +44,19 @@ def test_the_keyword_box_finds_a_buildings_rented_units_in_two_interactions(user
     expect(manager.page.locator(".filter-chips")).to_contain_text("关键字：1号楼 出租")
 
 
+def test_a_larger_page_size_keeps_the_first_row_on_screen(users):
+    manager = users("manager_a")
+    manager.visit("/unit/list/?page_UnitView=2")  # page 3 of 25: rows 51-75
+    page = manager.page
+    first = manager.rows().first.locator("a[href*='/unit/show/']").first.get_attribute("href")
+    page.locator(".page-size button").click()
+    manager.submit(page.get_by_role("link", name="每页 50 条"))
+    # rows 51-100: page 2 of 50
+    assert "page_UnitView=1" in page.url and "psize_UnitView=50" in page.url
+    expect(page.locator(".page-size button")).to_contain_text("每页 50 条")
+    assert manager.rows().locator(f"a[href='{first}']").count() == 1
+
+
 def test_the_worst_collection_rate_of_the_street_is_on_the_officials_first_screen(users):
     official = users("official_jd")
     official.visit("/dashboard/jurisdiction/")

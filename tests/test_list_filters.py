@@ -524,6 +524,29 @@ def test_every_page_size_is_offered_and_opens_the_page_holding_this_pages_first_
     assert first in shown_ids(text_of(manager.get(links[50])), "unit")
 
 
+def _pager(page: str) -> list[tuple[str, str | None]]:
+    """(words, the page it opens; None: not a link) of each pager item."""
+    pager = re.search(r'<ul class="pagination[^"]*"[^>]*>(.*?)</ul>', page, re.S)
+    assert pager, "the list has a pager"
+    items = re.findall(r'<li[^>]*>(?:<a href="[^"]*page_UnitView=(\d+)[^"]*">|<span[^>]*>)([^<]+)<', pager.group(1))
+    return [(words, number or None) for number, words in items]
+
+
+def test_the_pager_says_first_previous_next_and_last_in_words(manager):
+    # page 3 of the large estate's 120 units at 25 a page: 5 pages
+    assert _pager(text_of(manager.get("/unit/list/?page_UnitView=2"))) == [
+        ("首页", "0"), ("上一页", "1"), ("1", "0"), ("2", "1"), ("3", None), ("4", "3"), ("5", "4"),
+        ("下一页", "3"), ("末页", "4")]
+
+
+def test_the_first_page_offers_no_way_back_and_the_last_none_forward(manager):
+    first = dict(_pager(text_of(manager.get("/unit/list/"))))
+    last = dict(_pager(text_of(manager.get("/unit/list/?page_UnitView=4"))))
+
+    assert first["首页"] is None and first["上一页"] is None and first["末页"] == "4"
+    assert last["下一页"] is None and last["末页"] is None and last["上一页"] == "3"
+
+
 def test_a_new_sort_order_starts_on_the_first_page(manager):
     page = text_of(manager.get("/unit/list/?page_UnitView=2"))
 

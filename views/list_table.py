@@ -27,16 +27,17 @@ from markupsafe import Markup, escape
 
 BUTTON = ('<a href="{path}" class="btn btn-sm btn-default" data-toggle="tooltip" rel="tooltip" title="{title}">'
           '<span class="sr-only">{word}</span><i class="fa {icon}"></i></a>')
+DELETE_BUTTON = ('<a href="#" data-delete="{path}" class="btn btn-sm btn-default confirm" rel="tooltip" title="{title}">'
+                 '<span class="sr-only">{word}</span><i class="fa fa-trash"></i></a>')
 #: the list's page sizes (Flask-AppBuilder's, up to MAX_PAGE_SIZE)
 PAGE_SIZES = (25, 50, 75, 100)
 ACTIVE = ' class="active"'
-DELETE_BUTTON = ('<a href="#" data-delete="{path}" class="btn btn-sm btn-default confirm" rel="tooltip" title="{title}">'
-                 '<span class="sr-only">{word}</span><i class="fa fa-trash"></i></a>')
 
 
 def install(app: Flask) -> None:
     app.jinja_env.globals.update(table_rows=table_rows, pager=pager, page_size_menu=page_size_menu)
-    # in place of Flask-AppBuilder's filters of the same names (its list header calls them)
+    # in place of Flask-AppBuilder's filters of the same names (the column heads call link_order;
+    # any of its templates that still pages or resizes a list gets links that keep every value)
     app.jinja_env.filters.update(link_page=link_page, link_page_size=link_page_size, link_order=link_order)
 
 

@@ -216,6 +216,7 @@ def _monthly_rows(found: dict[str, Any] | None, target: int | None = None) -> li
         ok = None if target is None else run["bills_per_s"] >= target and not run["failed"]
         speedup = f"，为 1 个进程的 {run['bills_per_s'] / alone['bills_per_s']:.2f} 倍" if run is not alone else ""
         failed = f"；{run['failed']} 项未完成：{run['first_failure']}" if run["failed"] else ""
+        failed += f"；{run['retried']} 项出错后重试" if run.get("retried") else ""
         rows.append(
             f"| 每月自动生成账单（{run['period']}）：{run['estates']:,} 个小区各一项任务，{run['consumers']} 个任务进程 | "
             f"{run['bills']:,} 张，{run['seconds']} 秒（第一项开始到最后一项结束），**{run['bills_per_s']:,} 张/秒**"

@@ -375,12 +375,13 @@ def task_monthly(args, app=None) -> dict:
             with app.app_context():
                 done = db.session.execute(select(Job).where(Job.id.in_(ids))).scalars().all()
                 failed = [job.message for job in done if job.state != "done"]
+                retried = sum(1 for job in done if job.attempts > 1)  # a retry waits 30 s: the rate would show it
                 bills = sum(job.rows or 0 for job in done)
                 seconds = (max(job.finished_at for job in done)
                            - min(job.started_at for job in done)).total_seconds()
             found.append({"consumers": consumers, "period": f"{period:%Y-%m}", "estates": len(ids), "bills": bills,
                           "seconds": round(seconds, 2), "bills_per_s": round(bills / max(seconds, 0.01)),
-                          "failed": len(failed), "first_failure": failed[0] if failed else None})
+                          "retried": retried, "failed": len(failed), "first_failure": failed[0] if failed else None})
             period += relativedelta(months=1)
     finally:
         queue_file.unlink(missing_ok=True)

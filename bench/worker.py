@@ -230,16 +230,8 @@ def task_jobs(args, app=None) -> dict:
     idle = summary(repeat(lambda: manager.get(path), args.warmup, args.runs))
     consumers = _start_consumers(1, args.db, queue_file)
 
-    def finished(job_id: int, timeout: float = 1800) -> Job:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with app.app_context():
-                job = db.session.get(Job, job_id)
-                if job.state in ("done", "failed"):
-                    db.session.expunge(job)
-                    return job
-            time.sleep(0.05)
-        raise RuntimeError(f"job {job_id} did not finish")
+    def finished(job_id: int) -> Job:
+        return _finished(app, [job_id])[0]
 
     def job_id_of(response) -> int:
         if response.status_code != 302 or "/my/jobs/" not in response.headers.get("Location", ""):
@@ -303,6 +295,24 @@ def task_jobs(args, app=None) -> dict:
     }
 
 
+def _finished(app, ids: list[int], timeout: float = 1800) -> list:
+    """The jobs, once every one is done or failed (detached from the session)."""
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from models.jobs import Job
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with app.app_context():
+            jobs = db.session.execute(select(Job).where(Job.id.in_(ids))).scalars().all()
+            if all(job.state in ("done", "failed") for job in jobs):
+                db.session.expunge_all()
+                return jobs
+        time.sleep(0.05)
+    raise RuntimeError(f"{len(ids)} jobs (the first {ids[0]}) did not finish in {timeout} s")
+
+
 def _start_consumers(count: int, url: str, queue_file) -> list:
     """``count`` consumer processes (``flask worker``, one job at a time each) on a SQLite queue."""
     import subprocess
@@ -360,25 +370,13 @@ def task_monthly(args, app=None) -> dict:
                 jobs.enqueue(job_id)
             running = _start_consumers(consumers, args.db, queue_file)
             try:
-                deadline = time.monotonic() + 3600
-                while True:
-                    with app.app_context():
-                        left = db.session.scalar(select(func.count()).select_from(Job).where(
-                            Job.id.in_(ids), Job.state.not_in(("done", "failed"))))
-                    if not left:
-                        break
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"{left} bill runs of {period:%Y-%m} did not finish")
-                    time.sleep(0.05)
+                done = _finished(app, ids, timeout=3600)
             finally:
                 _stop(running)
-            with app.app_context():
-                done = db.session.execute(select(Job).where(Job.id.in_(ids))).scalars().all()
-                failed = [job.message for job in done if job.state != "done"]
-                retried = sum(1 for job in done if job.attempts > 1)  # a retry waits 30 s: the rate would show it
-                bills = sum(job.rows or 0 for job in done)
-                seconds = (max(job.finished_at for job in done)
-                           - min(job.started_at for job in done)).total_seconds()
+            failed = [job.message for job in done if job.state != "done"]
+            retried = sum(1 for job in done if job.attempts > 1)  # a retry waits 30 s: the rate would show it
+            bills = sum(job.rows or 0 for job in done)
+            seconds = (max(job.finished_at for job in done) - min(job.started_at for job in done)).total_seconds()
             found.append({"consumers": consumers, "period": f"{period:%Y-%m}", "estates": len(ids), "bills": bills,
                           "seconds": round(seconds, 2), "bills_per_s": round(bills / max(seconds, 0.01)),
                           "retried": retried, "failed": len(failed), "first_failure": failed[0] if failed else None})

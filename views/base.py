@@ -190,12 +190,12 @@ class EntityModelView(MaskedColumns, ModelView):
     def _past_last_page(self, shown: Mapping[str, Any]) -> dict[str, Any] | None:
         """A page after the last (a bookmark, rows deleted since): how many pages there are (at
         least, when the count stopped at its cap), and links to the first and the last."""
-        from views.list_table import link_page
+        from views.list_table import link_page, page_count
 
         count, page_size = shown.get("count") or 0, shown.get("page_size") or 1
         if not count or shown.get("pks"):
             return None
-        pages, name = -(-count // page_size), self.__class__.__name__
+        pages, name = page_count(count, page_size), self.__class__.__name__
         return {"page": (shown.get("page") or 0) + 1, "pages": pages, "exact": not isinstance(count, AtLeast),
                 "first": link_page(0, name), "last": link_page(pages - 1, name)}
 

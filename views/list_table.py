@@ -31,7 +31,6 @@ DELETE_BUTTON = ('<a href="#" data-delete="{path}" class="btn btn-sm btn-default
                  '<span class="sr-only">{word}</span><i class="fa fa-trash"></i></a>')
 #: the list's page sizes (Flask-AppBuilder's, up to MAX_PAGE_SIZE)
 PAGE_SIZES = (25, 50, 75, 100)
-ACTIVE = ' class="active"'
 
 
 def install(app: Flask) -> None:
@@ -60,10 +59,14 @@ def link_page_size(size: int, view_name: str, first_row: int = 0) -> str:
     return list_link(**{f"page_{view_name}": first_row // size, f"psize_{view_name}": size})
 
 
+def page_count(count: int, page_size: int) -> int:
+    return -(-count // page_size)
+
+
 def pager(page: int | None, page_size: int, count: int, view_name: str) -> Markup:
     """首页 上一页 1 2 … 下一页 末页: seven page numbers around this one, and words where
     Flask-AppBuilder had «, <, > and » (people read words; a screen reader says them)."""
-    pages = -(-count // page_size)
+    pages = page_count(count, page_size)
     if pages <= 1:
         return Markup("")
     page = min(max(page or 0, 0), pages)
@@ -91,8 +94,8 @@ def page_size_menu(page: int | None, page_size: int, count: int, view_name: str)
         return Markup("")
     first_row = (page or 0) * page_size
     items = "".join(
-        f'<li{ACTIVE if size == page_size else ""}>'
-        f'<a href="{escape(link_page_size(size, view_name, first_row))}">每页 {size} 条</a></li>'
+        ('<li class="active">' if size == page_size else "<li>")
+        + f'<a href="{escape(link_page_size(size, view_name, first_row))}">每页 {size} 条</a></li>'
         for size in PAGE_SIZES)
     return Markup(f'<div class="btn-group page-size"><button type="button" class="btn btn-default btn-sm dropdown-toggle"'
                   f' data-toggle="dropdown">每页 {page_size} 条 <span class="caret"></span></button>'

@@ -7,10 +7,10 @@ from typing import Any
 
 from flask_appbuilder import Model
 from flask_appbuilder.security.sqla.models import Permission, PermissionView, Role, User, ViewMenu
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, UniqueConstraint, event, func, inspect, or_, select, update
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, event, func, inspect, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from models.base import ALL_ESTATES, Admin, Entity, Menu, fk, zh
+from models.base import ALL_ESTATES, Admin, Entity, Menu, fk, unique_where, zh
 from models.estate import Estate
 from models.region import Community, Street
 
@@ -36,10 +36,10 @@ class UserScope(Entity):
             " + (CASE WHEN street_id IS NULL THEN 0 ELSE 1 END) = 1",
             name="ck_user_scope_one_level",
         ),
-        UniqueConstraint(
-            "user_id", "estate_id", "community_id", "street_id", name="uq_user_scope",
-            info={"message": "该用户已有此管辖范围"},
-        ),
+        # one key per level: a key over all three never matched, the two empty levels of a scope
+        # being NULL, which equals nothing
+        *(unique_where(f"uq_user_scope_{level}", "user_id", f"{level}_id", present=(f"{level}_id",),
+                       message="该用户已有此管辖范围") for level in ("estate", "community", "street")),
     )
 
     def __str__(self) -> str:

@@ -21,7 +21,7 @@ from flask_appbuilder import Model
 from flask_appbuilder.models.mixins import FileColumn
 from sqlalchemy import (
     ARRAY, Boolean, CheckConstraint, ColumnElement, Date, DateTime, ForeignKey, ForeignKeyConstraint, Index, Integer,
-    Numeric, String, TypeDecorator, any_, event, inspect, literal, literal_column, select, table as sql_table,
+    Numeric, String, TypeDecorator, any_, event, inspect, literal, literal_column, select, table as sql_table, text,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -61,6 +61,20 @@ def trigram_index(table: str, column: str) -> Index:
     TRIGRAM_SEARCHES.add((table, column))
     return postgresql_index(f"ix_{table}_{column}_trgm", column, postgresql_using="gin",
                             postgresql_ops={column: "gin_trgm_ops"})
+
+
+def unique_where(name: str, *columns: str, message: str, present: Sequence[str] = (),
+                 empty: Sequence[str] = ()) -> Index:
+    """Unique among the rows whose ``present`` columns are set and whose ``empty`` ones are not
+    (a partial unique index, on both databases), with the message a duplicate gets.
+
+    A unique constraint lets rows repeat when one of its columns is empty (NULL equals nothing):
+    over columns of which one is always empty it refuses nothing (a 用户管辖范围 names a 小区, a
+    社区 or a 街道), and it still writes an entry for each such row (every house's bill in the 车位
+    key: one index more per bill of a bill run). ``models.rules`` checks it like a constraint."""
+    where = text(" AND ".join([f"{c} IS NOT NULL" for c in present] + [f"{c} IS NULL" for c in empty]))
+    return Index(name, *columns, unique=True, sqlite_where=where, postgresql_where=where,
+                 info={"message": message, "empty": tuple(empty)})
 
 
 def sqlite_trigram_table(table: str, column: str) -> str:

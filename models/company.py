@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Boolean, Date, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Admin, Choices, Entity, Menu, fk, zh
+from models.base import Admin, Choices, Entity, Menu, fk, unique_where, zh
 from models.estate import Estate
 from models.validators import check_id_card, check_mobile, check_uscc
 
@@ -111,10 +111,12 @@ class Department(Entity):
     phone: Mapped[str | None] = mapped_column(String(20), info=zh("联系电话"))
 
     __table_args__ = (
-        UniqueConstraint(
-            "company_id", "estate_id", "name", name="uq_department_name",
-            info={"message": "该企业在此小区已有同名部门"},
-        ),
+        # a 总部 department has no estate, and an empty column makes no two keys equal: its names
+        # are kept unique by a key of their own
+        unique_where("uq_department_name", "company_id", "estate_id", "name", present=("estate_id",),
+                     message="该企业在此小区已有同名部门"),
+        unique_where("uq_department_head_office_name", "company_id", "name", empty=("estate_id",),
+                     message="该企业已有同名的总部部门"),
     )
 
     def __str__(self) -> str:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from models import clock
 from models.base import (
     ALL_ESTATES, Admin, Choices, Derived, Entity, ExactDecimal, Menu, Money, decimal_text, fk, implied_reference,
-    positive, postgresql_index, zh,
+    positive, postgresql_index, unique_where, zh,
 )
 from models.clock import UTCDateTime
 from models.company import BILLING_MODES
@@ -362,10 +362,11 @@ class Bill(Entity):
     created_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=zh("生成时间"))
 
     __table_args__ = (
-        UniqueConstraint("unit_id", "item_id", "period", name="uq_bill_unit_item_period",
-                         info={"message": "该房屋此项目此账期的账单已生成，不能重复生成"}),
-        UniqueConstraint("space_id", "item_id", "period", name="uq_bill_space_item_period",
-                         info={"message": "该车位此项目此账期的账单已生成，不能重复生成"}),
+        # a bill is a house's or a 车位's: each key holds only its own bills
+        unique_where("uq_bill_unit_item_period", "unit_id", "item_id", "period", present=("unit_id",),
+                     message="该房屋此项目此账期的账单已生成，不能重复生成"),
+        unique_where("uq_bill_space_item_period", "space_id", "item_id", "period", present=("space_id",),
+                     message="该车位此项目此账期的账单已生成，不能重复生成"),
         CheckConstraint("(unit_id IS NULL) <> (space_id IS NULL)", name="ck_bill_one_payer"),
         CheckConstraint("amount >= 0 AND paid >= 0 AND paid <= amount", name="ck_bill_paid"),
         CheckConstraint("outstanding = amount - paid", name="ck_bill_outstanding"),
@@ -383,7 +384,8 @@ class Bill(Entity):
         implied_reference("item_id", "fee_item.id"),
         implied_reference("standard_id", "fee_standard.id"),
         # the keys' own lookups: a line's removal is checked through this index, a payer's
-        # through the unique keys above, which start with the payer
+        # through the unique keys above, which start with the payer (a lookup by payer implies
+        # it is set, so the partial index serves it)
         Index("ix_bill_standard_item", "standard_id", "item_id"),
         # the list's order (newest period first, then id) within an estate and across estates:
         # with the id in the index, PostgreSQL reads a page in order instead of walking the primary key

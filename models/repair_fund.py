@@ -31,7 +31,9 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.sqltypes import NullType
 
 from models import clock
-from models.base import Admin, Choices, Derived, Document, Entity, Menu, Money, batches, fk, positive, zh
+from models.base import (
+    Admin, Choices, Derived, Document, Entity, Menu, Money, batches, fk, positive, unique_where, zh,
+)
 from models.clock import UTCDateTime, utc_now
 from models.errors import Refused
 from models.fees import cents
@@ -136,7 +138,7 @@ class FundEntry(Entity):
     occurred_on: Mapped[dt.date] = mapped_column(Date, info=zh("发生日期"))
     application_id: Mapped[int | None] = fk("fund_application.id", nullable=True)
     application: Mapped[FundApplication | None] = relationship(info=zh("使用申请"))
-    reverses_id: Mapped[int | None] = fk("fund_entry.id", nullable=True)
+    reverses_id: Mapped[int | None] = fk("fund_entry.id", nullable=True, index=False)  # its unique key below
     reverses: Mapped[FundEntry | None] = relationship(remote_side="FundEntry.id", info=zh("冲正的原流水"))
     note: Mapped[str | None] = mapped_column(String(200), info=zh("摘要"))
     created_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, info=zh("记账时间"))
@@ -149,7 +151,8 @@ class FundEntry(Entity):
             f" OR (kind IN ({_sql_in(OUTFLOWS)}) AND amount < 0) OR (kind = 'transfer' AND amount = 0)",
             name="ck_fund_entry_sign",
         ),
-        UniqueConstraint("reverses_id", name="uq_fund_entry_reverses", info={"message": "该流水已经冲正过"}),
+        # only corrections: the ledger's other lines (all but a few) write no entry to it
+        unique_where("uq_fund_entry_reverses", "reverses_id", present=("reverses_id",), message="该流水已经冲正过"),
         Index("ix_fund_entry_unit_kind", "unit_id", "kind"),
         Index("ix_fund_entry_estate_date", "estate_id", "occurred_on"),
     )

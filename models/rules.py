@@ -8,8 +8,8 @@ last line of defence; ``views.errors`` translates what still reaches them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
 
 from sqlalchemy import UniqueConstraint, inspect, select, tuple_
 from sqlalchemy.orm import Session
@@ -55,16 +55,42 @@ def identity_of(obj: Any) -> Any:
     return identity[0] if identity else None
 
 
-def unique_sets(model: type[Entity]) -> Iterator[tuple[tuple[str, ...], str]]:
-    """(columns, message) for every uniqueness the table declares."""
+class Uniqueness(NamedTuple):
+    """A set of columns no two rows share: a unique constraint, or a partial unique index
+    (``models.base.unique_where``) that leaves out the rows with an ``empty`` column set."""
+
+    name: str | None
+    columns: tuple[str, ...]
+    message: str
+    empty: tuple[str, ...] = ()
+
+    def key(self, value: Callable[[str], Any]) -> tuple[Any, ...] | None:
+        """The key of a row (``value(column)``) under this rule; None when the rule does not
+        apply to it: a column of the key is empty (NULL equals nothing), or an ``empty`` one is set."""
+        key = tuple(value(c) for c in self.columns)
+        if any(v in (None, "") for v in key) or any(value(c) not in (None, "") for c in self.empty):
+            return None
+        return key
+
+    def among(self, model: type[Entity]) -> list[Any]:
+        """The rows this rule covers, as a WHERE clause."""
+        return [getattr(model, c).is_(None) for c in self.empty]
+
+
+def unique_sets(model: type[Entity]) -> Iterator[Uniqueness]:
+    """Every uniqueness the table declares (an index declares one by carrying a message)."""
     table = model.__table__
     for constraint in table.constraints:
         if isinstance(constraint, UniqueConstraint):
             cols = tuple(c.key for c in constraint.columns)
-            yield cols, constraint.info.get("message") or f"{label(model, cols[-1])}已存在"
+            yield Uniqueness(constraint.name, cols, constraint.info.get("message") or f"{label(model, cols[-1])}已存在")
+    for index in table.indexes:
+        if index.unique and "message" in index.info:
+            yield Uniqueness(index.name, tuple(c.key for c in index.columns), index.info["message"],
+                             index.info.get("empty", ()))
     for column in table.columns:
         if column.unique:
-            yield (column.key,), f"{label(model, column.key)}已存在"
+            yield Uniqueness(None, (column.key,), f"{label(model, column.key)}已存在")
 
 
 def _field_for(model: type[Entity], column: str) -> str:
@@ -109,19 +135,19 @@ def stored_duplicates(
     batch of keys, not one per row and set (10,000 owners: 20,000 queries)."""
     found: dict[int, list[tuple[str, str]]] = {}
     rows = [normalized(model, dict(values)) for values in rows]
-    for columns, message in unique_sets(model):
+    for unique in unique_sets(model):
         keys: dict[tuple[Any, ...], list[int]] = {}
         for index, values in enumerate(rows):
-            key = tuple(_value(model, values, c) for c in columns)
-            if not any(v in (None, "") for v in key):
+            key = unique.key(lambda c, values=values: _value(model, values, c))
+            if key is not None:
                 keys.setdefault(key, []).append(index)
-        attrs = [getattr(model, c) for c in columns]
+        attrs = [getattr(model, c) for c in unique.columns]
         for chunk in batches(list(keys)):
             with session.no_autoflush:
-                stored = session.execute(select(*attrs).where(tuple_(*attrs).in_(chunk))).all()
+                stored = session.execute(select(*attrs).where(tuple_(*attrs).in_(chunk), *unique.among(model))).all()
             for key in stored:
                 for index in keys.get(tuple(key), ()):
-                    found.setdefault(index, []).append((_field_for(model, columns[-1]), message))
+                    found.setdefault(index, []).append((_field_for(model, unique.columns[-1]), unique.message))
     return found
 
 
@@ -129,13 +155,14 @@ def _duplicates(
     model: type[Entity], values: Mapping[str, Any], session: Session, pk: Any
 ) -> Iterator[tuple[str, str]]:
     values = normalized(model, dict(values))
-    for columns, message in unique_sets(model):
-        key = {c: _value(model, values, c) for c in columns}
-        if any(v in (None, "") for v in key.values()):
+    for unique in unique_sets(model):
+        key = unique.key(lambda c: _value(model, values, c))
+        if key is None:
             continue
-        query = select(model.id).where(*(getattr(model, c) == v for c, v in key.items()))
+        query = select(model.id).where(*(getattr(model, c) == v for c, v in zip(unique.columns, key)),
+                                       *unique.among(model))
         if pk is not None:
             query = query.where(model.id != pk)
         with session.no_autoflush:
             if session.execute(query.limit(1)).first():
-                yield _field_for(model, columns[-1]), message
+                yield _field_for(model, unique.columns[-1]), unique.message

@@ -23,13 +23,11 @@ def integrity_message(error: IntegrityError, model: Any) -> str:
     table = model.__table__
     if "UNIQUE" in text.upper() or "duplicate key" in text:
         columns = set(re.findall(rf"{table.name}\.(\w+)", text))
-        for cols, message in unique_sets(model):
-            named = constraint and any(
-                getattr(c, "name", None) == constraint and {x.key for x in c.columns} == set(cols)
-                for c in table.constraints
-            )
+        for unique in unique_sets(model):
+            cols = unique.columns
+            named = constraint is not None and constraint == unique.name
             if named or set(cols) == columns or (constraint and constraint.endswith("_key") and cols[0] in constraint):
-                return message
+                return unique.message
         return "与已有记录重复，请检查后再保存"
     if "NOT NULL" in text.upper() or "null value" in text:
         match = re.search(rf"{table.name}\.(\w+)", text) or re.search(r'column "(\w+)"', text)

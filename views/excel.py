@@ -677,13 +677,13 @@ def check_rows(sheet: ImportSheet, rows: list[tuple[int, dict[str, Any]]], sessi
                 values[relation.name] = found[0]
         for name, message in violations(model, values):  # the stored duplicates: below, in batches
             row_errors.append((sheet.header_for(name), message))
-        for columns, message in uniques:
-            key = tuple(sheet.key_value(values, c) for c in columns)
-            if any(v in (None, "") for v in key):
+        for unique in uniques:
+            key = unique.key(lambda c: sheet.key_value(values, c))
+            if key is None:
                 continue
-            first = seen.setdefault((columns, *key), number)
+            first = seen.setdefault((unique.columns, *key), number)
             if first != number:
-                row_errors.append((sheet.header_for(columns[-1]), f"{message}（与第 {first} 行重复）"))
+                row_errors.append((sheet.header_for(unique.columns[-1]), f"{unique.message}（与第 {first} 行重复）"))
         checked.append((number, values, row_errors))
     stored = stored_duplicates(model, [values for _number, values, _errors in checked], session)
     errors: list[tuple[int, str, str]] = []

@@ -72,6 +72,9 @@ def unique_where(name: str, *columns: str, message: str, present: Sequence[str] 
     over columns of which one is always empty it refuses nothing (a 用户管辖范围 names a 小区, a
     社区 or a 街道), and it still writes an entry for each such row (every house's bill in the 车位
     key: one index more per bill of a bill run). ``models.rules`` checks it like a constraint."""
+    if not set(present) <= set(columns) or set(empty) & set(columns) or not (present or empty):
+        # the form's check skips a row whose key has an empty column: the index must skip it too
+        raise ValueError(f"{name}: present 须是键里的列、empty 须是键外的列，至少给一项")
     where = text(" AND ".join([f"{c} IS NOT NULL" for c in present] + [f"{c} IS NULL" for c in empty]))
     return Index(name, *columns, unique=True, sqlite_where=where, postgresql_where=where,
                  info={"message": message, "empty": tuple(empty)})

@@ -815,7 +815,15 @@ def _open_hazards(session: Session, ctx: Context) -> list[Row]:
 
 def _visits(session: Session, ctx: Context, model: Any, started: Any) -> list[Row]:
     """回访 verdicts per estate, one per visit: the kept verdict of each request, and one
-    不满意 per reopening (a reopened request is visited again, its verdict overwritten)."""
+    不满意 per reopening (a reopened request is visited again, its verdict overwritten). Read
+    once per page: the figure and the KPI both sum them."""
+    memo = f"visits:{model.__name__}"
+    if memo not in ctx.memo:
+        ctx.memo[memo] = _visits_query(session, ctx, model, started)
+    return ctx.memo[memo]
+
+
+def _visits_query(session: Session, ctx: Context, model: Any, started: Any) -> list[Row]:
     levels = [func.coalesce(func.sum(case((model.satisfaction == code, 1), else_=0)), 0).label(code)
               for code in SATISFIED]
     query = (

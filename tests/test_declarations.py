@@ -91,3 +91,15 @@ def test_an_unbuilt_reference_that_no_checked_key_implies_is_named():
     key = (["unit_id"], ["unit.id"])  # says nothing about the bill's estate
     assert list(checks._reference_problems(_tables_of_a_bill(key))) == [
         "bill.estate_id: 不建的外键（→ estate.id）没有本表受检查的复合外键保证"]
+
+
+@pytest.mark.parametrize("present, empty", [(("estate_id",), ()), ((), ("name",)), ((), ())])
+def test_a_partial_key_that_would_keep_rows_the_forms_skip_is_refused(present, empty):
+    """The forms' duplicate check skips a row with an empty column of the key; a key whose
+    condition does not say so (a present column outside the key, an empty one inside it) would
+    refuse in the database what the form let through. Without a condition it is a plain unique
+    constraint, which is declared as one."""
+    from models.base import unique_where
+
+    with pytest.raises(ValueError, match="uq_example"):
+        unique_where("uq_example", "company_id", "name", present=present, empty=empty, message="重复")

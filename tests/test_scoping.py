@@ -352,7 +352,7 @@ def new_row(app, world: World, model: type[Entity], n: int = 1, **pointing: int)
 
 def changed(model: type[Entity], values: dict[str, Any]) -> dict[str, Any]:
     """The same row with one harmless, valid change (a free-text column)."""
-    uniques = {c for columns, _ in unique_sets(model) for c in columns}
+    uniques = {c for unique in unique_sets(model) for c in unique.columns}
     for name in form_columns(model):
         column = model.__table__.columns.get(name)
         if column is None or name in uniques or "choices" in column.info or "check" in column.info:

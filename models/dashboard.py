@@ -819,21 +819,17 @@ def _visits(session: Session, ctx: Context, model: Any, started: Any) -> list[Ro
     once per page: the figure and the KPI both sum them."""
     memo = f"visits:{model.__name__}"
     if memo not in ctx.memo:
-        ctx.memo[memo] = _visits_query(session, ctx, model, started)
+        levels = [func.coalesce(func.sum(case((model.satisfaction == code, 1), else_=0)), 0).label(code)
+                  for code in SATISFIED]
+        query = (
+            select(Estate.name.label("estate"), *levels,
+                   func.coalesce(func.sum(model.reopen_count), 0).label("dissatisfied"))
+            .join(Estate, Estate.id == model.estate_id)
+            .where(started >= operations_window(ctx))
+            .group_by(Estate.name)
+        )
+        ctx.memo[memo] = rows(session, narrow(query, model.estate_id, ctx))
     return ctx.memo[memo]
-
-
-def _visits_query(session: Session, ctx: Context, model: Any, started: Any) -> list[Row]:
-    levels = [func.coalesce(func.sum(case((model.satisfaction == code, 1), else_=0)), 0).label(code)
-              for code in SATISFIED]
-    query = (
-        select(Estate.name.label("estate"), *levels,
-               func.coalesce(func.sum(model.reopen_count), 0).label("dissatisfied"))
-        .join(Estate, Estate.id == model.estate_id)
-        .where(started >= operations_window(ctx))
-        .group_by(Estate.name)
-    )
-    return rows(session, narrow(query, model.estate_id, ctx))
 
 
 def _satisfied_and_visits(row: Row) -> tuple[int, int]:

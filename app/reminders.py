@@ -40,11 +40,12 @@ def people_to_remind(session: Any) -> list[Any]:
     """Active accounts holding a role of the matrix (the administrator oversees, and is not
     reminded of every estate's overdue work orders)."""
     from app.roles import MATRIX
+    from models.access import role_names
 
     sm = current_app.appbuilder.sm
     users = session.execute(select(sm.user_model).where(sm.user_model.active.is_(True))
                             .order_by(sm.user_model.id)).unique().scalars().all()
-    return [user for user in users if any(role.name in MATRIX for role in user.roles)]
+    return [user for user in users if role_names(user) & MATRIX.keys()]
 
 
 def digest_of(user_id: int) -> list[str]:

@@ -16,6 +16,7 @@ from flask_appbuilder import AppBuilder
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
+from models.access import role_names
 from models.base import Entity, Menu, declared_entities, file_columns
 from models.community_life import NOTICE_FLOW
 from models.errors import Refused
@@ -160,14 +161,14 @@ CHOICES_BY_ROLE: dict[tuple[str, str], dict[str, frozenset[str]]] = {
 }
 
 
-def _held_roles() -> set[str] | None:
+def _held_roles() -> frozenset[str] | None:
     """The roles of the person signed in to this request (None: no request or nobody signed in)."""
     if not has_request_context():
         return None
     user = g.get("user")
     if user is None or not getattr(user, "is_authenticated", False):
         return None
-    return {role.name for role in user.roles}
+    return role_names(user)
 
 
 def offered_codes(entity: str, column: str) -> frozenset[str] | None:

@@ -23,7 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement, TextClause
 from sqlalchemy.sql.util import find_tables
 
 from app.roles import ADMIN
-from models.access import estate_ids_of
+from models.access import estate_ids_of, role_names
 from models.base import ALL_ESTATES, Entity, admin_of, among, declared_entities, derived_tables
 from models.errors import Refused
 from models.rules import identity_of, relationship_for
@@ -66,7 +66,7 @@ def current_estate_ids() -> frozenset[int] | None:
         user = current_user
     if user is None or not user.is_authenticated:
         return frozenset()  # not cached: authentication may still happen in this request
-    if any(role.name == ADMIN for role in user.roles):
+    if ADMIN in role_names(user):
         scope: frozenset[int] | None = None
     else:
         scope, g.scope_is_every_estate = _granted_estates(user)

@@ -3,6 +3,7 @@ account lockout after repeated wrong passwords, and the password policy."""
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import logging
 import re
@@ -17,17 +18,19 @@ from flask_appbuilder.security.api import SecurityApi as FabSecurityApi
 from flask_appbuilder.security.decorators import has_access
 from flask_appbuilder.security.schemas import login_post
 from flask_appbuilder.security.sqla.manager import SecurityManager
-from flask_appbuilder.security.sqla.models import Permission, PermissionView, ViewMenu, assoc_permissionview_role
+from flask_appbuilder.security.sqla.models import (
+    Group, Permission, PermissionView, User, ViewMenu, assoc_permissionview_role)
 from flask_appbuilder.security.views import AuthDBView as FabAuthDBView
-from flask_appbuilder.security.views import RoleModelView, UserDBModelView
+from flask_appbuilder.security.views import RoleModelView, UserDBModelView, UserGroupModelView
 from flask_login import current_user
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash
 
 from models import clock
 from views.api_zh import ChineseResponses
+from views.people import name_of
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +81,45 @@ def _yes_no(value: object) -> str:
     return "是" if value else "否"
 
 
+def _moment(value: dt.datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _surname_first(fieldsets: list[tuple[str, dict]]) -> list[tuple[str, dict]]:
+    def order(names: list[str]) -> list[str]:
+        return sorted(names, key=lambda name: name != "last_name") if "first_name" in names else names
+
+    return [(title, {**fields, "fields": order(fields["fields"])}) for title, fields in fieldsets]
+
+
+def _times(value: int | None) -> str:
+    return str(value or 0)  # an account that never signed in has no count yet
+
+
+def _account_name(user: Any) -> str:
+    return name_of(user) if user is not None else ""  # created from the command line: nobody
+
+
+def _names(rows: list[Any]) -> str:
+    """Roles, groups or members as a person writes a list (FAB printed Python's [物业员工])."""
+    return "、".join(name_of(row) if isinstance(row, User) else str(row) for row in rows)
+
+
+# FAB stamps an account with the server's clock when it is created and never again; an account
+# is created and changed on the product's clock (Beijing wall time, as 最后登录 is), by whom
+@event.listens_for(User, "before_insert")
+def _stamp_new_account(_mapper: Any, _connection: Any, user: Any) -> None:
+    user.created_on = user.changed_on = clock.local_now()
+
+
+@event.listens_for(User, "before_update")
+def _stamp_changed_account(_mapper: Any, _connection: Any, user: Any) -> None:
+    user.changed_on = clock.local_now()
+    actor = g.get("user") if has_request_context() else None
+    if getattr(actor, "id", None) is not None:
+        user.changed_by_fk = actor.id
+
+
 class AuthDBView(FabAuthDBView):
     """FAB's login form; says so when the account is locked. (Same class name as FAB's:
     the endpoints stay ``AuthDBView.login``/``.logout``.)"""
@@ -109,7 +151,23 @@ class SecurityApi(ChineseResponses, FabSecurityApi):
 
 class UserView(UserDBModelView):
     class_permission_name = "UserDBModelView"  # keep FAB's permission names
-    formatters_columns = {"active": _yes_no}
+    # 姓 before 名, as a Chinese name is written
+    list_columns = ["last_name", "first_name", "username", "email", "active", "roles", "groups"]
+    edit_columns = ["last_name", "first_name", "username", "active", "email", "roles", "groups"]
+    add_columns = [*edit_columns, "password", "conf_password"]
+    show_fieldsets = _surname_first(UserDBModelView.show_fieldsets)
+    user_show_fieldsets = _surname_first(UserDBModelView.user_show_fieldsets)
+    # accounts sign in with a password here: FAB's words on LDAP and OpenID mean nothing to an administrator
+    description_columns = {
+        **UserDBModelView.description_columns,
+        "username": "登录时填写的用户名",
+        "email": "用户的电子邮箱",
+        "roles": "决定账号可用的菜单和操作；能管理哪些小区在「用户管辖范围」中设置",
+        "groups": "用户组里的角色同样授予该账号",
+    }
+    formatters_columns = {"active": _yes_no, "last_login": _moment, "created_on": _moment, "changed_on": _moment,
+                          "created_by": _account_name, "changed_by": _account_name,
+                          "login_count": _times, "fail_login_count": _times, "roles": _names, "groups": _names}
     # FAB's own filters pass the typed value to SQL unchecked (a huge 登录次数, or 是否启用=-1 on
     # PostgreSQL, was a 500): search by the texts an administrator looks a person up by
     search_columns = ["username", "first_name", "last_name", "email", "roles"]
@@ -179,15 +237,30 @@ class RoleView(RoleModelView):
         return self.render_template(
             self.show_template, title=f"{self.show_title}：{role.name}", role=role,
             everything=role.name == ADMIN, grants=grants_in_chinese(role.name),
-            users=sorted(role.user, key=lambda u: u.username) if hasattr(role, "user") else [],
+            # its holders, themselves or through a 用户组
+            users=sorted({*role.user, *(u for group in role.groups for u in group.users)}, key=lambda u: u.username),
         )
+
+
+class GroupView(UserGroupModelView):
+    """FAB's 用户组: the roles given to every member at once. Its columns had no labels, so FAB
+    showed the attribute names (Name, Label, Description) to the administrator."""
+
+    class_permission_name = "UserGroupModelView"  # keep FAB's permission names
+    label_columns = {"name": "组名", "label": "显示名称", "description": "说明", "users": "成员", "roles": "角色"}
+    formatters_columns = {"users": _names, "roles": _names}
+    search_columns = ["name", "label", "users", "roles"]
 
 
 class AppSecurityManager(SecurityManager):
     rolemodelview = RoleView
     userdbmodelview = UserView
+    groupmodelview = GroupView
     authdbview = AuthDBView
     security_api = SecurityApi
+    # FAB's 用户统计 chart draws with Google Charts fetched from gstatic.com (blank on an offline
+    # estate network) under English buttons; each user's page already shows 登录次数 and 失败次数
+    userstatschartview = None
 
     @property
     def is_auth_limited(self) -> bool:
@@ -290,7 +363,9 @@ class AppSecurityManager(SecurityManager):
 
     def _user_query(self, pk: Any) -> Any:
         model = self.user_model
-        return select(model).where(model.id == pk).options(joinedload(model.roles), joinedload(model.groups))
+        # a group's roles count as the user's own (models.access.role_names): read with the user
+        return select(model).where(model.id == pk).options(
+            joinedload(model.roles), joinedload(model.groups).joinedload(Group.roles))
 
     def _granted(self, user: Any) -> tuple[frozenset[tuple[str, str]], tuple[Any, ...]]:
         """(permission, view) pairs of the user's database roles, and the user's built-in

@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask_appbuilder import Model
-from flask_appbuilder.security.sqla.models import Permission, PermissionView, Role, User, ViewMenu
+from flask_appbuilder.security.sqla.models import (
+    Permission, PermissionView, Role, User, ViewMenu, assoc_group_role, assoc_user_group, assoc_user_role)
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, event, func, inspect, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -76,18 +77,31 @@ def estate_ids_of(session: Session, user_id: Any) -> tuple[set[int], bool]:
     return {estate_id for estate_id, _every in rows}, bool(rows) and len(rows) == rows[0][1]
 
 
+def role_names(user: Any) -> frozenset[str]:
+    """The roles a user holds: their own and those of their 用户组 (FAB grants permissions for
+    both, so the scope, the menus and the choices offered must read both too)."""
+    return frozenset({role.name for role in user.roles} | {role.name for group in user.groups for role in group.roles})
+
+
+def holding(roles: Iterable[str]) -> Any:
+    """The ids of the users holding one of ``roles``, themselves or through a 用户组 (SQL)."""
+    roles = list(roles)
+    direct = (select(assoc_user_role.c.user_id).join(Role, Role.id == assoc_user_role.c.role_id)
+              .where(Role.name.in_(roles)))
+    grouped = (select(assoc_user_group.c.user_id)
+               .join(assoc_group_role, assoc_group_role.c.group_id == assoc_user_group.c.group_id)
+               .join(Role, Role.id == assoc_group_role.c.role_id).where(Role.name.in_(roles)))
+    return direct.union(grouped)
+
+
 def people_of(session: Session, estate_id: int, roles: Iterable[str]) -> list[int]:
     """The active users holding one of ``roles`` whose grants reach this estate: who is told
     of what happens there (a scheduled bill run, a reminder)."""
-    from flask_appbuilder.security.sqla.models import Role, assoc_user_role
-
     place = session.execute(select(Estate.community_id, Community.street_id)
                             .join(Community, Estate.community_id == Community.id).where(Estate.id == estate_id),
                             execution_options={ALL_ESTATES: True}).one()
     query = (select(User.id).join(UserScope, UserScope.user_id == User.id)
-             .join(assoc_user_role, assoc_user_role.c.user_id == User.id)
-             .join(Role, Role.id == assoc_user_role.c.role_id)
-             .where(User.active.is_(True), Role.name.in_(list(roles)), or_(
+             .where(User.active.is_(True), User.id.in_(holding(roles)), or_(
                  UserScope.estate_id == estate_id, UserScope.community_id == place.community_id,
                  UserScope.street_id == place.street_id))
              .distinct().order_by(User.id))

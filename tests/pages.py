@@ -44,8 +44,9 @@ def visible_text(html: str) -> str:
     return " ".join(parser.parts)
 
 
-#: a Latin word standing alone; letters glued to digits are codes (京AD12345, 2-1503A)
-_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][A-Za-z']*(?![A-Za-z0-9])")
+#: a Latin word standing alone; letters glued to digits or to a mask's stars are codes
+#: (京AD12345, 2-1503A, 911***********FFTG)
+_WORD = re.compile(r"(?<![A-Za-z0-9*])[A-Za-z][A-Za-z']*(?![A-Za-z0-9*])")
 
 
 def english_words(html: str, data: set[str] = frozenset()) -> set[str]:
@@ -69,6 +70,17 @@ def data_words(session) -> set[str]:
     for (username,) in session.execute(select(User.username)):  # account names shown in timelines
         words |= set(_WORD.findall(username))
     return words
+
+
+_SIDEBAR = re.compile(r'<nav class="app-sidebar".*?</nav>', re.S)
+_HREF = re.compile(r'href="(/[^"]*)"')
+
+
+def menu_pages(client) -> list[str]:
+    """Every page the signed-in user's sidebar links to: FAB's own pages and the hand-written
+    ones as well as the generated entity pages."""
+    sidebar = _SIDEBAR.search(client.get("/").get_data(as_text=True))
+    return sorted(set(_HREF.findall(sidebar.group(0)))) if sidebar else []
 
 
 def entity_pages(first_id_of) -> list[str]:

@@ -26,6 +26,7 @@ def install(app: Flask) -> None:
 
     def sidebar_menu() -> Markup:
         from app.roles import navigation_of
+        from models.access import role_names
 
         appbuilder = current_app.appbuilder
         menu = appbuilder.menu
@@ -33,7 +34,7 @@ def install(app: Flask) -> None:
         if user is None or not user.is_authenticated or getattr(user, "id", None) is None:
             return Markup("")  # the login page has no menu
         pairs, builtin = appbuilder.sm._granted(user)
-        roles = tuple(sorted(role.name for role in user.roles))
+        roles = tuple(sorted(role_names(user)))
         shape = tuple((item.name, tuple(child.name for child in item.childs or ())) for item in menu.get_list())
         key = (str(get_locale()), pairs, tuple(role.name for role in builtin), roles, shape)
         found = rendered.get(key)

@@ -1,0 +1,70 @@
+"""An account's 审计信息 (创建时间, 创建人, 修改时间, 修改人) on the product's clock.
+
+The tests' server runs in UTC, eight hours behind Beijing (tests/conftest.py): a stamp taken
+from the server's clock is eight hours off.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from app.extensions import db
+from models import clock
+from tests.pages import visible_text
+from tests.support import in_db
+
+NEW_ACCOUNT = {"first_name": "小明", "last_name": "张", "username": "clerk_new", "email": "clerk_new@example.com",
+               "active": "y", "password": "Xq7#mvL2!pz9", "conf_password": "Xq7#mvL2!pz9"}
+
+
+def _account(app, username: str) -> tuple[dt.datetime, str | None, dt.datetime, str | None]:
+    def read():
+        user = app.appbuilder.sm.find_user(username)
+        return (user.created_on, user.created_by and user.created_by.username,
+                user.changed_on, user.changed_by and user.changed_by.username)
+
+    return in_db(app, read)
+
+
+def _close_to_beijing_now(moment: dt.datetime) -> bool:
+    return abs(moment - clock.local_now()) < dt.timedelta(minutes=1)
+
+
+def _role_id(app, name: str) -> int:
+    return in_db(app, lambda: app.appbuilder.sm.find_role(name).id)
+
+
+def test_an_account_created_by_the_administrator_is_stamped_in_beijing_time_with_its_creator(app, admin_client):
+    answer = admin_client.post("/users/add", data={**NEW_ACCOUNT, "roles": [str(_role_id(app, "物业员工"))]})
+    assert answer.status_code == 302
+    created_on, created_by, changed_on, _changed_by = _account(app, "clerk_new")
+    assert _close_to_beijing_now(created_on) and created_by == "admin"
+    assert changed_on == created_on
+
+
+def test_changing_an_account_moves_its_change_time_and_names_who_changed_it(app, admin_client):
+    def backdate() -> int:
+        user = app.appbuilder.sm.find_user("staff_a")
+        user.changed_on, user.changed_by_fk = dt.datetime(2026, 1, 1, 9, 0), None
+        db.session.commit()
+        return user.id
+
+    user_id = in_db(app, backdate)
+    admin_client.post(f"/users/edit/{user_id}", data={
+        "first_name": "员工", "last_name": "李", "email": "staff_a@example.com", "username": "staff_a",
+        "active": "y", "roles": [str(_role_id(app, "物业经理"))]})
+    _created_on, _created_by, changed_on, changed_by = _account(app, "staff_a")
+    assert _close_to_beijing_now(changed_on) and changed_by == "admin"
+
+
+def test_the_account_page_shows_its_times_to_the_minute_and_no_none(app, admin_client):
+    def stamp() -> int:
+        user = app.appbuilder.sm.find_user("staff_a")  # a demo account: created from the command line
+        user.last_login = dt.datetime(2026, 11, 30, 8, 5, 42)
+        db.session.commit()
+        return user.id
+
+    user_id = in_db(app, stamp)
+    text = visible_text(admin_client.get(f"/users/show/{user_id}").get_data(as_text=True))
+    assert "2026-11-30 08:05" in text and "08:05:42" not in text
+    assert "None" not in text

@@ -109,7 +109,10 @@ def _readable(key: str, value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         if key == "permissions":
             return f"{len(value)} 项"
-        return "、".join(sorted(str(v) for v in value))
+        from views.people import name_of
+
+        # members by name as a person writes it (赵委员), not FAB's "委员 赵"
+        return "、".join(sorted(name_of(v) if hasattr(v, "username") else str(v) for v in value))
     return jsonable(value)
 
 

@@ -16,7 +16,7 @@ from models.access import UserScope
 from models.audit import AuditLog
 from models.estate import Building, Estate, Unit
 from tests.pages import english_words
-from tests.support import login
+from tests.support import in_db, login
 
 
 # -- helpers ------------------------------------------------------------------------
@@ -495,6 +495,18 @@ def test_creating_an_account_records_who_created_it_and_its_roles_without_the_ha
     assert log.new == {"用户名": "clerk_new", "名": "小明", "姓": "张", "电子邮箱": "clerk_new@example.com",
                        "启用": "是", "密码": "已设置", "角色": "物业员工"}
     assert "scrypt" not in (log.new_values or "") and "pbkdf2" not in (log.new_values or "")
+
+
+def test_creating_a_group_records_its_roles_and_its_members_by_name(app, admin_client):
+    member_id, _roles = _account(app, "committee_a")  # 赵委员
+    answer = admin_client.post("/groups/add", data={
+        "name": "经理组", "label": "经理组", "description": "", "roles": [str(_role_id(app, "物业经理"))],
+        "users": [str(member_id)]})
+    assert answer.status_code == 302
+    group_id = in_db(app, lambda: app.appbuilder.sm.find_group("经理组").id)
+    [log] = _logs(app, "ab_group", group_id)
+    assert (log.action, log.username, log.table_label) == ("create", "admin", "用户组")
+    assert log.new == {"名称": "经理组", "显示名称": "经理组", "角色": "物业经理", "成员": "赵委员"}
 
 
 def test_giving_and_taking_a_role_records_both(app, admin_client):

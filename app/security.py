@@ -149,6 +149,30 @@ class SecurityApi(ChineseResponses, FabSecurityApi):
         return self.response(401, message=ACCOUNT_LOCKED if g.get("account_locked") else INVALID_LOGIN)
 
 
+class AccountRefused(Exception):
+    """A change to an account that would lock everyone out; FAB's edit and delete flash its text."""
+
+
+def _refuse(session: Any, message: str) -> None:
+    session.rollback()  # nothing of the refused change is kept
+    raise AccountRefused(message)
+
+
+def _administrators() -> Any:
+    """How many active accounts hold 系统管理员, themselves or through a 用户组."""
+    from app.roles import ADMIN
+    from models.access import holding
+
+    return select(func.count()).select_from(User).where(User.active.is_(True), User.id.in_(holding([ADMIN])))
+
+
+def _keep_an_administrator(session: Any) -> None:
+    """Refuses an account or group change after which nobody could manage accounts any more."""
+    session.flush()  # the change as the form leaves it, still in this transaction
+    if not session.scalar(_administrators()):
+        _refuse(session, "保存后将没有可用的系统管理员账号，没有人能再管理用户和系统设置；请先让另一个账号成为系统管理员")
+
+
 class UserView(UserDBModelView):
     class_permission_name = "UserDBModelView"  # keep FAB's permission names
     # 姓 before 名, as a Chinese name is written
@@ -171,6 +195,17 @@ class UserView(UserDBModelView):
     # FAB's own filters pass the typed value to SQL unchecked (a huge 登录次数, or 是否启用=-1 on
     # PostgreSQL, was a 500): search by the texts an administrator looks a person up by
     search_columns = ["username", "first_name", "last_name", "email", "roles"]
+
+    def pre_update(self, item: Any) -> None:
+        # (FAB's own stamped the server's clock; _stamp_changed_account stamps the product's)
+        if item.id == g.user.id and not item.active:
+            _refuse(self.datamodel.session, "不能停用自己正在使用的账号")
+        _keep_an_administrator(self.datamodel.session)
+
+    def pre_delete(self, item: Any) -> None:
+        # only an administrator deletes accounts: deleting another one always leaves one
+        if item.id == g.user.id:
+            _refuse(self.datamodel.session, "不能删除自己正在使用的账号")
 
     @action(
         "unlock", "解锁账号",
@@ -250,6 +285,9 @@ class GroupView(UserGroupModelView):
     label_columns = {"name": "组名", "label": "显示名称", "description": "说明", "users": "成员", "roles": "角色"}
     formatters_columns = {"users": _names, "roles": _names}
     search_columns = ["name", "label", "users", "roles"]
+
+    def pre_update(self, item: Any) -> None:
+        _keep_an_administrator(self.datamodel.session)
 
 
 class AppSecurityManager(SecurityManager):

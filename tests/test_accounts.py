@@ -68,3 +68,70 @@ def test_the_account_page_shows_its_times_to_the_minute_and_no_none(app, admin_c
     text = visible_text(admin_client.get(f"/users/show/{user_id}").get_data(as_text=True))
     assert "2026-11-30 08:05" in text and "08:05:42" not in text
     assert "None" not in text
+
+
+# -- nobody locks the administrators out --------------------------------------------------------
+
+ADMIN_FORM = {"last_name": "张", "first_name": "管理员", "username": "admin", "email": "admin@example.com"}
+
+
+def _admin_state(app) -> tuple[bool, set[str]]:
+    def read():
+        from models.access import role_names
+
+        user = app.appbuilder.sm.find_user("admin")
+        return (user.active, set(role_names(user))) if user else (False, set())
+
+    return in_db(app, read)
+
+
+def _flashes(client) -> str:
+    return visible_text(client.get("/users/list/").get_data(as_text=True))
+
+
+def test_an_administrator_cannot_delete_their_own_account(app, admin_client):
+    admin_id = in_db(app, lambda: app.appbuilder.sm.find_user("admin").id)
+    admin_client.post(f"/users/delete/{admin_id}")
+    assert _admin_state(app) == (True, {"系统管理员"})
+    assert "不能删除自己正在使用的账号" in _flashes(admin_client)
+
+
+def test_an_administrator_cannot_deactivate_their_own_account(app, admin_client):
+    admin_id = in_db(app, lambda: app.appbuilder.sm.find_user("admin").id)
+    admin_client.post(f"/users/edit/{admin_id}", data={**ADMIN_FORM, "roles": [str(_role_id(app, "系统管理员"))]})
+    assert _admin_state(app) == (True, {"系统管理员"})
+    assert "不能停用自己正在使用的账号" in _flashes(admin_client)
+
+
+def test_the_only_administrator_cannot_give_up_the_role(app, admin_client):
+    admin_id = in_db(app, lambda: app.appbuilder.sm.find_user("admin").id)
+    admin_client.post(f"/users/edit/{admin_id}", data={
+        **ADMIN_FORM, "active": "y", "roles": [str(_role_id(app, "物业经理"))]})
+    assert _admin_state(app) == (True, {"系统管理员"})
+    assert "保存后将没有可用的系统管理员账号" in _flashes(admin_client)
+
+
+def test_with_a_second_administrator_one_may_give_up_the_role(app, admin_client):
+    admin_client.post("/users/add", data={**NEW_ACCOUNT, "roles": [str(_role_id(app, "系统管理员"))]})
+    admin_id = in_db(app, lambda: app.appbuilder.sm.find_user("admin").id)
+    admin_client.post(f"/users/edit/{admin_id}", data={
+        **ADMIN_FORM, "active": "y", "roles": [str(_role_id(app, "物业经理"))]})
+    assert _admin_state(app) == (True, {"物业经理"})
+
+
+def test_a_group_change_that_would_leave_no_administrator_is_refused(app, admin_client):
+    def administrators_through_a_group() -> int:
+        sm = app.appbuilder.sm
+        admin, role = sm.find_user("admin"), sm.find_role("系统管理员")
+        group = sm.add_group("管理员组", "管理员组", "", roles=[role], users=[admin])
+        admin.roles = [sm.find_role("街道监督员")]
+        db.session.commit()
+        return group.id
+
+    group_id = in_db(app, administrators_through_a_group)
+    admin_id = in_db(app, lambda: app.appbuilder.sm.find_user("admin").id)
+    admin_client.post(f"/groups/edit/{group_id}", data={
+        "name": "管理员组", "label": "管理员组", "description": "", "users": [str(admin_id)],
+        "roles": [str(_role_id(app, "物业经理"))]})
+    assert _admin_state(app) == (True, {"系统管理员", "街道监督员"})
+    assert "保存后将没有可用的系统管理员账号" in _flashes(admin_client)

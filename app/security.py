@@ -166,8 +166,25 @@ def _administrators() -> Any:
     return select(func.count()).select_from(User).where(User.active.is_(True), User.id.in_(holding([ADMIN])))
 
 
-def _keep_an_administrator(session: Any) -> None:
-    """Refuses an account or group change after which nobody could manage accounts any more."""
+def _lock_administrators(session: Any) -> None:
+    """Changes that could remove the last 系统管理员 take turns (two administrators deleting
+    each other at the same moment would each still see the other): they hold the grants'
+    stamp row until they commit, and the second counts after the first."""
+    from models.access import GrantsStamp
+
+    session.execute(select(GrantsStamp.id).where(GrantsStamp.id == 1).with_for_update())
+
+
+def _keep_an_administrator(session: Any, deleting: Any = None) -> None:
+    """Refuses an account or group change, or deleting an account, after which nobody could
+    manage accounts any more."""
+    _lock_administrators(session)
+    if deleting is not None:
+        with session.no_autoflush:
+            left = session.scalar(_administrators().where(User.id != deleting.id))
+        if not left:
+            _refuse(session, "这是最后一个可用的系统管理员账号，删除后没有人能再管理用户和系统设置")
+        return
     session.flush()  # the change as the form leaves it, still in this transaction
     if not session.scalar(_administrators()):
         _refuse(session, "保存后将没有可用的系统管理员账号，没有人能再管理用户和系统设置；请先让另一个账号成为系统管理员")
@@ -203,9 +220,9 @@ class UserView(UserDBModelView):
         _keep_an_administrator(self.datamodel.session)
 
     def pre_delete(self, item: Any) -> None:
-        # only an administrator deletes accounts: deleting another one always leaves one
         if item.id == g.user.id:
             _refuse(self.datamodel.session, "不能删除自己正在使用的账号")
+        _keep_an_administrator(self.datamodel.session, deleting=item)
 
     @action(
         "unlock", "解锁账号",

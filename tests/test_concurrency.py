@@ -241,3 +241,17 @@ def test_a_payment_is_refused_when_someone_else_settled_the_bill_meanwhile(app, 
         assert str(refused) == "该账单已结清，无需再缴费"
     else:
         raise AssertionError("paid twice")
+
+
+def test_two_administrators_deleting_each_other_at_the_same_moment_leave_one(app, live_server):
+    """Each sees the other as the administrator who remains; they take turns, so the second
+    is refused."""
+    add_user(app, "admin_b", roles.ADMIN)
+    ids = in_db(app, lambda: {name: app.appbuilder.sm.find_user(name).id for name in ("admin", "admin_b")})
+
+    landed = race(live_server.click(live_server.user("admin"), "/users/list/", f"/users/delete/{ids['admin_b']}"),
+                  live_server.click(live_server.user("admin_b"), "/users/list/", f"/users/delete/{ids['admin']}"))
+
+    assert not any(isinstance(page, Exception) for page in landed), landed
+    left = in_db(app, lambda: [name for name in ("admin", "admin_b") if app.appbuilder.sm.find_user(name)])
+    assert len(left) == 1

@@ -135,3 +135,12 @@ def test_a_group_change_that_would_leave_no_administrator_is_refused(app, admin_
         "roles": [str(_role_id(app, "物业经理"))]})
     assert _admin_state(app) == (True, {"系统管理员", "街道监督员"})
     assert "保存后将没有可用的系统管理员账号" in _flashes(admin_client)
+
+
+def test_every_password_form_states_the_rule_it_enforces_before_the_first_try(app, admin_client):
+    from app.security import PASSWORD_RULE
+
+    rule = PASSWORD_RULE.removeprefix("密码")
+    for url in ("/users/add", "/resetmypassword/form", "/resetpassword/form?pk=2"):
+        text = visible_text(admin_client.get(url).get_data(as_text=True))
+        assert rule in text and "不会替您检查" not in text, url

@@ -21,7 +21,8 @@ from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import (
     Group, Permission, PermissionView, User, ViewMenu, assoc_permissionview_role)
 from flask_appbuilder.security.views import AuthDBView as FabAuthDBView
-from flask_appbuilder.security.views import RoleModelView, UserDBModelView, UserGroupModelView
+from flask_appbuilder.security.forms import UserInfoEdit
+from flask_appbuilder.security.views import RoleModelView, UserDBModelView, UserGroupModelView, UserInfoEditView
 from flask_login import current_user
 from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import NoResultFound
@@ -307,10 +308,24 @@ class GroupView(UserGroupModelView):
         _keep_an_administrator(self.datamodel.session)
 
 
+class UserInfoForm(UserInfoEdit):
+    """FAB's form for one's own name, 姓 before 名 as on the account pages."""
+
+    last_name = UserInfoEdit.last_name.field_class(*UserInfoEdit.last_name.args, **UserInfoEdit.last_name.kwargs)
+    first_name = UserInfoEdit.first_name.field_class(*UserInfoEdit.first_name.args, **UserInfoEdit.first_name.kwargs)
+
+
+class UserInfoView(UserInfoEditView):
+    route_base = "/userinfoeditview"
+    class_permission_name = "UserInfoEditView"  # keep FAB's permission names
+    form = UserInfoForm
+
+
 class AppSecurityManager(SecurityManager):
     rolemodelview = RoleView
     userdbmodelview = UserView
     groupmodelview = GroupView
+    userinfoeditview = UserInfoView
     authdbview = AuthDBView
     security_api = SecurityApi
     # FAB's 用户统计 chart draws with Google Charts fetched from gstatic.com (blank on an offline

@@ -144,3 +144,9 @@ def test_every_password_form_states_the_rule_it_enforces_before_the_first_try(ap
     for url in ("/users/add", "/resetmypassword/form", "/resetpassword/form?pk=2"):
         text = visible_text(admin_client.get(url).get_data(as_text=True))
         assert rule in text and "不会替您检查" not in text, url
+
+
+def test_the_name_forms_ask_for_the_family_name_first(app, admin_client):
+    for url in ("/users/add", "/users/edit/2", "/userinfoeditview/form"):
+        text = visible_text(admin_client.get(url).get_data(as_text=True))
+        assert text.index("请填写用户的姓氏") < text.index("请填写用户的名字"), url

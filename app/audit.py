@@ -109,10 +109,9 @@ def _readable(key: str, value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         if key == "permissions":
             return f"{len(value)} 项"
-        from views.people import name_of
+        from views.people import listed_name
 
-        # members by name as a person writes it (赵委员), not FAB's "委员 赵"
-        return "、".join(sorted(name_of(v) if hasattr(v, "username") else str(v) for v in value))
+        return "、".join(sorted(map(listed_name, value)))
     return jsonable(value)
 
 

@@ -31,7 +31,7 @@ from werkzeug.security import check_password_hash
 
 from models import clock
 from views.api_zh import ChineseResponses
-from views.people import name_of
+from views.people import listed_name, name_of
 
 log = logging.getLogger(__name__)
 
@@ -97,13 +97,9 @@ def _times(value: int | None) -> str:
     return str(value or 0)  # an account that never signed in has no count yet
 
 
-def _account_name(user: Any) -> str:
-    return name_of(user) if user is not None else ""  # created from the command line: nobody
-
-
 def _names(rows: list[Any]) -> str:
     """Roles, groups or members as a person writes a list (FAB printed Python's [物业员工])."""
-    return "、".join(name_of(row) if isinstance(row, User) else str(row) for row in rows)
+    return "、".join(map(listed_name, rows))
 
 
 # FAB stamps an account with the server's clock when it is created and never again; an account
@@ -208,7 +204,8 @@ class UserView(UserDBModelView):
         "groups": "用户组里的角色同样授予该账号",
     }
     formatters_columns = {"active": _yes_no, "last_login": _moment, "created_on": _moment, "changed_on": _moment,
-                          "created_by": _account_name, "changed_by": _account_name,
+                          # name_of(None) is "": an account created from the command line has no creator
+                          "created_by": name_of, "changed_by": name_of,
                           "login_count": _times, "fail_login_count": _times, "roles": _names, "groups": _names}
     # FAB's own filters pass the typed value to SQL unchecked (a huge 登录次数, or 是否启用=-1 on
     # PostgreSQL, was a 500): search by the texts an administrator looks a person up by

@@ -24,6 +24,12 @@ def name_of(user: Any) -> str:
                        getattr(user, "username", None))
 
 
+def listed_name(row: Any) -> str:
+    """An item of a list of accounts, roles or groups: an account by its name (赵委员, where FAB
+    printed "委员 赵"), anything else as it prints."""
+    return name_of(row) if hasattr(row, "username") else str(row)
+
+
 def names_by_id(session: Any, user_ids: Iterable[int | None]) -> dict[int, str]:
     """user id -> display name, in one query (timelines and histories name many people)."""
     ids = {i for i in user_ids if i is not None}

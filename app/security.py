@@ -218,6 +218,8 @@ class UserView(UserDBModelView):
         _keep_an_administrator(self.datamodel.session)
 
     def pre_delete(self, item: Any) -> None:
+        # a refusal returns to the list it came from (FAB keeps the way back only after a delete)
+        self.update_redirect()
         if item.id == g.user.id:
             _refuse(self.datamodel.session, "不能删除自己正在使用的账号")
         _keep_an_administrator(self.datamodel.session, deleting=item)

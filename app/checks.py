@@ -137,12 +137,28 @@ def _reference_problems(tables: Iterable[Any]) -> Iterator[str]:
                        "没有本表受检查的复合外键保证")
 
 
+def _deletion_problems(models: Iterable[type]) -> Iterator[str]:
+    """What deleting a row does to the rows that refer to it is the foreign key's ON DELETE, as
+    the schema says and ``models.deleting`` reads it: a collection either deletes its rows with
+    the owner or leaves them to the database (``passive_deletes="all"``). By default the ORM
+    would instead blank their reference, and a 物业企业 deleted would leave its 小区 without one."""
+    from sqlalchemy.orm import RelationshipDirection
+
+    for model in models:
+        for relation in inspect(model).relationships:
+            if relation.direction is RelationshipDirection.ONETOMANY and not relation.viewonly \
+                    and not relation.cascade.delete and relation.passive_deletes != "all":
+                yield (f"{model.__name__}.{relation.key}: 删除时应由数据库的 ON DELETE 决定"
+                       "（cascade=\"all, delete-orphan\" 或 passive_deletes=\"all\"）")
+
+
 def problems() -> list[str]:
     from flask_appbuilder import Model
 
     found: list[str] = list(_reference_problems(Model.metadata.tables.values()))
     for model in declared_entities():
         found += _entity_problems(model)
+    found += _deletion_problems(declared_entities())
     found += _matrix_problems()
     from views.registry import DUPLICATE_EXTENSIONS
 

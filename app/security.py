@@ -187,6 +187,9 @@ def _keep_an_administrator(session: Any, deleting: Any = None) -> None:
         _refuse(session, "保存后将没有可用的系统管理员账号，没有人能再管理用户和系统设置；请先让另一个账号成为系统管理员")
 
 
+_NOT_ONESELF = "不能删除自己正在使用的账号"
+
+
 class UserView(UserDBModelView):
     class_permission_name = "UserDBModelView"  # keep FAB's permission names
     # 姓 before 名, as a Chinese name is written
@@ -211,6 +214,12 @@ class UserView(UserDBModelView):
     # PostgreSQL, was a 500): search by the texts an administrator looks a person up by
     search_columns = ["username", "first_name", "last_name", "email", "roles"]
 
+    def _get_list_widget(self, **kwargs: Any) -> dict[str, Any]:
+        # one's own row says why its 删除 would be refused, as the entity lists' rows do
+        widgets = super()._get_list_widget(**kwargs)
+        widgets["list"].template_args["refused"] = lambda action: {g.user.id: _NOT_ONESELF} if action == "delete" else {}
+        return widgets
+
     def pre_update(self, item: Any) -> None:
         # (FAB's own stamped the server's clock; _stamp_changed_account stamps the product's)
         if item.id == g.user.id and not item.active:
@@ -220,9 +229,14 @@ class UserView(UserDBModelView):
     def pre_delete(self, item: Any) -> None:
         # a refusal returns to the list it came from (FAB keeps the way back only after a delete)
         self.update_redirect()
+        session = self.datamodel.session
         if item.id == g.user.id:
-            _refuse(self.datamodel.session, "不能删除自己正在使用的账号")
-        _keep_an_administrator(self.datamodel.session, deleting=item)
+            _refuse(session, _NOT_ONESELF)
+        _keep_an_administrator(session, deleting=item)
+        # who created or last changed other accounts is a record (the 操作日志 keeps it), not a
+        # tie: FAB's keys on it would refuse to delete anyone who ever edited an account
+        for column in (User.created_by_fk, User.changed_by_fk):
+            session.execute(update(User).where(column == item.id).values({column: None}))
 
     @action(
         "unlock", "解锁账号",

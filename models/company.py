@@ -37,7 +37,7 @@ class PropertyCompany(Entity):
     contact: Mapped[str | None] = mapped_column(String(50), info=zh("联系人"))
     phone: Mapped[str | None] = mapped_column(String(20), info=zh("联系电话"))
     address: Mapped[str | None] = mapped_column(String(200), info=zh("注册地址"))
-    estates: Mapped[list[Estate]] = relationship(back_populates="company", info=zh("服务小区"))
+    estates: Mapped[list[Estate]] = relationship(back_populates="company", passive_deletes="all", info=zh("服务小区"))
 
     __table_args__ = (
         QUALIFICATIONS.constraint("qualification", "ck_company_qualification"),

@@ -139,7 +139,8 @@ class DraftComment(Entity):
 
 
 GoverningDocument.comments = relationship(
-    DraftComment, back_populates="document", order_by=DraftComment.id, info=zh("业主意见"))
+    DraftComment, back_populates="document", order_by=DraftComment.id, passive_deletes="all",
+    info=zh("业主意见"))
 
 
 @event.listens_for(Session, "before_flush")

@@ -49,14 +49,14 @@ class Grid(Entity):
     parent: Mapped[Grid | None] = relationship(
         remote_side="Grid.id", back_populates="children", info=zh("上级网格", "一级网格留空")
     )
-    children: Mapped[list[Grid]] = relationship(back_populates="parent", info=zh("下级网格"))
+    children: Mapped[list[Grid]] = relationship(back_populates="parent", passive_deletes="all", info=zh("下级网格"))
     level: Mapped[int] = mapped_column(Integer, default=1, info=zh("层级", "由上级网格自动确定"))
     number: Mapped[str] = mapped_column(String(20), info=zh("网格编号", "小区内唯一，标识牌上的编号"))
     name: Mapped[str] = mapped_column(String(50), info=zh("网格名称"))
     leader: Mapped[str] = mapped_column(String(50), info=zh("负责人"))
     phone: Mapped[str] = mapped_column(String(20), info=zh("联系电话", "标识牌上公布的电话"))
     coverage: Mapped[str | None] = mapped_column(String(200), info=zh("网格范围", "包含的楼栋、区域"))
-    members: Mapped[list[GridMember]] = relationship(back_populates="grid", info=zh("网格员"))
+    members: Mapped[list[GridMember]] = relationship(back_populates="grid", passive_deletes="all", info=zh("网格员"))
 
     __table_args__ = (
         UniqueConstraint("estate_id", "number", name="uq_grid_number", info={"message": "本小区已有此网格编号"}),
@@ -518,7 +518,7 @@ class Inspection(Entity):
     subject: Mapped[str] = mapped_column(String(100), info=zh("检查内容", "如 消防安全、环境卫生、收费公示"))
     findings: Mapped[str | None] = mapped_column(Text, info=zh("发现问题"))
     conclusion: Mapped[str] = mapped_column(String(20), default="pass", info=zh("检查结论", choices=CONCLUSIONS))
-    notices: Mapped[list[RectificationNotice]] = relationship(back_populates="inspection", info=zh("整改通知"))
+    notices: Mapped[list[RectificationNotice]] = relationship(back_populates="inspection", passive_deletes="all", info=zh("整改通知"))
 
     __table_args__ = (CONCLUSIONS.constraint("conclusion", "ck_inspection_conclusion"),)
 

@@ -529,10 +529,10 @@ class MeetingBallot(Entity):
     cast_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=zh("投票时间"))
     choices: Mapped[list[MeetingChoice]] = relationship(
         back_populates="ballot", foreign_keys="MeetingChoice.ballot_id", order_by="MeetingChoice.id",
-        info=zh("表决意见"))
+        passive_deletes="all", info=zh("表决意见"))
     approvals: Mapped[list[Any]] = relationship(
         "MeetingApproval", back_populates="ballot", foreign_keys="MeetingApproval.ballot_id",
-        order_by="MeetingApproval.id", info=zh("选举表决意见"))
+        order_by="MeetingApproval.id", passive_deletes="all", info=zh("选举表决意见"))
 
     __table_args__ = (
         UniqueConstraint("meeting_id", "person", name="uq_meeting_ballot_person", info={"message": ONE_BALLOT}),

@@ -20,7 +20,7 @@ class District(Entity):
     code: Mapped[str] = mapped_column(
         String(12), unique=True, info=zh("区划代码", "6 位行政区划代码，如 110105")
     )
-    streets: Mapped[list[Street]] = relationship(back_populates="district", info=zh("街道"))
+    streets: Mapped[list[Street]] = relationship(back_populates="district", passive_deletes="all", info=zh("街道"))
 
     def __str__(self) -> str:
         return self.name
@@ -43,7 +43,7 @@ class Street(Entity):
     name: Mapped[str] = mapped_column(String(50), info=zh("街道名称"))
     code: Mapped[str] = mapped_column(String(12), unique=True, info=zh("街道代码"))
     phone: Mapped[str | None] = mapped_column(String(20), info=zh("办公电话"))
-    communities: Mapped[list[Community]] = relationship(back_populates="street", info=zh("社区"))
+    communities: Mapped[list[Community]] = relationship(back_populates="street", passive_deletes="all", info=zh("社区"))
 
     __table_args__ = (
         UniqueConstraint(
@@ -73,7 +73,7 @@ class Community(Entity):
     name: Mapped[str] = mapped_column(String(50), info=zh("社区名称", "居委会名称"))
     code: Mapped[str] = mapped_column(String(15), unique=True, info=zh("社区代码"))
     phone: Mapped[str | None] = mapped_column(String(20), info=zh("办公电话"))
-    estates: Mapped[list["Estate"]] = relationship(back_populates="community", info=zh("小区"))
+    estates: Mapped[list["Estate"]] = relationship(back_populates="community", passive_deletes="all", info=zh("小区"))
 
     __table_args__ = (
         UniqueConstraint(

@@ -253,15 +253,57 @@ def _refuse_frozen_changes(session: Session, _context: Any, _instances: Any) -> 
             continue
         if getattr(parent, "_firing_transition", False):
             continue  # a transition's effect writes the row and its lines (a vote fixes each matter's rule)
-        if obj is parent and not session.is_modified(obj, include_collections=False):
+        deleting = obj in session.deleted
+        # a frozen row without lines changes nothing but is still removed by its delete
+        if obj is parent and not deleting and not session.is_modified(obj, include_collections=False):
             continue
         state = _persisted_state(parent, flow.field) if parent in session.dirty else getattr(parent, flow.field)
-        if obj is parent and state in flow.editable and obj not in session.deleted \
+        if obj is parent and state in flow.editable and not deleting \
                 and _changed_fields(obj) <= flow.editable[state]:
             continue
         if state in flow.frozen and parent not in session.new:
+            if deleting:
+                raise Frozen(frozen_refusal(type(parent), flow.states.label(state), "delete", line=obj is not parent))
             label = admin_of(type(parent)).label
             raise Frozen(f"{label}处于「{flow.states.label(state)}」状态，内容不能修改；如需调整，请退回或新建版本")
+
+
+def frozen_refusal(owner: type, state_label: str, action: str, *, line: bool) -> str:
+    """Why a row of a frozen document (or the document itself) cannot be edited or deleted."""
+    whose = f"所属{admin_of(owner).label}" if line else admin_of(owner).label
+    return f"{whose}处于「{state_label}」状态，不能{'删除' if action == 'delete' else '修改'}"
+
+
+def _chain_to_flow(model: type) -> tuple[list[Any], type, Workflow] | None:
+    """The relations from ``model`` up its ``frozen_by`` chain to the row whose workflow freezes it."""
+    relations: list[Any] = []
+    while (flow := getattr(admin_of(model), "workflow", None)) is None:
+        parent_name = getattr(admin_of(model), "frozen_by", None)
+        if not parent_name:
+            return None
+        relation = getattr(model, parent_name)
+        relations.append(relation)
+        model = relation.property.mapper.class_
+    return relations, model, flow
+
+
+def frozen_refusals(session: Session, model: type, ids: Any, action: str) -> dict[Any, str]:
+    """For the rows ``ids`` of ``model``: why ``action`` ("edit" or "delete") is refused because
+    the row, or the document it is a line of, is in a frozen state (rows not named: allowed).
+    A state in which some fields stay editable (a settlement's cost) still allows the edit page."""
+    chain = _chain_to_flow(model)
+    if chain is None or not ids:
+        return {}
+    relations, owner, flow = chain
+    states = set(flow.frozen) - (set(flow.editable) if action == "edit" and not relations else set())
+    if not states:
+        return {}
+    state = getattr(owner, flow.field)
+    query = select(model.id, state).where(model.id.in_(list(ids)), state.in_(sorted(states)))
+    for relation in relations:
+        query = query.join(relation)
+    return {pk: frozen_refusal(owner, flow.states.label(code), action, line=bool(relations))
+            for pk, code in session.execute(query)}
 
 
 def install() -> None:

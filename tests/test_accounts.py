@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import update
+
 from app.extensions import db
 from models import clock
 from tests.pages import visible_text
@@ -96,6 +99,22 @@ def test_an_administrator_cannot_delete_their_own_account(app, admin_client):
     assert answer.headers["Location"].endswith("/users/list/")  # back where the click was made
     assert _admin_state(app) == (True, {"系统管理员"})
     assert "不能删除自己正在使用的账号" in _flashes(admin_client)
+
+
+def test_an_account_that_created_and_changed_others_can_be_deleted_and_they_keep_theirs(app, admin_client):
+    def made_by_staff() -> int:
+        staff, manager = app.appbuilder.sm.find_user("staff_a"), app.appbuilder.sm.find_user("manager_a")
+        # as if staff_a had been an administrator who created manager_a's account and changed it since
+        db.session.execute(update(User).where(User.id == manager.id)
+                           .values(created_by_fk=staff.id, changed_by_fk=staff.id))
+        db.session.commit()
+        return staff.id
+
+    admin_client.post(f"/users/delete/{in_db(app, made_by_staff)}")
+
+    assert in_db(app, lambda: app.appbuilder.sm.find_user("staff_a")) is None
+    _created_on, created_by, _changed_on, changed_by = _account(app, "manager_a")
+    assert created_by is None and changed_by is None  # 创建人, 修改人 now blank
 
 
 def test_an_administrator_cannot_deactivate_their_own_account(app, admin_client):

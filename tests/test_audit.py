@@ -120,7 +120,9 @@ def test_a_refused_write_records_nothing(app, admin_client, route):
     assert _log_count(app) == before
 
 
-def test_a_write_the_database_refuses_records_nothing(app, admin_client):
+def test_a_write_the_database_refuses_records_nothing(app, admin_client, monkeypatch):
+    # as when a reference is added between the product's check and the delete
+    monkeypatch.setattr("views.interface.delete_refusals", lambda *_args: {})
     with app.app_context():
         estate_id = _first(Estate).id  # still has buildings: RESTRICT
     before = _log_count(app)

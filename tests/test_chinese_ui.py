@@ -32,7 +32,7 @@ def test_every_generated_page_shows_no_english_to_the_admin(app, admin_client, a
         data = data_words(db.session)
     offenders = {}
     for url in admin_pages:
-        response = admin_client.get(url)
+        response = admin_client.get(url, follow_redirects=True)  # a frozen row's edit page leads back
         assert response.status_code == 200, url
         words = english_words(response.get_data(as_text=True), data)
         if words:
@@ -69,7 +69,20 @@ def test_a_refused_delete_explains_itself_in_chinese(app, admin_client):
         estate_id = _first_id(Estate)
     response = admin_client.post(f"/estate/delete/{estate_id}", follow_redirects=True)
     html = response.get_data(as_text=True)
-    assert "该记录仍被其他数据引用" in html
+    assert "还有楼栋、" in html and "与它关联，不能删除" in html
+    assert english_words(html) == set()
+
+
+def test_a_delete_the_database_refuses_explains_itself_in_chinese(app, admin_client, monkeypatch):
+    """A reference added between the check and the delete (another person, the same moment):
+    the database refuses, in Chinese."""
+    monkeypatch.setattr("views.interface.delete_refusals", lambda *_args: {})
+    with app.app_context():
+        from models.estate import Estate
+
+        estate_id = _first_id(Estate)
+    html = admin_client.post(f"/estate/delete/{estate_id}", follow_redirects=True).get_data(as_text=True)
+    assert "该记录仍被其他数据引用，不能删除" in html
     assert english_words(html) == set()
 
 

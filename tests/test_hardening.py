@@ -280,12 +280,12 @@ def test_post_delete_with_token_deletes(app, admin_client, csrf_on):
 
 
 def test_delete_buttons_post_the_confirm_form_with_the_token(app, admin_client, csrf_on):
-    html = text(admin_client.get("/unit/list/"))
+    html = text(admin_client.get("/visitor/list/"))  # nothing refers to a visitor: every row may be deleted
     form = re.search(r'<form id="modal-confirm-form"[^>]*>(.*?)</form>', html, re.S)
     assert form and 'method="POST"' in form.group(0)
     assert 'name="csrf_token"' in form.group(1)
-    assert 'data-delete="/unit/delete/' in html
-    assert 'href="/unit/delete/' not in html  # no GET link to a delete
+    assert 'data-delete="/visitor/delete/' in html
+    assert 'href="/visitor/delete/' not in html  # no GET link to a delete
     script = text(admin_client.get("/static/js/ab_actions.js"))
     assert "$('#modal-confirm-form')" in script and "a[data-delete]" in script
 

@@ -155,7 +155,7 @@ def test_editing_a_published_standard_says_why_in_chinese_never_database_error(a
                 billing_mode=BILLING_MODES.codes[0])
     answer = text_of(manager.post(f"/fee_standard/edit/{pk}", data=form, follow_redirects=True))
     assert "数据库错误" not in answer
-    assert "内容不能修改" in answer
+    assert "收费标准处于「已公示」状态，不能修改" in answer
     assert in_db(app, lambda: db.session.get(FeeStandard, pk).title) == "测试标准"
 
 

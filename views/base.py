@@ -17,8 +17,10 @@ from sqlalchemy import inspect, or_, select
 from wtforms import StringField
 
 from app.roles import may_act_on, rows_acted_on
-from models.base import INT_MAX, Entity, lookup_columns_of, normalized, small_number, value_kind
+from models.base import INT_MAX, Entity, lookup_columns_of, normalized, row_id, small_number, value_kind
+from models.deleting import delete_refusals
 from models.rules import violations
+from models.workflow import frozen_refusals
 from views.api_zh import ChineseResponses
 from views.errors import Refused
 from views.interface import AtLeast, counting_up_to
@@ -130,6 +132,16 @@ class EntityModelView(MaskedColumns, ModelView):
                 abort(404)
         super()._fill_form_exclude_cols(exclude_cols, form)
 
+    def _edit(self, pk: Any) -> Any:
+        """A frozen row's form is not offered, even from a bookmark: the way back, with why
+        (its 编辑 button says the same). A row out of scope is left to FAB's 404."""
+        key = row_id(pk)
+        refusal = frozen_refusals(self.datamodel.session, self.model, [key], "edit").get(key) if key else None
+        if refusal:
+            flash(refusal, "danger")
+            return None
+        return super()._edit(pk)
+
     def pre_update(self, item: Any) -> None:
         """Write the change now, so that a freeze or a database constraint refuses it with
         its own Chinese sentence (FAB's edit would answer only "数据库错误")."""
@@ -178,13 +190,24 @@ class EntityModelView(MaskedColumns, ModelView):
                 page_size=get_page_size_args().get(self.__class__.__name__), **kwargs,
             )
         self.update_redirect()
-        widgets["list"].template_args["acts_on"] = self._rows_acted_on(widgets["list"].template_args.get("pks", ()))
         widgets["panel"] = panel(self, self._filters, problems, request.args)
         widgets["panel"]["count"] = count = widgets["list"].template_args.get("count")
         widgets["panel"]["more_than"] = count if isinstance(count, AtLeast) else None
         widgets["panel"]["past_last_page"] = self._past_last_page(widgets["list"].template_args)
         widgets["panel"]["saved"] = saved_filters(self.datamodel.session, g.user.id, self.__class__.__name__)
         widgets["panel"]["query"] = list_query(request.query_string.decode())
+        return widgets
+
+    def _get_list_widget(self, **kwargs: Any) -> dict[str, Any]:
+        """The list, and on its own page as on a record's page (its lines): which rows the
+        person acts on, and why a row's 编辑 or 删除 would be refused (said on the button)."""
+        widgets = super()._get_list_widget(**kwargs)
+        shown = widgets["list"].template_args
+        pks = list(shown.get("pks", ()))
+        shown["acts_on"] = self._rows_acted_on(pks)
+        session = self.datamodel.session
+        shown["refused"] = lambda action: (delete_refusals(session, self.model, pks) if action == "delete"
+                                           else frozen_refusals(session, self.model, pks, action))
         return widgets
 
     def _past_last_page(self, shown: Mapping[str, Any]) -> dict[str, Any] | None:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Query, aliased, joinedload, selectinload
 
 from models.base import admin_of, sort_keys
+from models.deleting import delete_refusals
 from views.errors import Refused, integrity_message
 from views.filters import AppFilterConverter, AppFilters
 
@@ -211,6 +212,11 @@ class AppInterface(SQLAInterface):
         self._write(lambda: super(AppInterface, self).edit(item, commit))
 
     def delete(self, item: Any, commit: bool = True) -> None:
+        """Refused, before the database is asked, with what is in the way (as its 删除 button
+        already said); the database's keys remain the last word under parallel requests."""
+        refusal = delete_refusals(self.session, self.obj, [item.id]).get(item.id)
+        if refusal:
+            raise Refused(refusal)
         self._write(lambda: super(AppInterface, self).delete(item, commit))
 
     def _write(self, action: Any) -> None:

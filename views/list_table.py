@@ -18,6 +18,7 @@ that keeps this page's first row in view.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,6 +30,11 @@ BUTTON = ('<a href="{path}" class="btn btn-sm btn-default" data-toggle="tooltip"
           '<span class="sr-only">{word}</span><i class="fa {icon}"></i></a>')
 DELETE_BUTTON = ('<a href="#" data-delete="{path}" class="btn btn-sm btn-default confirm" rel="tooltip" title="{title}">'
                  '<span class="sr-only">{word}</span><i class="fa fa-trash"></i></a>')
+#: a button whose action would be refused: greyed, not a link; it says why on hover, on a click
+#: (ab_actions.js) and to a screen reader
+REFUSED_BUTTON = ('<span class="btn btn-sm btn-default refused" role="button" aria-disabled="true" tabindex="0"'
+                  ' data-toggle="tooltip" rel="tooltip" title="{why}" data-why="{why}"><span class="sr-only">{word}'
+                  '<span class="sr-only">：{why}</span></span><i class="fa {icon}"></i></span>')
 #: the list's page sizes (Flask-AppBuilder's, up to MAX_PAGE_SIZE)
 PAGE_SIZES = (25, 50, 75, 100)
 
@@ -131,12 +137,20 @@ class _Button:
         return f"{self.before}{escape(path)}{self.after}"
 
 
+@lru_cache(maxsize=1024)
+def _refused(word: str, icon: str, why: str) -> str:
+    # a page's rows share a few reasons (every 房屋 with bills reads the same)
+    return REFUSED_BUTTON.format(word=escape(word), icon=icon, why=escape(why))
+
+
 def table_rows(*, modelview_name: str, pks: Sequence[Any], value_columns: Sequence[Mapping[str, Any]],
                include_columns: Iterable[str], formatters: Mapping[str, Callable[[Any], Any]], filters: Any,
                actions: Any, can_show: bool, can_edit: bool, can_delete: bool,
-               acts_on: Collection[Any] | None) -> Markup:
+               acts_on: Collection[Any] | None,
+               refused: Callable[[str], Mapping[Any, str]] | None = None) -> Markup:
     """The table's rows: a check box when the list has bulk actions, the buttons the person may
-    use on that row (edit and delete only on rows they act on, where that depends on the row),
+    use on that row (edit and delete only on rows they act on, where that depends on the row;
+    greyed with the reason where the row refuses them: ``refused(action)`` says which and why),
     then each column through its formatter."""
     # a related list (a 房屋's bills on its page) keeps its filter in the show and edit links
     suffix = current_app.jinja_env.filters["set_link_filters"]("", filters)
@@ -146,6 +160,8 @@ def table_rows(*, modelview_name: str, pks: Sequence[Any], value_columns: Sequen
         if can_edit else None
     delete = _Button(modelview_name, "delete", DELETE_BUTTON, gettext("Delete record"), gettext("Delete"), "",
                      "") if can_delete else None
+    no_edit = refused("edit") if edit and refused else {}
+    no_delete = refused("delete") if delete and refused else {}
     columns = [(column, formatters.get(column)) for column in include_columns]
     out: list[str] = []
     for pk, item in zip(pks, value_columns):
@@ -159,9 +175,9 @@ def table_rows(*, modelview_name: str, pks: Sequence[Any], value_columns: Sequen
             if show:
                 out.append(show(pk))
             if edit and mine:
-                out.append(edit(pk))
+                out.append(_refused(gettext("Edit"), "fa-edit", no_edit[pk]) if pk in no_edit else edit(pk))
             if delete and mine:
-                out.append(delete(pk))
+                out.append(_refused(gettext("Delete"), "fa-trash", no_delete[pk]) if pk in no_delete else delete(pk))
             out.append("</div></center></td>")
         for column, formatter in columns:
             value = item[column]

@@ -105,6 +105,18 @@ def test_signing_out_from_the_user_menu_takes_two_clicks_and_ends_the_session(us
     assert "/login/" in page.url
 
 
+def test_a_delete_that_would_be_refused_is_greyed_and_says_why_on_a_click(users):
+    manager = users("manager_a")
+    manager.visit("/building/list/")  # every building of the demo estate has its units
+    page = manager.page
+    row = manager.rows().first
+    assert row.locator("a[data-delete]").count() == 0
+    row.locator(".btn.refused").click(force=True)  # force: the browser reports it disabled, as it is
+    dialog = page.locator("#modal-alert")
+    expect(dialog.locator(".modal-text")).to_contain_text("还有房屋")
+    expect(dialog.locator(".modal-text")).to_contain_text("不能删除")
+
+
 def test_a_rows_delete_button_asks_first_and_then_deletes_only_that_row(users):
     manager = users("manager_a")
     manager.visit("/visitor/list/")

@@ -140,3 +140,12 @@ $(document).on('click', 'a[data-delete]', function(e) {
     var question = $(this).closest('table').data('delete-question');
     return new AdminActions().execute_single_delete($(this).data('delete'), question);
 });
+
+// A row button the row refuses (views/list_table.py): a click, or Enter on it, says why.
+$(document).on('click keydown', '.btn.refused', function(e) {
+    if (e.type === 'keydown' && e.key !== 'Enter' && e.key !== ' ') {
+        return;
+    }
+    e.preventDefault();
+    ab_alert($(this).data('why'));
+});

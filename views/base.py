@@ -138,6 +138,7 @@ class EntityModelView(MaskedColumns, ModelView):
         key = row_id(pk)
         refusal = frozen_refusals(self.datamodel.session, self.model, [key], "edit").get(key) if key else None
         if refusal:
+            self.update_redirect()  # so that the way back is the page the click was made on
             flash(refusal, "danger")
             return None
         return super()._edit(pk)

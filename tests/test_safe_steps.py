@@ -8,13 +8,14 @@ import json
 import re
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from app.extensions import db
 from models import clock
 from models.audit import AuditLog
 from models.estate import Estate
 from models.fees import BILLING_MODES, FeeItem, FeeStandard, FeeStandardLine
+from models.workflow import WorkflowEvent
 from tests.support import client_of, in_db, text_of
 
 TODAY = clock.today()
@@ -166,6 +167,20 @@ def test_the_timeline_names_people_family_name_first_not_their_login(app):
     manager = client_of(app, "manager_a")
     manager.post(f"/fee_standard/transition/submit/{pk}")
     page = text_of(manager.get(f"/fee_standard/show/{pk}"))
+    timeline = page[page.find("<h5>办理记录</h5>"):]
+    assert "王经理" in timeline and "manager_a" not in timeline
+
+
+def test_a_step_recorded_without_an_account_id_still_names_the_person(app):
+    def submitted_without_id() -> int:
+        pk = _standard("draft", TODAY + dt.timedelta(days=60))
+        db.session.execute(insert(WorkflowEvent), [dict(
+            table_name="fee_standard", record_id=pk, transition="submit", from_state="draft", to_state="submitted",
+            comment="", user_id=None, username="manager_a", created_at=dt.datetime(2026, 11, 30, 1, 0))])
+        db.session.commit()
+        return pk
+
+    page = text_of(client_of(app, "manager_a").get(f"/fee_standard/show/{in_db(app, submitted_without_id)}"))
     timeline = page[page.find("<h5>办理记录</h5>"):]
     assert "王经理" in timeline and "manager_a" not in timeline
 

@@ -19,7 +19,7 @@ from models.audit import ACTIONS, AuditLog
 from models.clock import to_local
 from models.base import ALL_ESTATES, Entity, declared_entities, kept_columns
 from models.rules import column_info, relationship_for
-from views.people import names_by_id
+from views.people import actor_name, names_by_id
 
 #: the audit records of a record the user may see are shown whatever estate they name
 _ALL_ESTATES = {ALL_ESTATES: True}
@@ -68,7 +68,7 @@ def local_time(value: dt.datetime | None) -> str:
 def entry(model: type[Entity], log: AuditLog, names: dict[int, str] | None = None) -> dict[str, Any]:
     return {
         "time": local_time(log.created_at),
-        "user": (names or {}).get(log.user_id, log.username),
+        "user": actor_name(names or {}, log.user_id, log.username),
         "ip": log.ip,
         "action": ACTIONS.label(log.action),
         "action_code": log.action,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask import current_app
@@ -56,5 +56,12 @@ def login_name(login: str | None) -> str:
     return names[login]
 
 
+def actor_name(names: Mapping[int, str], user_id: int | None, login: str | None) -> str:
+    """Who took a step: by the account id stored with it, else by its stored login (steps
+    recorded without an id, as the demo's history and older rows are, still name the person)."""
+    return names[user_id] if user_id in names else login_name(login)
+
+
 def register(app: Any) -> None:
     app.jinja_env.globals["person_name"] = name_of
+    app.jinja_env.globals["actor_name"] = actor_name

@@ -15,6 +15,7 @@ from sqlalchemy import inspect
 
 from models.base import declared_entities
 from models.filter_ops import column_kind
+from models.workflow import chain_to_flow
 
 
 class DeclarationError(RuntimeError):
@@ -79,6 +80,12 @@ def _entity_problems(model: type) -> Iterator[str]:
         yield f"{where}.scope_path: 「{admin.scope_path}」不是字段路径"
     if admin.frozen_by is not None and admin.frozen_by not in inspect(model).relationships:
         yield f"{where}.frozen_by: 「{admin.frozen_by}」不是关联"
+    if admin.changes_while is not None:
+        chain = chain_to_flow(model) if admin.frozen_by in inspect(model).relationships else None
+        if chain is None:
+            yield f"{where}.changes_while: 须经 frozen_by 关联到有流程的单据"
+        elif not admin.changes_while <= set(chain[2].states.codes):
+            yield f"{where}.changes_while: 「{'、'.join(sorted(admin.changes_while))}」不全是所属单据的状态"
     for link in admin.fixed_links:
         if link not in inspect(model).relationships or inspect(model).relationships[link].direction.name != "MANYTOONE":
             yield f"{where}.fixed_links: 「{link}」不是多对一关联"

@@ -435,6 +435,9 @@ class Admin:
     workflow: ClassVar[Any] = None
     #: a line belongs to a document that freezes it (e.g. "standard")
     frozen_by: ClassVar[str | None] = None
+    #: the document's states in which such a line may be added, changed or deleted, where that
+    #: is not simply "not frozen" (a survey's answer sheets: only while it is open)
+    changes_while: ClassVar[frozenset[str] | None] = None
     #: many-to-one relations a row keeps from its creation (a survey's answer sheet never
     #: moves to another survey); ``frozen_by`` always is one (see ``fixed_links``)
     fixed_links: ClassVar[tuple[str, ...]] = ()

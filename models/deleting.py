@@ -11,7 +11,7 @@ where the database only says "FOREIGN KEY constraint failed".
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from functools import cache
 from typing import Any
 
@@ -127,10 +127,12 @@ def _refusal(tables: tuple[str, ...]) -> str:
     return f"还有{named}与它关联，不能删除{advice}"
 
 
-def delete_refusals(session: Session, model: type, ids: Collection[Any]) -> dict[Any, str]:
+def delete_refusals(session: Session, model: type, ids: Collection[Any],
+                     states: Mapping[Any, str] | None = None) -> dict[Any, str]:
     """Why each of ``ids`` cannot be deleted now, in the words shown on its 删除 button and in
-    the refusal (ids not named may be deleted, as far as their state and references go)."""
-    refusals = frozen_refusals(session, model, ids, "delete")
+    the refusal (ids not named may be deleted, as far as their state and references go);
+    ``states``: their frozen states, when the list has read them already."""
+    refusals = frozen_refusals(session, model, ids, "delete", states)
     for pk, tables in referring_kinds(session, model, [pk for pk in ids if pk not in refusals]).items():
         refusals[pk] = _refusal(tables)
     return refusals

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
 
 from sqlalchemy import CheckConstraint, Date, Integer, String, Text, UniqueConstraint, case, event, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
@@ -232,7 +231,9 @@ class SurveyResponse(Entity):
         form_columns = ("survey", "respondent_type", "unit", "answered_on", "comment")
         order_by = ("answered_on", "desc")
         scope_path = "survey.estate_id"
-        fixed_links = ("survey",)
+        # a closed survey's results stand; a draft one has no questions to answer yet
+        frozen_by = "survey"
+        changes_while = frozenset({"open"})
         details = ("answers",)
 
 
@@ -265,32 +266,9 @@ class SurveyAnswer(Entity):
         form_columns = ("response", "question", "score")
         order_by = ("id", "asc")
         scope_path = "response.survey.estate_id"
-        fixed_links = ("response", "question")
+        frozen_by = "response"
+        fixed_links = ("question",)
         str_loads = ("question",)
-
-
-def _refuse_unless_open(connection: Any, survey_id: int | None) -> None:
-    state = connection.execute(select(Survey.__table__.c.state).where(Survey.__table__.c.id == survey_id)).scalar()
-    if state != "open":
-        raise Refused("调查不在进行中，答卷和答案不能录入、修改或删除")
-
-
-@event.listens_for(SurveyResponse, "before_insert")
-@event.listens_for(SurveyResponse, "before_update")
-@event.listens_for(SurveyResponse, "before_delete")
-def _sheets_only_while_open(_mapper, connection, response: SurveyResponse) -> None:
-    """A closed survey's results stand: its answer sheets change only while it is open."""
-    _refuse_unless_open(connection, response.survey.id if response.survey is not None else response.survey_id)
-
-
-@event.listens_for(SurveyAnswer, "before_insert")
-@event.listens_for(SurveyAnswer, "before_update")
-@event.listens_for(SurveyAnswer, "before_delete")
-def _answers_only_while_open(_mapper, connection, answer: SurveyAnswer) -> None:
-    response_id = answer.response.id if answer.response is not None else answer.response_id
-    responses = SurveyResponse.__table__
-    _refuse_unless_open(connection, connection.execute(
-        select(responses.c.survey_id).where(responses.c.id == response_id)).scalar())
 
 
 @event.listens_for(SurveyAnswer, "before_insert")

@@ -12,9 +12,10 @@ frozen state cannot change at all (see ``models.workflow.install``).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 import dataclasses
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from flask_appbuilder import Model
@@ -261,20 +262,19 @@ def _refuse_frozen_changes(session: Session, _context: Any, _instances: Any) -> 
         if obj is parent and state in flow.editable and not deleting \
                 and _changed_fields(obj) <= flow.editable[state]:
             continue
-        if state in flow.frozen and parent not in session.new:
-            if deleting:
-                raise Frozen(frozen_refusal(type(parent), flow.states.label(state), "delete", line=obj is not parent))
+        if state in frozen_in(type(obj)) and parent not in session.new:
+            if deleting or _changes_while(type(obj)):
+                action = "delete" if deleting else "add" if obj in session.new else "edit"
+                raise Frozen(frozen_refusal(type(obj), state, action))
             label = admin_of(type(parent)).label
             raise Frozen(f"{label}处于「{flow.states.label(state)}」状态，内容不能修改；如需调整，请退回或新建版本")
 
 
-def frozen_refusal(owner: type, state_label: str, action: str, *, line: bool) -> str:
-    """Why a row of a frozen document (or the document itself) cannot be edited or deleted."""
-    whose = f"所属{admin_of(owner).label}" if line else admin_of(owner).label
-    return f"{whose}处于「{state_label}」状态，不能{'删除' if action == 'delete' else '修改'}"
+_VERBS = {"add": "新增", "edit": "修改", "delete": "删除"}
 
 
-def _chain_to_flow(model: type) -> tuple[list[Any], type, Workflow] | None:
+@cache
+def chain_to_flow(model: type) -> tuple[list[Any], type, Workflow] | None:
     """The relations from ``model`` up its ``frozen_by`` chain to the row whose workflow freezes it."""
     relations: list[Any] = []
     while (flow := getattr(admin_of(model), "workflow", None)) is None:
@@ -287,23 +287,82 @@ def _chain_to_flow(model: type) -> tuple[list[Any], type, Workflow] | None:
     return relations, model, flow
 
 
-def frozen_refusals(session: Session, model: type, ids: Any, action: str) -> dict[Any, str]:
-    """For the rows ``ids`` of ``model``: why ``action`` ("edit" or "delete") is refused because
-    the row, or the document it is a line of, is in a frozen state (rows not named: allowed).
-    A state in which some fields stay editable (a settlement's cost) still allows the edit page."""
-    chain = _chain_to_flow(model)
+@cache
+def _changes_while(model: type) -> frozenset[str] | None:
+    """The document's states in which rows of ``model`` may change, where a line up the chain
+    declares them (``changes_while``: a survey's answer sheets and their answers, only while
+    it is open); None: whenever the document is not frozen."""
+    chain = chain_to_flow(model)
+    lines = [model, *(relation.property.mapper.class_ for relation in chain[0][:-1])] if chain else []
+    return next((admin_of(line).changes_while for line in lines if admin_of(line).changes_while is not None), None)
+
+
+@cache
+def frozen_in(model: type) -> frozenset[str]:
+    """The states of its document (or of itself) in which a row of ``model`` cannot change."""
+    chain = chain_to_flow(model)
+    if chain is None:
+        return frozenset()
+    flow, open_in = chain[2], _changes_while(model)
+    return flow.frozen if open_in is None else frozenset(flow.states.codes) - open_in
+
+
+def frozen_refusal(model: type, state: str, action: str) -> str:
+    """Why a row of ``model`` cannot be added, edited or deleted while its document (or the row
+    itself) is in ``state``."""
+    _relations, owner, flow = chain_to_flow(model)
+    owner_label, verb = admin_of(owner).label, _VERBS[action]
+    open_in = _changes_while(model)
+    if open_in is not None:
+        when = "、".join(f"「{flow.states.label(code)}」" for code in flow.states.codes if code in open_in)
+        return (f"{admin_of(model).label}只能在{owner_label}处于{when}时{verb}，"
+                f"所属{owner_label}现为「{flow.states.label(state)}」")
+    whose = owner_label if model is owner else f"所属{owner_label}"
+    return f"{whose}处于「{flow.states.label(state)}」状态，不能{verb}"
+
+
+def frozen_states(session: Session, model: type, ids: Any) -> dict[Any, str]:
+    """For the rows ``ids`` of ``model``: the frozen state of the row, or of the document it is a
+    line of (rows not named are not frozen). One read serves a list's 编辑 and 删除 alike."""
+    chain = chain_to_flow(model)
     if chain is None or not ids:
         return {}
     relations, owner, flow = chain
-    states = set(flow.frozen) - (set(flow.editable) if action == "edit" and not relations else set())
-    if not states:
-        return {}
     state = getattr(owner, flow.field)
-    query = select(model.id, state).where(model.id.in_(list(ids)), state.in_(sorted(states)))
+    query = select(model.id, state).where(model.id.in_(list(ids)), state.in_(sorted(frozen_in(model))))
     for relation in relations:
         query = query.join(relation)
-    return {pk: frozen_refusal(owner, flow.states.label(code), action, line=bool(relations))
-            for pk, code in session.execute(query)}
+    return {pk: code for pk, code in session.execute(query)}
+
+
+def frozen_refusals(session: Session, model: type, ids: Any, action: str,
+                    states: Mapping[Any, str] | None = None) -> dict[Any, str]:
+    """For the rows ``ids`` of ``model``: why ``action`` ("edit" or "delete") is refused because
+    the row, or the document it is a line of, is in a frozen state (rows not named: allowed);
+    ``states``: their frozen states, when already read. A state in which some fields stay
+    editable (a settlement's cost) still allows the edit page."""
+    chain = chain_to_flow(model)
+    if chain is None or not ids:
+        return {}
+    relations, _owner, flow = chain
+    still_editable = set(flow.editable) if action == "edit" and not relations else set()
+    states = frozen_states(session, model, ids) if states is None else states
+    return {pk: frozen_refusal(model, code, action) for pk, code in states.items() if code not in still_editable}
+
+
+def line_add_refusal(session: Session, model: type, parent_id: int) -> str | None:
+    """Why no line of ``model`` can be added to the document ``parent_id`` (its ``frozen_by``
+    row) now: the document, or the one above it, is in a frozen state. On the document's own
+    page the document is already loaded, and this reads nothing."""
+    chain = chain_to_flow(model)
+    if chain is None or not chain[0]:
+        return None
+    relations, _owner, flow = chain
+    row = session.get(relations[0].property.mapper.class_, parent_id)
+    for relation in relations[1:]:
+        row = row and getattr(row, relation.key)
+    code = row and getattr(row, flow.field)
+    return frozen_refusal(model, code, "add") if code in frozen_in(model) else None
 
 
 def install() -> None:

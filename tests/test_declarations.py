@@ -23,12 +23,20 @@ def test_the_shipped_declarations_pass_every_check(app):
     ("sort_by", {"building": ("building.cod",)}, "Unit.Admin.sort_by[building]: 「building.cod」"),
     ("scope_path", "building.estate", "Unit.Admin.scope_path"),
     ("str_loads", ("building.estat",), "Unit.Admin.str_loads: 「building.estat」"),
+    ("changes_while", frozenset({"open"}), "Unit.Admin.changes_while: 须经 frozen_by"),
 ])
 def test_a_misspelt_entity_declaration_is_named(app, monkeypatch, attribute, value, named):
     monkeypatch.setattr(Unit.Admin, attribute, value)
     assert any(problem.startswith(named) for problem in checks.problems()), checks.problems()
     with pytest.raises(checks.DeclarationError, match=attribute):
         checks.check_declarations()
+
+
+def test_a_line_changing_in_a_state_its_document_lacks_is_named(app, monkeypatch):
+    from models.staff_quality import SurveyResponse
+
+    monkeypatch.setattr(SurveyResponse.Admin, "changes_while", frozenset({"opne"}))
+    assert "SurveyResponse.Admin.changes_while: 「opne」不全是所属单据的状态" in checks.problems()
 
 
 def test_an_action_the_entity_does_not_offer_is_named_not_dropped(app, monkeypatch):

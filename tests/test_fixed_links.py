@@ -112,6 +112,6 @@ def test_a_closed_surveys_answer_sheets_cannot_be_changed_or_added_to(app, ctx):
     assert survey is not None, "the demo data has a closed survey"
     sheet = db.session.execute(select(SurveyResponse).where(SurveyResponse.survey_id == survey.id).limit(1)).scalar_one()
     sheet.comment = "事后修改"
-    with pytest.raises(Refused, match="调查不在进行中"):
+    with pytest.raises(Refused, match="调查答卷只能在满意度调查处于「进行中」时修改，所属满意度调查现为「已结束」"):
         db.session.flush()
     db.session.rollback()

@@ -377,7 +377,7 @@ def test_answer_sheets_are_recorded_only_while_the_survey_is_open(ctx):
     db.session.add(survey)
     db.session.flush()
     db.session.add(SurveyResponse(survey=survey, answered_on=dt.date(2026, 10, 2)))
-    with pytest.raises(Refused, match="不在进行中"):
+    with pytest.raises(Refused, match="调查答卷只能在满意度调查处于「进行中」时新增，所属满意度调查现为「草稿」"):
         db.session.flush()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any, ClassVar
 
 from flask import abort, current_app, flash, g, jsonify, redirect, request, url_for
@@ -11,16 +12,16 @@ from flask_appbuilder.exceptions import InvalidOperationFilterFABException
 from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.forms import DynamicForm
 from flask_appbuilder.security.decorators import permission_name
-from flask_appbuilder.urltools import get_order_args, get_page_args, get_page_size_args
+from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_args, get_page_size_args
 from marshmallow import ValidationError
 from sqlalchemy import inspect, or_, select
 from wtforms import StringField
 
 from app.roles import may_act_on, rows_acted_on
-from models.base import INT_MAX, Entity, lookup_columns_of, normalized, row_id, small_number, value_kind
+from models.base import INT_MAX, Entity, admin_of, lookup_columns_of, normalized, row_id, small_number, value_kind
 from models.deleting import delete_refusals
 from models.rules import violations
-from models.workflow import frozen_refusals
+from models.workflow import frozen_refusals, frozen_states, line_add_refusal
 from views.api_zh import ChineseResponses
 from views.errors import Refused
 from views.interface import AtLeast, counting_up_to
@@ -206,10 +207,38 @@ class EntityModelView(MaskedColumns, ModelView):
         shown = widgets["list"].template_args
         pks = list(shown.get("pks", ()))
         shown["acts_on"] = self._rows_acted_on(pks)
-        session = self.datamodel.session
-        shown["refused"] = lambda action: (delete_refusals(session, self.model, pks) if action == "delete"
-                                           else frozen_refusals(session, self.model, pks, action))
+        session, model = self.datamodel.session, self.model
+        states = cache(lambda: frozen_states(session, model, pks))  # read once, for 编辑 and 删除 alike
+        shown["refused"] = lambda action: (delete_refusals(session, model, pks, states()) if action == "delete"
+                                           else frozen_refusals(session, model, pks, action, states()))
+        shown["add_refused"] = self._add_refusal(kwargs.get("filters"))
         return widgets
+
+    def _add_refusal(self, filters: Any) -> str | None:
+        """Why 新增 would be refused: the list is a frozen document's lines (a published
+        standard's, on its page), as its filter on the ``frozen_by`` relation says."""
+        name = admin_of(self.model).frozen_by
+        if not name or filters is None:
+            return None
+        for condition, value in zip(filters.filters, filters.values):
+            # the page's own filters name the operator "op"; FAB's related list, "arg_name"
+            equal = "rel_o_m" in (getattr(condition, "op", None), getattr(condition, "arg_name", None))
+            values = value if isinstance(value, (list, tuple)) else [value]  # the page's filters hold lists
+            if condition.column_name == name and equal and len(values) == 1 \
+                    and (parent_id := row_id(getattr(values[0], "id", values[0]))):
+                return line_add_refusal(self.datamodel.session, self.model, parent_id)
+        return None
+
+    def _add(self) -> Any:
+        """The form for a line of a frozen document is not offered (its 新增 says why): the way
+        back, with the reason."""
+        get_filter_args(self._filters, disallow_if_not_in_search=False)
+        refusal = self._add_refusal(self._filters)
+        if refusal:
+            self.update_redirect()
+            flash(refusal, "danger")
+            return None
+        return super()._add()
 
     def _past_last_page(self, shown: Mapping[str, Any]) -> dict[str, Any] | None:
         """A page after the last (a bookmark, rows deleted since): how many pages there are (at

@@ -32,7 +32,7 @@ DELETE_BUTTON = ('<a href="#" data-delete="{path}" class="btn btn-sm btn-default
                  '<span class="sr-only">{word}</span><i class="fa fa-trash"></i></a>')
 #: a button whose action would be refused: greyed, not a link; it says why on hover, on a click
 #: (ab_actions.js) and to a screen reader
-REFUSED_BUTTON = ('<span class="btn btn-sm btn-default refused" role="button" aria-disabled="true" tabindex="0"'
+REFUSED_BUTTON = ('<span class="btn btn-sm {kind} refused" role="button" aria-disabled="true" tabindex="0"'
                   ' data-toggle="tooltip" rel="tooltip" title="{why}" data-why="{why}"><span class="sr-only">{word}'
                   '<span class="sr-only">：{why}</span></span><i class="fa {icon}"></i></span>')
 #: the list's page sizes (Flask-AppBuilder's, up to MAX_PAGE_SIZE)
@@ -40,7 +40,8 @@ PAGE_SIZES = (25, 50, 75, 100)
 
 
 def install(app: Flask) -> None:
-    app.jinja_env.globals.update(table_rows=table_rows, pager=pager, page_size_menu=page_size_menu)
+    app.jinja_env.globals.update(table_rows=table_rows, pager=pager, page_size_menu=page_size_menu,
+                                 refused_button=refused_button)
     # in place of Flask-AppBuilder's filters of the same names (the column heads call link_order;
     # any of its templates that still pages or resizes a list gets links that keep every value)
     app.jinja_env.filters.update(link_page=link_page, link_page_size=link_page_size, link_order=link_order)
@@ -138,9 +139,14 @@ class _Button:
 
 
 @lru_cache(maxsize=1024)
-def _refused(word: str, icon: str, why: str) -> str:
+def _refused(word: str, icon: str, why: str, kind: str = "btn-default") -> str:
     # a page's rows share a few reasons (every 房屋 with bills reads the same)
-    return REFUSED_BUTTON.format(word=escape(word), icon=icon, why=escape(why))
+    return REFUSED_BUTTON.format(word=escape(word), icon=icon, why=escape(why), kind=kind)
+
+
+def refused_button(word: str, icon: str, why: str, kind: str = "btn-default") -> Markup:
+    """A greyed button saying why its action would be refused (the list's 新增 uses it too)."""
+    return Markup(_refused(word, icon, why, kind))
 
 
 def table_rows(*, modelview_name: str, pks: Sequence[Any], value_columns: Sequence[Mapping[str, Any]],

@@ -420,7 +420,7 @@ class Ballot(Entity):
     choice: Mapped[str] = mapped_column(String(10), info=zh("表决意见", choices=BALLOT_CHOICES))
     channel: Mapped[str] = mapped_column(String(12), info=zh("表决方式", choices=CHANNELS))
     scan: Mapped[str | None] = mapped_column(Document(255), info=zh("表决票扫描件"))
-    recorded_by: Mapped[str] = mapped_column(String(100), info=zh("录入人"))
+    recorded_by: Mapped[str] = mapped_column(String(100), info=zh("录入人", login=True))
     cast_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=zh("投票时间"))
 
     __table_args__ = (

@@ -525,7 +525,7 @@ class MeetingBallot(Entity):
     person: Mapped[str] = mapped_column(String(200))  # the roll's key of the person (never shown)
     channel: Mapped[str] = mapped_column(String(12), info=zh("表决方式", choices=CHANNELS))
     scan: Mapped[str | None] = mapped_column(Document(255), info=zh("表决票扫描件"))
-    recorded_by: Mapped[str] = mapped_column(String(100), info=zh("录入人"))
+    recorded_by: Mapped[str] = mapped_column(String(100), info=zh("录入人", login=True))
     cast_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, info=zh("投票时间"))
     choices: Mapped[list[MeetingChoice]] = relationship(
         back_populates="ballot", foreign_keys="MeetingChoice.ballot_id", order_by="MeetingChoice.id",

@@ -152,3 +152,10 @@ def test_a_non_numeric_page_size_is_ignored_not_an_error(admin_client):
 def test_page_size_is_capped(admin_client):
     html = admin_client.get("/unit/list/?psize_UnitView=100000").get_data(as_text=True)
     assert html.count('name="rowid"') <= 100 or html.count("/unit/show/") <= 100
+
+
+def test_a_column_keeping_a_login_shows_the_persons_name(admin_client):
+    page = admin_client.get("/ballot/list/?_flt_0_channel=paper").get_data(as_text=True)
+
+    # the ballots a committee member entered name them as people read names, not by login
+    assert "赵委员" in page and ">committee_a<" not in page

@@ -26,6 +26,7 @@ from views.api_zh import ChineseResponses
 from views.errors import Refused
 from views.interface import AtLeast, counting_up_to
 from views.masking import MaskedColumns, mask_record, personal_data_filters
+from views.people import login_name, remember_logins
 
 
 class RulesForm:
@@ -212,6 +213,10 @@ class EntityModelView(MaskedColumns, ModelView):
         shown["refused"] = lambda action: (delete_refusals(session, model, pks, states()) if action == "delete"
                                            else frozen_refusals(session, model, pks, action, states()))
         shown["add_refused"] = self._add_refusal(kwargs.get("filters"))
+        logins = [name for name, shows in self.formatters_columns.items() if shows is login_name]
+        if logins:  # the page's people named in one read (FAB hands the rows over as a generator)
+            shown["value_columns"] = rows = list(shown.get("value_columns", ()))
+            remember_logins(row.get(name) for row in rows for name in logins)
         return widgets
 
     def _add_refusal(self, filters: Any) -> str | None:

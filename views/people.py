@@ -40,20 +40,34 @@ def names_by_id(session: Any, user_ids: Iterable[int | None]) -> dict[int, str]:
     return {row.id: person_name(row.first_name, row.last_name, row.username) for row in rows}
 
 
+def remember_logins(logins: Iterable[str | None]) -> None:
+    """Read the names of these stored logins in one query, for ``login_name`` to find: a list
+    page reads its rows' logins at once instead of one query per person."""
+    from flask import g, has_request_context
+
+    if not has_request_context():
+        return
+    names = g.setdefault("names_by_login", {})
+    wanted = {login for login in logins if login and login not in names}
+    if not wanted:
+        return
+    user = current_app.appbuilder.sm.user_model
+    rows = current_app.appbuilder.session.execute(
+        select(user.username, user.first_name, user.last_name).where(user.username.in_(wanted)))
+    found = {row.username: person_name(row.first_name, row.last_name, row.username) for row in rows}
+    names.update({login: found.get(login, login) for login in wanted})
+
+
 def login_name(login: str | None) -> str:
-    """A stored login as the person's name (王经理), for lists and exports of the audit log;
-    names are read once per request. Logins no longer in use, 命令行 and the like stay as they are."""
+    """A stored login as the person's name (王经理), for lists and exports of the audit log and
+    the ballots' 录入人; names are read once per request. Logins no longer in use, 命令行,
+    业主电子投票 and the like stay as they are."""
     from flask import g, has_request_context
 
     if not login or not has_request_context():
         return login or ""
-    names = g.setdefault("names_by_login", {})
-    if login not in names:
-        user = current_app.appbuilder.sm.user_model
-        row = current_app.appbuilder.session.execute(
-            select(user.first_name, user.last_name).where(user.username == login)).first()
-        names[login] = person_name(row.first_name, row.last_name, login) if row else login
-    return names[login]
+    remember_logins([login])
+    return g.names_by_login[login]
 
 
 def actor_name(names: Mapping[int, str], user_id: int | None, login: str | None) -> str:

@@ -7,6 +7,7 @@ import datetime as dt
 import ipaddress
 import logging
 import re
+from functools import cached_property
 from typing import Any
 
 from flask import abort, current_app, flash, g, has_request_context, redirect, request
@@ -24,7 +25,7 @@ from flask_appbuilder.security.views import AuthDBView as FabAuthDBView
 from flask_appbuilder.security.forms import UserInfoEdit
 from flask_appbuilder.security.views import RoleModelView, UserDBModelView, UserGroupModelView, UserInfoEditView
 from flask_login import current_user
-from sqlalchemy import event, func, select, update
+from sqlalchemy import bindparam, event, func, select, update
 from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash
@@ -425,6 +426,16 @@ class AppSecurityManager(SecurityManager):
     def load_user(self, pk: Any) -> Any:
         """The signed-in user (loader of the session, the JWT and the refresh token). A
         deactivated or locked account is nobody: its session and tokens stop at its next request."""
+        found = self.session.execute(self._signed_in_user, {"user_id": int(pk)}).unique().one_or_none()
+        if found is None:
+            return None
+        user, user.unread_messages, user.grants_version, user.scope_version = found
+        return user
+
+    @cached_property
+    def _signed_in_user(self) -> Any:
+        """load_user's statement, built once: every request runs it, and building it and its
+        cache key again cost more than running it."""
         from models.access import GrantsStamp, ScopeStamp
         from models.jobs import unread_of
         from models.settings import Settings
@@ -435,14 +446,10 @@ class AppSecurityManager(SecurityManager):
         unread = unread_of(model.id).scalar_subquery()
         stamp = select(GrantsStamp.version).where(GrantsStamp.id == 1).scalar_subquery()
         scope_stamp = select(ScopeStamp.version).where(ScopeStamp.id == 1).scalar_subquery()
-        found = self.session.execute(self._user_query(int(pk)).add_columns(unread, stamp, scope_stamp).where(
+        return self._user_query(bindparam("user_id")).add_columns(unread, stamp, scope_stamp).where(
             model.active.is_(True),
             func.coalesce(model.fail_login_count, 0) < func.coalesce(threshold, DEFAULT_LOCKOUT_THRESHOLD),
-        )).unique().one_or_none()
-        if found is None:
-            return None
-        user, user.unread_messages, user.grants_version, user.scope_version = found
-        return user
+        )
 
     def _user_query(self, pk: Any) -> Any:
         model = self.user_model

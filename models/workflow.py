@@ -335,6 +335,13 @@ def frozen_states(session: Session, model: type, ids: Any) -> dict[Any, str]:
     return {pk: code for pk, code in session.execute(query)}
 
 
+def frozen_state_of(obj: Any) -> str | None:
+    """The frozen state of a loaded row, or of the document it is a line of (None: not frozen)."""
+    owner = _frozen_owner(obj)
+    state = getattr(owner[0], owner[1].field) if owner else None
+    return state if state in frozen_in(type(obj)) else None
+
+
 def frozen_refusals(session: Session, model: type, ids: Any, action: str,
                     states: Mapping[Any, str] | None = None) -> dict[Any, str]:
     """For the rows ``ids`` of ``model``: why ``action`` ("edit" or "delete") is refused because

@@ -165,6 +165,54 @@ def test_the_lines_of_a_published_fee_standard_are_greyed_on_its_page(app):
     assert "所属收费标准处于「已公示」状态，不能删除" in page
 
 
+def _tools(page: str) -> str:
+    """The buttons under a record's page (编辑, 删除, 变更历史)."""
+    found = re.search(r'<div class="entity-tools".*?</div>', page, re.S)
+    assert found, "no buttons under the record"
+    return found.group(0)
+
+
+def test_a_records_page_offers_edit_and_delete_as_its_list_row_does(app):
+    pk = _new_building(app, "S1", with_unit=False)
+    tools = _tools(client_of(app, "manager_a").get(f"/building/show/{pk}").get_data(as_text=True))
+
+    assert f'href="/building/edit/{pk}"' in tools and f'data-delete="/building/delete/{pk}"' in tools
+
+
+def test_a_records_page_greys_delete_with_the_reason(app):
+    pk = _new_building(app, "S2", with_unit=True)
+    tools = _tools(client_of(app, "manager_a").get(f"/building/show/{pk}").get_data(as_text=True))
+
+    assert 'data-delete="' not in tools and "还有房屋与它关联，不能删除；请先删除或改动这些记录" in tools
+    assert f'href="/building/edit/{pk}"' in tools
+
+
+def test_a_published_standards_page_greys_edit_and_delete_with_the_reasons(app):
+    pk = _standard_in(app, "published")
+    tools = _tools(client_of(app, "manager_a").get(f"/fee_standard/show/{pk}").get_data(as_text=True))
+
+    assert 'href="/fee_standard/edit' not in tools and 'data-delete="' not in tools
+    assert "收费标准处于「已公示」状态，不能修改" in tools and "收费标准处于「已公示」状态，不能删除" in tools
+
+
+def test_a_records_page_offers_no_edit_or_delete_to_a_reader(app):
+    pk = _new_building(app, "S3", with_unit=False)
+    tools = _tools(client_of(app, "official_jd").get(f"/building/show/{pk}").get_data(as_text=True))
+
+    assert "/building/edit/" not in tools and 'data-delete="' not in tools and "refused" not in tools
+
+
+def test_a_record_deleted_from_its_page_leads_to_the_list(app):
+    pk = _new_building(app, "S4", with_unit=False)
+    manager = client_of(app, "manager_a")
+    manager.get("/building/list/")
+    manager.get(f"/building/show/{pk}")
+    answer = manager.post(f"/building/delete/{pk}")
+
+    assert not _exists(app, Building, pk)
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/building/list/")
+
+
 def _standard_in(app, state: str, estate: int = ESTATE) -> int:
     """A new 收费标准 of ``estate`` in ``state`` (set in the database, as its workflow would)."""
     def make() -> int:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import cache
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
-from flask import abort, current_app, flash, g, jsonify, redirect, request, url_for
+from flask import abort, current_app, flash, g, jsonify, redirect, request, session, url_for
 from flask_appbuilder import ModelRestApi, ModelView, expose, has_access
 from flask_appbuilder.exceptions import InvalidOperationFilterFABException
 from flask_appbuilder.fields import QuerySelectField
@@ -21,7 +22,7 @@ from app.roles import may_act_on, rows_acted_on
 from models.base import INT_MAX, Entity, admin_of, lookup_columns_of, normalized, row_id, small_number, value_kind
 from models.deleting import delete_refusals
 from models.rules import violations
-from models.workflow import frozen_refusals, frozen_states, line_add_refusal
+from models.workflow import frozen_refusals, frozen_state_of, frozen_states, line_add_refusal
 from views.api_zh import ChineseResponses
 from views.errors import Refused
 from views.interface import AtLeast, counting_up_to
@@ -405,9 +406,40 @@ class EntityModelView(MaskedColumns, ModelView):
         return self.datamodel.get(pk, self._base_filters)
 
     def render_template(self, template: str, **kwargs: Any):
-        if template == self.show_template and self.model.Admin.workflow is not None and "pk" in kwargs:
-            kwargs["workflow"] = self._workflow_panel(kwargs["pk"])
+        if template == self.show_template and "pk" in kwargs:
+            if self.model.Admin.workflow is not None:
+                kwargs["workflow"] = self._workflow_panel(kwargs["pk"])
+            kwargs["record_buttons"] = self._record_buttons(kwargs["pk"])
         return super().render_template(template, **kwargs)
+
+    def post_delete_redirect(self) -> Any:
+        """Back to the page the delete was made on, unless that was the record's own page (or
+        its form), which is gone: then to the page it was opened from, the list as a rule."""
+        pk = (request.view_args or {}).get("pk")
+        gone = {f"{self.route_base}/{page}/{pk}" for page in ("show", "edit", "delete")}
+        history = [url for url in session.get("page_history", []) if urlsplit(url).path not in gone]
+        session["page_history"] = history
+        return redirect(history[-1] if history else self.appbuilder.get_url_for_index)
+
+    def _record_buttons(self, pk: Any) -> Any:
+        """The record's page offers 编辑 and 删除 as its list row does: to whom its rights and the
+        row allow, greyed with the reason where the step would be refused."""
+        from views.list_table import record_buttons
+
+        item, name = self.shown(pk), self.__class__.__name__
+        if item is None:
+            return ""
+        visible = current_app.jinja_env.filters["is_item_visible"]
+        mine = may_act_on(item)
+        can_edit = mine and visible("can_edit", name)
+        can_delete = mine and visible("can_delete", name)
+        session, key = self.datamodel.session, item.id
+        state = frozen_state_of(item)
+        states = {key: state} if state else {}
+        return record_buttons(
+            name, key, can_edit=can_edit, can_delete=can_delete,
+            no_edit=frozen_refusals(session, self.model, [key], "edit", states).get(key) if can_edit else None,
+            no_delete=delete_refusals(session, self.model, [key], states).get(key) if can_delete else None)
 
     def _workflow_panel(self, pk: Any) -> dict[str, Any] | None:
         from models.workflow import timeline

@@ -109,6 +109,20 @@ def page_size_menu(page: int | None, page_size: int, count: int, view_name: str)
                   f'<ul class="dropdown-menu" role="menu">{items}</ul></div>')
 
 
+def record_buttons(view_name: str, pk: Any, *, can_edit: bool, can_delete: bool,
+                   no_edit: str | None, no_delete: str | None) -> Markup:
+    """编辑 and 删除 on a record's own page, as on its list row: greyed with the reason where the
+    row refuses them (``no_edit``, ``no_delete``)."""
+    out = []
+    if can_edit:
+        out.append(_refused(gettext("Edit"), "fa-edit", no_edit) if no_edit else _Button(
+            view_name, "edit", BUTTON, gettext("Edit record"), gettext("Edit"), "fa-edit", "")(pk))
+    if can_delete:
+        out.append(_refused(gettext("Delete"), "fa-trash", no_delete) if no_delete else _Button(
+            view_name, "delete", DELETE_BUTTON, gettext("Delete record"), gettext("Delete"), "", "")(pk))
+    return Markup("".join(out))
+
+
 def link_order(column: str, view_name: str) -> str:
     """Sorted by the column, ascending (descending when it is already sorted by it ascending),
     from the first page: page 300 of another order shows unrelated rows (Django admin does the same)."""

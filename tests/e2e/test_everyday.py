@@ -134,3 +134,18 @@ def test_a_rows_delete_button_asks_first_and_then_deletes_only_that_row(users):
     manager.submit(dialog.get_by_role("button", name="确定"))
     assert manager.record_count() == before - 1
     assert page.locator(f"a[href='{shown}']").count() == 0
+
+
+def test_a_record_deleted_from_its_own_page_asks_first_and_leads_back_to_the_list(users):
+    manager = users("manager_a")
+    manager.visit("/visitor/list/")
+    page = manager.page
+    before = manager.record_count()
+    shown = manager.rows().first.locator("a[href*='/visitor/show/']").get_attribute("href")
+    manager.visit(shown)
+    page.locator(".entity-tools a[data-delete]").click()
+    dialog = page.locator("#modal-confirm").first  # the one the script opens (a record's page has two)
+    expect(dialog.locator(".modal-text")).to_have_text("确定要删除此记录吗？")
+    manager.submit(dialog.get_by_role("button", name="确定"))
+    assert "/visitor/list/" in page.url and manager.record_count() == before - 1
+    assert page.locator(f"a[href='{shown}']").count() == 0

@@ -133,11 +133,11 @@ var AdminActions = function() {
 
 };
 
-// A list row's 删除 button carries the record's delete address (data-delete); its table the
-// question to ask. One listener for every table of the page, not a script per row.
+// A 删除 button carries the record's delete address (data-delete); its table (or, on a record's
+// page, its toolbar) the question to ask. One listener for the page, not a script per row.
 $(document).on('click', 'a[data-delete]', function(e) {
     e.preventDefault();
-    var question = $(this).closest('table').data('delete-question');
+    var question = $(this).closest('[data-delete-question]').data('delete-question');
     return new AdminActions().execute_single_delete($(this).data('delete'), question);
 });
 

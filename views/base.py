@@ -45,8 +45,8 @@ class RulesForm:
                 fields[name].data = value
         valid = super().validate(extra_validators)  # type: ignore[misc]
         values = {name: field.data for name, field in self._fields.items()}  # type: ignore[attr-defined]
-        session = current_app.appbuilder.session
-        for name, message in violations(self._model, values, session, getattr(self, "_id", None)):
+        db_session = current_app.appbuilder.session
+        for name, message in violations(self._model, values, db_session, getattr(self, "_id", None)):
             field = self._fields.get(name)  # type: ignore[attr-defined]
             if field is not None and message not in field.errors:
                 field.errors = [*field.errors, message]
@@ -154,14 +154,14 @@ class EntityModelView(MaskedColumns, ModelView):
         from views.errors import integrity_message
 
         super().pre_update(item)
-        session = self.datamodel.session
+        db_session = self.datamodel.session
         try:
-            session.flush()
+            db_session.flush()
         except IntegrityError as error:
-            session.rollback()
+            db_session.rollback()
             raise Refused(integrity_message(error, self.model)) from error
         except Refused:
-            session.rollback()
+            db_session.rollback()
             raise
 
     # -- the list and what filters it ---------------------------------------------------
@@ -209,10 +209,10 @@ class EntityModelView(MaskedColumns, ModelView):
         shown = widgets["list"].template_args
         pks = list(shown.get("pks", ()))
         shown["acts_on"] = self._rows_acted_on(pks)
-        session, model = self.datamodel.session, self.model
-        states = cache(lambda: frozen_states(session, model, pks))  # read once, for 编辑 and 删除 alike
-        shown["refused"] = lambda action: (delete_refusals(session, model, pks, states()) if action == "delete"
-                                           else frozen_refusals(session, model, pks, action, states()))
+        db_session, model = self.datamodel.session, self.model
+        states = cache(lambda: frozen_states(db_session, model, pks))  # read once, for 编辑 and 删除 alike
+        shown["refused"] = lambda action: (delete_refusals(db_session, model, pks, states()) if action == "delete"
+                                           else frozen_refusals(db_session, model, pks, action, states()))
         shown["add_refused"] = self._add_refusal(kwargs.get("filters"))
         logins = [name for name, shows in self.formatters_columns.items() if shows is login_name]
         if logins:  # the page's people named in one read (FAB hands the rows over as a generator)
@@ -273,13 +273,13 @@ class EntityModelView(MaskedColumns, ModelView):
     def save_filter(self):
         from models.saved_filters import list_query, save_filter
 
-        session = self.datamodel.session
+        db_session = self.datamodel.session
         query = request.form.get("query", "")
         try:
-            saved = save_filter(session, g.user.id, self.__class__.__name__, request.form.get("name", ""), query)
-            session.commit()
+            saved = save_filter(db_session, g.user.id, self.__class__.__name__, request.form.get("name", ""), query)
+            db_session.commit()
         except Refused as refused:
-            session.rollback()
+            db_session.rollback()
             flash(str(refused), "danger")
             return redirect(url_for(f"{self.endpoint}.list") + "?" + list_query(query))
         flash(f"已保存筛选条件「{saved.name}」，以后在列表上方点它即可", "success")
@@ -291,12 +291,12 @@ class EntityModelView(MaskedColumns, ModelView):
     def delete_filter(self, pk: int):
         from models.saved_filters import SavedFilter
 
-        session = self.datamodel.session
-        saved = session.get(SavedFilter, pk)
+        db_session = self.datamodel.session
+        saved = db_session.get(SavedFilter, pk)
         if saved is None or saved.user_id != g.user.id or saved.view_name != self.__class__.__name__:
             abort(404)
-        session.delete(saved)
-        session.commit()
+        db_session.delete(saved)
+        db_session.commit()
         flash(f"已删除筛选条件「{saved.name}」", "success")
         return redirect(url_for(f"{self.endpoint}.list"))
 
@@ -381,13 +381,13 @@ class EntityModelView(MaskedColumns, ModelView):
             abort(404)
         if not self.may_fire(name):
             abort(403)
-        session = self.datamodel.session
+        db_session = self.datamodel.session
         try:
             values = transition_inputs(self.model, flow.transition(name), request.form)
-            flow.fire(session, item, name, g.user, request.form.get("comment", ""), values)
-            session.commit()
+            flow.fire(db_session, item, name, g.user, request.form.get("comment", ""), values)
+            db_session.commit()
         except Refused as refused:  # a guard's refusal, or a domain service's (TransitionRefused is one)
-            session.rollback()
+            db_session.rollback()
             flash(str(refused), "danger")
         else:
             flash(f"已{flow.transition(name).label}", "success")
@@ -433,13 +433,13 @@ class EntityModelView(MaskedColumns, ModelView):
         mine = may_act_on(item)
         can_edit = mine and visible("can_edit", name)
         can_delete = mine and visible("can_delete", name)
-        session, key = self.datamodel.session, item.id
+        db_session, key = self.datamodel.session, item.id
         state = frozen_state_of(item)
         states = {key: state} if state else {}
         return record_buttons(
             name, key, can_edit=can_edit, can_delete=can_delete,
-            no_edit=frozen_refusals(session, self.model, [key], "edit", states).get(key) if can_edit else None,
-            no_delete=delete_refusals(session, self.model, [key], states).get(key) if can_delete else None)
+            no_edit=frozen_refusals(db_session, self.model, [key], "edit", states).get(key) if can_edit else None,
+            no_delete=delete_refusals(db_session, self.model, [key], states).get(key) if can_delete else None)
 
     def _workflow_panel(self, pk: Any) -> dict[str, Any] | None:
         from models.workflow import timeline

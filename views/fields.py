@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import url_for
-from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, DatePickerWidget, Select2Widget
 from markupsafe import Markup, escape
-from wtforms import DateTimeLocalField, DecimalField, Field, SelectField
+from wtforms import DateField, DateTimeLocalField, DecimalField, Field, SelectField
 from wtforms.validators import DataRequired, InputRequired, Optional, ValidationError
 
 from models.base import Choices, row_id
@@ -52,6 +52,24 @@ def decimal_field(label: str, places: int, required: bool, description: str = ""
         description=description,
         validators=[InputRequired(message="请填写数字")] if required else [Optional()],
         widget=BS3TextFieldWidget(),
+    )
+
+
+class DateInput(DatePickerWidget):
+    """FAB's calendar picker without the fixed ``id="datepicker"`` it gave every date field, which
+    a form with two dates repeated (the picker is found by its class)."""
+
+    data_template = DatePickerWidget.data_template.replace(' id="datepicker"', "")
+
+
+def date_field(label: str, required: bool, description: str = "", default: Any = None) -> DateField:
+    """FAB's date field and checks (必填 or optional), with the picker above."""
+    return DateField(
+        label,
+        description=description,
+        validators=[InputRequired()] if required else [Optional()],
+        widget=DateInput(),
+        default=default,
     )
 
 

@@ -188,7 +188,7 @@ def table_rows(*, modelview_name: str, pks: Sequence[Any], value_columns: Sequen
         out.append("<tr>")
         if actions:
             key = escape(pk)
-            out.append(f'<td><input id="{key}" class="action_check" name="rowid" value="{key}" type="checkbox"></td>')
+            out.append(f'<td><input class="action_check" name="rowid" value="{key}" type="checkbox" aria-label="选择"></td>')
         if show or edit or delete:
             mine = acts_on is None or pk in acts_on
             out.append('<td><center><div class="btn-group btn-group-xs" style="display: flex;">')

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_appbuilder import AppBuilder
-from sqlalchemy import Boolean, DateTime, inspect
+from sqlalchemy import Boolean, Date, DateTime, inspect
 from wtforms import BooleanField
 
 from app.roles import CHOICES_BY_ROLE, offered_codes
@@ -23,7 +23,9 @@ from models.base import Entity, admin_of, decimal_text, declared_entities, file_
 from models.filter_ops import column_kind
 from models.rules import column_info
 from views.base import EntityApi, EntityModelView
-from views.fields import AjaxRelationField, ChoiceField, DocumentField, DocumentLink, datetime_field, decimal_field
+from views.fields import (
+    AjaxRelationField, ChoiceField, DocumentField, DocumentLink, date_field, datetime_field, decimal_field,
+)
 from views.interface import AppInterface
 from views.masking import masked_formatter
 from views.people import login_name
@@ -175,6 +177,10 @@ class EntitySpec:
                 fields[name] = decimal_field(text, col.type.scale or 0, required, help_text)
             elif isinstance(col.type, DateTime):
                 fields[name] = datetime_field(text, required, help_text)
+            elif isinstance(col.type, Date):
+                today = col.default is not None and col.default.is_callable
+                fields[name] = date_field(text, required, help_text,
+                                          functools.partial(col.default.arg, None) if today else default)
             elif isinstance(col.type, Boolean):
                 # unticked means "no", never "missing" (FAB would make it required)
                 fields[name] = BooleanField(text, description=help_text, default=bool(default))

@@ -144,8 +144,26 @@ def test_a_record_deleted_from_its_own_page_asks_first_and_leads_back_to_the_lis
     shown = manager.rows().first.locator("a[href*='/visitor/show/']").get_attribute("href")
     manager.visit(shown)
     page.locator(".entity-tools a[data-delete]").click()
-    dialog = page.locator("#modal-confirm").first  # the one the script opens (a record's page has two)
+    dialog = page.locator("#modal-confirm")
     expect(dialog.locator(".modal-text")).to_have_text("确定要删除此记录吗？")
     manager.submit(dialog.get_by_role("button", name="确定"))
     assert "/visitor/list/" in page.url and manager.record_count() == before - 1
     assert page.locator(f"a[href='{shown}']").count() == 0
+
+
+def test_an_action_on_a_record_page_asks_first_and_then_acts(users):
+    """解锁账号 on an account's page: the question, 取消 does nothing, 确定 unlocks."""
+    admin = users("admin")
+    admin.visit("/users/list/")
+    page = admin.page
+    admin.visit(admin.rows(has_text="staff_a").first.locator("a[href*='/users/show/']").get_attribute("href"))
+    unlock = page.locator("a[data-action]", has_text="解锁账号")
+    unlock.click()
+    dialog = page.locator("#modal-confirm")
+    expect(dialog.locator(".modal-text")).to_contain_text("确定解锁所选账号吗？")
+    dialog.get_by_role("button", name="取消").click()
+    expect(dialog).to_be_hidden()
+    assert "/users/show/" in page.url and not admin.flashed()
+    unlock.click()
+    admin.submit(dialog.get_by_role("button", name="确定"))
+    assert "已解锁 1 个账号：staff_a" in " ".join(admin.flashed())

@@ -149,3 +149,10 @@ $(document).on('click keydown', '.btn.refused', function(e) {
     e.preventDefault();
     ab_alert($(this).data('why'));
 });
+
+// A record page's action button (appbuilder/general/widgets/show.html): its address in
+// data-action, the question to ask first, if any, in data-confirmation.
+$(document).on('click', 'a[data-action]', function(e) {
+    e.preventDefault();
+    return new AdminActions().execute_single($(this).data('action'), $(this).data('confirmation'));
+});

@@ -263,11 +263,8 @@ def _refuse_frozen_changes(session: Session, _context: Any, _instances: Any) -> 
                 and _changed_fields(obj) <= flow.editable[state]:
             continue
         if state in frozen_in(type(obj)) and parent not in session.new:
-            if deleting or _changes_while(type(obj)):
-                action = "delete" if deleting else "add" if obj in session.new else "edit"
-                raise Frozen(frozen_refusal(type(obj), state, action))
-            label = admin_of(type(parent)).label
-            raise Frozen(f"{label}处于「{flow.states.label(state)}」状态，内容不能修改；如需调整，请退回或新建版本")
+            action = "delete" if deleting else "add" if obj in session.new else "edit"
+            raise Frozen(frozen_refusal(type(obj), state, action))
 
 
 _VERBS = {"add": "新增", "edit": "修改", "delete": "删除"}
@@ -318,7 +315,10 @@ def frozen_refusal(model: type, state: str, action: str) -> str:
         return (f"{admin_of(model).label}只能在{owner_label}处于{when}时{verb}，"
                 f"所属{owner_label}现为「{flow.states.label(state)}」")
     whose = owner_label if model is owner else f"所属{owner_label}"
-    return f"{whose}处于「{flow.states.label(state)}」状态，不能{verb}"
+    refusal = f"{whose}处于「{flow.states.label(state)}」状态，不能{verb}"
+    # the step that takes the document out of its frozen states, where there is one
+    reopen = next((t.label for t in flow.transitions if state in t.source and t.target not in flow.frozen), None)
+    return f"{refusal}；「{reopen}」后可再{verb}" if reopen else refusal
 
 
 def frozen_states(session: Session, model: type, ids: Any) -> dict[Any, str]:

@@ -27,6 +27,7 @@ from models.fees import FeeStandard
 from models.repair_fund import FundApplication
 from models.service_orders import RepairOrder
 from models.staff_quality import Survey, SurveyResponse
+from models.workflow import Frozen
 from tests.support import client_of, flashed, in_db
 
 ESTATE = 1  # manager_a's estate
@@ -225,6 +226,34 @@ def _standard_in(app, state: str, estate: int = ESTATE) -> int:
         return standard.id
 
     return in_db(app, make)
+
+
+def _edit_title(app, pk: int) -> str:
+    """Change a 收费标准's title in the database, as any route would; the refusal's words."""
+    def edit() -> str:
+        db.session.get(FeeStandard, pk).title = "改过的标题"
+        with pytest.raises(Frozen) as refused:
+            db.session.flush()
+        db.session.rollback()
+        return str(refused.value)
+
+    return in_db(app, edit)
+
+
+def test_a_submitted_standards_refusal_names_the_step_that_reopens_it(app):
+    pk = _standard_in(app, "submitted")
+    tools = _tools(client_of(app, "manager_a").get(f"/fee_standard/show/{pk}").get_data(as_text=True))
+
+    assert "收费标准处于「待审核」状态，不能修改；「退回修改」后可再修改" in tools
+
+
+def test_a_refused_save_says_what_the_greyed_button_says(app):
+    assert _edit_title(app, _standard_in(app, "submitted")) == "收费标准处于「待审核」状态，不能修改；「退回修改」后可再修改"
+
+
+def test_a_published_standards_refusal_offers_no_step_back(app):
+    """公示 is final: no step leads back to a state that may change (a new version is a new standard)."""
+    assert _edit_title(app, _standard_in(app, "published")) == "收费标准处于「已公示」状态，不能修改"
 
 
 def _add_button(page: str, endpoint: str = "fee_standard_line") -> str:

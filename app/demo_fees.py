@@ -94,7 +94,9 @@ def _standard(session: Session, estate: Estate, version: int, items: dict[str, F
     if state == "published":
         steps += [("approve", "submitted", "approved", committee, "经业委会会议审议通过"),
                   ("publish", "approved", "published", manager, "")]
-    when = dt.datetime.combine(published_on or clock.today(), dt.time(9)) - dt.timedelta(days=len(steps))
+    # the last step falls on the day the standard records (its 公示日期), the others a day apart before
+    last = published_on or clock.today() - dt.timedelta(days=1)
+    when = dt.datetime.combine(last, dt.time(9)) - dt.timedelta(days=len(steps) - 1)
     session.execute(insert(WorkflowEvent), [
         dict(table_name=FeeStandard.__tablename__, record_id=standard.id, transition=name, from_state=a,
              to_state=b, comment=comment, user_id=None, username=user, created_at=when + dt.timedelta(days=i))

@@ -168,7 +168,7 @@ def test_the_lines_of_a_published_fee_standard_are_greyed_on_its_page(app):
 
 def _tools(page: str) -> str:
     """The buttons under a record's page (编辑, 删除, 变更历史)."""
-    found = re.search(r'<div class="entity-tools".*?</div>', page, re.S)
+    found = re.search(r'<div class="well well-sm record-tools".*?</div>', page, re.S)
     assert found, "no buttons under the record"
     return found.group(0)
 

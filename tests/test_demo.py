@@ -225,3 +225,15 @@ def test_certified_posts_hold_their_certificates(ctx):
     for employee in staff:
         certified_post = employee.position in ("电工", "电梯安全管理员")
         assert employee.certified == certified_post == (employee.certificate is not None), employee.name
+
+
+def test_a_demo_standard_is_published_in_its_timeline_on_its_publication_day(ctx):
+    """The record's 公示日期 and the 公示 step of its 办理记录 tell the same day."""
+    from models.fees import FeeStandard
+    from models.workflow import WorkflowEvent
+
+    published = _all(FeeStandard)
+    steps = {event.record_id: event.created_at.date() for event in db.session.scalars(
+        select(WorkflowEvent).where(WorkflowEvent.table_name == "fee_standard", WorkflowEvent.transition == "publish"))}
+    dated = {s.id: s.published_on for s in published if s.state == "published"}
+    assert dated and steps == dated

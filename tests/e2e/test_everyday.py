@@ -143,7 +143,7 @@ def test_a_record_deleted_from_its_own_page_asks_first_and_leads_back_to_the_lis
     before = manager.record_count()
     shown = manager.rows().first.locator("a[href*='/visitor/show/']").get_attribute("href")
     manager.visit(shown)
-    page.locator(".entity-tools a[data-delete]").click()
+    page.locator(".record-tools a[data-delete]").click()
     dialog = page.locator("#modal-confirm")
     expect(dialog.locator(".modal-text")).to_have_text("确定要删除此记录吗？")
     manager.submit(dialog.get_by_role("button", name="确定"))

@@ -171,7 +171,7 @@ def _past_use(session: Session, rng: random.Random, estate: Estate, ledger: Ledg
         publicity_until=paid_on - dt.timedelta(days=144), vote_from=paid_on - dt.timedelta(days=140),
         vote_until=paid_on - dt.timedelta(days=126), actual_cost=cost, paid_on=paid_on,
         disclosed_on=paid_on + dt.timedelta(days=10), rule_quorum="2/3", rule_approval="1/2", rule_strict=True,
-        rule_base="participating",
+        rule_base="participating", silent_consent=False,  # fixed when its vote opened, as the rules then said
     ).returning(FundApplication.__table__.c.id)).scalar_one()
     session.execute(insert(FundScope.__table__).values(application_id=app_id, building_id=building.id, unit_id=None))
     shares = apportion(cost, units)

@@ -237,3 +237,13 @@ def test_a_demo_standard_is_published_in_its_timeline_on_its_publication_day(ctx
         select(WorkflowEvent).where(WorkflowEvent.table_name == "fee_standard", WorkflowEvent.transition == "publish"))}
     dated = {s.id: s.published_on for s in published if s.state == "published"}
     assert dated and steps == dated
+
+
+def test_a_demo_applications_vote_fixed_its_rules_when_it_opened(ctx):
+    """An application that went to the owners' vote carries the rules it was counted by,
+    whether silence counted as consent among them."""
+    from models.repair_fund import FundApplication
+
+    voted = [a for a in _all(FundApplication) if a.vote_from is not None]
+    assert voted
+    assert all(None not in (a.rule_quorum, a.rule_approval, a.rule_strict, a.silent_consent) for a in voted)

@@ -21,6 +21,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import record_all
+from app.demo_timeline import date_steps
 from models import clock
 from models.committee import TERM_FLOW, CommitteeTerm
 from models.election import Candidate, MeetingApproval
@@ -92,6 +93,7 @@ def load_assembly(session: Session, rng: random.Random, estate_ids: list[int], *
     _backdate(session, current, announced_on=today - dt.timedelta(days=19), vote_from=today - dt.timedelta(days=3),
               vote_until=today + dt.timedelta(days=11))
     MEETING_FLOW.fire(session, current, "open_vote", user)
+    date_steps(session, current, announce=current.announced_on, open_vote=current.vote_from)
     ballots += _ballots(session, rng, current, CURRENT_AGENDA, share=0.3)
     _meeting(session, estate_id, "2026 年第一次临时业主大会会议", NEXT_AGENDA, today + notice + dt.timedelta(days=10), user,
              proposers=_proposers(session, rng, estate_id, today),
@@ -184,6 +186,7 @@ def _first_assembly(session: Session, rng: random.Random, estate_id: int, offici
         formed_on=today - dt.timedelta(days=30), announced_on=today - dt.timedelta(days=27),
         roll_published_on=today - dt.timedelta(days=6)))
     session.expire(group)
+    date_steps(session, group, form=group.formed_on, announce=group.announced_on, publish_roll=group.roll_published_on)
     for kind, name in (("covenant", "管理规约"), ("rules_of_procedure", "业主大会议事规则")):
         session.add(GoverningDocument(estate_id=estate_id, kind=kind, title=name, comment_until=today + dt.timedelta(days=9),
                                       summary="依据示范文本草拟，征求意见期间业主可在物业服务中心查阅全文。"))
@@ -230,6 +233,7 @@ def _counted(session: Session, rng: random.Random, estate_id: int, user, today: 
     MEETING_FLOW.fire(session, past, "close_vote", user)
     # the versions it adopted came into force (and those before them ended) the day after voting
     counted_on = past.vote_until + dt.timedelta(days=1)
+    date_steps(session, past, announce=past.announced_on, open_vote=past.vote_from, close_vote=counted_on)
     table = GoverningDocument.__table__
     session.execute(update(table).where(table.c.estate_id == estate_id, table.c.adopted_on == today)
                     .values(adopted_on=counted_on))
@@ -274,6 +278,7 @@ def _seat(session: Session, estate_id: int, user, official) -> None:
     if official is not None:
         TERM_FLOW.fire(session, term, "file", official, values={"filing_no": f"备案{elected_on:%Y}-{estate_id:03d}"})
         term.filed_on = elected_on + dt.timedelta(days=12)
+        date_steps(session, term, file=term.filed_on)
 
 
 def _proposers(session: Session, rng: random.Random, estate_id: int, today: dt.date) -> list[MeetingProposer]:

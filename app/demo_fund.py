@@ -21,6 +21,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import record_all
+from app.demo_timeline import date_steps
 from models import clock
 from models.base import batches
 from models.estate import Building, Estate, Unit
@@ -240,6 +241,7 @@ def _through_publicity(session: Session, app: FundApplication, users: dict, toda
     _fire(session, app, "approve", users["committee"], "方案符合使用范围，同意公示")
     start = today - dt.timedelta(days=days_ago)
     _backdate(session, app, publicity_from=start, publicity_until=start + dt.timedelta(days=6))
+    date_steps(session, app, submit=start - dt.timedelta(days=1), approve=start)
 
 
 def _backdate(session: Session, app: FundApplication, **dates: dt.date) -> None:
@@ -330,6 +332,7 @@ def _paid_application(session: Session, rng: random.Random, estate: Estate, buil
     _backdate(session, app, vote_from=today - dt.timedelta(days=50), vote_until=today - dt.timedelta(days=36))
     _ballots(session, rng, app, share=0.85, yes=0.85, recorder=users["committee"].username)
     _fire(session, app, "close_vote", users["committee"])
+    date_steps(session, app, open_vote=app.vote_from, close_vote=app.vote_until + dt.timedelta(days=1))
     _fire(session, app, "start_work", users["manager"])
     app.actual_cost = cents(budget * Decimal("0.97"))
     app.acceptance_note = "渗漏点已全部处理，淋水试验合格"
@@ -380,4 +383,5 @@ def _voting_application(session: Session, rng: random.Random, estate: Estate, bu
     _through_publicity(session, app, users, today, days_ago=12)
     _fire(session, app, "open_vote", users["committee"])
     _backdate(session, app, vote_from=today - dt.timedelta(days=4))
+    date_steps(session, app, open_vote=today - dt.timedelta(days=4))
     return _ballots(session, rng, app, share=VOTED_SHARE, yes=0.7, recorder=users["committee"].username)

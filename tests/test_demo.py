@@ -227,16 +227,47 @@ def test_certified_posts_hold_their_certificates(ctx):
         assert employee.certified == certified_post == (employee.certificate is not None), employee.name
 
 
-def test_a_demo_standard_is_published_in_its_timeline_on_its_publication_day(ctx):
-    """The record's 公示日期 and the 公示 step of its 办理记录 tell the same day."""
+def _day_after(day):
+    return day + timedelta(days=1)
+
+
+def _steps_and_dates():
+    from models.committee import CommitteeTerm
     from models.fees import FeeStandard
+    from models.first_assembly import PreparatoryGroup
+    from models.owners_assembly import OwnersMeeting
+    from models.repair_fund import FundApplication
+
+    return [
+        (FeeStandard, "publish", lambda s: s.published_on),
+        (OwnersMeeting, "announce", lambda m: m.announced_on),
+        (OwnersMeeting, "open_vote", lambda m: m.vote_from),
+        (OwnersMeeting, "close_vote", lambda m: _day_after(m.vote_until)),
+        (FundApplication, "approve", lambda a: a.publicity_from),
+        (FundApplication, "open_vote", lambda a: a.vote_from),
+        (FundApplication, "close_vote", lambda a: _day_after(a.vote_until)),
+        (PreparatoryGroup, "form", lambda g: g.formed_on),
+        (PreparatoryGroup, "announce", lambda g: g.announced_on),
+        (PreparatoryGroup, "publish_roll", lambda g: g.roll_published_on),
+        (CommitteeTerm, "file", lambda t: t.filed_on),
+    ]
+
+
+def test_the_demos_timelines_date_each_step_on_the_day_its_record_says(ctx):
+    """A 办理记录 and the record's own dates tell the same days: a meeting announced on its
+    公告日期, a vote opened on its 表决开始, a standard published on its 公示日期..."""
     from models.workflow import WorkflowEvent
 
-    published = _all(FeeStandard)
-    steps = {event.record_id: event.created_at.date() for event in db.session.scalars(
-        select(WorkflowEvent).where(WorkflowEvent.table_name == "fee_standard", WorkflowEvent.transition == "publish"))}
-    dated = {s.id: s.published_on for s in published if s.state == "published"}
-    assert dated and steps == dated
+    mismatches, checked = [], 0
+    for model, transition, recorded in _steps_and_dates():
+        events = db.session.execute(select(WorkflowEvent.record_id, WorkflowEvent.created_at).where(
+            WorkflowEvent.table_name == model.__tablename__, WorkflowEvent.transition == transition)).all()
+        for record_id, at in events:
+            checked += 1
+            day = recorded(db.session.get(model, record_id))
+            if at.date() != day:
+                mismatches.append(f"{model.__name__} {record_id} {transition}: {at.date()} ≠ {day}")
+    assert checked >= 11 and mismatches == []
 
 
 def test_a_demo_applications_vote_fixed_its_rules_when_it_opened(ctx):

@@ -102,3 +102,12 @@ def test_list_pages_show_a_ballots_time_in_beijing_time(app, client):
     page = client.get(f"/ballot/show/{ballot.id}").get_data(as_text=True)
     assert shown in page and estate_id
     assert re.search(re.escape(raw.strftime("%Y-%m-%d %H:%M")), page) is None
+
+
+def test_a_new_records_date_defaults_to_beijings_today(app):
+    """采集日期 of a new 网格事件 is filled in with today, Beijing's (the server's is yesterday)."""
+    from tests.support import client_of
+
+    page = client_of(app, "official_jd").get("/grid_event/add").get_data(as_text=True)
+    field = re.search(r'<input[^>]*name="collected_on"[^>]*>', page).group(0)
+    assert f'value="{clock.today():%Y-%m-%d}"' in field

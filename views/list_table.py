@@ -29,7 +29,7 @@ from markupsafe import Markup, escape
 BUTTON = ('<a href="{path}" class="btn btn-sm btn-default" data-toggle="tooltip" rel="tooltip" title="{title}">'
           '<span class="sr-only">{word}</span><i class="fa {icon}"></i></a>')
 DELETE_BUTTON = ('<a href="#" data-delete="{path}" class="btn btn-sm btn-default confirm" rel="tooltip" title="{title}">'
-                 '<span class="sr-only">{word}</span><i class="fa fa-trash"></i></a>')
+                 '<span class="sr-only">{word}</span><i class="fa {icon}"></i></a>')
 #: a button whose action would be refused: greyed, not a link; it says why on hover, on a click
 #: (ab_actions.js) and to a screen reader
 REFUSED_BUTTON = ('<span class="btn btn-sm {kind} refused" role="button" aria-disabled="true" tabindex="0"'
@@ -115,11 +115,9 @@ def record_buttons(view_name: str, pk: Any, *, can_edit: bool, can_delete: bool,
     row refuses them (``no_edit``, ``no_delete``)."""
     out = []
     if can_edit:
-        out.append(_refused(gettext("Edit"), "fa-edit", no_edit) if no_edit else _Button(
-            view_name, "edit", BUTTON, gettext("Edit record"), gettext("Edit"), "fa-edit", "")(pk))
+        out.append(_edit_button(view_name).unless_refused(pk, no_edit))
     if can_delete:
-        out.append(_refused(gettext("Delete"), "fa-trash", no_delete) if no_delete else _Button(
-            view_name, "delete", DELETE_BUTTON, gettext("Delete record"), gettext("Delete"), "", "")(pk))
+        out.append(_delete_button(view_name).unless_refused(pk, no_delete))
     return Markup("".join(out))
 
 
@@ -138,6 +136,7 @@ class _Button:
                  suffix: str) -> None:
         filters = current_app.jinja_env.filters
         self.endpoint, self.suffix = f"{view_name}.{action}", suffix
+        self.word, self.icon = word, icon
         # the markup around the address, filled once: a row adds only its address
         self.before, _, self.after = markup.format(
             path="\0", title=escape(title), word=escape(word), icon=icon).partition("\0")
@@ -150,6 +149,18 @@ class _Button:
         else:
             path = (current_app.jinja_env.filters["safe_url_for"](self.endpoint, pk=pk) or "") + self.suffix
         return f"{self.before}{escape(path)}{self.after}"
+
+    def unless_refused(self, pk: Any, why: str | None) -> str:
+        """The button for the row, or in its place a greyed one saying ``why`` the row refuses it."""
+        return _refused(self.word, self.icon, why) if why else self(pk)
+
+
+def _edit_button(view_name: str, suffix: str = "") -> _Button:
+    return _Button(view_name, "edit", BUTTON, gettext("Edit record"), gettext("Edit"), "fa-edit", suffix)
+
+
+def _delete_button(view_name: str) -> _Button:
+    return _Button(view_name, "delete", DELETE_BUTTON, gettext("Delete record"), gettext("Delete"), "fa-trash", "")
 
 
 @lru_cache(maxsize=1024)
@@ -176,10 +187,8 @@ def table_rows(*, modelview_name: str, pks: Sequence[Any], value_columns: Sequen
     suffix = current_app.jinja_env.filters["set_link_filters"]("", filters)
     show = _Button(modelview_name, "show", BUTTON, gettext("Show record"), gettext("Show"), "fa-search", suffix) \
         if can_show else None
-    edit = _Button(modelview_name, "edit", BUTTON, gettext("Edit record"), gettext("Edit"), "fa-edit", suffix) \
-        if can_edit else None
-    delete = _Button(modelview_name, "delete", DELETE_BUTTON, gettext("Delete record"), gettext("Delete"), "",
-                     "") if can_delete else None
+    edit = _edit_button(modelview_name, suffix) if can_edit else None
+    delete = _delete_button(modelview_name) if can_delete else None
     no_edit = refused("edit") if edit and refused else {}
     no_delete = refused("delete") if delete and refused else {}
     columns = [(column, formatters.get(column)) for column in include_columns]
@@ -195,9 +204,9 @@ def table_rows(*, modelview_name: str, pks: Sequence[Any], value_columns: Sequen
             if show:
                 out.append(show(pk))
             if edit and mine:
-                out.append(_refused(gettext("Edit"), "fa-edit", no_edit[pk]) if pk in no_edit else edit(pk))
+                out.append(edit.unless_refused(pk, no_edit.get(pk)))
             if delete and mine:
-                out.append(_refused(gettext("Delete"), "fa-trash", no_delete[pk]) if pk in no_delete else delete(pk))
+                out.append(delete.unless_refused(pk, no_delete.get(pk)))
             out.append("</div></center></td>")
         for column, formatter in columns:
             value = item[column]

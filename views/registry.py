@@ -178,9 +178,9 @@ class EntitySpec:
             elif isinstance(col.type, DateTime):
                 fields[name] = datetime_field(text, required, help_text)
             elif isinstance(col.type, Date):
-                today = col.default is not None and col.default.is_callable
+                computed = col.default is not None and col.default.is_callable  # clock.today, asked per form
                 fields[name] = date_field(text, required, help_text,
-                                          functools.partial(col.default.arg, None) if today else default)
+                                          functools.partial(col.default.arg, None) if computed else default)
             elif isinstance(col.type, Boolean):
                 # unticked means "no", never "missing" (FAB would make it required)
                 fields[name] = BooleanField(text, description=help_text, default=bool(default))

@@ -159,3 +159,30 @@ def test_a_column_keeping_a_login_shows_the_persons_name(admin_client):
 
     # the ballots a committee member entered name them as people read names, not by login
     assert "赵委员" in page and ">committee_a<" not in page
+
+
+def _header_rows(html: str) -> list[list[str]]:
+    """Each table's column headings, as text."""
+    return [[re.sub(r"<[^>]+>|\s+", "", th) for th in re.findall(r"<th[^>]*>(.*?)</th>", head, re.S)]
+            for head in re.findall(r"<thead>(.*?)</thead>", html, re.S)]
+
+
+def test_a_records_lines_are_listed_without_the_column_naming_the_record(app, admin_client, ctx):
+    """On a document's page its lines (a 收费标准's 收费明细) leave out the column that would
+    name the document itself on every row; their other columns stay."""
+    checked = []
+    for model, view in VIEWS.items():
+        for related in view.related_views:
+            line = related.datamodel.obj
+            back = related.datamodel.get_related_fk(model)
+            (key,) = getattr(line, back).property.local_columns
+            owner = db.session.scalar(select(key).limit(1))
+            if owner is None:
+                continue
+            headings = _header_rows(admin_client.get(f"{view.route_base}/show/{owner}").get_data(as_text=True))
+            shown = [related.label_columns[name] for name in related.list_columns if name != back]
+            lists = [row for row in headings if set(shown) <= set(row)]
+            assert lists, f"{model.__name__}: no list of {line.__name__} with {shown}"
+            assert all(related.label_columns[back] not in row for row in lists), f"{model.__name__}: {back}"
+            checked.append(line.__name__)
+    assert len(checked) >= 5, checked

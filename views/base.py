@@ -25,7 +25,7 @@ from models.rules import violations
 from models.workflow import frozen_refusals, frozen_state_of, frozen_states, line_add_refusal
 from views.api_zh import ChineseResponses
 from views.errors import Refused
-from views.interface import AtLeast, counting_up_to
+from views.interface import AtLeast, counting_up_to, leaving_out
 from views.masking import MaskedColumns, mask_record, personal_data_filters
 from views.people import login_name, remember_logins
 
@@ -202,18 +202,50 @@ class EntityModelView(MaskedColumns, ModelView):
         widgets["panel"]["query"] = list_query(request.query_string.decode())
         return widgets
 
-    def _get_list_widget(self, **kwargs: Any) -> dict[str, Any]:
-        """The list, and on its own page as on a record's page (its lines): which rows the
-        person acts on, and why a row's 编辑 or 删除 would be refused (said on the button)."""
-        widgets = super()._get_list_widget(**kwargs)
+    def _get_related_view_widget(self, item: Any, related_view: Any, order_column: str = "",
+                                 order_direction: str = "", page: Any = None, page_size: Any = None) -> Any:
+        """A record's lines on its page, without the column naming the record itself: it would
+        say the same on every row (and be loaded for each), as Django admin's inlines leave it out."""
+        fk = related_view.datamodel.get_related_fk(self.datamodel.obj)
+        if not related_view.datamodel.is_relation_many_to_one(fk):
+            return super()._get_related_view_widget(item, related_view, order_column, order_direction,
+                                                    page, page_size)
+        filters = related_view.datamodel.get_filters()
+        filters.add_filter_related_view(fk, self.datamodel.FilterRelationOneToManyEqual,
+                                        self.datamodel.get_pk_value(item))
+        return related_view._get_list_widget(filters=filters, order_column=order_column,
+                                             order_direction=order_direction, page=page, page_size=page_size,
+                                             leave_out=fk)["list"]
+
+    def _get_list_widget(self, filters: Any, actions: Any = None, order_column: str = "",
+                         order_direction: str = "", page: Any = None, page_size: Any = None,
+                         widgets: dict[str, Any] | None = None, leave_out: str | None = None,
+                         **kwargs: Any) -> dict[str, Any]:
+        """The list, and on its own page as on a record's page (its lines, ``leave_out`` their
+        record's column): which rows the person acts on, and why a row's 编辑 or 删除 would be
+        refused (said on the button). FAB's own, but for the column left out."""
+        widgets = widgets or {}
+        if not order_column and self.base_order:
+            order_column, order_direction = self.base_order
+        page_size = page_size or self.page_size
+        columns = [name for name in self.list_columns if name != leave_out]
+        with leaving_out(leave_out):
+            count, rows = self.datamodel.query(filters.get_joined_filters(self._base_filters), order_column,
+                                               order_direction, page=page, page_size=page_size)
+        pks = [self._serialize_pk_if_composite(pk) for pk in self.datamodel.get_keys(rows)]
+        widgets["list"] = self.list_widget(
+            label_columns=self.label_columns, include_columns=columns,
+            value_columns=self.datamodel.get_values(rows, columns), order_columns=self.order_columns,
+            formatters_columns=self.formatters_columns, page=page, page_size=page_size, count=count, pks=pks,
+            actions=actions or self.actions, filters=filters, modelview_name=self.__class__.__name__, **kwargs,
+        )
         shown = widgets["list"].template_args
-        pks = list(shown.get("pks", ()))
         shown["acts_on"] = self._rows_acted_on(pks)
         db_session, model = self.datamodel.session, self.model
         states = cache(lambda: frozen_states(db_session, model, pks))  # read once, for 编辑 and 删除 alike
         shown["refused"] = lambda action: (delete_refusals(db_session, model, pks, states()) if action == "delete"
                                            else frozen_refusals(db_session, model, pks, action, states()))
-        shown["add_refused"] = self._add_refusal(kwargs.get("filters"))
+        shown["add_refused"] = self._add_refusal(filters)
         logins = [name for name, shows in self.formatters_columns.items() if shows is login_name]
         if logins:  # the page's people named in one read (FAB hands the rows over as a generator)
             shown["value_columns"] = rows = list(shown.get("value_columns", ()))

@@ -27,6 +27,7 @@ class AtLeast(int):
 
 
 _count_cap: ContextVar[int | None] = ContextVar("count_cap", default=None)
+_left_out: ContextVar[str | None] = ContextVar("left_out", default=None)
 
 
 @contextmanager
@@ -37,6 +38,17 @@ def counting_up_to(cap: int | None) -> Iterator[None]:
         yield
     finally:
         _count_cap.reset(token)
+
+
+@contextmanager
+def leaving_out(relation: str | None) -> Iterator[None]:
+    """Lists queried inside do not load ``relation`` (a record's lines on its page: their
+    record is the page's own)."""
+    token = _left_out.set(relation)
+    try:
+        yield
+    finally:
+        _left_out.reset(token)
 
 
 def sort_terms(model: type, column: str) -> list[str]:
@@ -117,17 +129,22 @@ class AppInterface(SQLAInterface):
     def __init__(self, obj: Any, session: Any = None, eager: tuple[str, ...] = ()):
         super().__init__(obj, session)
         self.eager = eager
-        self._eager_options: list[Any] | None = None
+        self._eager_options: dict[str | None, list[Any]] = {}
 
     def eager_options(self) -> list[Any]:
-        # loader options are immutable: built once per interface, reused by every query
-        if self._eager_options is None:
-            self._eager_options = self._build_eager_options()
-        return self._eager_options
+        # loader options are immutable: built once per interface (and relation left out),
+        # reused by every query
+        left_out = _left_out.get()
+        options = self._eager_options.get(left_out)
+        if options is None:
+            options = self._eager_options[left_out] = self._build_eager_options(left_out)
+        return options
 
-    def _build_eager_options(self) -> list[Any]:
+    def _build_eager_options(self, left_out: str | None) -> list[Any]:
         options = []
         for path in self.eager:
+            if left_out and (path == left_out or path.startswith(f"{left_out}.")):
+                continue
             model, loader = self.obj, None
             for name in path.split("."):
                 rel = inspect(model).relationships[name]

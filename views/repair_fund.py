@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from functools import cache
 from decimal import Decimal
 from fractions import Fraction
+from types import SimpleNamespace
 from typing import Any
 
 from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.security.decorators import permission_name
-from sqlalchemy import case, func, or_, select, true
+from sqlalchemy import bindparam, case, func, or_, select, true
 from sqlalchemy.orm import joinedload
 
 from models import clock
@@ -379,22 +381,28 @@ class FundApplicationActions:
         return panel
 
 
-def _figures(session: Any, app: FundApplication) -> dict[str, Any]:
-    """The 列支范围's size and area, the roll and ballots, the result and the payment: one query
-    (a page has a budget of 8)."""
+@cache
+def _figures_statement() -> Any:
+    """_figures' query, built once: every view of an application's page runs it, and building
+    it and its cache key again cost more than the database's part."""
+    app = SimpleNamespace(id=bindparam("application"), estate_id=bindparam("estate"))
     scope = select(func.count().label("units"), func.coalesce(func.sum(Unit.floor_area), 0).label("area")) \
         .where(in_electorate(app)).subquery()
     # the roll and the ballots as the database keeps them counted (one ballot per person)
     kept = select(func.coalesce(func.sum(VoteTally.units), 0).label("roll"),
                   func.coalesce(func.sum(case((VoteTally.choice != "", VoteTally.persons), else_=0)), 0).label("ballots")) \
         .where(VoteTally.application_id == app.id).subquery()
-    row = session.execute(
-        select(scope.c.units, scope.c.area, kept.c.roll, kept.c.ballots, VoteResult, FundPayment)
-        .select_from(FundApplication).join(scope, true()).join(kept, true())
-        .outerjoin(VoteResult, VoteResult.application_id == FundApplication.id)
-        .outerjoin(FundPayment, FundPayment.application_id == FundApplication.id)
-        .where(FundApplication.id == app.id)
-    ).one()
+    return (select(scope.c.units, scope.c.area, kept.c.roll, kept.c.ballots, VoteResult, FundPayment)
+            .select_from(FundApplication).join(scope, true()).join(kept, true())
+            .outerjoin(VoteResult, VoteResult.application_id == FundApplication.id)
+            .outerjoin(FundPayment, FundPayment.application_id == FundApplication.id)
+            .where(FundApplication.id == app.id))
+
+
+def _figures(session: Any, app: FundApplication) -> dict[str, Any]:
+    """The 列支范围's size and area, the roll and ballots, the result and the payment: one query
+    (a page has a budget of 8)."""
+    row = session.execute(_figures_statement(), {"application": app.id, "estate": app.estate_id}).one()
     units, area, roll, ballots, result, payment = row
     return {"scope_units": units, "scope_area": Decimal(area or 0).quantize(Decimal("0.01")),
             "roll_size": roll, "ballots": ballots, "result": result, "payment": payment}

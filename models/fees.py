@@ -577,6 +577,16 @@ def item_runs(session: Session, estate_id: int, period: dt.date) -> list[ItemRun
     return runs
 
 
+def billed_periods(session: Session, estate_id: int, periods: list[dt.date]) -> set[dt.date]:
+    """The months among ``periods`` in which the estate has bills, read from the monthly totals
+    the database keeps (a lookup by key). Asked of the bills themselves, the database plans on
+    statistics that know nothing of the month being billed right now ("no bills of that month":
+    read them by month) and read every bill of the month so far for each estate: a city's
+    monthly run slowed from 6 to 30 seconds per 100 estates as the month filled up."""
+    return set(session.scalars(select(BillMonthTotal.period).where(
+        BillMonthTotal.estate_id == estate_id, BillMonthTotal.period.in_(periods), BillMonthTotal.bills > 0)))
+
+
 def plan_bills(session: Session, estate: Estate, first: dt.date, months: int) -> list[ItemRun]:
     """What a bill run of these months will insert, checked before anything is written.
 
@@ -586,12 +596,13 @@ def plan_bills(session: Session, estate: Estate, first: dt.date, months: int) ->
     if not 1 <= months <= 24:
         raise Refused("一次生成的月份数须在 1 到 24 之间")
     periods = [month_start(first) + relativedelta(months=i) for i in range(months)]
+    billed = billed_periods(session, estate.id, periods)
     batches: list[ItemRun] = []
     for period in periods:  # check every month before writing any
         runs = item_runs(session, estate.id, period)
         if not runs:
             raise Refused(f"{period:%Y年%m月}没有生效的收费标准，不能生成账单")
-        taken = session.execute(
+        taken = period in billed and session.execute(
             select(Bill.item_id).where(Bill.estate_id == estate.id, Bill.period == period,
                                        Bill.item_id.in_([run.item_id for run in runs])).limit(1)
         ).first()

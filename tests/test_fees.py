@@ -381,6 +381,31 @@ def test_generating_the_same_period_twice_is_refused_and_adds_nothing(app, ctx):
     assert db.session.scalar(select(func.count()).select_from(Bill)) == before
 
 
+def test_a_bill_run_of_a_month_not_yet_billed_checks_the_monthly_totals_not_the_bills(app, ctx):
+    """Another estate's bills of the month are already in: whether this estate has any is a
+    lookup in the totals the database keeps, never a read of the month's bills (planned on
+    statistics that do not know the month, such a read went through every one of them)."""
+    from sqlalchemy import event
+
+    from models.fees import plan_bills
+
+    period = clock.today().replace(day=1) + relativedelta(months=4)
+    generate_bills(db.session, _estate(0), period, 1)
+    db.session.commit()
+    statements = []
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        runs = plan_bills(db.session, _estate(1), period, 1)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert runs and statements
+    assert not [s for s in statements if re.search(r"\bFROM bill\b", s)], statements
+
+
 def test_a_period_without_a_standard_in_force_is_refused(app, ctx):
     from models.errors import Refused
 

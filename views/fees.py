@@ -23,8 +23,8 @@ from models.errors import Refused
 from models.filter_ops import filter_args
 from models.estate import Estate, reading_order
 from models.fees import (
-    PAYMENT_METHODS, Bill, Payment, arrears_before, collection_rates, generate_bills, month_start, plan_bills,
-    record_payment,
+    PAYMENT_METHODS, Bill, Payment, arrears_before, billed_periods, collection_rates, generate_bills, month_start,
+    plan_bills, record_payment,
 )
 from models.jobs import OPEN_STATES, Job
 from views.people import names_by_id
@@ -54,8 +54,7 @@ def run_bill_job(session: Any, job: Job, progress: Any) -> str:
     if estate is None:
         raise Refused("该小区不存在或已不在您的管辖范围内，账单未生成")
     first, months = dt.date.fromisoformat(args["first"]), args["months"]
-    if args.get("scheduled") and session.execute(
-            select(Bill.id).where(Bill.estate_id == estate.id, Bill.period == month_start(first)).limit(1)).first():
+    if args.get("scheduled") and billed_periods(session, estate.id, [month_start(first)]):
         return f"{first:%Y年%m月}的账单已经生成过，本次未重复生成"  # the schedule is idempotent
     count = generate_bills(session, estate, first, months, progress)
     record_bulk(session, Bill, count, f"{estate.name} {first:%Y-%m} 起 {months} 个月账单", estate_id=estate.id)

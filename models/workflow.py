@@ -335,6 +335,20 @@ def frozen_states(session: Session, model: type, ids: Any) -> dict[Any, str]:
     return {pk: code for pk, code in session.execute(query)}
 
 
+def frozen_states_under(model: type, relation: str, document: Any, ids: Any) -> dict[Any, str] | None:
+    """frozen_states of lines listed on their document's page (``relation`` leads from a line to
+    ``document``): the document's own state, read with the page, instead of a query; None when
+    the lines are frozen by something else than that document."""
+    chain = chain_to_flow(model)
+    if chain is None:
+        return {}
+    relations, owner, flow = chain
+    if [r.key for r in relations] != [relation] or not isinstance(document, owner):
+        return None
+    state = getattr(document, flow.field)
+    return dict.fromkeys(ids, state) if state in frozen_in(model) else {}
+
+
 def frozen_state_of(obj: Any) -> str | None:
     """The frozen state of a loaded row, or of the document it is a line of (None: not frozen)."""
     owner = _frozen_owner(obj)

@@ -22,7 +22,7 @@ from app.roles import may_act_on, rows_acted_on
 from models.base import INT_MAX, Entity, admin_of, lookup_columns_of, normalized, row_id, small_number, value_kind
 from models.deleting import delete_refusals
 from models.rules import violations
-from models.workflow import frozen_refusals, frozen_state_of, frozen_states, line_add_refusal
+from models.workflow import frozen_refusals, frozen_state_of, frozen_states, frozen_states_under, line_add_refusal
 from views.api_zh import ChineseResponses
 from views.errors import Refused
 from views.interface import AtLeast, counting_up_to, leaving_out
@@ -215,15 +215,15 @@ class EntityModelView(MaskedColumns, ModelView):
                                         self.datamodel.get_pk_value(item))
         return related_view._get_list_widget(filters=filters, order_column=order_column,
                                              order_direction=order_direction, page=page, page_size=page_size,
-                                             leave_out=fk)["list"]
+                                             leave_out=fk, document=item)["list"]
 
     def _get_list_widget(self, filters: Any, actions: Any = None, order_column: str = "",
                          order_direction: str = "", page: Any = None, page_size: Any = None,
                          widgets: dict[str, Any] | None = None, leave_out: str | None = None,
-                         **kwargs: Any) -> dict[str, Any]:
-        """The list, and on its own page as on a record's page (its lines, ``leave_out`` their
-        record's column): which rows the person acts on, and why a row's 编辑 or 删除 would be
-        refused (said on the button). FAB's own, but for the column left out."""
+                         document: Any = None, **kwargs: Any) -> dict[str, Any]:
+        """The list, and on its own page as on a record's page (its lines, ``leave_out`` naming
+        their ``document``): which rows the person acts on, and why a row's 编辑 or 删除 would
+        be refused (said on the button). FAB's own, but for the column left out."""
         widgets = widgets or {}
         if not order_column and self.base_order:
             order_column, order_direction = self.base_order
@@ -242,7 +242,9 @@ class EntityModelView(MaskedColumns, ModelView):
         shown = widgets["list"].template_args
         shown["acts_on"] = self._rows_acted_on(pks)
         db_session, model = self.datamodel.session, self.model
-        states = cache(lambda: frozen_states(db_session, model, pks))  # read once, for 编辑 and 删除 alike
+        # read once, for 编辑 and 删除 alike (on their document's page: the document's state)
+        known = frozen_states_under(model, leave_out, document, pks) if leave_out else None
+        states = cache(lambda: frozen_states(db_session, model, pks) if known is None else known)
         shown["refused"] = lambda action: (delete_refusals(db_session, model, pks, states()) if action == "delete"
                                            else frozen_refusals(db_session, model, pks, action, states()))
         shown["add_refused"] = self._add_refusal(filters)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from functools import cache
 from decimal import Decimal
 from fractions import Fraction
+from functools import cache
 from types import SimpleNamespace
 from typing import Any
 

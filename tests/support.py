@@ -8,6 +8,8 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from html import unescape
 from io import BytesIO
@@ -15,6 +17,27 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask.testing import FlaskClient
+
+
+@contextmanager
+def count_queries(app) -> Iterator[list[str]]:
+    """The SQL statements run inside, in order."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 def login(client, username: str, password: str | None = None):

@@ -28,7 +28,7 @@ from models.repair_fund import FundApplication
 from models.service_orders import RepairOrder
 from models.staff_quality import Survey, SurveyResponse
 from models.workflow import Frozen
-from tests.support import client_of, flashed, in_db
+from tests.support import client_of, count_queries, flashed, in_db
 
 ESTATE = 1  # manager_a's estate
 
@@ -169,23 +169,11 @@ def test_the_lines_of_a_published_fee_standard_are_greyed_on_its_page(app):
 def test_a_documents_lines_are_greyed_by_the_state_its_page_has_read(app):
     """On the standard's own page its lines' state is the standard's, already on the page: not
     read again for the lines' buttons (they still say why, as above)."""
-    from sqlalchemy import event
-
     pk = in_db(app, lambda: db.session.scalar(select(FeeStandard.id).where(
         FeeStandard.estate_id == ESTATE, FeeStandard.state == "published")))
     client = client_of(app, "manager_a")
-    statements = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with count_queries(app) as statements:
         page = client.get(f"/fee_standard/show/{pk}").get_data(as_text=True)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert "所属收费标准处于「已公示」状态，不能删除" in page
     assert not [s for s in statements if re.match(r"SELECT fee_standard_line\.id, fee_standard\.state", s)]
 

@@ -19,7 +19,7 @@ from models.fees import (
     record_payment,
 )
 from models.workflow import WorkflowEvent
-from tests.support import login
+from tests.support import count_queries, login
 
 TODAY = clock.today()
 
@@ -385,23 +385,14 @@ def test_a_bill_run_of_a_month_not_yet_billed_checks_the_monthly_totals_not_the_
     """Another estate's bills of the month are already in: whether this estate has any is a
     lookup in the totals the database keeps, never a read of the month's bills (planned on
     statistics that do not know the month, such a read went through every one of them)."""
-    from sqlalchemy import event
-
     from models.fees import plan_bills
 
     period = clock.today().replace(day=1) + relativedelta(months=4)
     generate_bills(db.session, _estate(0), period, 1)
     db.session.commit()
-    statements = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        runs = plan_bills(db.session, _estate(1), period, 1)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+    estate = _estate(1)
+    with count_queries(app) as statements:
+        runs = plan_bills(db.session, estate, period, 1)
     assert runs and statements
     assert not [s for s in statements if re.search(r"\bFROM bill\b", s)], statements
 

@@ -4,34 +4,18 @@ from __future__ import annotations
 
 import re
 import warnings
-from contextlib import contextmanager
 from decimal import Decimal
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_appbuilder import Model
-from sqlalchemy import Column, event, select
+from sqlalchemy import Column, select
 
 from app.extensions import db
 from models.base import built_on, declared_entities
 from models.estate import Unit
+from tests.support import count_queries
 from views.registry import VIEWS
-
-
-@contextmanager
-def count_queries(app):
-    statements: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def test_migrations_create_exactly_the_declared_schema(app, ctx):

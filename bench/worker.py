@@ -359,6 +359,7 @@ def task_monthly(args, app=None) -> dict:
     queue_file = DATA / "monthly_queue.db"
     try:
         for consumers in (1, 2):
+            _vacuum_bills(app)  # as a month later: a run does not meet the previous one's vacuum
             queue_file.unlink(missing_ok=True)
             jobs.use_queue(f"sqlite:///{queue_file}")
             with app.app_context():
@@ -377,7 +378,6 @@ def task_monthly(args, app=None) -> dict:
                 done = _finished(app, ids, timeout=3600)
             finally:
                 _stop(running)
-            _vacuum_bills(app)  # as a month later: the next run does not meet this one's vacuum
             failed = [job.message for job in done if job.state != "done"]
             retried = sum(1 for job in done if job.attempts > 1)  # a retry waits 30 s: the rate would show it
             bills = sum(job.rows or 0 for job in done)
